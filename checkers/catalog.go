@@ -1,0 +1,75 @@
+package checkers
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"crossfire/history"
+)
+
+// WellFormed checks the history's own rules (indices, times, sequential processes). A history
+// that breaks them was not recorded as HISTORY.md promises, so no verdict on it can be trusted:
+// the result is unknown, never false, because the store did nothing wrong.
+type WellFormed struct{}
+
+// WellFormedName is the checker's name.
+const WellFormedName = "well-formed"
+
+// Name implements Checker.
+func (WellFormed) Name() string { return WellFormedName }
+
+// Check implements Checker.
+func (w WellFormed) Check(ctx context.Context, ops []history.Op) Result {
+	return checkByStreaming(ctx, w, ops)
+}
+
+// Stream implements Streamer.
+func (WellFormed) Stream() Stream { return &wellFormedStream{v: history.NewValidator(0)} }
+
+type wellFormedStream struct {
+	v *history.Validator
+	n int64
+}
+
+func (s *wellFormedStream) Observe(op history.Op) { s.v.Add(op); s.n++ }
+
+func (s *wellFormedStream) Result(context.Context) Result {
+	if err := s.v.Err(); err != nil {
+		return Result{Valid: Unknown, Error: "the history breaks its format: " + err.Error()}
+	}
+	return Result{Valid: True, Stats: map[string]any{"ops": s.n}}
+}
+
+// Catalog lists the checkers by name, each with its defaults.
+var Catalog = map[string]Checker{
+	LinearizableName: Linearizable{},
+	WellFormedName:   WellFormed{},
+	DedupName:        Dedup{},
+	OversellName:     Oversell{},
+	ConvergenceName:  Convergence{},
+	CartName:         CartChecker{},
+	ConflictsName:    Conflicts{},
+}
+
+// Names lists the catalog, sorted.
+func Names() []string { return slices.Sorted(maps.Keys(Catalog)) }
+
+// Lookup finds the named checkers, or says which names there are.
+func Lookup(names []string) ([]Checker, error) {
+	var out []Checker
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		c, ok := Catalog[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown checker %q (valid: %s)", n, strings.Join(Names(), ", "))
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -1,0 +1,185 @@
+// Package checkers judges histories. A Checker is a pure function of a history: it runs offline
+// on a file as well as at the end of a run, and it knows nothing of clusters, nemeses or
+// workloads. Verdicts have three values, so a checker that times out or panics says unknown,
+// never valid, and composing ranks false over unknown over true.
+//
+// Every anomaly names its kind, the ops involved (by history index), the nodes they ran on, the
+// nemesis windows in force, and whether it is definite (certain from ok ops alone) or possible
+// (it needs an indeterminate op to have taken effect). A checker may return artifacts (files for
+// the run folder, such as the Porcupine visualization); it never writes them itself.
+package checkers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+
+	"crossfire/history"
+)
+
+// Valid is a three-valued verdict. The zero Valid is Unknown, so a Result nobody filled in is
+// never a pass.
+type Valid int
+
+// The verdicts, ranked: composing keeps the greatest.
+const (
+	Unknown Valid = iota
+	True
+	False
+)
+
+func rank(v Valid) int {
+	switch v {
+	case True:
+		return 0
+	case Unknown:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// Worse returns whichever of a and b ranks higher: false over unknown over true.
+func Worse(a, b Valid) Valid {
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+func (v Valid) String() string {
+	switch v {
+	case True:
+		return "valid"
+	case False:
+		return "invalid"
+	default:
+		return "unknown"
+	}
+}
+
+// MarshalJSON writes true, false or "unknown".
+func (v Valid) MarshalJSON() ([]byte, error) {
+	switch v {
+	case True:
+		return []byte("true"), nil
+	case False:
+		return []byte("false"), nil
+	default:
+		return []byte(`"unknown"`), nil
+	}
+}
+
+// UnmarshalJSON reads true, false or "unknown".
+func (v *Valid) UnmarshalJSON(b []byte) error {
+	switch strings.TrimSpace(string(b)) {
+	case "true":
+		*v = True
+	case "false":
+		*v = False
+	case `"unknown"`:
+		*v = Unknown
+	default:
+		return fmt.Errorf("valid must be true, false or \"unknown\", not %s", b)
+	}
+	return nil
+}
+
+// Anomaly is one thing a checker found wrong.
+type Anomaly struct {
+	Kind        string   `json:"kind"`
+	Key         string   `json:"key,omitempty"`
+	Ops         []int64  `json:"ops"`               // history indices of the ops involved
+	Nodes       []string `json:"nodes,omitempty"`   // the leaders those ops ran on
+	Nemesis     []string `json:"nemesis,omitempty"` // the nemesis windows in force, described
+	Definite    bool     `json:"definite"`          // certain from ok ops; otherwise possible
+	Cause       string   `json:"cause,omitempty"`   // what the evidence blames, where it can
+	Item        string   `json:"item,omitempty"`    // the item (or request) it concerns, where there is one
+	Description string   `json:"description"`
+}
+
+// Result is one checker's verdict on a history.
+type Result struct {
+	Checker   string         `json:"checker"`
+	Valid     Valid          `json:"valid"`
+	Anomalies []Anomaly      `json:"anomalies,omitempty"`
+	Error     string         `json:"error,omitempty"` // why the verdict is unknown
+	Stats     map[string]any `json:"stats,omitempty"`
+	Files     []string       `json:"files,omitempty"` // names of the artifacts, as written beside results.json
+	// Artifacts are files for the run folder, by name. The harness writes them.
+	Artifacts map[string][]byte `json:"-"`
+}
+
+// Checker judges a history.
+type Checker interface {
+	Name() string
+	Check(ctx context.Context, ops []history.Op) Result
+}
+
+// Run runs c on ops, turning a panic into an unknown verdict and making sure the result is
+// named and, when it has anomalies, not valid.
+func Run(ctx context.Context, c Checker, ops []history.Op) (r Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = Result{Checker: c.Name(), Valid: Unknown, Error: fmt.Sprintf("checker panicked: %v\n%s", p, debug.Stack())}
+		}
+	}()
+	r = c.Check(ctx, ops)
+	r.Checker = c.Name()
+	if len(r.Anomalies) > 0 && r.Valid == True {
+		r.Valid = False
+	}
+	for name := range r.Artifacts {
+		r.Files = append(r.Files, name)
+	}
+	sort.Strings(r.Files)
+	return r
+}
+
+// Summary is the verdict of several checkers together.
+type Summary struct {
+	Valid   Valid    `json:"valid"`
+	Results []Result `json:"results"`
+}
+
+// Anomalies counts the anomalies of every result.
+func (s Summary) Anomalies() int {
+	n := 0
+	for _, r := range s.Results {
+		n += len(r.Anomalies)
+	}
+	return n
+}
+
+// Compose runs every checker on ops, concurrently, and ranks their verdicts. No checkers at all
+// is unknown: nothing was checked.
+func Compose(ctx context.Context, ops []history.Op, cs ...Checker) Summary {
+	results := make([]Result, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = Run(ctx, c, ops)
+		}()
+	}
+	wg.Wait()
+	s := Summary{Valid: Unknown, Results: results}
+	if len(results) > 0 {
+		s.Valid = True
+	}
+	for _, r := range results {
+		s.Valid = Worse(s.Valid, r.Valid)
+	}
+	return s
+}
+
+// String is the result as JSON: artifact names, not their bytes.
+func (r Result) String() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}

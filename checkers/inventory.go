@@ -1,0 +1,587 @@
+package checkers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+
+	"crossfire/history"
+)
+
+// The inventory checkers judge the flash sale from what buyers were told and from the order
+// rows every leader shows in its final reads (read-orders ops whose invoke carries meta
+// "final": true). An order's identity is its idempotency id: the buyer who retried a purchase
+// wants one order, whichever attempt made it.
+
+// Names of the inventory checkers.
+const (
+	DedupName    = "dedup"
+	OversellName = "oversell"
+)
+
+// row is an order row as read-orders returns it.
+type row struct {
+	Order string `json:"order"`
+	SKU   string `json:"sku"`
+	Qty   int64  `json:"qty"`
+	Req   string `json:"req"`
+	Node  string `json:"node"`
+}
+
+// buyer is everything one idempotency id's attempts came to. It is flat, with no pointers, so
+// that a million buyers cost the garbage collector nothing to scan.
+type buyer struct {
+	ops            [6]int64 // the first invokes and completions
+	nOps           uint8
+	ok, fail, info uint16
+	nodes          uint16 // leaders the attempts went to, as bits (see leaders)
+	told           string // the first order id the buyer was told
+	nTold          uint16 // how many different ones
+	first, last    int64  // times of the first invoke and the last completion
+}
+
+const maxEvidence = 12 // ops listed per anomaly
+
+func (b *buyer) add(idx int64) {
+	if int(b.nOps) < len(b.ops) {
+		b.ops[b.nOps] = idx
+		b.nOps++
+	}
+}
+
+func (b *buyer) evidence() []int64 { return append([]int64(nil), b.ops[:b.nOps]...) }
+
+// leaders numbers the leader names a history mentions, for buyer.nodes.
+type leaders struct {
+	names []string
+	index map[string]int
+}
+
+func (l *leaders) bit(node string) uint16 {
+	if l.index == nil {
+		l.index = map[string]int{}
+	}
+	i, ok := l.index[node]
+	if !ok {
+		i = len(l.names)
+		l.index[node] = i
+		l.names = append(l.names, node)
+	}
+	if i >= 16 {
+		return 0
+	}
+	return 1 << i
+}
+
+func (l *leaders) of(bits uint16) []string {
+	var out []string
+	for i, n := range l.names {
+		if i < 16 && bits&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func addUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// firstOps caps a list of evidence.
+func firstOps(ops []int64) []int64 {
+	return append([]int64(nil), ops[:min(len(ops), maxEvidence)]...)
+}
+
+// saleFacts is what both inventory checkers gather: buyers, restocks and final order rows.
+type saleFacts struct {
+	p        pairer
+	buying   map[int]*buyer // process -> the buyer of its buy in flight, to skip a second lookup
+	nodeBits leaders
+	w        windowTracker
+	buyers   map[string]*buyer   // pointers to flat buyers: the map holds no slices
+	rows     map[string]row      // every distinct order row in any final read, by order id
+	byReq    map[string][]string // req -> order ids of its rows
+	finalOps map[string][]int64  // sku -> final read-orders completions
+	toldOK   map[string]okSale   // order id -> the ok buy that was told it
+	restock  map[string]*restocks
+	seenRows map[uint64]bool // hashes of final read-orders values already taken in
+	finished bool
+	bad      []string // values that could not be read
+}
+
+type okSale struct {
+	index, invokeTime, time int64
+	node                    string
+}
+
+type restocks struct {
+	ok, info int64 // units
+	ops      []int64
+	events   []stockEvent // restocks that may have taken effect, at their invoke times
+	final    map[string]int64
+	finalOps []int64
+}
+
+type stockEvent struct {
+	time  int64
+	units int64
+	info  bool // the outcome is unknown
+}
+
+func newSaleFacts() *saleFacts {
+	return &saleFacts{buyers: map[string]*buyer{}, buying: map[int]*buyer{}, rows: map[string]row{}, byReq: map[string][]string{},
+		finalOps: map[string][]int64{}, toldOK: map[string]okSale{},
+		restock: map[string]*restocks{}, seenRows: map[uint64]bool{}}
+}
+
+func (s *saleFacts) restocksOf(sku string) *restocks {
+	r := s.restock[sku]
+	if r == nil {
+		r = &restocks{}
+		s.restock[sku] = r
+	}
+	return r
+}
+
+func (s *saleFacts) observe(op history.Op) {
+	s.w.observe(op)
+	if op.IsNemesis() {
+		return
+	}
+	if op.Type == history.Invoke {
+		switch op.F {
+		case "buy":
+			b := s.buyers[op.Req]
+			if b == nil {
+				b = &buyer{first: op.Time}
+				s.buyers[op.Req] = b
+			}
+			b.add(op.Index)
+			b.nodes |= s.nodeBits.bit(op.Node)
+			s.buying[op.Process] = b
+		case "restock", "read-orders", "read-stock":
+		default:
+			return // nothing these checkers judge: no need to pair it
+		}
+		s.p.observe(op)
+		return
+	}
+	inv, ok := s.p.observe(op)
+	if !ok {
+		return
+	}
+	s.complete(inv, op)
+}
+
+// complete handles one finished op (done.Index is -1 for a pending invoke read as info).
+func (s *saleFacts) complete(inv, done history.Op) {
+	switch inv.F {
+	case "buy":
+		b, ok := s.buying[inv.Process]
+		if ok {
+			delete(s.buying, inv.Process)
+		} else {
+			b = s.buyers[inv.Req]
+		}
+		if done.Index >= 0 {
+			b.add(done.Index)
+		}
+		b.last = max(b.last, done.Time)
+		switch done.Type {
+		case history.OK:
+			b.ok++
+			if id, ok := jsonString(done.Value); ok && id != "" {
+				if b.nTold == 0 {
+					b.told = id
+				}
+				if id != b.told || b.nTold == 0 {
+					b.nTold++
+				}
+				// The sale happened before the first acknowledgement that named it.
+				if prev, seen := s.toldOK[id]; !seen || done.Time < prev.time {
+					s.toldOK[id] = okSale{index: done.Index, invokeTime: inv.Time, time: done.Time, node: inv.Node}
+				}
+			}
+		case history.Fail:
+			b.fail++
+		default:
+			b.info++
+		}
+	case "restock":
+		units, ok := jsonInt(inv.Value)
+		if !ok {
+			s.bad = append(s.bad, fmt.Sprintf("op %d: restock value %s is not a number of units", inv.Index, inv.Value))
+			return
+		}
+		r := s.restocksOf(inv.Key)
+		if len(r.ops) < maxEvidence {
+			r.ops = append(r.ops, inv.Index)
+		}
+		switch done.Type {
+		case history.OK:
+			r.ok += units
+			r.events = append(r.events, stockEvent{time: inv.Time, units: units})
+		case history.Info:
+			r.info += units
+			r.events = append(r.events, stockEvent{time: inv.Time, units: units, info: true})
+		}
+	case "read-stock":
+		if done.Type != history.OK || !inv.MetaBool("final") {
+			return
+		}
+		units, ok := jsonInt(done.Value)
+		if !ok {
+			s.bad = append(s.bad, fmt.Sprintf("op %d: read-stock value %s is not a number of units", done.Index, done.Value))
+			return
+		}
+		r := s.restocksOf(inv.Key)
+		if r.final == nil {
+			r.final = map[string]int64{}
+		}
+		r.final[inv.Node] = units
+		r.finalOps = append(r.finalOps, done.Index)
+	case "read-orders":
+		if done.Type != history.OK || !inv.MetaBool("final") {
+			return
+		}
+		s.finalOps[inv.Key] = append(s.finalOps[inv.Key], done.Index)
+		// Converged leaders answer with the very same bytes: rows already taken in add nothing.
+		h := fnv.New64a()
+		h.Write(done.Value)
+		if s.seenRows[h.Sum64()] {
+			return
+		}
+		s.seenRows[h.Sum64()] = true
+		var rows []row
+		if err := json.Unmarshal(done.Value, &rows); err != nil {
+			s.bad = append(s.bad, fmt.Sprintf("op %d: read-orders value is not a list of rows: %v", done.Index, err))
+			return
+		}
+		for _, r := range rows {
+			if _, seen := s.rows[r.Order]; !seen {
+				s.rows[r.Order] = r
+				s.byReq[r.Req] = append(s.byReq[r.Req], r.Order)
+			}
+		}
+	}
+}
+
+// finish reads pending invokes as info. It runs once, however many checkers share the facts.
+func (s *saleFacts) finish() {
+	if s.finished {
+		return
+	}
+	s.finished = true
+	for _, inv := range s.p.pending() {
+		s.complete(inv, history.Op{Index: -1, Time: s.w.end, Type: history.Info, F: inv.F, Key: inv.Key})
+	}
+}
+
+// judged reports why the facts cannot be judged, or "" when they can.
+func (s *saleFacts) unjudgeable() string {
+	if len(s.bad) > 0 {
+		return strings.Join(s.bad[:min(len(s.bad), 5)], "; ")
+	}
+	if len(s.finalOps) == 0 {
+		return "no final read-orders in the history: nothing shows which orders exist"
+	}
+	return ""
+}
+
+func (s *saleFacts) rowNodes(ids []string) []string {
+	var nodes []string
+	for _, id := range ids {
+		nodes = addUnique(nodes, s.rows[id].Node)
+	}
+	sort.Strings(nodes)
+	return nodes
+}
+
+// Dedup checks that every idempotency id has at most one order row across all leaders' final
+// reads (a retried purchase that reached two regions must not become two sales), and that no
+// row belongs to a request nobody made.
+type Dedup struct{}
+
+// Name implements Checker.
+func (Dedup) Name() string { return DedupName }
+
+// Check implements Checker.
+func (d Dedup) Check(ctx context.Context, ops []history.Op) Result {
+	return checkByStreaming(ctx, d, ops)
+}
+
+// Stream implements Streamer.
+func (Dedup) Stream() Stream { return &dedupStream{newSaleFacts()} }
+
+// saleStream is a stream over sale facts, which a pass over one history shares between the
+// checkers that read them (see CheckStream).
+type saleStream interface {
+	Stream
+	facts() *saleFacts
+	withFacts(*saleFacts) Stream
+}
+
+type dedupStream struct{ *saleFacts }
+
+func (s *dedupStream) Observe(op history.Op)            { s.observe(op) }
+func (s *dedupStream) facts() *saleFacts                { return s.saleFacts }
+func (s *dedupStream) withFacts(f *saleFacts) Stream    { return &dedupStream{f} }
+func (s *oversellStream) facts() *saleFacts             { return s.saleFacts }
+func (s *oversellStream) withFacts(f *saleFacts) Stream { return &oversellStream{f} }
+
+func (s *dedupStream) Result(context.Context) Result {
+	s.finish()
+	if why := s.unjudgeable(); why != "" {
+		return Result{Valid: Unknown, Error: why}
+	}
+	windows := s.w.windows()
+	r := Result{Valid: True, Stats: map[string]any{"requests": len(s.buyers), "order_rows": len(s.rows)}}
+	dups := 0
+	for req, ids := range s.byReq {
+		sku := s.rows[ids[0]].SKU
+		b := s.buyers[req]
+		if b == nil {
+			r.Anomalies = append(r.Anomalies, Anomaly{Kind: "phantom-order", Key: sku, Ops: firstOps(s.finalOps[sku]), Nodes: s.rowNodes(ids), Definite: true,
+				Description: fmt.Sprintf("order rows %s belong to req %q, which no buyer sent", strings.Join(ids, ", "), req)})
+			continue
+		}
+		if len(ids) < 2 {
+			continue
+		}
+		dups++
+		sort.Strings(ids)
+		var parts []string
+		for _, id := range ids {
+			parts = append(parts, fmt.Sprintf("%s (qty %d, taken by %s)", id, s.rows[id].Qty, s.rows[id].Node))
+		}
+		r.Anomalies = append(r.Anomalies, Anomaly{
+			Kind: "duplicate-order", Key: sku, Ops: append(b.evidence(), firstOps(s.finalOps[sku])...),
+			Nodes: s.rowNodes(ids), Nemesis: During(windows, b.first, b.last), Definite: true,
+			Description: fmt.Sprintf("req %q has %d order rows: %s; its %d attempt(s) at %s ended ok %d, fail %d, info %d",
+				req, len(ids), strings.Join(parts, ", "), b.ok+b.fail+b.info, strings.Join(s.nodeBits.of(b.nodes), ","), b.ok, b.fail, b.info),
+		})
+	}
+	r.Stats["duplicate_requests"] = dups
+	sortAnomalies(r.Anomalies)
+	if len(r.Anomalies) > 0 {
+		r.Valid = False
+	}
+	return r
+}
+
+// sortAnomalies orders anomalies by their first op, so that results do not depend on map order.
+func sortAnomalies(as []Anomaly) {
+	first := func(a Anomaly) int64 {
+		if len(a.Ops) == 0 {
+			return -1
+		}
+		return a.Ops[0]
+	}
+	sort.SliceStable(as, func(i, j int) bool {
+		if first(as[i]) != first(as[j]) {
+			return first(as[i]) < first(as[j])
+		}
+		return as[i].Description < as[j].Description
+	})
+}
+
+// Oversell checks, per SKU, that the units sold never exceed, at any moment, the units restocked
+// (see oversold), that the leaders' final stock agrees with the restocks and the order rows, that
+// every buyer told ok has a row (no lost sale), and that a buyer told only "sold out" has none.
+// An oversell that hinges on restocks of unknown outcome is possible, not definite, and makes the
+// verdict unknown rather than false.
+type Oversell struct{}
+
+// Name implements Checker.
+func (Oversell) Name() string { return OversellName }
+
+// Check implements Checker.
+func (o Oversell) Check(ctx context.Context, ops []history.Op) Result {
+	return checkByStreaming(ctx, o, ops)
+}
+
+// Stream implements Streamer.
+func (Oversell) Stream() Stream { return &oversellStream{newSaleFacts()} }
+
+type oversellStream struct{ *saleFacts }
+
+func (s *oversellStream) Observe(op history.Op) { s.observe(op) }
+
+func (s *oversellStream) Result(context.Context) Result {
+	s.finish()
+	if why := s.unjudgeable(); why != "" {
+		return Result{Valid: Unknown, Error: why}
+	}
+	windows := s.w.windows()
+	r := Result{Valid: True, Stats: map[string]any{}}
+	sold := map[string]int64{}
+	soldIDs := map[string][]string{}
+	for id, rw := range s.rows {
+		sold[rw.SKU] += rw.Qty
+		soldIDs[rw.SKU] = append(soldIDs[rw.SKU], id)
+	}
+	skus := make([]string, 0, len(sold))
+	for sku := range sold {
+		skus = append(skus, sku)
+	}
+	sort.Strings(skus)
+	possible := 0
+	for _, sku := range skus {
+		rs := s.restocksOf(sku)
+		r.Stats["sold_"+sku] = sold[sku]
+		r.Stats["restocked_"+sku] = rs.ok
+		a, ok := s.oversold(sku, soldIDs[sku], sold[sku], rs, windows)
+		if ok {
+			if !a.Definite {
+				possible++
+			}
+			r.Anomalies = append(r.Anomalies, a)
+		}
+	}
+	lost := 0
+	nSKU := len(r.Anomalies)
+	for req, b := range s.buyers {
+		ids := s.byReq[req]
+		switch {
+		case b.ok > 0 && len(ids) == 0:
+			lost++
+			r.Anomalies = append(r.Anomalies, Anomaly{Kind: "lost-sale", Ops: b.evidence(), Nodes: s.nodeBits.of(b.nodes), Nemesis: During(windows, b.first, b.last), Definite: true,
+				Description: fmt.Sprintf("req %q was told ok (order %s) but no leader shows an order for it", req, b.told)})
+		case b.ok == 0 && b.info == 0 && len(ids) > 0:
+			r.Anomalies = append(r.Anomalies, Anomaly{Kind: "sold-out-but-sold", Ops: b.evidence(), Nodes: s.rowNodes(ids), Nemesis: During(windows, b.first, b.last), Definite: true,
+				Description: fmt.Sprintf("req %q was told sold out every time, yet has order rows %s", req, strings.Join(ids, ", "))})
+		}
+	}
+	r.Stats["lost_sales"] = lost
+	sortAnomalies(r.Anomalies[nSKU:])
+	switch {
+	case len(r.Anomalies) > possible:
+		r.Valid = False
+	case possible > 0:
+		r.Valid = Unknown
+		r.Error = "an oversell hinges on restocks of unknown outcome, and no final stock read settles them"
+	}
+	return r
+}
+
+// oversold walks a SKU's restocks and sales in time order, in the light most favorable to the
+// store: every restock counts from its invoke, every sale only from the completion of the first
+// acknowledgement that named its order (a row nobody was told of, from the end of the history).
+// If the stock still goes below zero, units were sold that did not exist: a definite oversell.
+//
+// Restocks of unknown outcome are settled by the leaders' final stock reads, when they agree:
+// final stock = restocked - sold, so the units the unknown restocks really added are known (the
+// earliest of them are assumed to be the ones that happened, the most favorable choice). Without
+// that evidence, a walk that only goes below zero when the unknown restocks never happened is a
+// possible oversell.
+func (s *saleFacts) oversold(sku string, ids []string, soldUnits int64, rs *restocks, windows []Window) (Anomaly, bool) {
+	a := Anomaly{Kind: "oversell", Key: sku, Ops: append(append([]int64(nil), rs.ops...), firstOps(s.finalOps[sku])...), Nodes: s.rowNodes(ids)}
+	final, settled := agreed(rs.final)
+	budget := rs.info
+	if settled {
+		real := final + soldUnits - rs.ok
+		if real < 0 || real > rs.info {
+			a.Definite = true
+			a.Kind = "stock-mismatch"
+			a.Ops = append(a.Ops, rs.finalOps...)
+			a.Description = fmt.Sprintf("%s: the leaders' final stock %d is not restocks less order rows: %d restocked for sure, %d of unknown outcome, %d units in order rows",
+				sku, final, rs.ok, rs.info, soldUnits)
+			return a, true
+		}
+		budget = real
+	}
+	first, ok := s.walk(ids, rs, budget)
+	switch {
+	case ok:
+		a.Definite = true
+	case !settled && rs.info > 0:
+		if first, ok = s.walk(ids, rs, 0); !ok {
+			return a, false
+		}
+	default:
+		return a, false
+	}
+	a.Description = fmt.Sprintf("%s: the sale acknowledged by op %d on %s sold a unit that did not exist (by the end: %d units in order rows, %d restocked",
+		sku, first.index, first.node, soldUnits, rs.ok)
+	if rs.info > 0 {
+		a.Description += fmt.Sprintf(", %d more by restocks of unknown outcome", rs.info)
+		if settled {
+			a.Description += fmt.Sprintf(" of which the final stock shows %d arrived", budget)
+		}
+	}
+	a.Description += ")"
+	a.Ops = append(a.Ops, first.index)
+	a.Nemesis = During(windows, first.invokeTime, first.time)
+	return a, true
+}
+
+// agreed returns the value every leader's final read gave, if they all gave the same.
+func agreed(final map[string]int64) (int64, bool) {
+	var v int64
+	n := 0
+	for _, u := range final {
+		if n > 0 && u != v {
+			return 0, false
+		}
+		v = u
+		n++
+	}
+	return v, n > 0
+}
+
+// walk runs the stock through time, counting at most infoBudget units of the restocks of unknown
+// outcome (earliest first), and returns the sale that first took it below zero.
+func (s *saleFacts) walk(ids []string, rs *restocks, infoBudget int64) (okSale, bool) {
+	type event struct {
+		time  int64
+		delta int64
+		info  bool
+		sale  okSale
+	}
+	var events []event
+	for _, e := range rs.events {
+		events = append(events, event{time: e.time, delta: e.units, info: e.info})
+	}
+	end := s.w.end + 1
+	for _, id := range ids {
+		sale, told := s.toldOK[id]
+		t := end
+		if told {
+			t = sale.time
+		}
+		events = append(events, event{time: t, delta: -s.rows[id].Qty, sale: sale})
+	}
+	// Restocks before sales at the same instant: the favorable order.
+	sort.SliceStable(events, func(i, j int) bool {
+		if events[i].time != events[j].time {
+			return events[i].time < events[j].time
+		}
+		return events[i].delta > events[j].delta
+	})
+	var stock int64
+	for _, e := range events {
+		switch {
+		case e.delta < 0:
+			stock += e.delta
+			if stock < 0 {
+				return e.sale, true
+			}
+		case e.info:
+			add := min(e.delta, infoBudget)
+			infoBudget -= add
+			stock += add
+		default:
+			stock += e.delta
+		}
+	}
+	return okSale{}, false
+}

@@ -1,0 +1,353 @@
+package checkers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"crossfire/history"
+)
+
+// Linearizable checks register ops (read, write, cas) against a cas-register model with
+// Porcupine, one independent register per key, every key initially null. An info op may take
+// effect at any later time or never, so it returns after every other op; a failed op took no
+// effect and is left out, and so is a read whose result is unknown. A key that cannot be
+// linearized is one definite anomaly; a check that runs out of time is unknown.
+type Linearizable struct {
+	// Timeout bounds the whole check; zero means 60s.
+	Timeout time.Duration
+	// MaxVisualized bounds how many non-linearizable keys the visualization shows; zero means 5.
+	MaxVisualized int
+}
+
+// LinearizableName is the checker's name in results and on the command line.
+const LinearizableName = "linearizable"
+
+// VisualizationFile is the artifact that shows a violation.
+const VisualizationFile = "linearizability.html"
+
+// Name implements Checker.
+func (Linearizable) Name() string { return LinearizableName }
+
+// regInput is one register op's argument; values are compact JSON.
+type regInput struct {
+	F        string
+	Key      string
+	Value    string // write
+	Expected string // cas
+	New      string // cas
+	Index    int64  // the invoke's history index
+	Node     string
+}
+
+// regOutput is its result; Unknown for an info op.
+type regOutput struct {
+	Value   string // read
+	Unknown bool
+	Index   int64 // the completion's history index, -1 if the history ended first
+}
+
+func compact(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "null"
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// casPair reads a cas value [expected, new].
+func casPair(raw json.RawMessage) (string, string, error) {
+	var pair []json.RawMessage
+	if err := json.Unmarshal(raw, &pair); err != nil || len(pair) != 2 {
+		return "", "", fmt.Errorf("cas value %s is not [expected, new]", raw)
+	}
+	return compact(pair[0]), compact(pair[1]), nil
+}
+
+// CASRegister is the Porcupine model of one register holding compact JSON, initially null.
+var CASRegister = porcupine.Model{
+	Init: func() interface{} { return "null" },
+	Step: func(state, input, output interface{}) (bool, interface{}) {
+		st, in, out := state.(string), input.(regInput), output.(regOutput)
+		switch in.F {
+		case "read":
+			return out.Unknown || out.Value == st, st
+		case "write":
+			return true, in.Value
+		case "cas":
+			if out.Unknown {
+				// Linearized here, an indeterminate cas swaps exactly when it can; where it
+				// cannot, it is one that failed.
+				if st == in.Expected {
+					return true, in.New
+				}
+				return true, st
+			}
+			return st == in.Expected, in.New
+		}
+		return false, st
+	},
+	DescribeOperation: func(input, output interface{}) string {
+		in, out := input.(regInput), output.(regOutput)
+		var s string
+		switch in.F {
+		case "read":
+			s = "read() → " + out.Value
+		case "write":
+			s = "write(" + in.Value + ")"
+		case "cas":
+			s = "cas(" + in.Expected + ", " + in.New + ")"
+		}
+		if out.Unknown {
+			s += " ?"
+		}
+		return fmt.Sprintf("%s [#%d on %s]", s, in.Index, in.Node)
+	},
+}
+
+// registerOps turns a history into Porcupine operations, grouped by key.
+func registerOps(ops []history.Op) (map[string][]porcupine.Operation, error) {
+	var end int64
+	for _, op := range ops {
+		if op.Time > end {
+			end = op.Time
+		}
+	}
+	byKey := map[string][]porcupine.Operation{}
+	for _, p := range history.Pairs(ops) {
+		inv, done := p.Invoke, p.Completion
+		if inv.IsNemesis() || done.Type == history.Fail {
+			continue
+		}
+		in := regInput{F: inv.F, Key: inv.Key, Index: inv.Index, Node: inv.Node}
+		switch inv.F {
+		case "read":
+			if done.Type != history.OK {
+				continue // an unknown read constrains nothing
+			}
+		case "write":
+			in.Value = compact(inv.Value)
+		case "cas":
+			var err error
+			if in.Expected, in.New, err = casPair(inv.Value); err != nil {
+				return nil, fmt.Errorf("op %d: %v", inv.Index, err)
+			}
+		default:
+			continue // not a register op
+		}
+		out := regOutput{Index: done.Index}
+		ret := done.Time
+		if done.Type == history.Info {
+			out.Unknown = true
+			ret = end + 1 // after everything: it may take effect at any later time
+		} else if inv.F == "read" {
+			out.Value = compact(done.Value)
+		}
+		byKey[inv.Key] = append(byKey[inv.Key], porcupine.Operation{
+			ClientId: inv.Process, Input: in, Call: inv.Time, Output: out, Return: ret,
+		})
+	}
+	return byKey, nil
+}
+
+// Check implements Checker.
+func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
+	timeout := l.Timeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	byKey, err := registerOps(ops)
+	if err != nil {
+		return Result{Valid: Unknown, Error: err.Error()}
+	}
+	keys := make([]string, 0, len(byKey))
+	nOps := 0
+	for k, kops := range byKey {
+		keys = append(keys, k)
+		nOps += len(kops)
+	}
+	sort.Strings(keys)
+
+	verdicts := make([]porcupine.CheckResult, len(keys))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				deadline, _ := ctx.Deadline()
+				left := time.Until(deadline)
+				if left <= 0 {
+					verdicts[i] = porcupine.Unknown
+					continue
+				}
+				verdicts[i] = porcupine.CheckOperationsTimeout(CASRegister, byKey[keys[i]], left)
+			}
+		}()
+	}
+	for i := range keys {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+
+	r := Result{Valid: True, Stats: map[string]any{"keys": len(keys), "ops": nOps}}
+	var illegal, unknown []string
+	for i, v := range verdicts {
+		switch v {
+		case porcupine.Illegal:
+			illegal = append(illegal, keys[i])
+		case porcupine.Unknown:
+			unknown = append(unknown, keys[i])
+		}
+	}
+	if len(unknown) > 0 {
+		r.Valid = Unknown
+		r.Error = fmt.Sprintf("timed out after %v with %d of %d keys undecided (%s)", timeout, len(unknown), len(keys), strings.Join(firstN(unknown, 5), ", "))
+	}
+	if len(illegal) == 0 {
+		return r
+	}
+	r.Valid = False
+	windows := Windows(ops)
+	nodeOf := map[int64]string{}
+	timeOf := map[int64]int64{}
+	for _, op := range ops {
+		nodeOf[op.Index], timeOf[op.Index] = op.Node, op.Time
+	}
+	max := l.MaxVisualized
+	if max <= 0 {
+		max = 5
+	}
+	var shown []porcupine.Operation
+	for _, key := range illegal {
+		a := Anomaly{Kind: "nonlinearizable", Key: key, Definite: true}
+		stuck, lin := l.explain(byKey[key])
+		for _, o := range append(lin, stuck...) {
+			idx := o.Input.(regInput).Index
+			a.Ops = append(a.Ops, idx)
+			if n := nodeOf[idx]; n != "" && !contains(a.Nodes, n) {
+				a.Nodes = append(a.Nodes, n)
+			}
+		}
+		sort.Slice(a.Ops, func(i, j int) bool { return a.Ops[i] < a.Ops[j] })
+		sort.Strings(a.Nodes)
+		if len(stuck) > 0 {
+			in := stuck[0].Input.(regInput)
+			a.Description = fmt.Sprintf("key %q: no order of its %d ops explains the history; it gets stuck at %s", key, len(byKey[key]), CASRegister.DescribeOperation(stuck[0].Input, stuck[0].Output))
+			a.Nemesis = During(windows, timeOf[in.Index], stuck[0].Return)
+		} else {
+			a.Description = fmt.Sprintf("key %q: no order of its %d ops explains the history", key, len(byKey[key]))
+		}
+		r.Anomalies = append(r.Anomalies, a)
+		if len(r.Anomalies) <= max {
+			shown = append(shown, byKey[key]...)
+		}
+	}
+	r.Stats["nonlinearizable_keys"] = len(illegal)
+	if html, err := visualize(ctx, shown, windows); err == nil {
+		r.Artifacts = map[string][]byte{VisualizationFile: html}
+	} else {
+		r.Stats["visualization_error"] = err.Error()
+	}
+	return r
+}
+
+// explain re-checks one illegal key verbosely and returns the ops that no linearization reached
+// (the first, by call time, is where it gets stuck) and the last ops of the longest one.
+func (l Linearizable) explain(kops []porcupine.Operation) (stuck, tail []porcupine.Operation) {
+	_, info := porcupine.CheckOperationsVerbose(CASRegister, kops, 30*time.Second)
+	parts := info.PartialLinearizations()
+	var longest []int
+	for _, p := range parts {
+		for _, lin := range p {
+			if len(lin) > len(longest) {
+				longest = lin
+			}
+		}
+	}
+	in := make(map[int]bool, len(longest))
+	for _, i := range longest {
+		in[i] = true
+	}
+	var rest []porcupine.Operation
+	for i, o := range kops {
+		if !in[i] {
+			rest = append(rest, o)
+		}
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i].Call < rest[j].Call })
+	if len(rest) > 0 {
+		stuck = rest[:1]
+	}
+	for i := len(longest) - 1; i >= 0 && len(tail) < 3; i-- {
+		tail = append(tail, kops[longest[i]])
+	}
+	return stuck, tail
+}
+
+// visualize renders Porcupine's page for ops (already limited to the illegal keys), with each
+// nemesis window as an annotation.
+func visualize(ctx context.Context, ops []porcupine.Operation, windows []Window) ([]byte, error) {
+	model := CASRegister
+	model.Partition = func(h []porcupine.Operation) [][]porcupine.Operation {
+		byKey := map[string][]porcupine.Operation{}
+		var keys []string
+		for _, o := range h {
+			k := o.Input.(regInput).Key
+			if _, ok := byKey[k]; !ok {
+				keys = append(keys, k)
+			}
+			byKey[k] = append(byKey[k], o)
+		}
+		out := make([][]porcupine.Operation, 0, len(keys))
+		for _, k := range keys {
+			out = append(out, byKey[k])
+		}
+		return out
+	}
+	_, info := porcupine.CheckOperationsVerbose(model, ops, 30*time.Second)
+	var notes []porcupine.Annotation
+	for _, w := range windows {
+		notes = append(notes, porcupine.Annotation{
+			Tag: "nemesis", Start: w.Start, End: w.End, Description: w.Description,
+			Details: fmt.Sprintf("%s: ops %d to %d", w.Description, w.StartIndex, w.EndIndex), BackgroundColor: "#fde2a7",
+		})
+	}
+	info.AddAnnotations(notes)
+	var buf bytes.Buffer
+	if err := porcupine.Visualize(model, info, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), ctx.Err()
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,203 @@
+package checkers
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"crossfire/history"
+)
+
+// Streamer is a checker that can judge a history one op at a time, holding state bounded by
+// the history's keys and requests rather than by its ops, so a history of any length is checked
+// straight from its file.
+type Streamer interface {
+	Checker
+	Stream() Stream
+}
+
+// Stream is one pass of a Streamer over a history.
+type Stream interface {
+	Observe(op history.Op)
+	Result(ctx context.Context) Result
+}
+
+// checkByStreaming implements Check for a Streamer.
+func checkByStreaming(ctx context.Context, s Streamer, ops []history.Op) Result {
+	st := s.Stream()
+	for _, op := range ops {
+		st.Observe(op)
+	}
+	return st.Result(ctx)
+}
+
+// CheckStream runs checkers over the ops that next returns until it returns an error (io.EOF
+// ends the history; any other error is returned). When every checker is a Streamer, no op is
+// kept; otherwise the ops are collected and checked as a slice.
+func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Checker) (Summary, error) {
+	streams := make([]Stream, 0, len(cs))
+	var shared *saleFacts // one set of sale facts serves every checker that reads them
+	for _, c := range cs {
+		s, ok := c.(Streamer)
+		if !ok {
+			return collectAndCompose(ctx, next, cs)
+		}
+		st := s.Stream()
+		if ss, ok := st.(saleStream); ok {
+			if shared == nil {
+				shared = ss.facts()
+			} else {
+				st = ss.withFacts(shared)
+				st = observeNothing{st}
+			}
+		}
+		streams = append(streams, st)
+	}
+	failed := make([]string, len(cs)) // a stream that panicked is out, with its reason
+	// Reading and parsing run in a goroutine of their own, a batch ahead of the checkers.
+	batches, errc, stop := readAhead(next)
+	defer close(stop)
+	for batch := range batches {
+		for i, st := range streams {
+			if failed[i] != "" {
+				continue
+			}
+			for _, op := range batch {
+				if failed[i] = observe(st, op); failed[i] != "" {
+					break
+				}
+			}
+		}
+	}
+	if err := <-errc; err != nil {
+		return Summary{}, err
+	}
+	results := make([]Result, len(cs))
+	s := Summary{Valid: Unknown}
+	if len(cs) > 0 {
+		s.Valid = True
+	}
+	for i, c := range cs {
+		if failed[i] != "" {
+			results[i] = Result{Checker: c.Name(), Valid: Unknown, Error: failed[i]}
+		} else {
+			results[i] = Run(ctx, streamChecker{c, streams[i]}, nil)
+		}
+		s.Valid = Worse(s.Valid, results[i].Valid)
+	}
+	s.Results = results
+	return s, nil
+}
+
+// readAhead calls next in a goroutine of its own and hands its ops over in batches. The error
+// channel yields the error that ended the history (nil for io.EOF) once the batches are done;
+// closing stop ends the reading early.
+func readAhead(next func() (history.Op, error)) (<-chan []history.Op, <-chan error, chan struct{}) {
+	const size = 512
+	batches := make(chan []history.Op, 8)
+	errc := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(batches)
+		batch := make([]history.Op, 0, size)
+		for {
+			op, err := next()
+			if err != nil {
+				if !isEOF(err) {
+					errc <- err
+				} else {
+					errc <- nil
+				}
+				break
+			}
+			batch = append(batch, op)
+			if len(batch) == size {
+				select {
+				case batches <- batch:
+				case <-stop:
+					errc <- nil
+					return
+				}
+				batch = make([]history.Op, 0, size)
+			}
+		}
+		if len(batch) > 0 {
+			select {
+			case batches <- batch:
+			case <-stop:
+			}
+		}
+	}()
+	return batches, errc, stop
+}
+
+func observe(st Stream, op history.Op) (failure string) {
+	defer func() {
+		if p := recover(); p != nil {
+			failure = fmt.Sprintf("checker panicked on op %d: %v\n%s", op.Index, p, debug.Stack())
+		}
+	}()
+	st.Observe(op)
+	return ""
+}
+
+// observeNothing is a stream whose facts another stream of the same pass gathers.
+type observeNothing struct{ Stream }
+
+func (observeNothing) Observe(history.Op) {}
+
+// streamChecker adapts a finished stream to Run, so the result gets the same treatment.
+type streamChecker struct {
+	c  Checker
+	st Stream
+}
+
+func (s streamChecker) Name() string                                     { return s.c.Name() }
+func (s streamChecker) Check(ctx context.Context, _ []history.Op) Result { return s.st.Result(ctx) }
+
+func collectAndCompose(ctx context.Context, next func() (history.Op, error), cs []Checker) (Summary, error) {
+	var ops []history.Op
+	for {
+		op, err := next()
+		if err != nil {
+			if isEOF(err) {
+				return Compose(ctx, ops, cs...), nil
+			}
+			return Summary{}, err
+		}
+		ops = append(ops, op)
+	}
+}
+
+// pairer matches completions to invokes as ops stream by, holding one open invoke per process.
+type pairer struct {
+	open map[int]history.Op
+}
+
+// observe returns the invoke that op completes, if it completes one.
+func (p *pairer) observe(op history.Op) (history.Op, bool) {
+	if p.open == nil {
+		p.open = map[int]history.Op{}
+	}
+	if op.Type == history.Invoke {
+		p.open[op.Process] = op
+		return history.Op{}, false
+	}
+	inv, ok := p.open[op.Process]
+	if ok {
+		delete(p.open, op.Process)
+	}
+	return inv, ok
+}
+
+// pending lists the invokes that never completed: they are read as info.
+func (p *pairer) pending() []history.Op {
+	out := make([]history.Op, 0, len(p.open))
+	for _, op := range p.open {
+		out = append(out, op)
+	}
+	return out
+}
+
+func isEOF(err error) bool { return err == io.EOF }

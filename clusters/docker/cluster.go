@@ -1,0 +1,343 @@
+package docker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"crossfire/clusters"
+	"crossfire/clusters/regionkv"
+)
+
+// Ports inside the run's network.
+const (
+	nodePort      = "8080"
+	toxiproxyPort = "8474"
+	clientPort0   = 20000 // client->nK listens on clientPort0+K on the sidecar
+	linkPort0     = 21000 // nI->nJ listens on linkPort0+10*I+J
+)
+
+// Options configure New.
+type Options struct {
+	Nodes    int    // how many leaders; 0 means 3
+	Strategy string // register strategy
+	Leader   string // single-leader's leader
+	Stock    string
+	Orders   string
+	Cart     string
+	Ready    time.Duration // bound on each container's readiness; 0 means 60s
+}
+
+// Option changes Options.
+type Option func(*Options)
+
+// WithNodes sets the number of leaders.
+func WithNodes(n int) Option { return func(o *Options) { o.Nodes = n } }
+
+// WithStrategy sets the register strategy and, for single-leader, the leader ("" for the first).
+func WithStrategy(strategy, leader string) Option {
+	return func(o *Options) { o.Strategy, o.Leader = strategy, leader }
+}
+
+// WithInventory sets the stock and order strategies.
+func WithInventory(stock, orders string) Option {
+	return func(o *Options) { o.Stock, o.Orders = stock, orders }
+}
+
+// WithCart sets the cart strategy.
+func WithCart(strategy string) Option { return func(o *Options) { o.Cart = strategy } }
+
+// SweepAge is how old a crossfire container, network or volume must be for a new cluster to
+// remove it as the leftover of a run that crashed.
+const SweepAge = 2 * time.Hour
+
+// Cluster is a running container cluster: a network made for the run, a Toxiproxy sidecar
+// through which every leader-to-leader and client-to-leader link passes, and one container per
+// leader.
+type Cluster struct {
+	opts    Options
+	cli     *client.Client
+	run     string
+	network string
+	proxy   testcontainers.Container
+	toxi    *toxiclient.Client
+	ids     []string
+	nodes   []clusters.Node
+	ctrs    map[string]testcontainers.Container
+
+	mu      sync.Mutex
+	cut     map[clusters.Link]bool
+	latency map[clusters.Link]toxiclient.Attributes // the latency toxic of each slowed link
+	killed  map[string]bool
+	paused  map[string]bool
+	clocks  map[string]regionkv.ClockSetting // each leader's clock, set again after a restart
+	dup     bool
+}
+
+// New starts the cluster and waits until every leader answers. On error it returns the partly
+// started cluster too, so the caller can Close it.
+func New(ctx context.Context, opts ...Option) (*Cluster, error) {
+	o := Options{Nodes: 3, Ready: 60 * time.Second}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.Nodes < 1 || o.Nodes > 9 {
+		return nil, fmt.Errorf("docker: nodes must be from 1 to 9, not %d", o.Nodes)
+	}
+	cli, err := Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Leftovers of runs that died without cleaning up; a run in progress is younger than this.
+	_, _ = Clean(ctx, cli, SweepAge)
+	if o.Strategy == regionkv.SingleLeader && o.Leader == "" {
+		o.Leader = "n1"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	c := &Cluster{opts: o, cli: cli, run: "cf-" + hex.EncodeToString(b[:]), ctrs: map[string]testcontainers.Container{},
+		cut: map[clusters.Link]bool{}, latency: map[clusters.Link]toxiclient.Attributes{}, killed: map[string]bool{}, paused: map[string]bool{},
+		clocks: map[string]regionkv.ClockSetting{}}
+	for i := 1; i <= o.Nodes; i++ {
+		c.ids = append(c.ids, fmt.Sprintf("n%d", i))
+	}
+	dir, err := os.MkdirTemp("", "crossfire-images-")
+	if err != nil {
+		return c, err
+	}
+	defer os.RemoveAll(dir)
+	nodeImage, proxyImage, err := Images(ctx, cli, dir)
+	if err != nil {
+		return c, err
+	}
+	labels := map[string]string{Label: "true", LabelRun: c.run}
+	c.network = "crossfire-" + c.run
+	if _, err := cli.NetworkCreate(ctx, c.network, client.NetworkCreateOptions{Labels: labels}); err != nil {
+		return c, fmt.Errorf("docker: creating network %s: %w", c.network, err)
+	}
+
+	// The sidecar first: every link's proxy must exist before the leaders use it.
+	var exposed []string
+	exposed = append(exposed, toxiproxyPort+"/tcp")
+	for k := range c.ids {
+		exposed = append(exposed, fmt.Sprintf("%d/tcp", clientPort0+k+1))
+	}
+	c.proxy, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image: proxyImage, Name: c.run + "-toxiproxy",
+			Cmd:            []string{"-host", "0.0.0.0", "-port", toxiproxyPort},
+			ExposedPorts:   exposed,
+			Labels:         labels,
+			Networks:       []string{c.network},
+			NetworkAliases: map[string][]string{c.network: {"toxiproxy"}},
+			// Toxiproxy dials a link's upstream inside its accept loop, and stopping or
+			// replacing a proxy waits for that loop: a dial to a frozen or vanished leader must
+			// give up in seconds (one SYN retry), not after the kernel's two minutes.
+			HostConfigModifier: func(hc *container.HostConfig) {
+				hc.Sysctls = map[string]string{"net.ipv4.tcp_syn_retries": "1"}
+			},
+			WaitingFor: wait.ForHTTP("/version").WithPort(toxiproxyPort + "/tcp").WithStartupTimeout(o.Ready),
+		},
+		Started: true,
+	})
+	if err != nil {
+		return c, fmt.Errorf("docker: starting the Toxiproxy sidecar: %w", err)
+	}
+	api, err := c.proxy.PortEndpoint(ctx, toxiproxyPort+"/tcp", "http")
+	if err != nil {
+		return c, err
+	}
+	c.toxi = toxiclient.NewClient(api)
+	for i, from := range c.ids {
+		for j, to := range c.ids {
+			if i != j {
+				l := clusters.Link{From: from, To: to}
+				if _, err := c.toxi.CreateProxy(l.String(), fmt.Sprintf("0.0.0.0:%d", linkPort0+10*(i+1)+(j+1)), to+":"+nodePort); err != nil {
+					return c, fmt.Errorf("docker: proxy %s: %w", l, err)
+				}
+			}
+		}
+		l := clusters.Link{From: clusters.ClientLink, To: from}
+		if _, err := c.toxi.CreateProxy(l.String(), fmt.Sprintf("0.0.0.0:%d", clientPort0+i+1), from+":"+nodePort); err != nil {
+			return c, fmt.Errorf("docker: proxy %s: %w", l, err)
+		}
+	}
+
+	for i, id := range c.ids {
+		args := []string{"--id", id, "--listen", "0.0.0.0:" + nodePort, "--data", "/data"}
+		for k, kv := range map[string]string{"--strategy": o.Strategy, "--leader": o.Leader, "--stock": o.Stock, "--orders": o.Orders, "--cart": o.Cart} {
+			if kv != "" {
+				args = append(args, k, kv)
+			}
+		}
+		for j, peer := range c.ids {
+			if peer != id {
+				args = append(args, "--peer", fmt.Sprintf("%s=http://toxiproxy:%d", peer, linkPort0+10*(i+1)+(j+1)))
+			}
+		}
+		ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+			ContainerRequest: testcontainers.ContainerRequest{
+				Image: nodeImage, Name: c.run + "-" + id, Cmd: args,
+				ExposedPorts:   []string{nodePort + "/tcp"},
+				Labels:         labels,
+				Networks:       []string{c.network},
+				NetworkAliases: map[string][]string{c.network: {id}},
+				WaitingFor:     wait.ForHTTP("/admin/health").WithPort(nodePort + "/tcp").WithStartupTimeout(o.Ready),
+			},
+			Started: true,
+		})
+		if ctr != nil {
+			c.ctrs[id] = ctr
+		}
+		if err != nil {
+			return c, fmt.Errorf("docker: starting leader %s: %w", id, err)
+		}
+		admin, err := ctr.PortEndpoint(ctx, nodePort+"/tcp", "http")
+		if err != nil {
+			return c, err
+		}
+		url, err := c.proxy.PortEndpoint(ctx, fmt.Sprintf("%d/tcp", clientPort0+i+1), "http")
+		if err != nil {
+			return c, err
+		}
+		c.nodes = append(c.nodes, clusters.Node{ID: id, URL: url, AdminURL: admin})
+	}
+	return c, nil
+}
+
+// Nodes lists the leaders in id order.
+func (c *Cluster) Nodes() []clusters.Node { return append([]clusters.Node(nil), c.nodes...) }
+
+// Run is the run's id, the value of every container's and the network's LabelRun.
+func (c *Cluster) Run() string { return c.run }
+
+// Partition cuts the given links at the sidecar: what is sent is dropped, and the connections
+// in flight are reset.
+//
+// A link is cut, and healed, by replacing its proxy with a fresh one at the same address, not by
+// changing the toxics of the one in use: Toxiproxy changes a toxic by interrupting every live
+// connection's pipeline, and a pipeline left stuck by a peer that died or froze mid-stream never
+// answers, which stalls the sidecar's API. A fresh proxy has no pipelines; replacing it also
+// closes the connections in flight, the reset a cut makes.
+func (c *Cluster) Partition(ctx context.Context, cut []clusters.Link) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range cut {
+		if c.cut[l] {
+			continue
+		}
+		if err := c.replaceProxy(l, true); err != nil {
+			return err
+		}
+		c.cut[l] = true
+	}
+	return nil
+}
+
+// Heal restores every link: each proxy that is cut (or that a partition failing half-way may
+// have left with a cut toxic, or disabled) is replaced by a fresh, clean one.
+func (c *Cluster) Heal(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	proxies, err := c.toxi.Proxies()
+	if err != nil {
+		return fmt.Errorf("docker: listing the sidecar's proxies: %w", err)
+	}
+	var errs []error
+	for name, p := range proxies {
+		l, err := clusters.ParseLink(name)
+		if err != nil {
+			continue
+		}
+		dirty := c.cut[l] || !p.Enabled
+		if !dirty {
+			if toxics, err := p.Toxics(); err == nil {
+				for _, t := range toxics {
+					dirty = dirty || strings.HasPrefix(t.Name, "partition-")
+				}
+			}
+		}
+		if dirty {
+			errs = append(errs, c.replaceProxy(l, false))
+		}
+		delete(c.cut, l)
+	}
+	return errors.Join(errs...)
+}
+
+// replaceProxy deletes a link's proxy and creates it again at the same address, cut (every byte
+// dropped, both ways) or clean. c.mu must be held. A latency toxic it carried is put back.
+func (c *Cluster) replaceProxy(l clusters.Link, cut bool) error {
+	old, err := c.toxi.Proxy(l.String())
+	if err != nil {
+		return fmt.Errorf("docker: no link %s: %w", l, err)
+	}
+	listen, upstream := old.Listen, old.Upstream
+	if err := old.Delete(); err != nil {
+		return fmt.Errorf("docker: replacing %s: %w", l, err)
+	}
+	p, err := c.toxi.CreateProxy(l.String(), listen, upstream)
+	if err != nil {
+		return fmt.Errorf("docker: replacing %s: %w", l, err)
+	}
+	if cut {
+		for _, stream := range []string{"upstream", "downstream"} {
+			if _, err := p.AddToxic("partition-"+stream, "timeout", stream, 1, toxiclient.Attributes{"timeout": 0}); err != nil {
+				return fmt.Errorf("docker: cutting %s: %w", l, err)
+			}
+		}
+	}
+	if lat, ok := c.latency[l]; ok {
+		if _, err := p.AddToxic("latency", "latency", "downstream", 1, lat); err != nil {
+			return fmt.Errorf("docker: slowing %s again: %w", l, err)
+		}
+	}
+	return nil
+}
+
+// Close removes every container (paused ones are thawed first) and the network. Copy what is
+// wanted out with CollectArtifacts before. It is safe to call more than once.
+func (c *Cluster) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var errs []error
+	for id, ctr := range c.ctrs {
+		if c.paused[id] {
+			_, _ = c.cli.ContainerUnpause(ctx, ctr.GetContainerID(), client.ContainerUnpauseOptions{})
+		}
+		errs = append(errs, testcontainers.TerminateContainer(ctr))
+		delete(c.ctrs, id)
+	}
+	if c.proxy != nil {
+		errs = append(errs, testcontainers.TerminateContainer(c.proxy))
+		c.proxy = nil
+	}
+	if c.network != "" && c.cli != nil {
+		if _, err := c.cli.NetworkRemove(ctx, c.network, client.NetworkRemoveOptions{}); err != nil && !strings.Contains(err.Error(), "not found") {
+			errs = append(errs, err)
+		}
+		c.network = ""
+	}
+	if c.cli != nil {
+		errs = append(errs, c.cli.Close())
+		c.cli = nil
+	}
+	return errors.Join(errs...)
+}
+
+var (
+	_ clusters.Cluster     = (*Cluster)(nil)
+	_ clusters.Partitioner = (*Cluster)(nil)
+)

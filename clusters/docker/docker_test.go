@@ -1,0 +1,247 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"crossfire/clusters"
+)
+
+// dockerOrSkip returns a Docker client, or skips the test with a one-line reason.
+func dockerOrSkip(t *testing.T) *client.Client {
+	t.Helper()
+	cli, err := Client(t.Context())
+	if err != nil {
+		t.Skipf("no Docker engine: %v", err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+func TestImagesAreBuiltOnceAndRun(t *testing.T) {
+	cli := dockerOrSkip(t)
+	ctx := t.Context()
+	dir := t.TempDir()
+	node, proxy, err := Images(ctx, cli, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same binary again: the image is found, not built.
+	_, built, err := EnsureImage(ctx, cli, NodeRepo, dir+"/"+NodeRepo)
+	if err != nil || built {
+		t.Fatalf("second EnsureImage built=%v err=%v", built, err)
+	}
+	if _, err := cli.ImageInspect(ctx, proxy); err != nil {
+		t.Fatalf("toxiproxy image %s: %v", proxy, err)
+	}
+	run := fmt.Sprintf("test-%d", time.Now().UnixNano())
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image:        node,
+			Cmd:          []string{"--id", "n1", "--data", "/data", "--listen", "0.0.0.0:8080"},
+			ExposedPorts: []string{"8080/tcp"},
+			Labels:       map[string]string{Label: "true", LabelRun: run},
+			WaitingFor:   wait.ForHTTP("/admin/health").WithPort("8080/tcp").WithStartupTimeout(30 * time.Second),
+		},
+		Started: true,
+	})
+	if c != nil {
+		t.Cleanup(func() { _ = testcontainers.TerminateContainer(c) })
+	}
+	if err != nil {
+		t.Fatalf("running %s: %v", node, err)
+	}
+	endpoint, err := c.PortEndpoint(ctx, "8080/tcp", "http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(endpoint + "/admin/health")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("health of the node in its container: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+func TestCleanRemovesWhatIsLabelled(t *testing.T) {
+	cli := dockerOrSkip(t)
+	ctx := context.Background()
+	node, _, err := Images(ctx, cli, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := fmt.Sprintf("clean-%d", time.Now().UnixNano())
+	labels := map[string]string{Label: "true", LabelRun: run}
+	nw, err := cli.NetworkCreate(ctx, "crossfire-"+run, client.NetworkCreateOptions{Labels: labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctr, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{Image: node, Labels: labels, Cmd: []string{"--id", "n1", "--data", "/data"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is old enough yet.
+	if r, err := Clean(ctx, cli, time.Hour); err != nil || r.Containers != 0 || r.Networks != 0 {
+		t.Fatalf("clean of old things removed %+v (%v)", r, err)
+	}
+	r, err := Clean(ctx, cli, 0)
+	if err != nil || r.Containers < 1 || r.Networks < 1 {
+		t.Fatalf("clean removed %+v (%v)", r, err)
+	}
+	if _, err := cli.ContainerInspect(ctx, ctr.ID, client.ContainerInspectOptions{}); err == nil {
+		t.Fatal("the labelled container survived")
+	}
+	if _, err := cli.NetworkInspect(ctx, nw.ID, client.NetworkInspectOptions{}); err == nil {
+		t.Fatal("the labelled network survived")
+	}
+}
+
+// TestClusterReplicatesAndPartitions starts three leaders in containers behind the Toxiproxy
+// sidecar: a write reaches every leader, a cut link stops it, heal lets it through, and Close
+// leaves nothing labelled with the run.
+func TestClusterReplicatesAndPartitions(t *testing.T) {
+	cli := dockerOrSkip(t)
+	ctx := t.Context()
+	c, err := New(ctx)
+	if c != nil {
+		defer c.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := c.Nodes()
+	post := func(n int, key, value string) {
+		resp, err := http.Post(nodes[n].URL+"/register/write", "application/json", strings.NewReader(`{"key":"`+key+`","value":`+value+`}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	seen := func(n int, key, value string, within time.Duration) bool {
+		deadline := time.Now().Add(within)
+		for time.Now().Before(deadline) {
+			st, err := clusters.State(ctx, nodes[n])
+			if err == nil && string(st.Registers[key].Value) == value {
+				return true
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return false
+	}
+	post(0, "a", "1")
+	if !seen(2, "a", "1", 10*time.Second) {
+		t.Fatal("a write at n1 never reached n3")
+	}
+	if err := c.Partition(ctx, []clusters.Link{{From: "n1", To: "n3"}}); err != nil {
+		t.Fatal(err)
+	}
+	post(0, "a", "2")
+	if !seen(1, "a", "2", 10*time.Second) {
+		t.Fatal("the uncut link n1->n2 stopped")
+	}
+	if seen(2, "a", "2", time.Second) {
+		t.Fatal("a write crossed the cut link n1->n3")
+	}
+	if err := c.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !seen(2, "a", "2", 10*time.Second) {
+		t.Fatal("replication did not resume after heal")
+	}
+	run := c.Run()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	left, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", LabelRun+"="+run)})
+	if err != nil || len(left.Items) != 0 {
+		t.Fatalf("%d containers of the run left (%v)", len(left.Items), err)
+	}
+}
+
+// TestClusterKillPauseAndArtifacts kills a leader through the Docker API and restarts it with its
+// data, pauses another, and copies logs and conflict logs out.
+func TestClusterKillPauseAndArtifacts(t *testing.T) {
+	dockerOrSkip(t)
+	ctx := t.Context()
+	c, err := New(ctx)
+	if c != nil {
+		defer c.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(n int, key, value string) error {
+		resp, err := (&http.Client{Timeout: time.Second}).Post(c.Nodes()[n].URL+"/register/write", "application/json", strings.NewReader(`{"key":"`+key+`","value":`+value+`}`))
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	// A conflict for the conflict log: the same key at n1 and n2 while they cannot talk.
+	cut := []clusters.Link{{From: "n1", To: "n2"}, {From: "n2", To: "n1"}}
+	if err := c.Partition(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	if write(0, "k", "1") != nil || write(1, "k", "2") != nil {
+		t.Fatal("writes failed")
+	}
+	if err := c.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(ctx, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := clusters.Healthy(ctx, c.Nodes()[1]); err == nil {
+		t.Fatal("a killed leader answered")
+	}
+	if err := c.Restart(ctx, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := clusters.State(ctx, c.Nodes()[1])
+	if err != nil || len(st.Registers["k"].Value) == 0 {
+		t.Fatalf("n2 lost its acknowledged write across SIGKILL: %v %v", st.Registers, err)
+	}
+	if err := c.Pause(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	if err := clusters.Healthy(pctx, c.Nodes()[2]); err == nil {
+		t.Fatal("a paused leader answered")
+	}
+	cancel()
+	if err := c.Resume(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := clusters.AwaitReplicated(ctxFor(t, 15*time.Second), c.Nodes()); !ok {
+		t.Fatal("did not converge after the faults")
+	}
+	dir := t.TempDir()
+	if err := c.CollectArtifacts(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"n1/node.log", "n2/node.log", "n3/node.log"} {
+		if b, err := os.ReadFile(dir + "/" + f); err != nil || !strings.Contains(string(b), "listening on") {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if b, err := os.ReadFile(dir + "/n1/data/conflicts.jsonl"); err != nil || len(b) == 0 {
+		t.Errorf("n1's conflict log was not copied out: %v", err)
+	}
+}
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

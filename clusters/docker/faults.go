@@ -1,0 +1,232 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+
+	"crossfire/clusters"
+	"crossfire/clusters/regionkv"
+)
+
+func (c *Cluster) container(id string) (testcontainers.Container, int, error) {
+	for i, n := range c.nodes {
+		if n.ID == id {
+			return c.ctrs[id], i, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("docker: no node %q (nodes: %s)", id, strings.Join(c.ids, ", "))
+}
+
+// Kill sends SIGKILL to a leader's container through the Docker API. Its filesystem, and with
+// it the node's data, stays for Restart.
+func (c *Cluster) Kill(ctx context.Context, id string) error {
+	ctr, _, err := c.container(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.killed[id] {
+		return nil
+	}
+	if c.paused[id] {
+		// A paused container takes SIGKILL, but Docker keeps it paused until unpaused.
+		if _, err := c.cli.ContainerUnpause(ctx, ctr.GetContainerID(), client.ContainerUnpauseOptions{}); err != nil {
+			return fmt.Errorf("docker: unpausing %s to kill it: %w", id, err)
+		}
+		delete(c.paused, id)
+	}
+	if _, err := c.cli.ContainerKill(ctx, ctr.GetContainerID(), client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
+		return fmt.Errorf("docker: killing %s: %w", id, err)
+	}
+	c.killed[id] = true
+	return nil
+}
+
+// Restart starts a killed leader's container again, from its own filesystem, and waits until it
+// answers; its admin port may have moved, and Nodes shows the new one. A running leader is left
+// alone.
+func (c *Cluster) Restart(ctx context.Context, id string) error {
+	ctr, i, err := c.container(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	killed := c.killed[id]
+	c.mu.Unlock()
+	if !killed {
+		return nil
+	}
+	if err := ctr.Start(ctx); err != nil {
+		return fmt.Errorf("docker: restarting %s: %w", id, err)
+	}
+	admin, err := ctr.PortEndpoint(ctx, nodePort+"/tcp", "http")
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.nodes[i].AdminURL = admin
+	delete(c.killed, id)
+	clock, dup := c.clocks[id], c.dup
+	c.mu.Unlock()
+	return clusters.RestoreFaults(ctx, c.nodes[i], clock, dup)
+}
+
+// Pause freezes a leader's container (docker pause).
+func (c *Cluster) Pause(ctx context.Context, id string) error {
+	return c.pause(ctx, id, true)
+}
+
+// Resume thaws it.
+func (c *Cluster) Resume(ctx context.Context, id string) error {
+	return c.pause(ctx, id, false)
+}
+
+func (c *Cluster) pause(ctx context.Context, id string, on bool) error {
+	ctr, _, err := c.container(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.killed[id] || c.paused[id] == on {
+		return nil
+	}
+	if on {
+		_, err = c.cli.ContainerPause(ctx, ctr.GetContainerID(), client.ContainerPauseOptions{})
+	} else {
+		_, err = c.cli.ContainerUnpause(ctx, ctr.GetContainerID(), client.ContainerUnpauseOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("docker: pause %v of %s: %w", on, id, err)
+	}
+	c.paused[id] = on
+	return nil
+}
+
+// SetClock sets a leader's clock through its admin endpoint; a restarted leader gets it again.
+func (c *Cluster) SetClock(ctx context.Context, id string, s regionkv.ClockSetting) error {
+	_, i, err := c.container(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.clocks[id] = s
+	down := c.killed[id]
+	node := c.nodes[i]
+	c.mu.Unlock()
+	if down {
+		return nil
+	}
+	return clusters.SetClock(ctx, node, s)
+}
+
+// SetLatency delays the replies over the given links at the sidecar.
+func (c *Cluster) SetLatency(ctx context.Context, links []clusters.Link, latency, jitter time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range links {
+		p, err := c.toxi.Proxy(l.String())
+		if err != nil {
+			return fmt.Errorf("docker: no link %s: %w", l, err)
+		}
+		attrs := toxiclient.Attributes{"latency": latency.Milliseconds(), "jitter": jitter.Milliseconds()}
+		if _, slowed := c.latency[l]; slowed {
+			_, err = p.UpdateToxic("latency", 1, attrs)
+		} else {
+			_, err = p.AddToxic("latency", "latency", "downstream", 1, attrs)
+		}
+		if err != nil {
+			return fmt.Errorf("docker: slowing %s: %w", l, err)
+		}
+		c.latency[l] = attrs
+	}
+	return nil
+}
+
+// ClearLatency removes every delay.
+func (c *Cluster) ClearLatency(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for l := range c.latency {
+		p, err := c.toxi.Proxy(l.String())
+		if err == nil {
+			err = p.RemoveToxic("latency")
+		}
+		errs = append(errs, err)
+		delete(c.latency, l)
+	}
+	return errors.Join(errs...)
+}
+
+// DuplicateReplication switches duplicated replication delivery on every running leader.
+func (c *Cluster) DuplicateReplication(ctx context.Context, on bool) error {
+	c.mu.Lock()
+	c.dup = on
+	var up []clusters.Node
+	for _, n := range c.nodes {
+		if !c.killed[n.ID] && !c.paused[n.ID] {
+			up = append(up, n)
+		}
+	}
+	c.mu.Unlock()
+	var errs []error
+	for _, n := range up {
+		errs = append(errs, clusters.SetFaults(ctx, n, regionkv.FaultsRequest{DuplicateReplication: on}))
+	}
+	return errors.Join(errs...)
+}
+
+// CollectArtifacts copies each leader's log and conflict log out of its container into
+// dir/<node>/ (node.log and data/conflicts.jsonl, as the embedded cluster lays them out).
+func (c *Cluster) CollectArtifacts(ctx context.Context, dir string) error {
+	var errs []error
+	for _, id := range c.ids {
+		ctr := c.ctrs[id]
+		if ctr == nil {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(dir, id, "data"), 0o755); err != nil {
+			return err
+		}
+		if logs, err := ctr.Logs(ctx); err == nil {
+			errs = append(errs, saveTo(filepath.Join(dir, id, "node.log"), logs))
+		} else {
+			errs = append(errs, fmt.Errorf("docker: logs of %s: %w", id, err))
+		}
+		if f, err := ctr.CopyFileFromContainer(ctx, "/data/"+regionkv.ConflictFile); err == nil {
+			errs = append(errs, saveTo(filepath.Join(dir, id, "data", regionkv.ConflictFile), f))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func saveTo(path string, r io.ReadCloser) error {
+	defer r.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	return errors.Join(err, f.Close())
+}
+
+var (
+	_ clusters.Killer                = (*Cluster)(nil)
+	_ clusters.Pauser                = (*Cluster)(nil)
+	_ clusters.ClockSkewer           = (*Cluster)(nil)
+	_ clusters.LinkShaper            = (*Cluster)(nil)
+	_ clusters.ReplicationDuplicator = (*Cluster)(nil)
+	_ clusters.ArtifactCollector     = (*Cluster)(nil)
+)

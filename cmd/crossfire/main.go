@@ -1,0 +1,168 @@
+// Command crossfire runs fault-injection tests against a three-leader store and judges their
+// histories. `crossfire run` starts a cluster, drives a workload while nemeses inject faults, and
+// checks what happened; `crossfire check` judges a recorded history offline.
+//
+// Exit codes: 0 valid, 1 anomalies found, 2 unknown (a checker could not decide), 3 bad usage or
+// bad input, 4 the environment failed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"crossfire/checkers"
+)
+
+// Exit codes.
+const (
+	exitValid   = 0
+	exitInvalid = 1
+	exitUnknown = 2
+	exitUsage   = 3
+	exitEnv     = 4
+)
+
+const usage = `crossfire: a fault-injection harness for multi-leader replication.
+
+usage:
+  crossfire run   [flags]          run a test on the embedded cluster and check it
+  crossfire check [flags] PATH     check a history file or a run folder offline
+  crossfire replay --strategy S RUN  re-resolve a run's logged cart conflicts under another strategy
+  crossfire clean [--older-than D]   remove the Docker containers, networks and volumes crossfire made
+  crossfire help  [command]        show help
+
+Run 'crossfire COMMAND --help' for a command's flags.
+
+exit codes: 0 valid, 1 anomalies found, 2 unknown, 3 bad usage or input, 4 environment failed
+`
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs the CLI and returns its exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return runCmd(rest, stdout, stderr)
+	case "check":
+		return checkCmd(rest, stdout, stderr)
+	case "replay":
+		return replayCmd(rest, stdout, stderr)
+	case "clean":
+		return cleanCmd(rest, stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		if len(rest) > 0 {
+			return Main([]string{rest[0], "--help"}, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return exitValid
+	}
+	fmt.Fprintf(stderr, "crossfire: unknown command %q (valid: run, check, replay, clean, help)\n", cmd)
+	return exitUsage
+}
+
+// exitFor maps a verdict to an exit code.
+func exitFor(v checkers.Valid) int {
+	switch v {
+	case checkers.True:
+		return exitValid
+	case checkers.False:
+		return exitInvalid
+	}
+	return exitUnknown
+}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM; a second one kills the process.
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
+}
+
+// newFlagSet makes a flag set whose errors and help go to stderr and whose --help exits 0.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\n\nflags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags; it returns -1 to go on, or the exit code.
+func parse(fs *flag.FlagSet, args []string) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitValid
+		}
+		return exitUsage
+	}
+	return -1
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// printSummary writes a verdict and its anomalies for people.
+func printSummary(w io.Writer, s checkers.Summary) {
+	var parts []string
+	for _, r := range s.Results {
+		parts = append(parts, fmt.Sprintf("%s: %s", r.Checker, r.Valid))
+	}
+	fmt.Fprintf(w, "verdict: %s, %d anomalies (%s)\n", s.Valid, s.Anomalies(), strings.Join(parts, "; "))
+	for _, r := range s.Results {
+		if r.Error != "" {
+			fmt.Fprintf(w, "  %s could not decide: %s\n", r.Checker, firstLine(r.Error))
+		}
+		for i, a := range r.Anomalies {
+			if i == 10 {
+				fmt.Fprintf(w, "  … and %d more %s anomalies (see results.json)\n", len(r.Anomalies)-10, r.Checker)
+				break
+			}
+			kind := "possible"
+			if a.Definite {
+				kind = "definite"
+			}
+			fmt.Fprintf(w, "  %s %s: %s", kind, a.Kind, a.Description)
+			if len(a.Nodes) > 0 {
+				fmt.Fprintf(w, " [nodes %s]", strings.Join(a.Nodes, ","))
+			}
+			if len(a.Nemesis) > 0 {
+				fmt.Fprintf(w, " [during %s]", strings.Join(a.Nemesis, "; "))
+			}
+			fmt.Fprintln(w)
+		}
+		for _, f := range r.Files {
+			fmt.Fprintf(w, "  %s wrote %s\n", r.Checker, f)
+		}
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

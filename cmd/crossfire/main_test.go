@@ -1,0 +1,339 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"crossfire/harness"
+)
+
+// The test binary doubles as crossfire, so tests can run it as a separate process and kill it.
+func TestMain(m *testing.M) {
+	if os.Getenv("CROSSFIRE_CLI") == "1" {
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func cli(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsage(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		code int
+		want string // in stderr or stdout
+	}{
+		{nil, exitUsage, "usage:"},
+		{[]string{"help"}, exitValid, "crossfire run"},
+		{[]string{"help", "run"}, exitValid, "-nemesis"},
+		{[]string{"run", "--help"}, exitValid, "-workload"},
+		{[]string{"check", "--help"}, exitValid, "-checkers"},
+		{[]string{"clean", "--help"}, exitValid, "-older-than"},
+		{[]string{"clean", "extra"}, exitUsage, "unexpected argument"},
+		{[]string{"explode"}, exitUsage, `unknown command "explode" (valid: run, check, replay, clean, help)`},
+		{[]string{"run", "--workload", "nope", "--store", dir}, exitUsage, `unknown workload "nope" (valid: cart, inventory, register)`},
+		{[]string{"run", "--strategy", "crdt", "--store", dir}, exitUsage, "(valid: lww, single-leader)"},
+		{[]string{"run", "--nemesis", "meteor", "--store", dir}, exitUsage, "(valid: clock, kill, partition, pause, retry, or none)"},
+		{[]string{"run", "--workload", "inventory", "--stock", "magic", "--store", dir}, exitUsage, `unknown stock strategy "magic" (valid: pncounter, escrow)`},
+		{[]string{"run", "--workload", "inventory", "--orders", "hope", "--store", dir}, exitUsage, `unknown order strategy "hope" (valid: naive, dedup)`},
+		{[]string{"run", "--rate", "-1", "--store", dir}, exitUsage, "rate must be positive"},
+		{[]string{"run", "--bogus"}, exitUsage, "flag provided but not defined"},
+		{[]string{"run", "extra"}, exitUsage, "unexpected argument"},
+		{[]string{"check"}, exitUsage, "want exactly one PATH"},
+		{[]string{"check", filepath.Join(dir, "missing.jsonl")}, exitUsage, "no such file"},
+		{[]string{"check", "--checkers", "nope", "testdata/register-lww-nonlinearizable.jsonl"}, exitUsage, "unknown checker"},
+		{[]string{"check", "--workload", "nope", "testdata/register-lww-nonlinearizable.jsonl"}, exitUsage, "unknown workload"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			code, out, errs := cli(c.args...)
+			if code != c.code || !strings.Contains(out+errs, c.want) {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant %q", code, c.code, out, errs, c.want)
+			}
+		})
+	}
+	// Nothing was made for the bad runs.
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("bad usage left %d entries in the store", len(entries))
+	}
+}
+
+func TestCheckFixtures(t *testing.T) {
+	code, out, errs := cli("check", "testdata/register-lww-nonlinearizable.jsonl")
+	if code != exitInvalid || !strings.Contains(out, "nonlinearizable") {
+		t.Fatalf("lww fixture: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = cli("check", "testdata/register-single-leader-valid.jsonl")
+	if code != exitValid || !strings.Contains(out, "verdict: valid") {
+		t.Fatalf("single-leader fixture: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = cli("check", "--workload", "inventory", "testdata/inventory-pncounter-naive-caught.jsonl")
+	if code != exitInvalid || !strings.Contains(out, "duplicate-order") || !strings.Contains(out, "definite oversell") {
+		t.Fatalf("pncounter+naive fixture: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = cli("check", "--workload", "inventory", "testdata/inventory-escrow-dedup-valid.jsonl")
+	if code != exitValid {
+		t.Fatalf("escrow+dedup fixture: exit %d\n%s%s", code, out, errs)
+	}
+	// --out writes the results and the visualization; --json prints the same results.
+	dir := t.TempDir()
+	code, out, _ = cli("check", "--json", "--out", dir, "testdata/register-lww-nonlinearizable.jsonl")
+	var s struct {
+		Valid   any `json:"valid"`
+		Results []struct {
+			Checker string `json:"checker"`
+		} `json:"results"`
+	}
+	if code != exitInvalid || json.Unmarshal([]byte(out), &s) != nil || s.Valid != false {
+		t.Fatalf("--json: exit %d, %q", code, out)
+	}
+	for _, f := range []string{"results.json", "linearizability.html"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("--out did not write %s", f)
+		}
+	}
+	// A checker can be chosen by name; well-formed alone passes this history.
+	if code, out, _ := cli("check", "--checkers", "well-formed", "testdata/register-lww-nonlinearizable.jsonl"); code != exitValid {
+		t.Errorf("--checkers well-formed: exit %d\n%s", code, out)
+	}
+}
+
+func TestCheckMalformedHistory(t *testing.T) {
+	good := `{"index":0,"time":1,"process":0,"type":"invoke","f":"read","key":"r0","value":null}`
+	cases := map[string]string{
+		"not json":      good + "\n" + `{"index":1,"time":2,"process":0,"type":"ok","f":"read","key":"r0","value":1}` + "\n" + "this is not json\n",
+		"no type":       good + "\n" + `{"index":1,"time":2,"process":0,"type":"ok","f":"read","key":"r0","value":1}` + "\n" + `{"index":2,"time":3,"process":0,"f":"read"}` + "\n",
+		"array":         good + "\n" + `{"index":1,"time":2,"process":0,"type":"ok","f":"read","key":"r0","value":1}` + "\n" + "[1,2,3]\n",
+		"binary":        good + "\n" + `{"index":1,"time":2,"process":0,"type":"ok","f":"read","key":"r0","value":1}` + "\n" + "\x00\xff\xfe\n",
+		"wrong type ok": good + "\n" + `{"index":1,"time":2,"process":0,"type":"ok","f":"read","key":"r0","value":1}` + "\n" + `{"index":"2","time":3,"process":0,"type":"ok","f":"read"}` + "\n",
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "history.jsonl")
+			if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errs := cli("check", path)
+			if code != exitUsage || !strings.Contains(errs, "line 3") {
+				t.Fatalf("exit %d, stderr %q, stdout %q; want exit 3 naming line 3", code, errs, out)
+			}
+		})
+	}
+}
+
+// TestKilledRunStillChecks SIGKILLs a run in its main phase: the nodes must die with it, and the
+// history it leaves must still get a verdict.
+func TestKilledRunStillChecks(t *testing.T) {
+	store := t.TempDir()
+	cmd := exec.Command(os.Args[0], "run", "--store", store, "--duration", "60s", "--name", "killed", "--seed", "5")
+	cmd.Env = append(os.Environ(), "CROSSFIRE_CLI=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	hist := filepath.Join(store, "killed", harness.LatestLink, harness.HistoryFile)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, _ := os.ReadFile(hist)
+		if bytes.Count(b, []byte("\n")) >= 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run never wrote 200 ops\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	runDir, err := filepath.EvalSymlinks(filepath.Join(store, "killed", harness.LatestLink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every node process of the run dies with it.
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		left := processesMentioning(runDir)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node processes outlived the killed run: %v", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, out, errs := cli("check", runDir)
+	if code != exitValid && code != exitInvalid && code != exitUnknown {
+		t.Fatalf("check of a killed run: exit %d\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(out, "verdict:") {
+		t.Fatalf("no verdict: %s%s", out, errs)
+	}
+	t.Logf("killed run checked: exit %d: %s", code, firstLine(out))
+}
+
+// processesMentioning lists the pids whose command line contains s.
+func processesMentioning(s string) []string {
+	var pids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
+
+// TestRunAndRerun runs a short lww test through the CLI, then reruns it from its test.json: the
+// rerun has the same seed and schedule.
+func TestRunAndRerun(t *testing.T) {
+	store := t.TempDir()
+	code, out, errs := cli("run", "--store", store, "--name", "first", "--duration", "3s", "--seed", "11",
+		"--nemesis", "partition,pause", "--interval", "300ms", "--fault-duration", "600ms")
+	if code != exitInvalid && code != exitValid {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "seed 11") || !strings.Contains(out, "run folder: ") {
+		t.Fatalf("the run does not name its seed and folder:\n%s%s", out, errs)
+	}
+	first, err := harness.LoadTest(filepath.Join(store, "first", harness.LatestLink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Schedule) == 0 {
+		t.Fatal("no faults were planned")
+	}
+	code, out, errs = cli("run", "--store", store, "--from", filepath.Join(store, "first", harness.LatestLink, harness.TestFile))
+	if code != exitInvalid && code != exitValid {
+		t.Fatalf("rerun: exit %d\n%s%s", code, out, errs)
+	}
+	entries, _ := os.ReadDir(filepath.Join(store, "first"))
+	if len(entries) != 3 { // two runs and latest
+		t.Fatalf("rerun did not land beside the first run: %d entries", len(entries))
+	}
+	second, err := harness.LoadTest(filepath.Join(store, "first", harness.LatestLink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(first)
+	b, _ := json.Marshal(second)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("rerun differs:\n%s\n%s", a, b)
+	}
+}
+
+// TestInterruptedRunHealsAndChecks sends SIGINT (Ctrl-C) mid-run: the run must stop its main
+// phase, heal, check what it has, say it was interrupted, and leave no process behind.
+func TestInterruptedRunHealsAndChecks(t *testing.T) {
+	store := t.TempDir()
+	cmd := exec.Command(os.Args[0], "run", "--store", store, "--duration", "60s", "--name", "interrupted",
+		"--seed", "9", "--nemesis", "pause,partition", "--interval", "200ms", "--fault-duration", "5s")
+	cmd.Env = append(os.Environ(), "CROSSFIRE_CLI=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	hist := filepath.Join(store, "interrupted", harness.LatestLink, harness.HistoryFile)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// Wait until a fault is in force, so that healing has something to do.
+		b, _ := os.ReadFile(hist)
+		if bytes.Contains(b, []byte(`"process":-1,"type":"info"`)) && bytes.Count(b, []byte("\n")) >= 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run never got going\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(45 * time.Second):
+		t.Fatalf("the run did not stop within 45s of SIGINT\n%s", stderr.String())
+	}
+	code := cmd.ProcessState.ExitCode()
+	if code != exitValid && code != exitInvalid && code != exitUnknown {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "interrupted") || !strings.Contains(stdout.String(), "verdict:") {
+		t.Fatalf("output does not say interrupted with a verdict:\n%s", stdout.String())
+	}
+	runDir, err := filepath.EvalSymlinks(filepath.Join(store, "interrupted", harness.LatestLink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res harness.Result
+	b, err := os.ReadFile(filepath.Join(runDir, harness.ResultsFile))
+	if err != nil || json.Unmarshal(b, &res) != nil || !res.Stats.Interrupted {
+		t.Fatalf("results.json does not record the interruption: %v %s", err, b)
+	}
+	// The heal ran: the history ends with the nemesis undoing its faults.
+	hb, _ := os.ReadFile(filepath.Join(runDir, harness.HistoryFile))
+	if !bytes.Contains(hb, []byte(`"f":"resume"`)) || !bytes.Contains(hb, []byte(`"f":"heal"`)) {
+		t.Fatal("the history records no heal after the interruption")
+	}
+	if left := processesMentioning(runDir); len(left) > 0 {
+		t.Fatalf("processes left behind: %v", left)
+	}
+}
+
+// TestReplayBringsLostAddsBack runs last-writer-wins carts under clock skew and partitions, then
+// replays the logged conflicts under orset: the adds lww lost come back.
+func TestReplayBringsLostAddsBack(t *testing.T) {
+	store := t.TempDir()
+	res, err := harness.Run(t.Context(), harness.Test{Name: "replay", Workload: "cart", Strategy: "lww",
+		Nemeses: []string{"partition", "clock"}, Seed: 2, Duration: 5 * time.Second,
+		Interval: 300 * time.Millisecond, FaultDuration: time.Second}, harness.Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := cli("replay", "--strategy", "orset", "--json", res.Dir)
+	if code != exitValid {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	var rep ReplayReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.LostAdds == 0 || len(rep.LostBack) == 0 || len(rep.Differ) == 0 {
+		t.Fatalf("replay under orset brings back %d of %d lost adds (%d conflicts differ)", len(rep.LostBack), rep.LostAdds, len(rep.Differ))
+	}
+	if _, err := os.Stat(filepath.Join(res.Dir, "replay-orset.json")); err != nil {
+		t.Fatalf("no replay file: %v", err)
+	}
+	// Replaying under the strategy the run used changes nothing.
+	code, out, _ = cli("replay", "--strategy", "lww", "--json", res.Dir)
+	json.Unmarshal([]byte(out), &rep)
+	if code != exitValid || len(rep.Differ) != 0 {
+		t.Fatalf("lww replayed under lww: exit %d, %d differ", code, len(rep.Differ))
+	}
+	// Usage errors.
+	for _, args := range [][]string{{"replay", res.Dir}, {"replay", "--strategy", "magic", res.Dir}, {"replay", "--strategy", "orset", t.TempDir()}} {
+		if code, _, errs := cli(args...); code != exitUsage || errs == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+}

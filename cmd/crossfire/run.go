@@ -1,0 +1,161 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"crossfire/checkers"
+	"crossfire/clusters/regionkv"
+	"crossfire/harness"
+	"crossfire/nemesis"
+	"crossfire/workloads"
+)
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	var strategies []string
+	for _, w := range workloads.Names() {
+		strategies = append(strategies, w+": "+strings.Join(harness.Strategies[w], ", "))
+	}
+	fs := newFlagSet("run", `usage: crossfire run [flags]
+
+Starts a three-leader cluster, drives the workload at every leader while the nemeses inject
+faults, heals, waits for replication, reads the final state, and checks the history. Prints the
+seed first and the verdict and run folder last; exits 0 valid, 1 anomalies, 2 unknown.`, stderr)
+	var t harness.Test
+	var nemeses string
+	var from string
+	var asJSON bool
+	o := harness.Options{}
+	fs.StringVar(&t.Workload, "workload", "register", "workload: "+strings.Join(workloads.Names(), ", "))
+	fs.StringVar(&t.Strategy, "strategy", "", "register or cart strategy (default: the workload's first); "+strings.Join(strategies, "; "))
+	fs.StringVar(&t.Stock, "stock", "", "inventory stock strategy: "+strings.Join(regionkv.StockStrategies, ", ")+" (default pncounter)")
+	fs.StringVar(&t.Orders, "orders", "", "inventory order strategy: "+strings.Join(regionkv.OrderStrategies, ", ")+" (default naive)")
+	fs.StringVar(&nemeses, "nemesis", "partition", "comma-separated nemeses: "+strings.Join(nemesis.Names(), ", ")+", or none")
+	fs.StringVar(&t.Cluster, "cluster", harness.ClusterLocal, "cluster: "+strings.Join(harness.Clusters, ", "))
+	fs.DurationVar(&t.Duration, "duration", 15*time.Second, "length of the main phase")
+	fs.Float64Var(&t.Rate, "rate", 100, "operations per second, all clients together")
+	fs.IntVar(&t.Concurrency, "concurrency", 6, "number of clients, spread over the leaders")
+	fs.IntVar(&t.Keys, "keys", 0, "number of keys (default: the workload's)")
+	fs.IntVar(&t.Nodes, "nodes", 3, "number of leaders")
+	fs.Uint64Var(&t.Seed, "seed", 0, "seed of the generator and the nemesis schedule (0: draw one)")
+	fs.DurationVar(&t.OpTimeout, "op-timeout", time.Second, "client timeout per operation")
+	fs.DurationVar(&t.Interval, "interval", time.Second, "mean quiet time between faults")
+	fs.DurationVar(&t.FaultDuration, "fault-duration", 2*time.Second, "mean time a fault lasts")
+	fs.DurationVar(&t.Quiesce, "quiesce", 20*time.Second, "bound on the wait for replication after healing")
+	fs.StringVar(&t.Name, "name", "", "test name, the run folder's parent (default: workload-strategy-nemeses)")
+	fs.StringVar(&o.Store, "store", "store", "store directory for run folders")
+	fs.StringVar(&o.Binary, "node-binary", "", "a regionkv binary for the nodes (default: this executable)")
+	fs.StringVar(&from, "from", "", "rerun the test.json of a run folder (seed and schedule included); other flags are ignored")
+	fs.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "crossfire run: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	t.Nemeses = splitList(nemeses)
+	if len(t.Nemeses) == 0 {
+		t.Nemeses = []string{"none"}
+	}
+	if from != "" {
+		loaded, err := harness.LoadTest(runFolder(from))
+		if err != nil {
+			fmt.Fprintf(stderr, "crossfire run: %v\n", err)
+			return exitUsage
+		}
+		t = loaded
+	}
+	o.Log = stderr
+	o.Progress = progressPrinter(stderr)
+	ctx, stop := signalContext()
+	defer stop()
+	res, err := harness.Run(ctx, t, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "crossfire run: %v\n", err)
+		switch {
+		case errors.Is(err, harness.ErrUsage):
+			return exitUsage
+		default:
+			if errors.Is(err, harness.ErrEnvironment) {
+				fmt.Fprintln(stderr, "crossfire run: the environment failed; the run folder, if any, holds the node logs")
+			}
+			return exitEnv
+		}
+	}
+	if asJSON {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		printRun(stdout, res)
+	}
+	return exitFor(res.Valid)
+}
+
+// runFolder accepts a run folder or its test.json.
+func runFolder(path string) string {
+	if filepath.Base(path) == harness.TestFile {
+		return filepath.Dir(path)
+	}
+	return path
+}
+
+func printRun(w io.Writer, res harness.Result) {
+	s := res.Stats
+	fmt.Fprintf(w, "test %s, seed %d: %d ops (%d ok, %d fail, %d info), %d faults", res.Test.Name, res.Test.Seed, s.Ops, s.OK, s.Fail, s.Info, s.Faults)
+	if s.Interrupted {
+		fmt.Fprint(w, ", interrupted")
+	} else if s.Converged {
+		fmt.Fprintf(w, ", replicated everywhere %v after healing", time.Duration(s.QuiesceNS).Round(time.Millisecond))
+	} else {
+		fmt.Fprint(w, ", replication had NOT caught up when the final reads ran")
+	}
+	fmt.Fprintln(w)
+	if s.NemesisErr != "" {
+		fmt.Fprintf(w, "nemesis errors: %s\n", firstLine(s.NemesisErr))
+	}
+	printSummary(w, res.Summary)
+	fmt.Fprintf(w, "run folder: %s\n", res.Dir)
+	if res.Valid == checkers.False {
+		fmt.Fprintf(w, "check it again offline: crossfire check %s\n", res.Dir)
+	}
+}
+
+// progressPrinter redraws one status line on a terminal, and prints a plain line every five
+// seconds (and at each phase) otherwise.
+func progressPrinter(w io.Writer) func(harness.Progress) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	var lastPhase string
+	var lastPrint time.Time
+	return func(p harness.Progress) {
+		line := fmt.Sprintf("[%6.1fs] %-7s ops %d (ok %d, fail %d, info %d)", p.Elapsed.Seconds(), p.Phase, p.Ops, p.OK, p.Fail, p.Info)
+		if p.Left > 0 {
+			line += fmt.Sprintf(", %.0fs left", p.Left.Seconds())
+		}
+		if p.Fault != "" {
+			line += ", fault: " + p.Fault
+		}
+		if tty {
+			fmt.Fprintf(w, "\r\033[K%s", line)
+			if p.Phase == "done" {
+				fmt.Fprintln(w)
+			}
+			return
+		}
+		if p.Phase != lastPhase || time.Since(lastPrint) >= 5*time.Second {
+			fmt.Fprintln(w, line)
+			lastPhase, lastPrint = p.Phase, time.Now()
+		}
+	}
+}

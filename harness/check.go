@@ -1,0 +1,91 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"crossfire/checkers"
+	"crossfire/history"
+	"crossfire/workloads"
+)
+
+// CheckDir checks dir's history with cs, as the file stands on disk, and writes each checker's
+// artifacts into dir. truncated reports a last line cut off by an interrupted run.
+func CheckDir(ctx context.Context, dir string, cs []checkers.Checker) (checkers.Summary, bool, error) {
+	s, truncated, err := CheckFile(ctx, filepath.Join(dir, HistoryFile), cs)
+	if err != nil {
+		return s, truncated, err
+	}
+	return s, truncated, WriteArtifacts(dir, s)
+}
+
+// CheckFile reads a history file and checks it with cs, streaming it when every checker can
+// judge op by op (memory then follows the history's keys and requests, not its length). A
+// history that cannot be read is an error (a *history.LineError names the line), never a verdict.
+func CheckFile(ctx context.Context, path string, cs []checkers.Checker) (checkers.Summary, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return checkers.Summary{}, false, err
+	}
+	defer f.Close()
+	r := history.NewReader(f)
+	s, err := checkers.CheckStream(ctx, r.Next, cs...)
+	if err != nil {
+		return s, r.Truncated(), fmt.Errorf("%s: %w", path, err)
+	}
+	return s, r.Truncated(), nil
+}
+
+// WriteArtifacts writes every result's artifacts into dir.
+func WriteArtifacts(dir string, s checkers.Summary) error {
+	var errs []error
+	for _, r := range s.Results {
+		for name, b := range r.Artifacts {
+			errs = append(errs, os.WriteFile(filepath.Join(dir, filepath.Base(name)), b, 0o644))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// LoadTest reads a run folder's test.json.
+func LoadTest(dir string) (Test, error) {
+	var t Test
+	b, err := os.ReadFile(filepath.Join(dir, TestFile))
+	if err != nil {
+		return t, err
+	}
+	if err := json.Unmarshal(b, &t); err != nil {
+		return t, fmt.Errorf("%s: %w", filepath.Join(dir, TestFile), err)
+	}
+	return t, nil
+}
+
+// DefaultCheckers are the named workload's checkers and the well-formedness check.
+func DefaultCheckers(workload string) ([]checkers.Checker, error) {
+	wl, err := workloads.New(workload, workloads.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return append(wl.Checkers(), checkers.WellFormed{}), nil
+}
+
+// WithRunFolder gives checkers that need more than the history what the run folder holds: the
+// conflicts checker gets the leaders' conflict logs.
+func WithRunFolder(cs []checkers.Checker, dir string) ([]checkers.Checker, error) {
+	out := make([]checkers.Checker, len(cs))
+	for i, c := range cs {
+		out[i] = c
+		if _, ok := c.(checkers.Conflicts); ok {
+			logs, _, err := checkers.LoadConflictLogs(dir)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = checkers.Conflicts{Logs: logs, Loaded: true}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,95 @@
+package nemesis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"crossfire/clusters"
+	"crossfire/clusters/regionkv"
+)
+
+// ClockName is the clock nemesis's catalog name.
+const ClockName = "clock"
+
+// ClockValue describes a clock fault: whose clock, and how it is set.
+type ClockValue struct {
+	Node string `json:"node"`
+	regionkv.ClockSetting
+}
+
+// Clock skews one leader's clock at a time: clock-bump jumps it ahead or behind by up to MaxSkew,
+// clock-strobe flips it back and forth fast, clock-drift makes it run fast or slow. Each is
+// undone by clock-reset. The setting in force is in the fault's value, so the history shows it.
+type Clock struct {
+	// MaxSkew bounds a bump or a strobe; zero means 10s.
+	MaxSkew time.Duration
+}
+
+// Name implements Nemesis.
+func (Clock) Name() string { return ClockName }
+
+// UndoF implements Nemesis.
+func (Clock) UndoF() string { return "clock-reset" }
+
+// Supports implements Nemesis.
+func (Clock) Supports(env *Env) error {
+	if _, ok := env.Cluster.(clusters.ClockSkewer); !ok {
+		return errors.New("the cluster cannot set clocks (no ClockSkewer)")
+	}
+	return nil
+}
+
+// Plan implements Nemesis.
+func (c Clock) Plan(r *rand.Rand, nodes []string) (string, any) {
+	maxSkew := c.MaxSkew
+	if maxSkew <= 0 {
+		maxSkew = 10 * time.Second
+	}
+	v := ClockValue{Node: nodes[r.IntN(len(nodes))]}
+	sign := int64(1 - 2*r.IntN(2))
+	skew := int64(maxSkew)/5 + r.Int64N(int64(maxSkew)*4/5+1) // a fifth of the bound to all of it
+	switch r.IntN(3) {
+	case 0:
+		v.OffsetNS = sign * skew
+		return "clock-bump", v
+	case 1:
+		v.StrobeNS, v.StrobePeriodNS = skew, int64(20*time.Millisecond)+r.Int64N(int64(180*time.Millisecond))
+		return "clock-strobe", v
+	default:
+		// Fast or slow by 10% to 50%, from a start that is already off by a second or two.
+		v.DriftPPM = sign * (100_000 + r.Int64N(400_001))
+		v.OffsetNS = sign * (int64(time.Second) + r.Int64N(int64(time.Second)))
+		return "clock-drift", v
+	}
+}
+
+// Apply implements Nemesis.
+func (Clock) Apply(ctx context.Context, env *Env, f Fault) error {
+	var v ClockValue
+	if err := json.Unmarshal(f.Value, &v); err != nil || v.Node == "" {
+		return fmt.Errorf("clock value %s: no node", f.Value)
+	}
+	return env.Cluster.(clusters.ClockSkewer).SetClock(ctx, v.Node, v.ClockSetting)
+}
+
+// Undo implements Nemesis.
+func (Clock) Undo(ctx context.Context, env *Env, f Fault) error {
+	var v ClockValue
+	if err := json.Unmarshal(f.Value, &v); err != nil || v.Node == "" {
+		return fmt.Errorf("clock value %s: no node", f.Value)
+	}
+	return env.Cluster.(clusters.ClockSkewer).SetClock(ctx, v.Node, regionkv.ClockSetting{})
+}
+
+// HealAll implements Nemesis: every clock back to the host's.
+func (Clock) HealAll(ctx context.Context, env *Env) error {
+	var errs []error
+	for _, id := range nodeIDs(env.Cluster) {
+		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, regionkv.ClockSetting{}))
+	}
+	return errors.Join(errs...)
+}

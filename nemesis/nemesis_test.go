@@ -1,0 +1,227 @@
+package nemesis
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"crossfire/clusters"
+	"crossfire/history"
+)
+
+var three = []string{"n1", "n2", "n3"}
+
+func TestPlanIsDrawnFromTheSeed(t *testing.T) {
+	ns, err := Lookup([]string{"partition", "kill", "pause"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Plan(7, ns, three, 30*time.Second, Timing{})
+	b := Plan(7, ns, three, 30*time.Second, Timing{})
+	c := Plan(8, ns, three, 30*time.Second, Timing{})
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("the same seed planned two schedules")
+	}
+	if reflect.DeepEqual(a, c) {
+		t.Fatal("two seeds planned the same schedule")
+	}
+	if len(a) < 5 {
+		t.Fatalf("only %d faults in 30s", len(a))
+	}
+	kinds := map[string]bool{}
+	last := map[string]time.Duration{} // per nemesis: faults of one kind never overlap
+	var prev time.Duration
+	for _, f := range a {
+		kinds[f.F] = true
+		if f.At < prev || f.At < last[f.Nemesis] || f.At+f.For >= 30*time.Second {
+			t.Fatalf("fault out of order, overlapping its own kind, or past the end: %+v", f)
+		}
+		prev, last[f.Nemesis] = f.At, f.At+f.For
+	}
+	if len(kinds) != 3 {
+		t.Errorf("kinds drawn: %v", kinds)
+	}
+	if s := Plan(7, nil, three, 30*time.Second, Timing{}); len(s) != 0 {
+		t.Errorf("no nemesis planned %d faults", len(s))
+	}
+}
+
+func TestShapes(t *testing.T) {
+	str := func(ls []clusters.Link) string {
+		var s []string
+		for _, l := range ls {
+			s = append(s, l.String())
+		}
+		return strings.Join(s, " ")
+	}
+	cases := map[string]string{
+		ShapeIsolate: "n1->n2 n2->n1 n1->n3 n3->n1",
+		ShapePair:    "n1->n3 n3->n1",
+		ShapeOneWay:  "n1->n3",
+		ShapeRing:    "n2->n1 n3->n2 n1->n3",
+	}
+	for shape, want := range cases {
+		if got := str(Cuts(shape, three, 0, 2)); got != want {
+			t.Errorf("%s: %s, want %s", shape, got, want)
+		}
+	}
+	if got := str(Cuts(ShapePair, three, 1, 1)); got != "n2->n3 n3->n2" {
+		t.Errorf("a pair of one node must pick another: %s", got)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	if ns, err := Lookup([]string{"none"}); err != nil || len(ns) != 0 {
+		t.Fatalf("none: %v %v", ns, err)
+	}
+	_, err := Lookup([]string{"partition", "meteor"})
+	if err == nil || !strings.Contains(err.Error(), `"meteor"`) || !strings.Contains(err.Error(), "kill, partition, pause, retry") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// fakeCluster records what was done to it.
+type fakeCluster struct {
+	mu   sync.Mutex
+	log  []string
+	fail bool
+}
+
+func (f *fakeCluster) Nodes() []clusters.Node {
+	return []clusters.Node{{ID: "n1"}, {ID: "n2"}, {ID: "n3"}}
+}
+func (f *fakeCluster) Close() error { return nil }
+func (f *fakeCluster) note(s string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log = append(f.log, s)
+	if f.fail {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+func (f *fakeCluster) Partition(_ context.Context, cut []clusters.Link) error {
+	return f.note("partition " + cut[0].String())
+}
+func (f *fakeCluster) Heal(context.Context) error                { return f.note("heal") }
+func (f *fakeCluster) Kill(_ context.Context, n string) error    { return f.note("kill " + n) }
+func (f *fakeCluster) Restart(_ context.Context, n string) error { return f.note("restart " + n) }
+
+func TestSupportsRefusesMissingCapabilities(t *testing.T) {
+	type bare struct{ clusters.Cluster }
+	if err := Check(&Env{Cluster: bare{}}, []Nemesis{Partition{}}); err == nil {
+		t.Fatal("a cluster without Partitioner accepted the partition nemesis")
+	}
+	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Pause{}}); err == nil || !strings.Contains(err.Error(), "Pauser") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Retry{}}); err == nil || !strings.Contains(err.Error(), "LinkShaper") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Partition{}, Kill{}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunnerRecordsEveryFaultAndItsUndo(t *testing.T) {
+	c := &fakeCluster{}
+	var mu sync.Mutex
+	var ops []history.Op
+	rec := func(op history.Op) {
+		mu.Lock()
+		op.Index = int64(len(ops))
+		ops = append(ops, op)
+		mu.Unlock()
+	}
+	s := Schedule{
+		{Nemesis: "partition", F: "partition", Value: json.RawMessage(`{"shape":"one-way","cut":["n1->n2"]}`), At: 0, For: 10 * time.Millisecond},
+		{Nemesis: "kill", F: "kill", Value: json.RawMessage(`{"node":"n3"}`), At: 20 * time.Millisecond, For: 10 * time.Millisecond},
+	}
+	r := &Runner{Env: &Env{Cluster: c}, Schedule: s, Record: rec}
+	r.Run(context.Background(), time.Now())
+	if err := r.Errors(); err != nil {
+		t.Fatal(err)
+	}
+	if err := HealAll(context.Background(), &Env{Cluster: c}, []Nemesis{Partition{}, Kill{}}, rec); err != nil {
+		t.Fatal(err)
+	}
+	want := "partition n1->n2|heal|kill n3|restart n3|restart n1|restart n2|restart n3|heal"
+	if got := strings.Join(c.log, "|"); got != want {
+		t.Errorf("cluster saw %s\nwant %s", got, want)
+	}
+	var fs []string
+	for _, op := range ops {
+		if op.Process != history.NemesisProcess {
+			t.Fatalf("nemesis op on process %d", op.Process)
+		}
+		fs = append(fs, string(op.Type)+" "+op.F)
+	}
+	wantOps := "invoke partition|info partition|invoke heal|info heal|invoke kill|info kill|invoke restart|info restart|invoke restart|info restart|invoke heal|info heal"
+	if got := strings.Join(fs, "|"); got != wantOps {
+		t.Errorf("history %s\nwant %s", got, wantOps)
+	}
+	if err := history.Validate(ops); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRunnerKeepsGoingAfterAFailedFault(t *testing.T) {
+	c := &fakeCluster{fail: true}
+	var ops []history.Op
+	s := Schedule{{Nemesis: "kill", F: "kill", Value: json.RawMessage(`{"node":"n1"}`)}}
+	r := &Runner{Env: &Env{Cluster: c}, Schedule: s, Record: func(op history.Op) { ops = append(ops, op) }}
+	r.Run(context.Background(), time.Now())
+	if r.Errors() == nil {
+		t.Fatal("a failed kill was not reported")
+	}
+	if len(ops) != 4 || ops[1].Error == "" {
+		t.Fatalf("the failure is not in the history: %+v", ops)
+	}
+}
+
+func TestClockPlans(t *testing.T) {
+	s := Plan(3, []Nemesis{Clock{MaxSkew: 5 * time.Second}}, three, 60*time.Second, Timing{})
+	kinds := map[string]bool{}
+	for _, f := range s {
+		kinds[f.F] = true
+		var v ClockValue
+		if err := json.Unmarshal(f.Value, &v); err != nil || v.Node == "" {
+			t.Fatalf("clock value %s: %v", f.Value, err)
+		}
+		if v.OffsetNS > int64(5*time.Second) || v.OffsetNS < -int64(5*time.Second) || v.StrobeNS > int64(5*time.Second) {
+			t.Fatalf("skew past the bound: %+v", v)
+		}
+	}
+	for _, k := range []string{"clock-bump", "clock-strobe", "clock-drift"} {
+		if !kinds[k] {
+			t.Errorf("no %s in %d faults", k, len(s))
+		}
+	}
+	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Clock{}}); err == nil || !strings.Contains(err.Error(), "ClockSkewer") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRetryPlansNonEmptyModeSets(t *testing.T) {
+	s := Plan(4, []Nemesis{Retry{}}, three, 120*time.Second, Timing{})
+	modes := map[string]bool{}
+	for _, f := range s {
+		var v RetryValue
+		if err := json.Unmarshal(f.Value, &v); err != nil || len(v.Modes) == 0 {
+			t.Fatalf("retry value %s: %v", f.Value, err)
+		}
+		for _, m := range v.Modes {
+			modes[m] = true
+			if m == RetryLatency && (v.Node == "" || v.LatencyMS <= 0) {
+				t.Fatalf("latency without a node: %+v", v)
+			}
+		}
+	}
+	if len(modes) != len(RetryModes) {
+		t.Fatalf("modes drawn: %v", modes)
+	}
+}

@@ -1,0 +1,142 @@
+package workloads
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"crossfire/checkers"
+	"crossfire/history"
+)
+
+// InventoryName is the flash-sale workload's name.
+const InventoryName = "inventory"
+
+// Inventory is a flash sale: a few SKUs restocked with a small number of units, and many buyers
+// at every leader at once, each purchase with its own idempotency id, so that demand keeps
+// outrunning stock. Restocks trickle in during the sale, so units are always nearly gone and
+// regions keep racing for the last ones. A buy whose outcome is unknown is retried, same req, at
+// another leader, as a real client would. Its checkers are dedup, oversell and convergence.
+//
+// Operations (HISTORY.md): restock (value: units), buy (value: units, req: the idempotency id;
+// ok value: the order id; fail: sold out), read-stock (ok value: units the leader sees),
+// read-orders (ok value: the leader's order rows for the SKU).
+type Inventory struct {
+	skus    int
+	initial int64
+	timeout time.Duration
+	client  *http.Client
+}
+
+// NewInventory makes the inventory workload; the defaults are 2 SKUs of 10 units each.
+func NewInventory(o Options) Workload {
+	if o.Keys <= 0 {
+		o.Keys = 2
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = time.Second
+	}
+	return &Inventory{skus: o.Keys, initial: 10, timeout: o.Timeout, client: newClient()}
+}
+
+// Name implements Workload.
+func (w *Inventory) Name() string { return InventoryName }
+
+func (w *Inventory) sku(i int) string { return fmt.Sprintf("s%d", i) }
+
+// Setup implements Workload: restock every SKU.
+func (w *Inventory) Setup() []history.Op {
+	out := make([]history.Op, w.skus)
+	for i := range out {
+		out[i] = history.Op{Type: history.Invoke, F: "restock", Key: w.sku(i), Value: history.Value(w.initial)}
+	}
+	return out
+}
+
+// Next implements Workload: mostly buys of one unit; now and then a restock wave of 5 to 15
+// units, bringing a little less than buyers want, so that the stock is usually small but there,
+// and regions race for the last units; a few stock reads.
+func (w *Inventory) Next(r *rand.Rand) history.Op {
+	op := history.Op{Type: history.Invoke, Key: w.sku(r.IntN(w.skus))}
+	switch x := r.IntN(100); {
+	case x < 90:
+		op.F, op.Value, op.Req = "buy", history.Value(1), fmt.Sprintf("%016x", r.Uint64())
+	case x < 95:
+		op.F, op.Value = "restock", history.Value(5+r.IntN(11))
+	default:
+		op.F, op.Value = "read-stock", history.Null
+	}
+	return op
+}
+
+// Retryable implements Workload: buys are retried with their req.
+func (w *Inventory) Retryable(op history.Op) bool { return op.F == "buy" }
+
+// Final implements Workload: every SKU's stock and orders.
+func (w *Inventory) Final() []history.Op {
+	var out []history.Op
+	for i := 0; i < w.skus; i++ {
+		out = append(out,
+			history.Op{Type: history.Invoke, F: "read-stock", Key: w.sku(i), Value: history.Null},
+			history.Op{Type: history.Invoke, F: "read-orders", Key: w.sku(i), Value: history.Null})
+	}
+	return out
+}
+
+// Checkers implements Workload.
+func (w *Inventory) Checkers() []checkers.Checker {
+	return []checkers.Checker{checkers.Dedup{}, checkers.Oversell{}, checkers.Convergence{}}
+}
+
+// Invoke implements Workload.
+func (w *Inventory) Invoke(ctx context.Context, ep Endpoint, op history.Op) history.Op {
+	var path string
+	var body any
+	var units int64
+	switch op.F {
+	case "restock", "buy":
+		if err := json.Unmarshal(op.Value, &units); err != nil || units <= 0 {
+			return complete(op, history.Fail, nil, op.F+" value must be a positive number of units")
+		}
+		if op.F == "restock" {
+			path, body = "/inventory/restock", map[string]any{"sku": op.Key, "units": units}
+		} else {
+			path, body = "/inventory/buy", map[string]any{"sku": op.Key, "qty": units, "req": op.Req}
+		}
+	case "read-stock":
+		path, body = "/inventory/stock", map[string]any{"sku": op.Key}
+	case "read-orders":
+		path, body = "/inventory/orders", map[string]any{"sku": op.Key}
+	default:
+		return complete(op, history.Fail, nil, "unknown inventory op "+op.F)
+	}
+	var resp struct {
+		Order  string          `json:"order"`
+		Units  int64           `json:"units"`
+		Orders json.RawMessage `json:"orders"`
+		Node   string          `json:"node"`
+	}
+	out := post(ctx, w.client, w.timeout, ep.URL+path, body, &resp)
+	read := op.F == "read-stock" || op.F == "read-orders"
+	switch {
+	case out.ok:
+		var v json.RawMessage
+		switch op.F {
+		case "buy":
+			v = history.Value(resp.Order)
+		case "read-stock":
+			v = history.Value(resp.Units)
+		case "read-orders":
+			v = resp.Orders
+		}
+		done := complete(op, history.OK, v, "")
+		done.SetMeta("served_by", resp.Node)
+		return done
+	case out.precondition:
+		return complete(op, history.Fail, nil, "sold out")
+	}
+	return unanswered(op, out, read)
+}
