@@ -441,8 +441,10 @@ func (r *run) invoke(ctx context.Context, ep workloads.Endpoint, op history.Op) 
 }
 
 // finalReads runs the workload's final reads at every leader, each leader's on a fresh process,
-// each read tried up to three times. Their invokes carry meta "final", and how long replication
+// each read tried up to finalTries times, waiting a little longer before each retry. Their invokes carry meta "final", and how long replication
 // took to catch up.
+const finalTries = 5
+
 func (r *run) finalReads(ctx context.Context, eps []workloads.Endpoint) {
 	var wg sync.WaitGroup
 	for _, ep := range eps {
@@ -451,7 +453,13 @@ func (r *run) finalReads(ctx context.Context, eps []workloads.Endpoint) {
 			defer wg.Done()
 			process := r.freshProcess()
 			for _, op := range r.wl.Final() {
-				for try := 0; try < 3 && ctx.Err() == nil; try++ {
+				for try := 0; try < finalTries && ctx.Err() == nil; try++ {
+					if try > 0 {
+						select { // a leader just restarted or thawed may need a moment
+						case <-ctx.Done():
+						case <-time.After(time.Duration(try) * 200 * time.Millisecond):
+						}
+					}
 					op.Process, op.Node, op.Type = process, ep.Node, history.Invoke
 					op.SetMeta("final", true, "quiesce_ns", r.res.Stats.QuiesceNS, "converged", r.res.Stats.Converged)
 					done := r.invoke(ctx, ep, op)

@@ -78,8 +78,19 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 	c.nodes[i].AdminURL = admin
 	delete(c.killed, id)
 	clock, dup := c.clocks[id], c.dup
+	// A killed container's network namespace vanishes without a reset on its connections, so
+	// the sidecar still holds its side of every connection into the dead leader, and clients
+	// and peers keep sending into them until they time out. A restarted machine answers such
+	// segments with a reset; replacing the links into the leader does the same here.
+	var errs []error
+	for _, from := range append([]string{clusters.ClientLink}, c.ids...) {
+		if l := (clusters.Link{From: from, To: id}); from != id {
+			errs = append(errs, c.replaceProxy(l, c.cut[l]))
+		}
+	}
 	c.mu.Unlock()
-	return clusters.RestoreFaults(ctx, c.nodes[i], clock, dup)
+	errs = append(errs, clusters.RestoreFaults(ctx, c.nodes[i], clock, dup))
+	return errors.Join(errs...)
 }
 
 // Pause freezes a leader's container (docker pause).
