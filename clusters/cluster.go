@@ -85,6 +85,13 @@ type Pauser interface {
 	Resume(ctx context.Context, node string) error
 }
 
+// Disconnector takes a node off the network entirely and puts it back: while it is off, no peer
+// and no client reaches it and it reaches no one, and what was in flight is lost.
+type Disconnector interface {
+	Disconnect(ctx context.Context, node string) error
+	Reconnect(ctx context.Context, node string) error
+}
+
 // LinkShaper delays the replies that come back over links by latency ± jitter: a request
 // arrives and is acted on at once, and its answer comes late, the way a lost acknowledgement
 // looks to a client that times out.

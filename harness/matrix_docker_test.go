@@ -10,7 +10,8 @@ import (
 )
 
 // The validation matrix against containers: every row, one seed, skipped where no Docker engine
-// answers. The nightly chaos job runs it longer and with more seeds.
+// answers. The rows that must stay valid also take leaders off the network, which only the
+// container cluster can do. The nightly chaos job runs it longer and with more seeds.
 func TestMatrixInContainers(t *testing.T) {
 	cli, err := docker.Client(t.Context())
 	if err != nil {
@@ -42,7 +43,7 @@ func TestMatrixInContainers(t *testing.T) {
 				t.Fatalf("not caught: %s", res.Summary.Results)
 			}
 		}},
-		{"inventory escrow+dedup is valid", inventoryTest("escrow", "dedup", []string{"partition", "retry", "kill", "pause"}, 1), func(t *testing.T, res harness.Result) {
+		{"inventory escrow+dedup is valid", inventoryTest("escrow", "dedup", []string{"partition", "retry", "kill", "pause", "disconnect"}, 1), func(t *testing.T, res harness.Result) {
 			if res.Valid != checkers.True {
 				t.Fatalf("judged %s: %s", res.Valid, res.Summary.Results)
 			}
@@ -57,7 +58,7 @@ func TestMatrixInContainers(t *testing.T) {
 				t.Fatalf("no resurrection put down to the merge rule: %s", resultOf(res, checkers.CartName))
 			}
 		}},
-		{"cart orset is valid", cartTest("orset", []string{"partition", "clock", "retry", "kill", "pause"}, 1), func(t *testing.T, res harness.Result) {
+		{"cart orset is valid", cartTest("orset", []string{"partition", "clock", "retry", "kill", "pause", "disconnect"}, 1), func(t *testing.T, res harness.Result) {
 			if res.Valid != checkers.True {
 				t.Fatalf("judged %s: %s", res.Valid, res.Summary.Results)
 			}

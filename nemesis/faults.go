@@ -15,6 +15,8 @@ const (
 	PartitionName = "partition"
 	KillName      = "kill"
 	PauseName     = "pause"
+	// DisconnectName takes a leader off the network (the docker cluster).
+	DisconnectName = "disconnect"
 )
 
 // Partition shapes.
@@ -120,100 +122,98 @@ func (Partition) HealAll(ctx context.Context, env *Env) error {
 	return env.Cluster.(clusters.Partitioner).Heal(ctx)
 }
 
+// nodeFault is a nemesis that does something to one leader at a time and undoes it: kill and
+// restart, pause and resume, disconnect and reconnect. Its capability is an interface of the
+// cluster's; do and undo reach it through a type assertion that supports has checked.
+type nodeFault struct {
+	name, undoF string
+	lacks       string // why a cluster without the capability is refused
+	supports    func(clusters.Cluster) bool
+	do, undo    func(ctx context.Context, c clusters.Cluster, node string) error
+}
+
+// Name implements Nemesis.
+func (n nodeFault) Name() string { return n.name }
+
+// Supports implements Nemesis.
+func (n nodeFault) Supports(env *Env) error {
+	if !n.supports(env.Cluster) {
+		return errors.New(n.lacks)
+	}
+	return nil
+}
+
+// Plan implements Nemesis: one leader, drawn from r.
+func (n nodeFault) Plan(r *rand.Rand, nodes []string) (string, any) {
+	return n.name, map[string]string{"node": nodes[r.IntN(len(nodes))]}
+}
+
+// Apply implements Nemesis.
+func (n nodeFault) Apply(ctx context.Context, env *Env, f Fault) error {
+	id, err := node(f)
+	if err != nil {
+		return err
+	}
+	return n.do(ctx, env.Cluster, id)
+}
+
+// UndoF implements Nemesis.
+func (n nodeFault) UndoF() string { return n.undoF }
+
+// Undo implements Nemesis.
+func (n nodeFault) Undo(ctx context.Context, env *Env, f Fault) error {
+	id, err := node(f)
+	if err != nil {
+		return err
+	}
+	return n.undo(ctx, env.Cluster, id)
+}
+
+// HealAll implements Nemesis: undo on every leader (one the fault is not on is left alone).
+func (n nodeFault) HealAll(ctx context.Context, env *Env) error {
+	var errs []error
+	for _, id := range nodeIDs(env.Cluster) {
+		errs = append(errs, n.undo(ctx, env.Cluster, id))
+	}
+	return errors.Join(errs...)
+}
+
 // Kill sends SIGKILL to one leader and restarts it from its data directory when the fault ends.
-type Kill struct{}
-
-// Name implements Nemesis.
-func (Kill) Name() string { return KillName }
-
-// Supports implements Nemesis.
-func (Kill) Supports(env *Env) error {
-	if _, ok := env.Cluster.(clusters.Killer); !ok {
-		return errors.New("the cluster cannot kill nodes (no Killer)")
-	}
-	return nil
+var Kill Nemesis = nodeFault{
+	name: KillName, undoF: "restart",
+	lacks:    "the cluster cannot kill nodes (no Killer)",
+	supports: func(c clusters.Cluster) bool { _, ok := c.(clusters.Killer); return ok },
+	do: func(ctx context.Context, c clusters.Cluster, id string) error {
+		return c.(clusters.Killer).Kill(ctx, id)
+	},
+	undo: func(ctx context.Context, c clusters.Cluster, id string) error {
+		return c.(clusters.Killer).Restart(ctx, id)
+	},
 }
 
-// Plan implements Nemesis.
-func (Kill) Plan(r *rand.Rand, nodes []string) (string, any) {
-	return "kill", map[string]string{"node": nodes[r.IntN(len(nodes))]}
+// Pause freezes one leader (SIGSTOP, docker pause) and thaws it when the fault ends.
+var Pause Nemesis = nodeFault{
+	name: PauseName, undoF: "resume",
+	lacks:    "the cluster cannot pause nodes (no Pauser)",
+	supports: func(c clusters.Cluster) bool { _, ok := c.(clusters.Pauser); return ok },
+	do: func(ctx context.Context, c clusters.Cluster, id string) error {
+		return c.(clusters.Pauser).Pause(ctx, id)
+	},
+	undo: func(ctx context.Context, c clusters.Cluster, id string) error {
+		return c.(clusters.Pauser).Resume(ctx, id)
+	},
 }
 
-// Apply implements Nemesis.
-func (Kill) Apply(ctx context.Context, env *Env, f Fault) error {
-	id, err := node(f)
-	if err != nil {
-		return err
-	}
-	return env.Cluster.(clusters.Killer).Kill(ctx, id)
-}
-
-// UndoF implements Nemesis.
-func (Kill) UndoF() string { return "restart" }
-
-// Undo implements Nemesis.
-func (Kill) Undo(ctx context.Context, env *Env, f Fault) error {
-	id, err := node(f)
-	if err != nil {
-		return err
-	}
-	return env.Cluster.(clusters.Killer).Restart(ctx, id)
-}
-
-// HealAll implements Nemesis: restart every node (a running one is left alone).
-func (Kill) HealAll(ctx context.Context, env *Env) error {
-	var errs []error
-	for _, id := range nodeIDs(env.Cluster) {
-		errs = append(errs, env.Cluster.(clusters.Killer).Restart(ctx, id))
-	}
-	return errors.Join(errs...)
-}
-
-// Pause freezes one leader (SIGSTOP) and thaws it when the fault ends.
-type Pause struct{}
-
-// Name implements Nemesis.
-func (Pause) Name() string { return PauseName }
-
-// Supports implements Nemesis.
-func (Pause) Supports(env *Env) error {
-	if _, ok := env.Cluster.(clusters.Pauser); !ok {
-		return errors.New("the cluster cannot pause nodes (no Pauser)")
-	}
-	return nil
-}
-
-// Plan implements Nemesis.
-func (Pause) Plan(r *rand.Rand, nodes []string) (string, any) {
-	return "pause", map[string]string{"node": nodes[r.IntN(len(nodes))]}
-}
-
-// Apply implements Nemesis.
-func (Pause) Apply(ctx context.Context, env *Env, f Fault) error {
-	id, err := node(f)
-	if err != nil {
-		return err
-	}
-	return env.Cluster.(clusters.Pauser).Pause(ctx, id)
-}
-
-// UndoF implements Nemesis.
-func (Pause) UndoF() string { return "resume" }
-
-// Undo implements Nemesis.
-func (Pause) Undo(ctx context.Context, env *Env, f Fault) error {
-	id, err := node(f)
-	if err != nil {
-		return err
-	}
-	return env.Cluster.(clusters.Pauser).Resume(ctx, id)
-}
-
-// HealAll implements Nemesis: resume every node.
-func (Pause) HealAll(ctx context.Context, env *Env) error {
-	var errs []error
-	for _, id := range nodeIDs(env.Cluster) {
-		errs = append(errs, env.Cluster.(clusters.Pauser).Resume(ctx, id))
-	}
-	return errors.Join(errs...)
+// Disconnect takes one leader off the network entirely (docker network disconnect): no peer and
+// no client reaches it, and it reaches no one, until it is reconnected.
+var Disconnect Nemesis = nodeFault{
+	name: DisconnectName, undoF: "reconnect",
+	lacks:    "the cluster cannot take a node off its network (no Disconnector; the docker cluster can)",
+	supports: func(c clusters.Cluster) bool { _, ok := c.(clusters.Disconnector); return ok },
+	do: func(ctx context.Context, c clusters.Cluster, id string) error {
+		return c.(clusters.Disconnector).Disconnect(ctx, id)
+	},
+	undo: func(ctx context.Context, c clusters.Cluster, id string) error {
+		return c.(clusters.Disconnector).Reconnect(ctx, id)
+	},
 }

@@ -57,11 +57,12 @@ type Nemesis interface {
 
 // Catalog lists the nemeses by name.
 var Catalog = map[string]Nemesis{
-	PartitionName: Partition{},
-	KillName:      Kill{},
-	PauseName:     Pause{},
-	RetryName:     Retry{},
-	ClockName:     Clock{},
+	PartitionName:  Partition{},
+	KillName:       Kill,
+	PauseName:      Pause,
+	DisconnectName: Disconnect,
+	RetryName:      Retry{},
+	ClockName:      Clock{},
 }
 
 // Names lists the catalog, sorted.

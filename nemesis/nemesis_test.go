@@ -116,14 +116,55 @@ func TestSupportsRefusesMissingCapabilities(t *testing.T) {
 	if err := Check(&Env{Cluster: bare{}}, []Nemesis{Partition{}}); err == nil {
 		t.Fatal("a cluster without Partitioner accepted the partition nemesis")
 	}
-	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Pause{}}); err == nil || !strings.Contains(err.Error(), "Pauser") {
+	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Pause}); err == nil || !strings.Contains(err.Error(), "Pauser") {
 		t.Fatalf("err = %v", err)
 	}
 	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Retry{}}); err == nil || !strings.Contains(err.Error(), "LinkShaper") {
 		t.Fatalf("err = %v", err)
 	}
-	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Partition{}, Kill{}}); err != nil {
+	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Partition{}, Kill}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// disconnecting is a cluster that can also take nodes off the network.
+type disconnecting struct{ fakeCluster }
+
+func (f *disconnecting) Disconnect(_ context.Context, n string) error {
+	return f.note("disconnect " + n)
+}
+func (f *disconnecting) Reconnect(_ context.Context, n string) error { return f.note("reconnect " + n) }
+
+func TestDisconnect(t *testing.T) {
+	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Disconnect}); err == nil || !strings.Contains(err.Error(), "docker cluster") {
+		t.Fatalf("a cluster that cannot disconnect nodes: err = %v", err)
+	}
+	c := &disconnecting{}
+	env := &Env{Cluster: c}
+	if err := Check(env, []Nemesis{Disconnect}); err != nil {
+		t.Fatal(err)
+	}
+	s := Plan(3, []Nemesis{Disconnect}, three, 20*time.Second, Timing{})
+	if len(s) == 0 || s[0].F != "disconnect" {
+		t.Fatalf("schedule %+v", s)
+	}
+	var ops []history.Op
+	rec := func(op history.Op) { ops = append(ops, op) }
+	if err := Disconnect.Apply(context.Background(), env, s[0]); err != nil {
+		t.Fatal(err)
+	}
+	// Kills are healed first, so that a leader that is down and off the network starts before
+	// it is put back on it; partitions come after, on a network that is whole again.
+	if err := HealAll(context.Background(), env, []Nemesis{Partition{}, Disconnect, Kill}, rec); err != nil {
+		t.Fatal(err)
+	}
+	node, _ := node(s[0])
+	want := "disconnect " + node + "|restart n1|restart n2|restart n3|reconnect n1|reconnect n2|reconnect n3|heal"
+	if got := strings.Join(c.log, "|"); got != want {
+		t.Errorf("cluster saw %s\nwant %s", got, want)
+	}
+	if len(ops) != 6 || ops[0].F != "restart" || ops[2].F != "reconnect" || ops[4].F != "heal" {
+		t.Errorf("recorded %+v", ops)
 	}
 }
 
@@ -146,7 +187,7 @@ func TestRunnerRecordsEveryFaultAndItsUndo(t *testing.T) {
 	if err := r.Errors(); err != nil {
 		t.Fatal(err)
 	}
-	if err := HealAll(context.Background(), &Env{Cluster: c}, []Nemesis{Partition{}, Kill{}}, rec); err != nil {
+	if err := HealAll(context.Background(), &Env{Cluster: c}, []Nemesis{Partition{}, Kill}, rec); err != nil {
 		t.Fatal(err)
 	}
 	want := "partition n1->n2|heal|kill n3|restart n3|restart n1|restart n2|restart n3|heal"

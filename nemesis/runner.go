@@ -150,11 +150,11 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 }
 
 // HealAll undoes, for every nemesis in ns, whatever of its faults may be in force, and records
-// each undo in the history. Pauses are undone before kills and partitions, so that a node that
-// is both paused and killed comes back.
+// each undo in the history. Pauses are undone before kills, and kills before disconnections
+// and partitions, so that a node that is paused, killed and cut off comes back whole.
 func HealAll(ctx context.Context, env *Env, ns []Nemesis, rec Recorder) error {
 	var errs []error
-	order := map[string]int{PauseName: 0, KillName: 1, PartitionName: 2, RetryName: 3, ClockName: 4}
+	order := map[string]int{PauseName: 0, KillName: 1, DisconnectName: 2, PartitionName: 3, RetryName: 4, ClockName: 5}
 	sorted := append([]Nemesis(nil), ns...)
 	sort.SliceStable(sorted, func(i, j int) bool { return order[sorted[i].Name()] < order[sorted[j].Name()] })
 	for _, n := range sorted {

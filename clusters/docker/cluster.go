@@ -82,7 +82,10 @@ type Cluster struct {
 	latency map[clusters.Link]toxiclient.Attributes // the latency toxic of each slowed link
 	killed  map[string]bool
 	paused  map[string]bool
-	clocks  map[string]regionkv.ClockSetting // each leader's clock, set again after a restart
+	off     map[string]bool                  // taken off the network
+	stale   map[string]bool                  // back on the network while down or frozen: links not reset yet
+	missed  map[string]bool                  // clock or replication faults changed while it could not be told
+	clocks  map[string]regionkv.ClockSetting // each leader's clock, given again when it comes back
 	dup     bool
 }
 
@@ -109,7 +112,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	_, _ = rand.Read(b[:])
 	c := &Cluster{opts: o, cli: cli, run: "cf-" + hex.EncodeToString(b[:]), ctrs: map[string]testcontainers.Container{},
 		cut: map[clusters.Link]bool{}, latency: map[clusters.Link]toxiclient.Attributes{}, killed: map[string]bool{}, paused: map[string]bool{},
-		clocks: map[string]regionkv.ClockSetting{}}
+		off: map[string]bool{}, stale: map[string]bool{}, missed: map[string]bool{}, clocks: map[string]regionkv.ClockSetting{}}
 	for i := 1; i <= o.Nodes; i++ {
 		c.ids = append(c.ids, fmt.Sprintf("n%d", i))
 	}

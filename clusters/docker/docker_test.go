@@ -15,6 +15,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"crossfire/clusters"
+	"crossfire/clusters/regionkv"
 )
 
 // dockerOrSkip returns a Docker client, or skips the test with a one-line reason.
@@ -237,6 +238,73 @@ func TestClusterKillPauseAndArtifacts(t *testing.T) {
 	}
 	if b, err := os.ReadFile(dir + "/n1/data/conflicts.jsonl"); err != nil || len(b) == 0 {
 		t.Errorf("n1's conflict log was not copied out: %v", err)
+	}
+}
+
+// TestClusterDisconnect takes a leader off the run's network: no client or peer reaches it, a
+// clock set meanwhile and a kill and restart off the network are honoured, and once it is back
+// it answers through its client link and catches up on what it missed.
+func TestClusterDisconnect(t *testing.T) {
+	dockerOrSkip(t)
+	ctx := t.Context()
+	c, err := New(ctx)
+	if c != nil {
+		defer c.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 2 * time.Second}
+	write := func(n int, key, value string) error {
+		resp, err := hc.Post(c.Nodes()[n].URL+"/register/write", "application/json", strings.NewReader(`{"key":"`+key+`","value":`+value+`}`))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	if err := write(0, "k", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Disconnect(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(2, "k", "9"); err == nil {
+		t.Fatal("a client reached a leader that is off the network")
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	if err := clusters.Healthy(pctx, c.Nodes()[2]); err == nil {
+		t.Fatal("the admin port of a disconnected leader answered")
+	}
+	cancel()
+	if err := write(0, "k", "2"); err != nil {
+		t.Fatalf("n1 stopped taking writes when n3 went: %v", err)
+	}
+	// Off the network, the leader is killed and restarted, and given a clock it cannot hear yet.
+	if err := c.SetClock(ctx, "n3", regionkv.ClockSetting{OffsetNS: int64(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Restart(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reconnect(ctx, "n3"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, states := clusters.AwaitReplicated(ctxFor(t, 20*time.Second), c.Nodes()); !ok {
+		t.Fatalf("did not converge after the reconnection: %+v", states)
+	}
+	st, err := clusters.State(ctx, c.Nodes()[2])
+	if err != nil || string(st.Registers["k"].Value) != "2" || st.ClockNS != int64(time.Hour) {
+		t.Fatalf("n3 after reconnecting: k=%s clock=%v (%v)", st.Registers["k"].Value, time.Duration(st.ClockNS), err)
+	}
+	if err := write(2, "k", "3"); err != nil {
+		t.Fatalf("a client could not reach n3 once it was back: %v", err)
 	}
 }
 

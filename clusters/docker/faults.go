@@ -11,6 +11,7 @@ import (
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
@@ -55,33 +56,57 @@ func (c *Cluster) Kill(ctx context.Context, id string) error {
 
 // Restart starts a killed leader's container again, from its own filesystem, and waits until it
 // answers; its admin port may have moved, and Nodes shows the new one. A running leader is left
-// alone.
+// alone. A leader that is off the network starts there, unreachable; Reconnect finishes the job.
 func (c *Cluster) Restart(ctx context.Context, id string) error {
 	ctr, i, err := c.container(id)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	killed := c.killed[id]
+	killed, off := c.killed[id], c.off[id]
 	c.mu.Unlock()
 	if !killed {
+		return nil
+	}
+	if off {
+		// testcontainers' Start would wait for a readiness check that cannot pass off the network.
+		if _, err := c.cli.ContainerStart(ctx, ctr.GetContainerID(), client.ContainerStartOptions{}); err != nil {
+			return fmt.Errorf("docker: restarting %s: %w", id, err)
+		}
+		c.mu.Lock()
+		delete(c.killed, id)
+		c.missed[id] = true
+		c.mu.Unlock()
 		return nil
 	}
 	if err := ctr.Start(ctx); err != nil {
 		return fmt.Errorf("docker: restarting %s: %w", id, err)
 	}
-	admin, err := ctr.PortEndpoint(ctx, nodePort+"/tcp", "http")
+	c.mu.Lock()
+	delete(c.killed, id)
+	c.missed[id] = true // a new process remembers no fault
+	c.mu.Unlock()
+	return c.rejoined(ctx, id, i)
+}
+
+// rejoined finishes a leader's return (from a restart, to the network or from a pause): it finds
+// the admin port again, resets the links into the leader and gives it the clock and replication
+// faults that were set while it could not be told.
+func (c *Cluster) rejoined(ctx context.Context, id string, i int) error {
+	admin, err := c.ctrs[id].PortEndpoint(ctx, nodePort+"/tcp", "http")
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	c.nodes[i].AdminURL = admin
-	delete(c.killed, id)
-	clock, dup := c.clocks[id], c.dup
-	// A killed container's network namespace vanishes without a reset on its connections, so
-	// the sidecar still holds its side of every connection into the dead leader, and clients
-	// and peers keep sending into them until they time out. A restarted machine answers such
-	// segments with a reset; replacing the links into the leader does the same here.
+	clock, dup, node, missed := c.clocks[id], c.dup, c.nodes[i], c.missed[id]
+	delete(c.missed, id)
+	delete(c.stale, id)
+	// A killed container's network namespace vanishes without a reset on its connections, and a
+	// disconnected one drops what is sent to it, so the sidecar still holds its side of
+	// connections into the leader that clients and peers keep sending into until they time out.
+	// A machine that comes back answers such segments with a reset; replacing the links into the
+	// leader does the same here.
 	var errs []error
 	for _, from := range append([]string{clusters.ClientLink}, c.ids...) {
 		if l := (clusters.Link{From: from, To: id}); from != id {
@@ -89,8 +114,96 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 		}
 	}
 	c.mu.Unlock()
-	errs = append(errs, clusters.RestoreFaults(ctx, c.nodes[i], clock, dup))
+	if missed {
+		errs = append(errs, clusters.SetFaults(ctx, node, regionkv.FaultsRequest{DuplicateReplication: dup}),
+			clusters.SetClock(ctx, node, clock))
+	}
 	return errors.Join(errs...)
+}
+
+// reachable reports whether a leader's admin endpoint can be told anything now; when it cannot,
+// the leader is marked to be told when it comes back. c.mu must be held.
+func (c *Cluster) reachable(id string) bool {
+	if c.killed[id] || c.paused[id] || c.off[id] {
+		c.missed[id] = true
+		return false
+	}
+	return true
+}
+
+// Disconnect takes a leader's container off the run's network (docker network disconnect): the
+// sidecar, and so every peer and client, no longer reaches it, nor it them, and its published
+// port goes with the network. Its data and process stay as they are.
+func (c *Cluster) Disconnect(ctx context.Context, id string) error {
+	ctr, _, err := c.container(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.off[id] {
+		return nil
+	}
+	if _, err := c.cli.NetworkDisconnect(ctx, c.network, client.NetworkDisconnectOptions{Container: ctr.GetContainerID(), Force: true}); err != nil {
+		return fmt.Errorf("docker: disconnecting %s: %w", id, err)
+	}
+	c.off[id] = true
+	return nil
+}
+
+// Reconnect puts a leader back on the run's network under its name and, if it is running, waits
+// until it answers there (with the timeout of a start) and resets the links into it.
+func (c *Cluster) Reconnect(ctx context.Context, id string) error {
+	ctr, i, err := c.container(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	off, down, frozen := c.off[id], c.killed[id], c.paused[id]
+	c.mu.Unlock()
+	if !off {
+		return nil
+	}
+	if _, err := c.cli.NetworkConnect(ctx, c.network, client.NetworkConnectOptions{
+		Container:      ctr.GetContainerID(),
+		EndpointConfig: &network.EndpointSettings{Aliases: []string{id}},
+	}); err != nil {
+		return fmt.Errorf("docker: reconnecting %s: %w", id, err)
+	}
+	c.mu.Lock()
+	delete(c.off, id)
+	c.mu.Unlock()
+	if down || frozen {
+		c.mu.Lock()
+		c.stale[id] = true // the start or the thaw finishes the return
+		c.mu.Unlock()
+		return nil
+	}
+	if err := c.awaitHealthy(ctx, id, i); err != nil {
+		return err
+	}
+	return c.rejoined(ctx, id, i)
+}
+
+// awaitHealthy waits until a leader's admin endpoint answers again after it came back.
+func (c *Cluster) awaitHealthy(ctx context.Context, id string, i int) error {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Ready)
+	defer cancel()
+	for {
+		admin, err := c.ctrs[id].PortEndpoint(ctx, nodePort+"/tcp", "http")
+		if err == nil {
+			n := c.nodes[i]
+			n.AdminURL = admin
+			if err = clusters.Healthy(ctx, n); err == nil {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("docker: %s did not answer after coming back: %w", id, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Pause freezes a leader's container (docker pause).
@@ -104,13 +217,13 @@ func (c *Cluster) Resume(ctx context.Context, id string) error {
 }
 
 func (c *Cluster) pause(ctx context.Context, id string, on bool) error {
-	ctr, _, err := c.container(id)
+	ctr, i, err := c.container(id)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.killed[id] || c.paused[id] == on {
+		c.mu.Unlock()
 		return nil
 	}
 	if on {
@@ -119,13 +232,21 @@ func (c *Cluster) pause(ctx context.Context, id string, on bool) error {
 		_, err = c.cli.ContainerUnpause(ctx, ctr.GetContainerID(), client.ContainerUnpauseOptions{})
 	}
 	if err != nil {
+		c.mu.Unlock()
 		return fmt.Errorf("docker: pause %v of %s: %w", on, id, err)
 	}
 	c.paused[id] = on
+	back := !on && !c.off[id] && (c.stale[id] || c.missed[id])
+	delete(c.stale, id)
+	c.mu.Unlock()
+	if back {
+		return c.rejoined(ctx, id, i)
+	}
 	return nil
 }
 
-// SetClock sets a leader's clock through its admin endpoint; a restarted leader gets it again.
+// SetClock sets a leader's clock through its admin endpoint; a leader that is down, frozen or off
+// the network gets it when it comes back.
 func (c *Cluster) SetClock(ctx context.Context, id string, s regionkv.ClockSetting) error {
 	_, i, err := c.container(id)
 	if err != nil {
@@ -133,10 +254,10 @@ func (c *Cluster) SetClock(ctx context.Context, id string, s regionkv.ClockSetti
 	}
 	c.mu.Lock()
 	c.clocks[id] = s
-	down := c.killed[id]
+	up := c.reachable(id)
 	node := c.nodes[i]
 	c.mu.Unlock()
-	if down {
+	if !up {
 		return nil
 	}
 	return clusters.SetClock(ctx, node, s)
@@ -187,7 +308,7 @@ func (c *Cluster) DuplicateReplication(ctx context.Context, on bool) error {
 	c.dup = on
 	var up []clusters.Node
 	for _, n := range c.nodes {
-		if !c.killed[n.ID] && !c.paused[n.ID] {
+		if c.reachable(n.ID) {
 			up = append(up, n)
 		}
 	}
@@ -236,6 +357,7 @@ func saveTo(path string, r io.ReadCloser) error {
 var (
 	_ clusters.Killer                = (*Cluster)(nil)
 	_ clusters.Pauser                = (*Cluster)(nil)
+	_ clusters.Disconnector          = (*Cluster)(nil)
 	_ clusters.ClockSkewer           = (*Cluster)(nil)
 	_ clusters.LinkShaper            = (*Cluster)(nil)
 	_ clusters.ReplicationDuplicator = (*Cluster)(nil)

@@ -45,7 +45,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"explode"}, exitUsage, `unknown command "explode" (valid: run, check, replay, clean, help)`},
 		{[]string{"run", "--workload", "nope", "--store", dir}, exitUsage, `unknown workload "nope" (valid: cart, inventory, register)`},
 		{[]string{"run", "--strategy", "crdt", "--store", dir}, exitUsage, "(valid: lww, single-leader)"},
-		{[]string{"run", "--nemesis", "meteor", "--store", dir}, exitUsage, "(valid: clock, kill, partition, pause, retry, or none)"},
+		{[]string{"run", "--nemesis", "meteor", "--store", dir}, exitUsage, "(valid: clock, disconnect, kill, partition, pause, retry, or none)"},
 		{[]string{"run", "--workload", "inventory", "--stock", "magic", "--store", dir}, exitUsage, `unknown stock strategy "magic" (valid: pncounter, escrow)`},
 		{[]string{"run", "--workload", "inventory", "--orders", "hope", "--store", dir}, exitUsage, `unknown order strategy "hope" (valid: naive, dedup)`},
 		{[]string{"run", "--rate", "-1", "--store", dir}, exitUsage, "rate must be positive"},
