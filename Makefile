@@ -1,7 +1,14 @@
 # crossfire's everyday commands. `make help` lists them.
 GO ?= go
 
-.PHONY: help run test bench lint fuzz
+.PHONY: help run test bench lint fuzz chaos
+
+# The nightly chaos job's settings; override any of them: make chaos CHAOS_SEEDS=7 CHAOS_DURATION=2m
+CHAOS_CLUSTER ?= docker
+CHAOS_SEEDS ?= 1,2,3,4,5
+CHAOS_DURATION ?= 45s
+CHAOS_STORE ?= store-chaos
+CHAOS_SUMMARY ?=
 
 help:
 	@echo "make run    run the default test (register, lww, partitions) on the embedded cluster"
@@ -9,6 +16,7 @@ help:
 	@echo "make bench  run the benchmarks recorded in BENCHMARKS.md"
 	@echo "make lint   gofmt and go vet"
 	@echo "make fuzz   fuzz the history reader for a minute"
+	@echo "make chaos  the nightly chaos job: the validation matrix in containers, longer, five seeds"
 
 run:
 	$(GO) run ./cmd/crossfire run
@@ -17,8 +25,12 @@ test:
 	$(GO) test ./...
 
 bench:
-	$(GO) test ./history/ -run '^$$' -bench WriterAppend -benchtime 2s -count 3
+	$(GO) test ./history/ -run '^$$' -bench 'Reader|WriterAppend' -benchtime 2s -count 3
 	$(GO) test ./checkers/ -run '^$$' -bench Linearizable100k -benchtime 3x -count 3 -benchmem
+	$(GO) test ./checkers/ -run '^$$' -bench InventoryCheck -benchtime 3x -count 3
+	$(GO) test ./clusters/docker/ -run '^$$' -bench NewToReady -benchtime 5x -count 3
+	$(GO) test ./clusters/docker/ -run '^$$' -bench ImagesCold -benchtime 3x -count 3
+	$(GO) test ./harness/ -run '^$$' -bench RunThroughput -benchtime 1x -count 3
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -26,3 +38,7 @@ lint:
 
 fuzz:
 	$(GO) test ./history/ -run '^$$' -fuzz FuzzReader -fuzztime 60s
+
+chaos:
+	$(GO) run ./cmd/crossfire matrix --cluster $(CHAOS_CLUSTER) --seeds $(CHAOS_SEEDS) --duration $(CHAOS_DURATION) \
+		--store $(CHAOS_STORE) $(if $(CHAOS_SUMMARY),--summary "$(CHAOS_SUMMARY)")

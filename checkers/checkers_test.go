@@ -234,6 +234,19 @@ func TestWindowsCloseOnlyWhatTheirUndoNames(t *testing.T) {
 	}
 }
 
+func TestReconnectClosesADisconnection(t *testing.T) {
+	ops := h(
+		hrow{-1, inv, "disconnect", "", `{"node":"n3"}`, ""}, hrow{-1, info, "disconnect", "", `{"node":"n3"}`, ""},
+		hrow{-1, inv, "pause", "", `{"node":"n3"}`, ""}, hrow{-1, info, "pause", "", `{"node":"n3"}`, ""},
+		hrow{-1, inv, "reconnect", "", `{"node":"n3"}`, ""}, hrow{-1, info, "reconnect", "", `{"node":"n3"}`, ""},
+		hrow{0, inv, "read", "x", "", "n1"}, hrow{0, ok, "read", "x", "1", "n1"},
+	)
+	ws := Windows(ops)
+	if len(ws) != 2 || ws[0].F != "disconnect" || ws[0].EndIndex != 5 || ws[1].F != "pause" || ws[1].EndIndex != -1 {
+		t.Fatalf("windows %+v: reconnect closes the disconnection and nothing else", ws)
+	}
+}
+
 func TestWindows(t *testing.T) {
 	ops := h(
 		hrow{-1, inv, "partition", "", `"a"`, ""}, hrow{-1, info, "partition", "", `"a"`, ""},

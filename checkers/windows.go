@@ -25,6 +25,7 @@ var undoes = map[string][]string{
 	"heal":        {"partition"},
 	"restart":     {"kill"},
 	"resume":      {"pause"},
+	"reconnect":   {"disconnect"},
 	"clock-reset": {"clock-bump", "clock-strobe", "clock-drift"},
 	"retry-end":   {"retry"},
 }

@@ -318,7 +318,7 @@ func (r *run) newCluster(ctx context.Context) (clusterCloser, error) {
 	}
 	if r.t.Cluster == ClusterDocker {
 		c, err := docker.New(ctx, docker.WithNodes(r.t.Nodes), docker.WithStrategy(register, ""),
-			docker.WithInventory(r.t.Stock, r.t.Orders), docker.WithCart(cart))
+			docker.WithInventory(r.t.Stock, r.t.Orders), docker.WithCart(cart), docker.WithLog(r.o.Log))
 		if err != nil && c == nil {
 			return nil, fmt.Errorf("%v (the embedded cluster needs no Docker: --cluster local)", err)
 		}

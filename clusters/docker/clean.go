@@ -42,14 +42,24 @@ type Removed struct {
 	Containers, Networks, Volumes int
 }
 
-// Clean removes every container, network and volume labelled crossfire that is older than
-// olderThan (0: all of them), containers first, since networks and volumes in use cannot go.
-// Images are kept: they are reused by content hash.
-func Clean(ctx context.Context, cli *client.Client, olderThan time.Duration) (Removed, error) {
+// Which chooses what Clean removes: what is labelled crossfire, made at least OlderThan ago (0:
+// whenever), and of one run if Run is set.
+type Which struct {
+	OlderThan time.Duration
+	Run       string // a run's id (the value of LabelRun), or "" for every run
+}
+
+// Clean removes the containers, networks and volumes labelled crossfire that w chooses,
+// containers first, since networks and volumes in use cannot go. Images are kept: they are
+// reused by content hash.
+func Clean(ctx context.Context, cli *client.Client, w Which) (Removed, error) {
 	var r Removed
 	var errs []error
 	filter := make(client.Filters).Add("label", Label+"=true")
-	old := func(created time.Time) bool { return olderThan <= 0 || time.Since(created) >= olderThan }
+	if w.Run != "" {
+		filter = filter.Add("label", LabelRun+"="+w.Run)
+	}
+	old := func(created time.Time) bool { return w.OlderThan <= 0 || time.Since(created) >= w.OlderThan }
 
 	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filter})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -38,10 +39,16 @@ type Options struct {
 	Orders   string
 	Cart     string
 	Ready    time.Duration // bound on each container's readiness; 0 means 60s
+	// Log, if set, is told the run's id before anything is made, so that whoever kills the
+	// process can still clean up exactly this run (crossfire clean --run ID).
+	Log io.Writer
 }
 
 // Option changes Options.
 type Option func(*Options)
+
+// WithLog sets where New says which run id labels what it makes.
+func WithLog(w io.Writer) Option { return func(o *Options) { o.Log = w } }
 
 // WithNodes sets the number of leaders.
 func WithNodes(n int) Option { return func(o *Options) { o.Nodes = n } }
@@ -104,7 +111,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 		return nil, err
 	}
 	// Leftovers of runs that died without cleaning up; a run in progress is younger than this.
-	_, _ = Clean(ctx, cli, SweepAge)
+	_, _ = Clean(ctx, cli, Which{OlderThan: SweepAge})
 	if o.Strategy == regionkv.SingleLeader && o.Leader == "" {
 		o.Leader = "n1"
 	}
@@ -115,6 +122,10 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 		off: map[string]bool{}, stale: map[string]bool{}, missed: map[string]bool{}, clocks: map[string]regionkv.ClockSetting{}}
 	for i := 1; i <= o.Nodes; i++ {
 		c.ids = append(c.ids, fmt.Sprintf("n%d", i))
+	}
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "crossfire: docker cluster %s: containers, network and volumes labelled %s=%s (crossfire clean --run %s removes them)\n",
+			c.run, LabelRun, c.run, c.run)
 	}
 	dir, err := os.MkdirTemp("", "crossfire-images-")
 	if err != nil {

@@ -92,12 +92,16 @@ func TestCleanRemovesWhatIsLabelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Nothing is old enough yet.
-	if r, err := Clean(ctx, cli, time.Hour); err != nil || r.Containers != 0 || r.Networks != 0 {
+	// Nothing is old enough yet. (Only this run's things are touched: other packages' tests may
+	// have clusters running.)
+	if r, err := Clean(ctx, cli, Which{OlderThan: time.Hour, Run: run}); err != nil || r.Containers != 0 || r.Networks != 0 {
 		t.Fatalf("clean of old things removed %+v (%v)", r, err)
 	}
-	r, err := Clean(ctx, cli, 0)
-	if err != nil || r.Containers < 1 || r.Networks < 1 {
+	if r, err := Clean(ctx, cli, Which{Run: run + "-other"}); err != nil || r.Containers != 0 || r.Networks != 0 {
+		t.Fatalf("clean of another run removed %+v (%v)", r, err)
+	}
+	r, err := Clean(ctx, cli, Which{Run: run})
+	if err != nil || r.Containers != 1 || r.Networks != 1 {
 		t.Fatalf("clean removed %+v (%v)", r, err)
 	}
 	if _, err := cli.ContainerInspect(ctx, ctr.ID, client.ContainerInspectOptions{}); err == nil {

@@ -15,7 +15,9 @@ func cleanCmd(args []string, stdout, stderr io.Writer) int {
 Removes every Docker container, network and volume that crossfire made (they carry the label
 "crossfire"), such as those a crashed or killed run left behind. Images are kept: they are
 reused by content hash.`, stderr)
-	olderThan := fs.Duration("older-than", 0, "only what was made at least this long ago (0: everything)")
+	var w docker.Which
+	fs.DurationVar(&w.OlderThan, "older-than", 0, "only what was made at least this long ago (0: everything)")
+	fs.StringVar(&w.Run, "run", "", "only what one run made: its id (cf-…), as the run prints it (default: every run)")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
@@ -33,7 +35,7 @@ reused by content hash.`, stderr)
 		return exitEnv
 	}
 	defer cli.Close()
-	r, err := docker.Clean(ctx, cli, *olderThan)
+	r, err := docker.Clean(ctx, cli, w)
 	fmt.Fprintf(stdout, "removed %d containers, %d networks, %d volumes\n", r.Containers, r.Networks, r.Volumes)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire clean: %v\n", err)

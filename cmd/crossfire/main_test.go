@@ -3,14 +3,23 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
+	"crossfire/checkers"
+	"crossfire/clusters/docker"
 	"crossfire/harness"
 )
 
@@ -42,7 +51,12 @@ func TestUsage(t *testing.T) {
 		{[]string{"check", "--help"}, exitValid, "-checkers"},
 		{[]string{"clean", "--help"}, exitValid, "-older-than"},
 		{[]string{"clean", "extra"}, exitUsage, "unexpected argument"},
-		{[]string{"explode"}, exitUsage, `unknown command "explode" (valid: run, check, replay, clean, help)`},
+		{[]string{"explode"}, exitUsage, `unknown command "explode" (valid: run, check, matrix, replay, clean, help)`},
+		{[]string{"matrix", "--help"}, exitValid, "-seeds"},
+		{[]string{"matrix", "--seeds", "1,x", "--store", dir}, exitUsage, `seed "x" is not a positive integer`},
+		{[]string{"matrix", "--rows", "tulips", "--store", dir}, exitUsage, `no row matches "tulips" (rows: register single-leader;`},
+		{[]string{"matrix", "--duration", "-1s", "--store", dir}, exitUsage, "must not be negative"},
+		{[]string{"matrix", "extra"}, exitUsage, "unexpected argument"},
 		{[]string{"run", "--workload", "nope", "--store", dir}, exitUsage, `unknown workload "nope" (valid: cart, inventory, register)`},
 		{[]string{"run", "--strategy", "crdt", "--store", dir}, exitUsage, "(valid: lww, single-leader)"},
 		{[]string{"run", "--nemesis", "meteor", "--store", dir}, exitUsage, "(valid: clock, disconnect, kill, partition, pause, retry, or none)"},
@@ -335,5 +349,162 @@ func TestReplayBringsLostAddsBack(t *testing.T) {
 		if code, _, errs := cli(args...); code != exitUsage || errs == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
 		}
+	}
+}
+
+// crossfire matrix runs the chosen rows and seeds, says of each whether its verdict is the
+// expected one, and leaves the table (also appended to a summary file) and the outcomes as JSON.
+func TestMatrixCommand(t *testing.T) {
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.md")
+	code, stdout, stderr := cli("matrix", "--rows", "register lww", "--seeds", "4", "--duration", "3s",
+		"--store", dir, "--summary", summary)
+	if code != exitValid {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "register lww               seed 4    invalid  as expected") ||
+		!strings.Contains(stdout, "1 of 1 runs as expected") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	md, err := os.ReadFile(summary)
+	if err != nil || !strings.Contains(string(md), "| register lww | partitions | 4 | linearizability violation found | invalid | yes |") {
+		t.Errorf("summary %v:\n%s", err, md)
+	}
+	var outs []matrixOutcome
+	b, err := os.ReadFile(filepath.Join(dir, "matrix.json"))
+	if err != nil || json.Unmarshal(b, &outs) != nil || len(outs) != 1 || !outs[0].Expected || outs[0].Dir == "" {
+		t.Fatalf("matrix.json %v: %s", err, b)
+	}
+	if _, err := os.Stat(filepath.Join(outs[0].Dir, harness.HistoryFile)); err != nil {
+		t.Errorf("the run folder was not kept: %v", err)
+	}
+}
+
+// A run whose verdict is not the expected one fails the table, and says why in one cell.
+func TestMatrixTableMarksTheUnexpected(t *testing.T) {
+	table := matrixTable([]matrixOutcome{
+		{Row: "cart orset", Faults: "partitions", Seed: 1, Expect: "valid", Valid: checkers.True, Expected: true, Dir: "store/a"},
+		{Row: "cart merge", Faults: "partitions", Seed: 2, Expect: "resurrected", Valid: checkers.True, Why: "no resurrection | none\nsecond line", Dir: "store/b"},
+	}, "docker", 90*time.Second)
+	for _, want := range []string{
+		"### ❌ crossfire validation matrix (docker cluster): 1 of 2 runs as expected, in 1m30s",
+		"| cart orset | partitions | 1 | valid | valid | yes |",
+		`| cart merge | partitions | 2 | resurrected | valid | **no**: no resurrection \| none | 0 | 0 | ` + "`store/b` |",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, "second line") {
+		t.Error("a multi-line reason broke the table")
+	}
+}
+
+var cleanupRuns = flag.Int("cleanup-runs", 3, "runs in TestDockerRunsLeaveNothing (the last is killed with SIGKILL)")
+
+// syncBuffer is a bytes.Buffer a child process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDockerRunsLeaveNothing runs crossfire against containers several times in a row: runs that
+// finish, runs interrupted with SIGINT in the middle of their faults, and a last one killed with
+// SIGKILL and followed by crossfire clean. Afterwards nothing labelled with any of the runs is
+// left: no container, network or volume. (Only these runs' labels are looked at, since other
+// packages' tests may have clusters up; go test ./cmd/crossfire -run DockerRuns -cleanup-runs 10
+// makes it the ten-run soak.)
+func TestDockerRunsLeaveNothing(t *testing.T) {
+	dc, err := docker.Client(t.Context())
+	if err != nil {
+		t.Skipf("no Docker engine: %v", err)
+	}
+	defer dc.Close()
+	store := t.TempDir()
+	idPattern := regexp.MustCompile(`docker cluster (cf-[0-9a-f]+)`)
+	for i := range *cleanupRuns {
+		how := []string{"finish", "SIGINT"}[i%2]
+		if i == *cleanupRuns-1 {
+			how = "SIGKILL"
+		}
+		t.Run(fmt.Sprintf("run%d-%s", i+1, how), func(t *testing.T) {
+			name := fmt.Sprintf("cleanup-%d", i)
+			duration := "4s"
+			if how != "finish" {
+				duration = "60s"
+			}
+			cmd := exec.Command(os.Args[0], "run", "--cluster", "docker", "--store", store, "--name", name,
+				"--duration", duration, "--seed", fmt.Sprint(i+1), "--nemesis", "partition,kill,pause,disconnect",
+				"--interval", "300ms", "--fault-duration", "800ms")
+			cmd.Env = append(os.Environ(), "CROSSFIRE_CLI=1")
+			var stdout, stderr syncBuffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			if how != "finish" {
+				hist := filepath.Join(store, name, harness.LatestLink, harness.HistoryFile)
+				deadline := time.Now().Add(90 * time.Second)
+				for { // in the middle of the faults
+					b, _ := os.ReadFile(hist)
+					if bytes.Count(b, []byte(`"process":-1,"type":"info"`)) >= 2 && bytes.Count(b, []byte("\n")) >= 50 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("the run never got going\n%s", stderr.String())
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				sig := os.Interrupt
+				if how == "SIGKILL" {
+					sig = os.Kill
+				}
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+			}
+			select {
+			case <-done:
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("the run did not end\n%s", stderr.String())
+			}
+			m := idPattern.FindStringSubmatch(stderr.String())
+			if m == nil {
+				t.Fatalf("the run did not say its cluster's id\n%s", stderr.String())
+			}
+			run := m[1]
+			if how == "SIGKILL" {
+				if code, out, errs := cli("clean", "--run", run); code != exitValid || !strings.Contains(out, "removed 4 containers, 1 networks") {
+					t.Fatalf("crossfire clean --run %s: exit %d\n%s%s", run, code, out, errs)
+				}
+			} else if code := cmd.ProcessState.ExitCode(); code > exitUnknown {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+			}
+			filter := make(client.Filters).Add("label", docker.LabelRun+"="+run)
+			cs, err1 := dc.ContainerList(t.Context(), client.ContainerListOptions{All: true, Filters: filter})
+			ns, err2 := dc.NetworkList(t.Context(), client.NetworkListOptions{Filters: filter})
+			vs, err3 := dc.VolumeList(t.Context(), client.VolumeListOptions{Filters: filter})
+			if err := errors.Join(err1, err2, err3); err != nil {
+				t.Fatal(err)
+			}
+			if len(cs.Items)+len(ns.Items)+len(vs.Items) != 0 {
+				t.Fatalf("run %s (%s) left %d containers, %d networks, %d volumes", run, how, len(cs.Items), len(ns.Items), len(vs.Items))
+			}
+		})
 	}
 }

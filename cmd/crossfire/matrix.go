@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"crossfire/checkers"
+	"crossfire/harness"
+)
+
+// matrixOutcome is one run of the validation matrix.
+type matrixOutcome struct {
+	Row      string         `json:"row"`
+	Faults   string         `json:"faults"`
+	Seed     uint64         `json:"seed"`
+	Expect   string         `json:"expect"`
+	Valid    checkers.Valid `json:"valid"`
+	Expected bool           `json:"as_expected"`
+	Why      string         `json:"why,omitempty"` // what differed, or what failed
+	Ops      int64          `json:"ops"`
+	Faulted  int            `json:"faults_injected"`
+	Took     time.Duration  `json:"took_ns"`
+	Dir      string         `json:"dir,omitempty"`
+}
+
+func matrixCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("matrix", `usage: crossfire matrix [flags]
+
+Runs the validation matrix: each configuration that is known to break (last-writer-wins
+registers, a PN-counter with a naive order listener, lww and merge carts) must be caught, and each
+safe one (single-leader registers, escrow with deduplicated orders, OR-set carts) must pass, for
+every seed. Prints a line per run and a table at the end, writes matrix.json and matrix.md into
+the store, and exits 0 when every verdict is the expected one, 1 when one is not, 4 when the
+cluster cannot start at all. This is what the nightly chaos job runs (make chaos).`, stderr)
+	var cluster, seeds, rows, summary string
+	var duration time.Duration
+	o := harness.Options{}
+	fs.StringVar(&cluster, "cluster", harness.ClusterLocal, "cluster: "+strings.Join(harness.Clusters, ", "))
+	fs.StringVar(&seeds, "seeds", "1,2,3", "comma-separated seeds; every row runs with each")
+	fs.DurationVar(&duration, "duration", 0, "main phase of every run (default: each row's short duration, 6 to 10s)")
+	fs.StringVar(&rows, "rows", "", "comma-separated parts of row names to run (default: every row), e.g. cart,escrow")
+	fs.StringVar(&o.Store, "store", "store", "store directory for run folders")
+	fs.StringVar(&summary, "summary", "", "also append the Markdown table to this file (e.g. $GITHUB_STEP_SUMMARY)")
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "crossfire matrix: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	var seedList []uint64
+	for _, s := range splitList(seeds) {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || n == 0 {
+			fmt.Fprintf(stderr, "crossfire matrix: seed %q is not a positive integer\n", s)
+			return exitUsage
+		}
+		seedList = append(seedList, n)
+	}
+	if len(seedList) == 0 {
+		fmt.Fprintln(stderr, "crossfire matrix: no seeds")
+		return exitUsage
+	}
+	var chosen []harness.MatrixRow
+	for _, row := range harness.Matrix() {
+		if matchesAny(row.Name, splitList(rows)) {
+			chosen = append(chosen, row)
+		}
+	}
+	if len(chosen) == 0 {
+		var names []string
+		for _, row := range harness.Matrix() {
+			names = append(names, row.Name)
+		}
+		fmt.Fprintf(stderr, "crossfire matrix: no row matches %q (rows: %s)\n", rows, strings.Join(names, "; "))
+		return exitUsage
+	}
+	if duration < 0 {
+		fmt.Fprintln(stderr, "crossfire matrix: --duration must not be negative")
+		return exitUsage
+	}
+
+	o.Progress = progressPrinter(stderr)
+	ctx, stop := signalContext()
+	defer stop()
+	total := len(chosen) * len(seedList)
+	var outs []matrixOutcome
+	start := time.Now()
+loop:
+	for _, row := range chosen {
+		for _, seed := range seedList {
+			test := row.Test(seed, cluster)
+			if duration > 0 {
+				test.Duration = duration
+			}
+			fmt.Fprintf(stderr, "crossfire matrix: %d/%d: %s, seed %d (%s)\n", len(outs)+1, total, row.Name, seed, test.Name)
+			t0 := time.Now()
+			res, err := harness.Run(ctx, test, o)
+			out := matrixOutcome{Row: row.Name, Faults: row.Faults, Seed: seed, Expect: row.Expect, Valid: res.Valid,
+				Ops: res.Stats.Ops, Faulted: res.Stats.Faults, Took: time.Since(t0), Dir: res.Dir}
+			switch {
+			case err != nil && len(outs) == 0 && errors.Is(err, harness.ErrEnvironment):
+				// Nothing ran: the cluster itself cannot start here (no Docker, say).
+				fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
+				return exitEnv
+			case err != nil:
+				out.Why = err.Error()
+			case res.Stats.Interrupted:
+				out.Why = "interrupted"
+			default:
+				if why := row.Judge(res); why != nil {
+					out.Why = why.Error()
+				} else {
+					out.Expected = true
+				}
+			}
+			outs = append(outs, out)
+			verdict := "as expected"
+			if !out.Expected {
+				verdict = "UNEXPECTED: " + firstLine(out.Why)
+			}
+			fmt.Fprintf(stdout, "%-26s seed %-4d %-8s %s (%s, %s)\n", row.Name, seed, out.Valid, verdict,
+				out.Took.Round(time.Second), out.Dir)
+			if ctx.Err() != nil {
+				break loop
+			}
+		}
+	}
+
+	table := matrixTable(outs, cluster, time.Since(start))
+	fmt.Fprint(stdout, "\n"+table)
+	code := exitValid
+	for _, out := range outs {
+		if !out.Expected {
+			code = exitInvalid
+		}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "crossfire matrix: interrupted; the table holds the runs that finished")
+		code = exitUnknown
+	}
+	if err := writeMatrix(o.Store, outs, table, summary); err != nil {
+		fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
+		return exitEnv
+	}
+	return code
+}
+
+// matchesAny reports whether name contains one of the parts (every name matches no parts).
+func matchesAny(name string, parts []string) bool {
+	for _, p := range parts {
+		if strings.Contains(name, p) {
+			return true
+		}
+	}
+	return len(parts) == 0
+}
+
+// matrixTable renders the outcomes as Markdown: a headline, then a row per run.
+func matrixTable(outs []matrixOutcome, cluster string, took time.Duration) string {
+	var b strings.Builder
+	bad := 0
+	for _, out := range outs {
+		if !out.Expected {
+			bad++
+		}
+	}
+	mark := "✅"
+	if bad > 0 || len(outs) == 0 {
+		mark = "❌"
+	}
+	fmt.Fprintf(&b, "### %s crossfire validation matrix (%s cluster): %d of %d runs as expected, in %s\n\n", mark, cluster, len(outs)-bad, len(outs), took.Round(time.Second))
+	b.WriteString("| configuration | faults | seed | expected | verdict | as expected | ops | faults injected | run folder |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, out := range outs {
+		ok := "yes"
+		if !out.Expected {
+			ok = "**no**: " + mdCell(firstLine(out.Why))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %d | %d | `%s` |\n", out.Row, out.Faults, out.Seed, out.Expect, out.Valid, ok, out.Ops, out.Faulted, mdCell(out.Dir))
+	}
+	return b.String()
+}
+
+// mdCell keeps a table cell on one line and its pipes out of the table's structure.
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+// writeMatrix writes matrix.json and matrix.md into the store, and appends the table to summary.
+func writeMatrix(store string, outs []matrixOutcome, table, summary string) error {
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(outs, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(store, "matrix.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(store, "matrix.md"), []byte(table), 0o644); err != nil {
+		return err
+	}
+	if summary == "" {
+		return nil
+	}
+	f, err := os.OpenFile(summary, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("the summary file: %w", err)
+	}
+	_, err = f.WriteString(table + "\n")
+	return errors.Join(err, f.Close())
+}

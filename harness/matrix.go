@@ -1,0 +1,236 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"crossfire/checkers"
+)
+
+// A harness is only as good as its verdicts, so crossfire proves both directions: designs that
+// are known to break must be caught, and designs that are known to be safe must pass. The
+// validation matrix is that list of rows. `go test ./...` runs it with short durations and fixed
+// seeds, and `crossfire matrix` (the nightly chaos job) runs it longer, with more seeds, on
+// either cluster.
+
+// MatrixRow is one row of the validation matrix: a configuration, the faults it runs under and
+// the verdict it must get.
+type MatrixRow struct {
+	Name   string // e.g. "register single-leader"
+	Faults string // the faults, for people
+	Expect string // the expected verdict, for people
+	// Test builds the row's test for a seed and a cluster (local or docker), with the durations
+	// of a short run; the caller may lengthen them. On the docker cluster, rows that must stay
+	// valid also take leaders off the network.
+	Test func(seed uint64, cluster string) Test
+	// Judge returns nil when res is what the row expects, and otherwise why not.
+	Judge func(res Result) error
+}
+
+// Matrix returns the validation matrix.
+func Matrix() []MatrixRow {
+	return []MatrixRow{
+		{
+			Name: "register single-leader", Faults: "partitions, kills", Expect: "valid (linearizable)",
+			Test: func(seed uint64, cluster string) Test {
+				return matrixRegister("single-leader", []string{"partition", "kill"}, seed, cluster)
+			},
+			Judge: func(res Result) error {
+				if err := expectValid(res, 100, 1); err != nil {
+					return err
+				}
+				if !res.Stats.Converged {
+					return errors.New("replication did not catch up after healing")
+				}
+				return nil
+			},
+		},
+		{
+			Name: "register lww", Faults: "partitions", Expect: "linearizability violation found",
+			Test: func(seed uint64, cluster string) Test {
+				return matrixRegister("lww", []string{"partition"}, seed, cluster)
+			},
+			Judge: func(res Result) error {
+				lin := ResultOf(res, checkers.LinearizableName)
+				if lin.Valid != checkers.False || len(lin.Anomalies) == 0 {
+					return fmt.Errorf("linearizable judged %s with %d anomalies", lin.Valid, len(lin.Anomalies))
+				}
+				a := lin.Anomalies[0]
+				if a.Kind != "nonlinearizable" || !a.Definite || len(a.Ops) == 0 || len(a.Nodes) == 0 {
+					return fmt.Errorf("the anomaly lacks its evidence: %+v", a)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "inventory pncounter+naive", Faults: "partitions, retries", Expect: "duplicate orders and definite oversell found",
+			Test: func(seed uint64, cluster string) Test {
+				return matrixInventory("pncounter", "naive", []string{"partition", "retry"}, seed, cluster)
+			},
+			Judge: func(res Result) error {
+				var errs []error
+				if d := ResultOf(res, checkers.DedupName); d.Valid != checkers.False || !hasAnomaly(d, "duplicate-order", "") {
+					errs = append(errs, fmt.Errorf("dedup flagged no definite duplicate order (%s)", d.Valid))
+				}
+				if o := ResultOf(res, checkers.OversellName); o.Valid != checkers.False || !hasAnomaly(o, "oversell", "") {
+					errs = append(errs, fmt.Errorf("oversell flagged no definite oversell (%s)", o.Valid))
+				}
+				if c := ResultOf(res, checkers.ConvergenceName); c.Valid != checkers.True {
+					errs = append(errs, fmt.Errorf("the CRDT did not converge (%s)", c.Valid))
+				}
+				return errors.Join(errs...)
+			},
+		},
+		{
+			Name: "inventory escrow+dedup", Faults: "partitions, retries, kills, pauses", Expect: "valid",
+			Test: func(seed uint64, cluster string) Test {
+				return matrixInventory("escrow", "dedup", everyNemesis(cluster, "partition", "retry", "kill", "pause"), seed, cluster)
+			},
+			Judge: func(res Result) error {
+				// Overlapping kills, pauses and slow replies throttle the clients: the floors
+				// only make sure the run was not idle.
+				if err := expectValid(res, 100, 4); err != nil {
+					return err
+				}
+				if rows := StatInt(ResultOf(res, checkers.DedupName).Stats["order_rows"]); rows < 30 {
+					return fmt.Errorf("too few sales to judge: %d order rows", rows)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "cart lww", Faults: "clock skew, partitions", Expect: "lost adds found, attributed to skew",
+			Test: func(seed uint64, cluster string) Test {
+				return matrixCart("lww", []string{"partition", "clock"}, seed, cluster)
+			},
+			Judge: func(res Result) error {
+				if c := ResultOf(res, checkers.CartName); c.Valid != checkers.False || !hasAnomaly(c, "lost-add", checkers.CauseClockSkew) {
+					return fmt.Errorf("no definite lost add put down to clock skew (cart %s)", c.Valid)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "cart merge", Faults: "partitions", Expect: "removed items resurrected, attributed to the merge rule",
+			Test: func(seed uint64, cluster string) Test {
+				return matrixCart("merge", []string{"partition"}, seed, cluster)
+			},
+			Judge: func(res Result) error {
+				if c := ResultOf(res, checkers.CartName); c.Valid != checkers.False || !hasAnomaly(c, "resurrected", checkers.CauseMergeRule) {
+					return fmt.Errorf("no definite resurrection put down to the merge rule (cart %s)", c.Valid)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "cart orset", Faults: "partitions, clock skew, retries, kills, pauses", Expect: "valid",
+			Test: func(seed uint64, cluster string) Test {
+				return matrixCart("orset", everyNemesis(cluster, "partition", "clock", "retry", "kill", "pause"), seed, cluster)
+			},
+			Judge: func(res Result) error { return expectValid(res, 150, 5) },
+		},
+	}
+}
+
+// everyNemesis is the list of nemeses a row that must stay valid runs under: the given ones, and
+// on the docker cluster network disconnection too.
+func everyNemesis(cluster string, names ...string) []string {
+	if cluster == ClusterDocker {
+		names = append(names, "disconnect")
+	}
+	return names
+}
+
+// matrixName names a row's test: matrix-<what>-seed<n>, with docker- in front in containers.
+func matrixName(what string, seed uint64, cluster string) string {
+	name := fmt.Sprintf("matrix-%s-seed%d", what, seed)
+	if cluster == ClusterDocker {
+		name = "docker-" + name
+	}
+	return name
+}
+
+func matrixRegister(strategy string, nemeses []string, seed uint64, cluster string) Test {
+	return Test{
+		Name: matrixName("register-"+strategy, seed, cluster), Cluster: cluster,
+		Workload: "register", Strategy: strategy, Nemeses: nemeses, Seed: seed,
+		Duration: 6 * time.Second, Rate: 120, Interval: 500 * time.Millisecond, FaultDuration: 1200 * time.Millisecond,
+		Quiesce: 10 * time.Second,
+	}
+}
+
+func matrixInventory(stock, orders string, nemeses []string, seed uint64, cluster string) Test {
+	return Test{
+		Name: matrixName("inventory-"+stock+"-"+orders, seed, cluster), Cluster: cluster,
+		Workload: "inventory", Stock: stock, Orders: orders, Nemeses: nemeses, Seed: seed,
+		Duration: 10 * time.Second, Rate: 150, Concurrency: 9, Interval: 300 * time.Millisecond, FaultDuration: time.Second,
+		Quiesce: 10 * time.Second,
+	}
+}
+
+func matrixCart(strategy string, nemeses []string, seed uint64, cluster string) Test {
+	return Test{
+		Name: matrixName("cart-"+strategy, seed, cluster), Cluster: cluster,
+		Workload: "cart", Strategy: strategy, Nemeses: nemeses, Seed: seed,
+		Duration: 8 * time.Second, Interval: 300 * time.Millisecond, FaultDuration: time.Second,
+		Quiesce: 10 * time.Second,
+	}
+}
+
+// expectValid holds a row that must pass: valid, and enough work and faults to prove something.
+func expectValid(res Result, minOK int64, minFaults int) error {
+	if res.Valid != checkers.True {
+		var bad []string
+		for _, r := range res.Summary.Results {
+			if r.Valid != checkers.True {
+				s := fmt.Sprintf("%s %s", r.Checker, r.Valid)
+				if r.Error != "" {
+					s += ": " + r.Error
+				} else if len(r.Anomalies) > 0 {
+					s += ": " + r.Anomalies[0].Kind + " " + r.Anomalies[0].Description
+				}
+				bad = append(bad, s)
+			}
+		}
+		return fmt.Errorf("judged %s (%s)", res.Valid, strings.Join(bad, "; "))
+	}
+	if res.Stats.OK < minOK || res.Stats.Faults < minFaults {
+		return fmt.Errorf("the run proves little: %d ok ops, %d faults", res.Stats.OK, res.Stats.Faults)
+	}
+	return nil
+}
+
+// ResultOf is the named checker's result in res, or the zero Result.
+func ResultOf(res Result, checker string) checkers.Result {
+	for _, r := range res.Summary.Results {
+		if r.Checker == checker {
+			return r
+		}
+	}
+	return checkers.Result{}
+}
+
+// hasAnomaly reports whether r holds a definite anomaly of the kind (and the cause, if given).
+func hasAnomaly(r checkers.Result, kind, cause string) bool {
+	for _, a := range r.Anomalies {
+		if a.Kind == kind && a.Definite && (cause == "" || a.Cause == cause) {
+			return true
+		}
+	}
+	return false
+}
+
+// StatInt reads a numeric stat, as it is in memory or after a trip through JSON; -1 if absent.
+func StatInt(v any) int64 {
+	switch n := v.(type) {
+	case int:
+		return int64(n)
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	}
+	return -1
+}
