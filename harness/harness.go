@@ -30,6 +30,7 @@ import (
 	"crossfire/clusters/local"
 	"crossfire/history"
 	"crossfire/nemesis"
+	"crossfire/report"
 	"crossfire/workloads"
 )
 
@@ -295,6 +296,10 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	r.res.Summary, r.res.Valid = summary, summary.Valid
 	if err := writeJSON(filepath.Join(r.dir, ResultsFile), r.res); err != nil {
 		return r.res, fmt.Errorf("%w: %v", ErrEnvironment, err)
+	}
+	r.setPhase("report")
+	if _, err := report.Write(r.dir); err != nil {
+		r.logf("crossfire: writing the report: %v (crossfire report %s tries again)", err, r.dir)
 	}
 	r.setPhase("done")
 	return r.res, nil

@@ -34,6 +34,9 @@ const usage = `crossfire: a fault-injection harness for multi-leader replication
 usage:
   crossfire run   [flags]          run a test on the embedded cluster and check it
   crossfire check [flags] PATH     check a history file or a run folder offline
+  crossfire matrix [flags]         run the validation matrix: broken designs caught, safe ones pass
+  crossfire report RUN             write RUN/report.html again: timeline, anomalies, plots, conflicts
+  crossfire serve [flags]          browse the store's runs and their reports on localhost
   crossfire replay --strategy S RUN  re-resolve a run's logged cart conflicts under another strategy
   crossfire clean [--older-than D]   remove the Docker containers, networks and volumes crossfire made
   crossfire help  [command]        show help
@@ -61,6 +64,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return checkCmd(rest, stdout, stderr)
 	case "replay":
 		return replayCmd(rest, stdout, stderr)
+	case "matrix":
+		return matrixCmd(rest, stdout, stderr)
+	case "report":
+		return reportCmd(rest, stdout, stderr)
+	case "serve":
+		return serveCmd(rest, stdout, stderr)
 	case "clean":
 		return cleanCmd(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
@@ -70,7 +79,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return exitValid
 	}
-	fmt.Fprintf(stderr, "crossfire: unknown command %q (valid: run, check, replay, clean, help)\n", cmd)
+	fmt.Fprintf(stderr, "crossfire: unknown command %q (valid: run, check, matrix, report, serve, replay, clean, help)\n", cmd)
 	return exitUsage
 }
 

@@ -51,7 +51,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"check", "--help"}, exitValid, "-checkers"},
 		{[]string{"clean", "--help"}, exitValid, "-older-than"},
 		{[]string{"clean", "extra"}, exitUsage, "unexpected argument"},
-		{[]string{"explode"}, exitUsage, `unknown command "explode" (valid: run, check, matrix, replay, clean, help)`},
+		{[]string{"explode"}, exitUsage, `unknown command "explode" (valid: run, check, matrix, report, serve, replay, clean, help)`},
 		{[]string{"matrix", "--help"}, exitValid, "-seeds"},
 		{[]string{"matrix", "--seeds", "1,x", "--store", dir}, exitUsage, `seed "x" is not a positive integer`},
 		{[]string{"matrix", "--rows", "tulips", "--store", dir}, exitUsage, `no row matches "tulips" (rows: register single-leader;`},

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"crossfire/report"
+)
+
+func reportCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("report", `usage: crossfire report RUN
+
+Writes RUN/report.html again from the run folder's history, results, conflict logs and node logs:
+one self-contained page (no network needed) with the summary, the timeline of every operation
+with the faults as bands, the anomalies linked to their operations, latency and throughput per
+leader, and the conflict log. RUN is a run folder (or its latest link).`, stderr)
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "crossfire report: want exactly one RUN folder")
+		return exitUsage
+	}
+	dir := runFolder(fs.Arg(0))
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		fmt.Fprintf(stderr, "crossfire report: %s is not a run folder\n", fs.Arg(0))
+		return exitUsage
+	}
+	path, err := report.Write(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "crossfire report: %v\n", err)
+		if os.IsNotExist(err) {
+			return exitUsage
+		}
+		return exitEnv
+	}
+	fmt.Fprintln(stdout, path)
+	return exitValid
+}

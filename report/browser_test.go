@@ -1,0 +1,224 @@
+package report
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Debian's Chromium (or CROSSFIRE_CHROMIUM), or skips the test.
+func chromiumPath(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("CROSSFIRE_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	tb.Skip("no Chromium: apt-get install -y chromium (or set CROSSFIRE_CHROMIUM)")
+	return ""
+}
+
+// browser starts a headless Chromium of its own (fresh profile, nothing from the network) and
+// returns a tab's context.
+func browser(tb testing.TB) context.Context {
+	tb.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(tb)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(tb.TempDir()),
+		chromedp.WindowSize(1400, 1000),
+	}
+	// The browser lives as long as the test, and no longer than three minutes.
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTime := context.WithTimeout(actx, 3*time.Minute)
+	ctx, cancelTab := chromedp.NewContext(ctx)
+	tb.Cleanup(func() { cancelTab(); cancelTime(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		tb.Fatalf("starting Chromium: %v", err)
+	}
+	return ctx
+}
+
+// open loads a report from disk and waits until its script has drawn everything.
+func open(ctx context.Context, path string) error {
+	return chromedp.Do(ctx,
+		chromedp.Navigate("file://"+path),
+		chromedp.Poll[chromedp.Void](`document.body.dataset.ready === "1" && document.getElementById("throughput").dataset.ready === "1"`,
+			chromedp.WithPollingTimeout(90*time.Second)),
+	)
+}
+
+// evalJS evaluates an expression in the page and decodes its value.
+func evalJS[T any](tb testing.TB, ctx context.Context, js string) T {
+	tb.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		tb.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+func TestReportInChromium(t *testing.T) {
+	ctx := browser(t)
+	dir := fixtureRun(t, 300)
+	path, err := Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+
+	// The timeline, its bands and the plots are there.
+	type pageState struct {
+		Drawn      int    `json:"drawn"`
+		Windows    int    `json:"windows"`
+		Lanes      int    `json:"lanes"`
+		Latency    string `json:"latency"`
+		Throughput string `json:"throughput"`
+		Band       []int  `json:"band"`
+	}
+	state := evalJS[pageState](t, ctx, `(function () {
+		var c = document.getElementById("timeline"), w = crossfire.data.windows[0], S = crossfire.state;
+		var x = 96 + ((w.s + w.e) / 2 - S.t0) / (S.t1 - S.t0) * (S.width - 96), dpr = window.devicePixelRatio || 1;
+		var px = c.getContext("2d").getImageData(Math.round(x * dpr), Math.round(35 * dpr), 1, 1).data;
+		return { drawn: +c.dataset.drawn, windows: crossfire.data.windows.length, lanes: crossfire.data.lanes.length,
+			latency: document.getElementById("latency").dataset.ready, throughput: document.getElementById("throughput").dataset.ready,
+			band: [px[0], px[1], px[2]] };
+	})()`)
+	if state.Drawn < 100 || state.Windows != 1 || state.Lanes < 30 || state.Latency != "1" || state.Throughput != "1" {
+		t.Fatalf("page state %+v", state)
+	}
+	if r, g, b := state.Band[0], state.Band[1], state.Band[2]; !(b > r+40 && b > g+20) {
+		t.Errorf("no partition band where the window is: pixel %v", state.Band)
+	}
+
+	// Zoom with the wheel and pan by dragging.
+	span := evalJS[[]float64](t, ctx, `(function () {
+		var c = document.getElementById("timeline"), r = c.getBoundingClientRect(), before = crossfire.state.t1 - crossfire.state.t0;
+		c.dispatchEvent(new WheelEvent("wheel", { deltaY: -600, clientX: r.left + r.width / 2, clientY: r.top + 60, bubbles: true, cancelable: true }));
+		return [before, crossfire.state.t1 - crossfire.state.t0];
+	})()`)
+	if !(span[1] < span[0]/2) {
+		t.Errorf("the wheel did not zoom in: span %v → %v", span[0], span[1])
+	}
+	before := evalJS[float64](t, ctx, `crossfire.state.t0`)
+	box := evalJS[[]float64](t, ctx, `(function () { var r = document.getElementById("timeline").getBoundingClientRect(); return [r.left, r.top]; })()`)
+	if err := chromedp.Do(ctx,
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, box[0]+700, box[1]+80, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box[0]+500, box[1]+80, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, box[0]+500, box[1]+80, chromedp.ButtonLeft),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if after := evalJS[float64](t, ctx, `crossfire.state.t0`); !(after > before) {
+		t.Errorf("dragging left did not move the view later: t0 %v → %v", before, after)
+	}
+
+	// Clicking the anomaly brings its op into view and highlights it.
+	type selection struct {
+		Selected string `json:"selected"`
+		Listed   string `json:"listed"`
+		InView   bool   `json:"inView"`
+		Dark     int    `json:"dark"`
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".anomaly-link"))); err != nil {
+		t.Fatal(err)
+	}
+	sel := evalJS[selection](t, ctx, `(function () {
+		var c = document.getElementById("timeline"), D = crossfire.data, S = crossfire.state, op = crossfire.byIndex.get(10);
+		var p = crossfire.pointOf(10), dpr = window.devicePixelRatio || 1, g = c.getContext("2d"), dark = 0;
+		for (var y = p.y - 9; y <= p.y + 9; y++) {
+			var d = g.getImageData(Math.round(p.x * dpr), Math.round(y * dpr), 1, 1).data;
+			if (d[0] < 40 && d[1] < 60 && d[2] < 110) dark++;
+		}
+		return { selected: c.dataset.selected, listed: document.getElementById("selection").textContent,
+			inView: S.t0 <= D.start[op] && D.stop[op] <= S.t1 && p.y > 34 && p.y < S.height, dark: dark };
+	})()`)
+	if sel.Selected != "10" || !sel.InView || !strings.Contains(sel.Listed, "#10 → #13") {
+		t.Errorf("after clicking the anomaly: %+v", sel)
+	}
+	if sel.Dark == 0 {
+		t.Error("the anomaly's op is not outlined on the canvas")
+	}
+
+	// A hostile value shows as text and runs nothing, even when hovered.
+	type point struct {
+		X float64 `json:"x"`
+		Y float64 `json:"y"`
+	}
+	p := evalJS[point](t, ctx, `(function () {
+		crossfire.select([crossfire.byIndex.get(6)], true);
+		var r = document.getElementById("timeline").getBoundingClientRect(), p = crossfire.pointOf(6);
+		return { x: r.left + p.x, y: r.top + p.y }; // in the viewport, where the mouse moves
+	})()`)
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, p.X, p.Y)); err != nil {
+		t.Fatal(err)
+	}
+	type hostileView struct {
+		Pwned   bool   `json:"pwned"`
+		Tooltip string `json:"tooltip"`
+		Log     string `json:"log"`
+		Desc    string `json:"desc"`
+	}
+	hostile := evalJS[hostileView](t, ctx, `({ pwned: window.__pwned !== undefined, tooltip: document.getElementById("tooltip").textContent,
+		log: document.querySelector("pre.log").textContent, desc: document.querySelector("#anomalies .desc").textContent })`)
+	if hostile.Pwned {
+		t.Fatal("a value from the store ran as script")
+	}
+	if !strings.Contains(hostile.Tooltip, "error: "+hostileError) || !strings.Contains(hostile.Log, hostileLog) || !strings.Contains(hostile.Desc, hostileValue) {
+		t.Errorf("hostile strings are not shown as text: %+v", hostile)
+	}
+
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(t.ArtifactDir(), "report.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes; kept with go test -artifacts)", shot, len(png))
+}
+
+// A report of 100,000 operations opens and draws: only what is in view is painted, and merged
+// bars keep the count of rectangles down. (How fast: BenchmarkReportOpen100k.)
+func TestReport100kOpensInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	ctx := browser(t)
+	dir := fixtureRun(t, 100_000)
+	path, err := Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	type counts struct {
+		Ops   int `json:"ops"`
+		Drawn int `json:"drawn"`
+	}
+	got := evalJS[counts](t, ctx, `({ ops: crossfire.data.start.length, drawn: +document.getElementById("timeline").dataset.drawn })`)
+	if got.Ops != 100_006 || got.Drawn == 0 || got.Drawn >= got.Ops {
+		t.Fatalf("ops %d, bars drawn %d", got.Ops, got.Drawn)
+	}
+}

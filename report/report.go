@@ -1,0 +1,381 @@
+// Package report writes report.html, the page an engineer opens first when a check fails: what
+// the test was and what every checker said, a timeline of every operation (one lane per client
+// process, grouped by leader, bars from invoke to completion coloured by outcome, the nemesis
+// windows as bands across all lanes), the anomalies linked to their operations, latency and
+// throughput per leader over time, the conflict log and the node logs.
+//
+// The page is one self-contained file: its script and style are embedded with go:embed and
+// inlined, and it loads nothing from the network, so it opens from disk. The timeline draws on a
+// canvas and only what is in view, so a history of 100,000 operations stays responsive.
+//
+// Everything that came from the system under test (values, errors, node logs, keys) is escaped:
+// the server-rendered parts go through html/template, the data for the script is JSON with <, >
+// and & escaped inside a non-executable script element, and the script writes it as text only.
+package report
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"crossfire/checkers"
+)
+
+// File is the report's name in a run folder.
+const File = "report.html"
+
+// Files of a run folder the report reads (the harness writes them; the names are HISTORY.md's
+// and DESIGN.md's).
+const (
+	testFile    = "test.json"
+	historyFile = "history.jsonl"
+	resultsFile = "results.json"
+)
+
+// Limits on what the page carries, so that it stays quick to open.
+const (
+	maxDetail    = 240  // characters of an op's value, result, error or meta shown on hover
+	maxConflicts = 2000 // conflict log entries listed (the count says how many there were)
+	maxLogLines  = 200  // last lines of each node log
+	maxAnomalies = 500  // anomalies listed per checker
+)
+
+//go:embed assets/report.js
+var script string
+
+//go:embed assets/report.css
+var style string
+
+//go:embed assets/report.html.tmpl
+var pageSource string
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"dur": func(ns int64) string { return time.Duration(ns).Round(time.Millisecond).String() },
+	// stat shows a checker's stat: whole numbers without an exponent.
+	"stat": func(v any) string {
+		if f, ok := v.(float64); ok && f == float64(int64(f)) {
+			return fmt.Sprint(int64(f))
+		}
+		return fmt.Sprint(v)
+	},
+	// ns shows a duration that came through JSON as a number of nanoseconds.
+	"ns": func(v any) string {
+		if f, ok := v.(float64); ok {
+			return time.Duration(f).Round(time.Millisecond).String()
+		}
+		return fmt.Sprint(v)
+	},
+}).Parse(pageSource))
+
+// Write builds the report of the run folder dir and writes it to dir/report.html (through a
+// temporary file, so a reader never sees half a page). It returns the report's path.
+func Write(dir string) (string, error) {
+	path := filepath.Join(dir, File)
+	tmp, err := os.CreateTemp(dir, ".report-*.html")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err := Build(w, dir); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := errors.Join(w.Flush(), tmp.Chmod(0o644), tmp.Close()); err != nil {
+		return "", err
+	}
+	return path, os.Rename(tmp.Name(), path)
+}
+
+// Build writes the report of the run folder dir to w. A run folder needs its history; test.json,
+// results.json, the conflict logs and the node logs are shown when they are there (a run killed
+// before its check has no results).
+func Build(w io.Writer, dir string) error {
+	v, err := load(dir)
+	if err != nil {
+		return err
+	}
+	return page.Execute(w, v)
+}
+
+// view is what the page template renders.
+type view struct {
+	Title     string
+	Test      testInfo
+	HasTest   bool
+	HasResult bool
+	Valid     string
+	Stats     map[string]any
+	Results   []checkerView
+	Windows   []checkers.Window
+	Conflicts conflictsView
+	Logs      []nodeLog
+	Porcupine string // the linearizability visualization's file name, if there is one
+	Files     []string
+	Ops       int
+	Truncated bool
+	Generated string
+	Script    template.JS
+	Style     template.CSS
+	Data      template.HTML // <script type="application/json"> holding the timeline's data
+}
+
+type testInfo struct {
+	Name          string   `json:"name"`
+	Workload      string   `json:"workload"`
+	Strategy      string   `json:"strategy"`
+	Stock         string   `json:"stock"`
+	Orders        string   `json:"orders"`
+	Nemeses       []string `json:"nemeses"`
+	Cluster       string   `json:"cluster"`
+	Nodes         int      `json:"nodes"`
+	Seed          uint64   `json:"seed"`
+	Duration      int64    `json:"duration_ns"`
+	Rate          float64  `json:"rate"`
+	Concurrency   int      `json:"concurrency"`
+	Interval      int64    `json:"interval_ns"`
+	FaultDuration int64    `json:"fault_duration_ns"`
+	Schedule      []any    `json:"schedule"`
+}
+
+// Strategies says which store strategies the test ran against.
+func (t testInfo) Strategies() string {
+	var parts []string
+	for _, s := range []string{t.Strategy, t.Stock, t.Orders} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " + ")
+}
+
+type results struct {
+	Valid   checkers.Valid   `json:"valid"`
+	Summary checkers.Summary `json:"summary"`
+	Stats   map[string]any   `json:"stats"`
+}
+
+type checkerView struct {
+	checkers.Result
+	Shown []anomalyView
+	More  int
+}
+
+type anomalyView struct {
+	checkers.Anomaly
+	ID     string // the anchor of the anomaly's entry
+	OpList string // its op indices, comma-separated, for the script
+}
+
+type conflictsView struct {
+	Total   int
+	Entries []conflictView
+	Loaded  bool
+}
+
+type conflictView struct {
+	Node, Key, Strategy string
+	Versions            []string
+	Incoming            string
+	Winner              string
+	Time                string
+}
+
+type nodeLog struct {
+	Node    string
+	Lines   string
+	Skipped int
+}
+
+func load(dir string) (view, error) {
+	v := view{Script: template.JS(script), Style: template.CSS(style), Generated: time.Now().UTC().Format(time.RFC3339)}
+	if b, err := os.ReadFile(filepath.Join(dir, testFile)); err == nil {
+		if json.Unmarshal(b, &v.Test) == nil {
+			v.HasTest = true
+		}
+	}
+	var res results
+	if b, err := os.ReadFile(filepath.Join(dir, resultsFile)); err == nil {
+		if err := json.Unmarshal(b, &res); err != nil {
+			return v, fmt.Errorf("report: %s: %w", resultsFile, err)
+		}
+		v.HasResult = true
+		v.Valid = res.Summary.Valid.String()
+		v.Stats = res.Stats
+	}
+	v.Title = v.Test.Name
+	if v.Title == "" {
+		v.Title = filepath.Base(dir)
+	}
+
+	f, err := os.Open(filepath.Join(dir, historyFile))
+	if err != nil {
+		return v, fmt.Errorf("report: %w", err)
+	}
+	defer f.Close()
+	tl, err := buildTimeline(f)
+	if err != nil {
+		return v, fmt.Errorf("report: %s: %w", historyFile, err)
+	}
+	v.Windows, v.Ops, v.Truncated = tl.windows, tl.nOps, tl.truncated
+
+	for i, r := range res.Summary.Results {
+		cv := checkerView{Result: r}
+		for j, a := range r.Anomalies {
+			if j == maxAnomalies {
+				cv.More = len(r.Anomalies) - j
+				break
+			}
+			var ids []string
+			for _, op := range a.Ops {
+				ids = append(ids, fmt.Sprint(op))
+			}
+			cv.Shown = append(cv.Shown, anomalyView{Anomaly: a, ID: fmt.Sprintf("a%d-%d", i, j), OpList: strings.Join(ids, ",")})
+		}
+		v.Results = append(v.Results, cv)
+	}
+	for _, name := range []string{checkers.VisualizationFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			v.Porcupine = name
+		}
+	}
+	v.Conflicts, err = loadConflicts(dir)
+	if err != nil {
+		return v, err
+	}
+	v.Logs = loadLogs(dir)
+	v.Files = listFiles(dir)
+
+	data, err := json.Marshal(tl.data) // escapes <, > and & in strings: nothing can end the element
+	if err != nil {
+		return v, err
+	}
+	v.Data = template.HTML(`<script id="crossfire-data" type="application/json">` + string(data) + `</script>`)
+	return v, nil
+}
+
+func loadConflicts(dir string) (conflictsView, error) {
+	recs, found, err := checkers.LoadConflictLogs(dir)
+	if err != nil {
+		return conflictsView{}, fmt.Errorf("report: conflict logs: %w", err)
+	}
+	cv := conflictsView{Total: len(recs), Loaded: found}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time < recs[j].Time })
+	for i, r := range recs {
+		if i == maxConflicts {
+			break
+		}
+		e := conflictView{Node: r.Node, Key: r.Key, Strategy: r.Strategy, Incoming: versionText(r.Incoming), Winner: versionText(r.Winner),
+			Time: time.Unix(0, r.Time).UTC().Format("15:04:05.000000")}
+		for _, l := range r.Local {
+			e.Versions = append(e.Versions, versionText(l))
+		}
+		cv.Entries = append(cv.Entries, e)
+	}
+	return cv, nil
+}
+
+// versionText shows a logged version for people: its value (as JSON, with what JSON escapes
+// for HTML put back, since the page's template escapes it as text), then where it came from.
+func versionText(v checkers.LoggedVersion) string {
+	value := "null"
+	if len(v.Value) > 0 {
+		var x any
+		if json.Unmarshal(v.Value, &x) == nil {
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			if enc.Encode(x) == nil {
+				value = strings.TrimSpace(b.String())
+			}
+		} else {
+			value = string(v.Value)
+		}
+	}
+	s := fmt.Sprintf("%s  (origin %s, seq %d, ts %d", clip(value, 300), v.Origin, v.Seq, v.TS)
+	if len(v.VV) > 0 {
+		keys := make([]string, 0, len(v.VV))
+		for k := range v.VV {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s:%d", k, v.VV[k]))
+		}
+		s += ", vv " + strings.Join(parts, " ")
+	}
+	return s + ")"
+}
+
+func loadLogs(dir string) []nodeLog {
+	paths, _ := filepath.Glob(filepath.Join(dir, "nodes", "*", "node.log"))
+	sort.Strings(paths)
+	var out []nodeLog
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		l := nodeLog{Node: filepath.Base(filepath.Dir(p))}
+		if len(lines) > maxLogLines {
+			l.Skipped = len(lines) - maxLogLines
+			lines = lines[len(lines)-maxLogLines:]
+		}
+		l.Lines = strings.Join(lines, "\n")
+		out = append(out, l)
+	}
+	return out
+}
+
+// listFiles lists the run folder's files, relative to it, for links.
+func listFiles(dir string) []string {
+	var out []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err == nil && !strings.HasPrefix(filepath.Base(rel), ".") {
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return out
+}
+
+// clip cuts s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8Start(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+// compact removes insignificant space from raw JSON for display.
+func compact(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
+}

@@ -1,0 +1,155 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"crossfire/history"
+)
+
+// pageData pulls the timeline's data back out of a page.
+func pageData(t *testing.T, page string) timelineData {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<script id="crossfire-data" type="application/json">(.*?)</script>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no data element in the page")
+	}
+	var d timelineData
+	if err := json.Unmarshal([]byte(m[1]), &d); err != nil {
+		t.Fatalf("the data does not parse: %v", err)
+	}
+	return d
+}
+
+func TestReportIsSelfContainedAndComplete(t *testing.T) {
+	dir := fixtureRun(t, 0)
+	path, err := Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, want := range []string{
+		`<canvas id="timeline"`, `<canvas id="latency"`, `<canvas id="throughput"`, // timeline and plots
+		`class="anomaly-link" data-ops="10,13"`, // the anomaly links to its ops
+		`id="conflicts-table"`, `id="windows-table"`, `id="checkers-table"`,
+		`definite nonlinearizable`, `<td>register</td>`, `<td>5</td>`, // summary: workload, seed
+		`window.crossfire =`, // the script is inlined
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	// Self-contained: nothing is fetched from anywhere.
+	if m := regexp.MustCompile(`(?i)(src|href)\s*=\s*["']?(https?:)?//`).FindString(page); m != "" {
+		t.Errorf("the page refers outside itself: %s", m)
+	}
+	if strings.Contains(page, "<link ") || regexp.MustCompile(`<script[^>]+src=`).MatchString(page) {
+		t.Error("the page loads a stylesheet or script from a file")
+	}
+	d := pageData(t, page)
+	if len(d.Start) != 6 || len(d.Windows) != 1 || d.Windows[0].F != "partition" {
+		t.Fatalf("ops %d, windows %+v", len(d.Start), d.Windows)
+	}
+	// Lanes grouped by leader in name order, processes in order within each.
+	var order []string
+	for _, l := range d.Lanes {
+		order = append(order, d.Nodes[l.Node]+"/"+string(rune('0'+l.Process)))
+	}
+	if got := strings.Join(order, " "); got != "n1/0 n2/1 n3/2 n3/3" {
+		t.Errorf("lanes %s", got)
+	}
+	outcomes := map[int64]int8{} // by the invoke's index
+	for i := range d.Start {
+		outcomes[d.Inv[i]] = d.Outcome[i]
+		if d.Stop[i] < d.Start[i] {
+			t.Errorf("op %d ends before it starts", i)
+		}
+	}
+	if outcomes[0] != outcomeOK || outcomes[6] != outcomeInfo || outcomes[8] != outcomeFail || outcomes[10] != outcomeOK || outcomes[11] != outcomePending {
+		t.Errorf("outcomes %v", outcomes)
+	}
+	if d.Keys[d.Key[3]] != hostileKey || d.Cmp[4] != 13 {
+		t.Errorf("key %q, completion of the read %d", d.Keys[d.Key[3]], d.Cmp[4])
+	}
+	// The op that never completed is drawn to the end of the history.
+	last := len(d.Start) - 1
+	if d.Outcome[last] != outcomePending || d.Stop[last] != d.End || d.Cmp[last] != -1 {
+		t.Errorf("pending op: outcome %d stop %d end %d", d.Outcome[last], d.Stop[last], d.End)
+	}
+	if d.Detail[2][0] != `"`+strings.ReplaceAll(hostileValue, `"`, `\"`)+`"` || d.Detail[2][2] != hostileError {
+		t.Errorf("details of the hostile op: %q", d.Detail[2])
+	}
+}
+
+// Nothing that came from the store under test reaches the page as markup: the only script
+// elements are the report's own two, and the hostile strings appear only escaped.
+func TestReportEscapesWhatTheStoreSaid(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Build(&buf, fixtureRun(t, 0)); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if n := strings.Count(strings.ToLower(page), "<script"); n != 2 {
+		t.Errorf("%d script elements, want the report's 2", n)
+	}
+	for _, raw := range []string{hostileValue, hostileError, hostileKey, hostileLog, "<img", "<svg", "onerror=\"", "</script><script>"} {
+		if strings.Contains(page, raw) {
+			t.Errorf("the page holds %q unescaped", raw)
+		}
+	}
+	for _, escaped := range []string{
+		"&lt;svg onload=&#34;window.__pwned=&#39;log&#39;&#34;&gt;&lt;/svg&gt; listening on :7000",            // the node log, as text
+		"k&lt;/script&gt;&lt;script&gt;window.__pwned=&#39;key&#39;&lt;/script&gt;",                           // the key in the conflict log
+		`&#34;&lt;script&gt;window.__pwned = \&#34;value\&#34;&lt;/script&gt;&#34;  (origin n1, seq 1, ts 5)`, // a logged version, as text
+		`\u003cscript\u003ewindow.__pwned`, // the value in the data
+	} {
+		if !strings.Contains(page, escaped) {
+			t.Errorf("the page lacks %q", escaped)
+		}
+	}
+}
+
+func TestReportWithoutResultsOrLogs(t *testing.T) {
+	dir := t.TempDir()
+	writeLines(t, filepath.Join(dir, historyFile), []history.Op{
+		{Index: 0, Time: 10, Process: 0, Type: history.Invoke, F: "read", Key: "x", Node: "n1"},
+	})
+	var buf bytes.Buffer
+	if err := Build(&buf, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"not checked", "No test.json", "No conflict logs", "No node logs", "No faults were injected"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if err := Build(&buf, t.TempDir()); err == nil || !os.IsNotExist(errorsUnwrapAll(err)) {
+		t.Errorf("a folder without a history: err = %v", err)
+	}
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, historyFile), []byte("{\"index\":0,\"time\":1,\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\nnot json\n{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Build(&buf, bad); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("a malformed history: err = %v", err)
+	}
+}
+
+func errorsUnwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok || u.Unwrap() == nil {
+			return err
+		}
+		err = u.Unwrap()
+	}
+}
