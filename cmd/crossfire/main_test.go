@@ -57,6 +57,12 @@ func TestUsage(t *testing.T) {
 		{[]string{"matrix", "--rows", "tulips", "--store", dir}, exitUsage, `no row matches "tulips" (rows: register single-leader;`},
 		{[]string{"matrix", "--duration", "-1s", "--store", dir}, exitUsage, "must not be negative"},
 		{[]string{"matrix", "extra"}, exitUsage, "unexpected argument"},
+		{[]string{"report"}, exitUsage, "want exactly one RUN folder"},
+		{[]string{"report", filepath.Join(dir, "nope")}, exitUsage, "is not a run folder"},
+		{[]string{"report", dir}, exitUsage, "no such file"},
+		{[]string{"serve", "--store", filepath.Join(dir, "nope")}, exitUsage, "the store"},
+		{[]string{"serve", "extra"}, exitUsage, "unexpected argument"},
+		{[]string{"help", "serve"}, exitValid, "-listen"},
 		{[]string{"run", "--workload", "nope", "--store", dir}, exitUsage, `unknown workload "nope" (valid: cart, inventory, register)`},
 		{[]string{"run", "--strategy", "crdt", "--store", dir}, exitUsage, "(valid: lww, single-leader)"},
 		{[]string{"run", "--nemesis", "meteor", "--store", dir}, exitUsage, "(valid: clock, disconnect, kill, partition, pause, retry, or none)"},
@@ -223,7 +229,7 @@ func TestRunAndRerun(t *testing.T) {
 	if code != exitInvalid && code != exitValid {
 		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
 	}
-	if !strings.Contains(errs, "seed 11") || !strings.Contains(out, "run folder: ") {
+	if !strings.Contains(errs, "seed 11") || !strings.Contains(out, "run folder: ") || !strings.Contains(out, "/report.html\n") {
 		t.Fatalf("the run does not name its seed and folder:\n%s%s", out, errs)
 	}
 	first, err := harness.LoadTest(filepath.Join(store, "first", harness.LatestLink))
@@ -367,7 +373,7 @@ func TestMatrixCommand(t *testing.T) {
 		t.Errorf("stdout:\n%s", stdout)
 	}
 	md, err := os.ReadFile(summary)
-	if err != nil || !strings.Contains(string(md), "| register lww | partitions | 4 | linearizability violation found | invalid | yes |") {
+	if err != nil || !strings.Contains(string(md), "| register lww | partition | 4 | linearizability violation found | invalid | yes |") {
 		t.Errorf("summary %v:\n%s", err, md)
 	}
 	var outs []matrixOutcome

@@ -103,7 +103,7 @@ loop:
 			fmt.Fprintf(stderr, "crossfire matrix: %d/%d: %s, seed %d (%s)\n", len(outs)+1, total, row.Name, seed, test.Name)
 			t0 := time.Now()
 			res, err := harness.Run(ctx, test, o)
-			out := matrixOutcome{Row: row.Name, Faults: row.Faults, Seed: seed, Expect: row.Expect, Valid: res.Valid,
+			out := matrixOutcome{Row: row.Name, Faults: strings.Join(test.Nemeses, ", "), Seed: seed, Expect: row.Expect, Valid: res.Valid,
 				Ops: res.Stats.Ops, Faulted: res.Stats.Faults, Took: time.Since(t0), Dir: res.Dir}
 			switch {
 			case err != nil && len(outs) == 0 && errors.Is(err, harness.ErrEnvironment):

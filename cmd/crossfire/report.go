@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"os"
 
 	"crossfire/report"
@@ -30,7 +32,7 @@ leader, and the conflict log. RUN is a run folder (or its latest link).`, stderr
 	path, err := report.Write(dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire report: %v\n", err)
-		if os.IsNotExist(err) {
+		if errors.Is(err, iofs.ErrNotExist) {
 			return exitUsage
 		}
 		return exitEnv

@@ -14,6 +14,7 @@ import (
 	"crossfire/clusters/regionkv"
 	"crossfire/harness"
 	"crossfire/nemesis"
+	"crossfire/report"
 	"crossfire/workloads"
 )
 
@@ -122,6 +123,9 @@ func printRun(w io.Writer, res harness.Result) {
 	}
 	printSummary(w, res.Summary)
 	fmt.Fprintf(w, "run folder: %s\n", res.Dir)
+	if _, err := os.Stat(filepath.Join(res.Dir, report.File)); err == nil {
+		fmt.Fprintf(w, "report: %s\n", filepath.Join(res.Dir, report.File))
+	}
 	if res.Valid == checkers.False {
 		fmt.Fprintf(w, "check it again offline: crossfire check %s\n", res.Dir)
 	}

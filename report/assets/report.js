@@ -370,6 +370,7 @@
   drawPlots();
   // For tests and for poking at the page from the console.
   window.crossfire = { data: D, state: S, rows: rows, opAt: opAt, select: select, redraw: redraw, byIndex: byIndex,
+    drawNow: function () { draw(); drawPlots(); },
     pointOf: function (histIndex) {
       var op = byIndex.get(histIndex);
       if (op === undefined) return null;
