@@ -13,7 +13,7 @@ import (
 // with no nemesis: clients as fast as their answers come back (the rate is set far above what
 // they reach), every op recorded in the durable history. Reported as ops/s of the main phase.
 //
-//	go test ./harness/ -run '^$' -bench RunThroughput -benchtime 1x -count 3
+//	go test ./harness/ -run '^$' -bench RunThroughput -benchtime 1x -count 3 -timeout 30m
 func BenchmarkRunThroughput(b *testing.B) {
 	for _, cluster := range harness.Clusters {
 		for _, workload := range []string{"register", "inventory"} {

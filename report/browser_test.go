@@ -139,7 +139,10 @@ func TestReportInChromium(t *testing.T) {
 		InView   bool   `json:"inView"`
 		Dark     int    `json:"dark"`
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".anomaly-link"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".anomaly-link")),
+		// The canvas is redrawn at the next animation frame.
+		chromedp.Poll[chromedp.Void](`document.getElementById("timeline").dataset.selected !== ""`, chromedp.WithPollingTimeout(10*time.Second)),
+	); err != nil {
 		t.Fatal(err)
 	}
 	sel := evalJS[selection](t, ctx, `(function () {

@@ -123,6 +123,7 @@ type view struct {
 	Porcupine string // the linearizability visualization's file name, if there is one
 	Files     []string
 	Ops       int
+	Anomalies int // how many in all
 	Truncated bool
 	Generated string
 	Script    template.JS
@@ -243,6 +244,7 @@ func load(dir string) (view, error) {
 			cv.Shown = append(cv.Shown, anomalyView{Anomaly: a, ID: fmt.Sprintf("a%d-%d", i, j), OpList: strings.Join(ids, ",")})
 		}
 		v.Results = append(v.Results, cv)
+		v.Anomalies += len(r.Anomalies)
 	}
 	for _, name := range []string{checkers.VisualizationFile} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {

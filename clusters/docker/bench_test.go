@@ -37,7 +37,7 @@ func BenchmarkNewToReady(b *testing.B) {
 // cache (the binaries compile from cached packages; the images are built anew), "go-cache-cold"
 // with an empty build cache as well, as on a fresh clone whose modules are downloaded.
 //
-//	go test ./clusters/docker/ -run '^$' -bench ImagesCold -benchtime 3x -count 3
+//	go test ./clusters/docker/ -run '^$' -bench ImagesCold -benchtime 3x -count 3 -timeout 60m
 func BenchmarkImagesCold(b *testing.B) {
 	cli := benchDocker(b)
 	for _, coldGo := range []bool{false, true} {

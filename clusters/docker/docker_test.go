@@ -118,13 +118,7 @@ func TestCleanRemovesWhatIsLabelled(t *testing.T) {
 func TestClusterReplicatesAndPartitions(t *testing.T) {
 	cli := dockerOrSkip(t)
 	ctx := t.Context()
-	c, err := New(ctx)
-	if c != nil {
-		defer c.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startCluster(t)
 	nodes := c.Nodes()
 	post := func(n int, key, value string) {
 		resp, err := http.Post(nodes[n].URL+"/register/write", "application/json", strings.NewReader(`{"key":"`+key+`","value":`+value+`}`))
@@ -179,20 +173,8 @@ func TestClusterReplicatesAndPartitions(t *testing.T) {
 func TestClusterKillPauseAndArtifacts(t *testing.T) {
 	dockerOrSkip(t)
 	ctx := t.Context()
-	c, err := New(ctx)
-	if c != nil {
-		defer c.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(n int, key, value string) error {
-		resp, err := (&http.Client{Timeout: time.Second}).Post(c.Nodes()[n].URL+"/register/write", "application/json", strings.NewReader(`{"key":"`+key+`","value":`+value+`}`))
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err
-	}
+	c := startCluster(t)
+	write := func(n int, key, value string) error { return writeAt(c, n, key, value) }
 	// A conflict for the conflict log: the same key at n1 and n2 while they cannot talk.
 	cut := []clusters.Link{{From: "n1", To: "n2"}, {From: "n2", To: "n1"}}
 	if err := c.Partition(ctx, cut); err != nil {
@@ -251,25 +233,8 @@ func TestClusterKillPauseAndArtifacts(t *testing.T) {
 func TestClusterDisconnect(t *testing.T) {
 	dockerOrSkip(t)
 	ctx := t.Context()
-	c, err := New(ctx)
-	if c != nil {
-		defer c.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Timeout: 2 * time.Second}
-	write := func(n int, key, value string) error {
-		resp, err := hc.Post(c.Nodes()[n].URL+"/register/write", "application/json", strings.NewReader(`{"key":"`+key+`","value":`+value+`}`))
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	}
+	c := startCluster(t)
+	write := func(n int, key, value string) error { return writeAt(c, n, key, value) }
 	if err := write(0, "k", "1"); err != nil {
 		t.Fatal(err)
 	}
@@ -310,6 +275,33 @@ func TestClusterDisconnect(t *testing.T) {
 	if err := write(2, "k", "3"); err != nil {
 		t.Fatalf("a client could not reach n3 once it was back: %v", err)
 	}
+}
+
+// startCluster starts a three-leader cluster that the test's end removes.
+func startCluster(t *testing.T) *Cluster {
+	t.Helper()
+	c, err := New(t.Context())
+	if c != nil {
+		t.Cleanup(func() { c.Close() })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// writeAt writes a register through leader n's client link, and fails on anything but 200.
+func writeAt(c *Cluster, n int, key, value string) error {
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Post(c.Nodes()[n].URL+"/register/write", "application/json",
+		strings.NewReader(`{"key":"`+key+`","value":`+value+`}`))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
 }
 
 func ctxFor(t *testing.T, d time.Duration) context.Context {
