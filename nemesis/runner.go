@@ -103,6 +103,16 @@ func (r *Runner) Run(ctx context.Context, start time.Time) {
 	wg.Wait()
 }
 
+// FaultTimeout bounds applying or undoing one fault.
+const FaultTimeout = 30 * time.Second
+
+// bounded is the context a fault is applied or undone under: not cut short when the main phase
+// ends (a Docker call abandoned half-way may still take effect, and then nobody would know to
+// undo it), but bounded on its own.
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), FaultTimeout)
+}
+
 // runTimeline carries out one nemesis's faults, one after another.
 func (r *Runner) runTimeline(ctx context.Context, start time.Time, s Schedule) {
 	for _, f := range s {
@@ -116,7 +126,9 @@ func (r *Runner) runTimeline(ctx context.Context, start time.Time, s Schedule) {
 		}
 		r.setCurrent(f.Nemesis, fmt.Sprintf("%s %s", f.F, f.Value))
 		r.applying.Lock()
-		err := record(r.Record, f.F, f.Value, func() error { return n.Apply(ctx, r.Env, f) })
+		bctx, cancel := bounded(ctx)
+		err := record(r.Record, f.F, f.Value, func() error { return n.Apply(bctx, r.Env, f) })
+		cancel()
 		r.applying.Unlock()
 		if err != nil {
 			r.fail(fmt.Errorf("%s at %v: %w", f.F, f.At, err))
@@ -125,7 +137,9 @@ func (r *Runner) runTimeline(ctx context.Context, start time.Time, s Schedule) {
 			return
 		}
 		r.applying.Lock()
-		err = record(r.Record, n.UndoF(), f.Value, func() error { return n.Undo(ctx, r.Env, f) })
+		bctx, cancel = bounded(ctx)
+		err = record(r.Record, n.UndoF(), f.Value, func() error { return n.Undo(bctx, r.Env, f) })
+		cancel()
 		r.applying.Unlock()
 		if err != nil {
 			r.fail(fmt.Errorf("%s at %v: %w", n.UndoF(), f.At+f.For, err))

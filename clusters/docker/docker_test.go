@@ -277,6 +277,40 @@ func TestClusterDisconnect(t *testing.T) {
 	}
 }
 
+// TestHealTrustsDocker makes faults behind the cluster's back, as a Docker call that timed out on
+// crossfire's side but went through would: Restart, Resume and Reconnect look at what Docker says
+// and undo them, so no leader stays down, frozen or cut off after healing.
+func TestHealTrustsDocker(t *testing.T) {
+	dockerOrSkip(t)
+	ctx := t.Context()
+	c := startCluster(t)
+	id := func(n string) string { return c.ctrs[n].GetContainerID() }
+	if _, err := c.cli.ContainerKill(ctx, id("n1"), client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.cli.ContainerPause(ctx, id("n2"), client.ContainerPauseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.cli.NetworkDisconnect(ctx, c.network, client.NetworkDisconnectOptions{Container: id("n3"), Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, heal := range []func(context.Context, string) error{c.Resume, c.Restart, c.Reconnect} {
+		for _, n := range []string{"n1", "n2", "n3"} {
+			if err := heal(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range c.Nodes() {
+		if err := writeAt(c, i, "k", fmt.Sprint(i)); err != nil {
+			t.Errorf("n%d after healing: %v", i+1, err)
+		}
+	}
+	if ok, states := clusters.AwaitReplicated(ctxFor(t, 20*time.Second), c.Nodes()); !ok {
+		t.Fatalf("did not converge after healing what the cluster did not know of: %+v", states)
+	}
+}
+
 // startCluster starts a three-leader cluster that the test's end removes.
 func startCluster(t *testing.T) *Cluster {
 	t.Helper()

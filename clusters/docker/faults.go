@@ -28,6 +28,31 @@ func (c *Cluster) container(id string) (testcontainers.Container, int, error) {
 	return nil, 0, fmt.Errorf("docker: no node %q (nodes: %s)", id, strings.Join(c.ids, ", "))
 }
 
+// seen is a leader's container as Docker reports it.
+type seen struct {
+	running, paused, connected bool
+}
+
+// inspect asks Docker how a leader's container is. The heal operations trust it over the
+// cluster's own record: a Docker call that gave up on this side (a timeout under load) may still
+// have taken effect on the other, and a fault nobody knows about is never undone.
+func (c *Cluster) inspect(ctx context.Context, id string) (seen, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	res, err := c.cli.ContainerInspect(ctx, c.ctrs[id].GetContainerID(), client.ContainerInspectOptions{})
+	if err != nil {
+		return seen{}, fmt.Errorf("docker: inspecting %s: %w", id, err)
+	}
+	var s seen
+	if st := res.Container.State; st != nil {
+		s.running, s.paused = st.Running, st.Paused
+	}
+	if ns := res.Container.NetworkSettings; ns != nil {
+		_, s.connected = ns.Networks[c.network]
+	}
+	return s, nil
+}
+
 // Kill sends SIGKILL to a leader's container through the Docker API. Its filesystem, and with
 // it the node's data, stays for Restart.
 func (c *Cluster) Kill(ctx context.Context, id string) error {
@@ -62,11 +87,31 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	now, err := c.inspect(ctx, id)
+	if err != nil {
+		return err
+	}
 	c.mu.Lock()
-	killed, off := c.killed[id], c.off[id]
+	killed := c.killed[id] || !now.running
+	c.off[id] = !now.connected
+	off := c.off[id]
 	c.mu.Unlock()
 	if !killed {
 		return nil
+	}
+	if now.running {
+		// A start that gave up here went through there: finish the return.
+		c.mu.Lock()
+		delete(c.killed, id)
+		c.missed[id] = true
+		c.mu.Unlock()
+		if off {
+			return nil
+		}
+		if err := c.awaitHealthy(ctx, id, i); err != nil {
+			return err
+		}
+		return c.rejoined(ctx, id, i)
 	}
 	if off {
 		// testcontainers' Start would wait for a readiness check that cannot pass off the network.
@@ -158,17 +203,25 @@ func (c *Cluster) Reconnect(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	now, err := c.inspect(ctx, id)
+	if err != nil {
+		return err
+	}
 	c.mu.Lock()
-	off, down, frozen := c.off[id], c.killed[id], c.paused[id]
+	// Off by the record or by Docker's word: a disconnection or a reconnection that gave up here
+	// may have gone through there.
+	off, down, frozen := c.off[id] || !now.connected, c.killed[id], c.paused[id]
 	c.mu.Unlock()
 	if !off {
 		return nil
 	}
-	if _, err := c.cli.NetworkConnect(ctx, c.network, client.NetworkConnectOptions{
-		Container:      ctr.GetContainerID(),
-		EndpointConfig: &network.EndpointSettings{Aliases: []string{id}},
-	}); err != nil {
-		return fmt.Errorf("docker: reconnecting %s: %w", id, err)
+	if !now.connected {
+		if _, err := c.cli.NetworkConnect(ctx, c.network, client.NetworkConnectOptions{
+			Container:      ctr.GetContainerID(),
+			EndpointConfig: &network.EndpointSettings{Aliases: []string{id}},
+		}); err != nil {
+			return fmt.Errorf("docker: reconnecting %s: %w", id, err)
+		}
 	}
 	c.mu.Lock()
 	delete(c.off, id)
@@ -220,6 +273,15 @@ func (c *Cluster) pause(ctx context.Context, id string, on bool) error {
 	ctr, i, err := c.container(id)
 	if err != nil {
 		return err
+	}
+	if !on {
+		now, err := c.inspect(ctx, id)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.paused[id] = now.paused // a pause that gave up here may have gone through there
+		c.mu.Unlock()
 	}
 	c.mu.Lock()
 	if c.killed[id] || c.paused[id] == on {
