@@ -132,18 +132,12 @@ func SetFaults(ctx context.Context, n Node, f regionkv.FaultsRequest) error {
 	return adminCall(ctx, http.MethodPost, n.AdminURL+"/admin/faults", body, nil)
 }
 
-// RestoreFaults gives a restarted regionkv node back the faults it had in force before it went
-// down (they live in its memory, so a restart loses them): its clock setting and duplicated
-// replication.
+// RestoreFaults gives a regionkv node the faults it is to have in force, its clock setting and
+// duplicated replication, after a time when it could not be told them: a restart (they live in
+// its memory, so a restart loses them), or a stretch when it was frozen or unreachable while
+// they changed. Both are sent, the defaults too, so a fault lifted meanwhile is lifted there.
 func RestoreFaults(ctx context.Context, n Node, clock regionkv.ClockSetting, duplicate bool) error {
-	var errs []error
-	if duplicate {
-		errs = append(errs, SetFaults(ctx, n, regionkv.FaultsRequest{DuplicateReplication: true}))
-	}
-	if clock != (regionkv.ClockSetting{}) {
-		errs = append(errs, SetClock(ctx, n, clock))
-	}
-	return errors.Join(errs...)
+	return errors.Join(SetFaults(ctx, n, regionkv.FaultsRequest{DuplicateReplication: duplicate}), SetClock(ctx, n, clock))
 }
 
 // Healthy reports whether a node answers its health check.

@@ -445,11 +445,12 @@ func (r *run) invoke(ctx context.Context, ep workloads.Endpoint, op history.Op) 
 	return done
 }
 
-// finalReads runs the workload's final reads at every leader, each leader's on a fresh process,
-// each read tried up to finalTries times, waiting a little longer before each retry. Their invokes carry meta "final", and how long replication
-// took to catch up.
+// finalTries is how many times a final read is tried at a leader.
 const finalTries = 5
 
+// finalReads runs the workload's final reads at every leader, each leader's on a fresh process,
+// each read tried up to finalTries times, waiting a little longer before each retry. Their
+// invokes carry meta "final", and how long replication took to catch up.
 func (r *run) finalReads(ctx context.Context, eps []workloads.Endpoint) {
 	var wg sync.WaitGroup
 	for _, ep := range eps {

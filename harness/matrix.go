@@ -19,7 +19,6 @@ import (
 // the verdict it must get.
 type MatrixRow struct {
 	Name   string // e.g. "register single-leader"
-	Faults string // the faults, for people
 	Expect string // the expected verdict, for people
 	// Test builds the row's test for a seed and a cluster (local or docker), with the durations
 	// of a short run; the caller may lengthen them. On the docker cluster, rows that must stay
@@ -33,7 +32,7 @@ type MatrixRow struct {
 func Matrix() []MatrixRow {
 	return []MatrixRow{
 		{
-			Name: "register single-leader", Faults: "partitions, kills", Expect: "valid (linearizable)",
+			Name: "register single-leader", Expect: "valid (linearizable)",
 			Test: func(seed uint64, cluster string) Test {
 				return matrixRegister("single-leader", []string{"partition", "kill"}, seed, cluster)
 			},
@@ -48,7 +47,7 @@ func Matrix() []MatrixRow {
 			},
 		},
 		{
-			Name: "register lww", Faults: "partitions", Expect: "linearizability violation found",
+			Name: "register lww", Expect: "linearizability violation found",
 			Test: func(seed uint64, cluster string) Test {
 				return matrixRegister("lww", []string{"partition"}, seed, cluster)
 			},
@@ -65,7 +64,7 @@ func Matrix() []MatrixRow {
 			},
 		},
 		{
-			Name: "inventory pncounter+naive", Faults: "partitions, retries", Expect: "duplicate orders and definite oversell found",
+			Name: "inventory pncounter+naive", Expect: "duplicate orders and definite oversell found",
 			Test: func(seed uint64, cluster string) Test {
 				return matrixInventory("pncounter", "naive", []string{"partition", "retry"}, seed, cluster)
 			},
@@ -84,24 +83,29 @@ func Matrix() []MatrixRow {
 			},
 		},
 		{
-			Name: "inventory escrow+dedup", Faults: "partitions, retries, kills, pauses", Expect: "valid",
+			Name: "inventory escrow+dedup", Expect: "valid",
 			Test: func(seed uint64, cluster string) Test {
 				return matrixInventory("escrow", "dedup", everyNemesis(cluster, "partition", "retry", "kill", "pause"), seed, cluster)
 			},
 			Judge: func(res Result) error {
 				// Overlapping kills, pauses and slow replies throttle the clients: the floors
-				// only make sure the run was not idle.
-				if err := expectValid(res, 100, 4); err != nil {
+				// only make sure the run was not idle. In containers, where leaders are also
+				// taken off the network and every fault goes through Docker, fewer ops get through.
+				minOK, minRows := int64(150), int64(50)
+				if res.Test.Cluster == ClusterDocker {
+					minOK, minRows = 100, 30
+				}
+				if err := expectValid(res, minOK, 4); err != nil {
 					return err
 				}
-				if rows := StatInt(ResultOf(res, checkers.DedupName).Stats["order_rows"]); rows < 30 {
+				if rows := StatInt(ResultOf(res, checkers.DedupName).Stats["order_rows"]); rows < minRows {
 					return fmt.Errorf("too few sales to judge: %d order rows", rows)
 				}
 				return nil
 			},
 		},
 		{
-			Name: "cart lww", Faults: "clock skew, partitions", Expect: "lost adds found, attributed to skew",
+			Name: "cart lww", Expect: "lost adds found, attributed to skew",
 			Test: func(seed uint64, cluster string) Test {
 				return matrixCart("lww", []string{"partition", "clock"}, seed, cluster)
 			},
@@ -113,7 +117,7 @@ func Matrix() []MatrixRow {
 			},
 		},
 		{
-			Name: "cart merge", Faults: "partitions", Expect: "removed items resurrected, attributed to the merge rule",
+			Name: "cart merge", Expect: "removed items resurrected, attributed to the merge rule",
 			Test: func(seed uint64, cluster string) Test {
 				return matrixCart("merge", []string{"partition"}, seed, cluster)
 			},
@@ -125,7 +129,7 @@ func Matrix() []MatrixRow {
 			},
 		},
 		{
-			Name: "cart orset", Faults: "partitions, clock skew, retries, kills, pauses", Expect: "valid",
+			Name: "cart orset", Expect: "valid",
 			Test: func(seed uint64, cluster string) Test {
 				return matrixCart("orset", everyNemesis(cluster, "partition", "clock", "retry", "kill", "pause"), seed, cluster)
 			},

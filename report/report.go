@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"crossfire/checkers"
 )
@@ -161,7 +162,6 @@ func (t testInfo) Strategies() string {
 }
 
 type results struct {
-	Valid   checkers.Valid   `json:"valid"`
 	Summary checkers.Summary `json:"summary"`
 	Stats   map[string]any   `json:"stats"`
 }
@@ -246,10 +246,8 @@ func load(dir string) (view, error) {
 		v.Results = append(v.Results, cv)
 		v.Anomalies += len(r.Anomalies)
 	}
-	for _, name := range []string{checkers.VisualizationFile} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			v.Porcupine = name
-		}
+	if _, err := os.Stat(filepath.Join(dir, checkers.VisualizationFile)); err == nil {
+		v.Porcupine = checkers.VisualizationFile
 	}
 	v.Conflicts, err = loadConflicts(dir)
 	if err != nil {
@@ -362,13 +360,11 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8Start(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n] + "…"
 }
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // compact removes insignificant space from raw JSON for display.
 func compact(raw json.RawMessage) string {

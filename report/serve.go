@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -175,7 +176,7 @@ func (s *Server) listing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	filter := r.URL.Query().Get("verdict")
-	if filter != "" && !contains(Verdicts, filter) {
+	if filter != "" && !slices.Contains(Verdicts, filter) {
 		http.Error(w, fmt.Sprintf("unknown verdict %q (valid: %s)", filter, strings.Join(Verdicts, ", ")), http.StatusBadRequest)
 		return
 	}
@@ -187,15 +188,6 @@ func (s *Server) listing(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = listingPage.Execute(w, map[string]any{"Store": s.store, "Runs": shown, "Total": len(runs), "Filter": filter, "Verdicts": Verdicts})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // file serves one file or folder of the store. Any .. is refused outright; os.Root refuses

@@ -99,38 +99,31 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 	if !killed {
 		return nil
 	}
-	if now.running {
-		// A start that gave up here went through there: finish the return.
-		c.mu.Lock()
-		delete(c.killed, id)
-		c.missed[id] = true
-		c.mu.Unlock()
-		if off {
-			return nil
-		}
-		if err := c.awaitHealthy(ctx, id, i); err != nil {
-			return err
-		}
-		return c.rejoined(ctx, id, i)
-	}
-	if off {
+	switch {
+	case now.running:
+		// A start that gave up here went through there: only the return is left to finish.
+	case off:
 		// testcontainers' Start would wait for a readiness check that cannot pass off the network.
 		if _, err := c.cli.ContainerStart(ctx, ctr.GetContainerID(), client.ContainerStartOptions{}); err != nil {
 			return fmt.Errorf("docker: restarting %s: %w", id, err)
 		}
-		c.mu.Lock()
-		delete(c.killed, id)
-		c.missed[id] = true
-		c.mu.Unlock()
-		return nil
-	}
-	if err := ctr.Start(ctx); err != nil {
-		return fmt.Errorf("docker: restarting %s: %w", id, err)
+	default:
+		if err := ctr.Start(ctx); err != nil { // waits for the readiness check
+			return fmt.Errorf("docker: restarting %s: %w", id, err)
+		}
 	}
 	c.mu.Lock()
 	delete(c.killed, id)
 	c.missed[id] = true // a new process remembers no fault
 	c.mu.Unlock()
+	if off {
+		return nil // Reconnect finishes the return
+	}
+	if now.running {
+		if err := c.awaitHealthy(ctx, id, i); err != nil {
+			return err
+		}
+	}
 	return c.rejoined(ctx, id, i)
 }
 
@@ -160,8 +153,7 @@ func (c *Cluster) rejoined(ctx context.Context, id string, i int) error {
 	}
 	c.mu.Unlock()
 	if missed {
-		errs = append(errs, clusters.SetFaults(ctx, node, regionkv.FaultsRequest{DuplicateReplication: dup}),
-			clusters.SetClock(ctx, node, clock))
+		errs = append(errs, clusters.RestoreFaults(ctx, node, clock, dup))
 	}
 	return errors.Join(errs...)
 }
