@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -173,13 +174,14 @@ func (s *cartStream) Observe(op history.Op) {
 	s.complete(inv, op)
 }
 
-// observeClock follows the clock nemesis: which leader's clock was off, when.
+// observeClock follows the clock faults (those registered as skewing a clock): which leader's
+// clock was off, when.
 func (s *cartStream) observeClock(op history.Op) {
 	if s.open == nil {
 		s.open = map[string]int{}
 	}
 	switch {
-	case op.Type == history.Invoke && strings.HasPrefix(op.F, "clock-") && op.F != "clock-reset":
+	case op.Type == history.Invoke && history.SkewsClock(op.F):
 		var v struct {
 			Node string `json:"node"`
 		}
@@ -188,7 +190,7 @@ func (s *cartStream) observeClock(op history.Op) {
 		}
 		s.open[v.Node] = len(s.skew[v.Node])
 		s.skew[v.Node] = append(s.skew[v.Node], skewSpan{start: op.Time, end: -1, description: describe(op)})
-	case op.Type == history.Info && op.F == "clock-reset":
+	case op.Type == history.Info && undoesClock(op.F):
 		var v struct {
 			Node string `json:"node"`
 		}
@@ -200,6 +202,12 @@ func (s *cartStream) observeClock(op history.Op) {
 			}
 		}
 	}
+}
+
+// undoesClock reports whether a nemesis op named f undoes a clock fault.
+func undoesClock(f string) bool {
+	fs, ok := history.Undoes(f)
+	return ok && slices.ContainsFunc(fs, history.SkewsClock)
 }
 
 // skewedAt describes the skew in force on node at time t, or "".

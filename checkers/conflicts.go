@@ -1,14 +1,9 @@
 package checkers
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"crossfire/history"
 )
@@ -16,73 +11,15 @@ import (
 // ConflictsName is the conflicts checker's name.
 const ConflictsName = "conflicts"
 
-// LoggedVersion is a version as a leader's conflict log records it.
-type LoggedVersion struct {
-	Value  json.RawMessage   `json:"value"`
-	TS     int64             `json:"ts"`
-	Origin string            `json:"origin"`
-	Seq    uint64            `json:"seq"`
-	VV     map[string]uint64 `json:"vv"`
-}
-
-// ConflictRecord is one record of a leader's conflict log: a replicated version found concurrent
-// with the versions the leader held, and the outcome.
-type ConflictRecord struct {
-	Time     int64           `json:"time"`
-	Node     string          `json:"node"`
-	Key      string          `json:"key"`
-	Strategy string          `json:"strategy"`
-	Local    []LoggedVersion `json:"local"`
-	Incoming LoggedVersion   `json:"incoming"`
-	Winner   LoggedVersion   `json:"winner"`
-}
-
-// ConflictLogFile is a leader's conflict log's name.
-const ConflictLogFile = "conflicts.jsonl"
-
-// LoadConflictLogs reads every conflict log of a run folder: nodes/<node>/data/conflicts.jsonl
-// (the embedded cluster) or nodes/<node>/conflicts.jsonl (copied out of containers). found says
-// whether there was any log at all.
-func LoadConflictLogs(runDir string) (records []ConflictRecord, found bool, err error) {
-	var paths []string
-	for _, pattern := range []string{"nodes/*/data/" + ConflictLogFile, "nodes/*/" + ConflictLogFile} {
-		m, _ := filepath.Glob(filepath.Join(runDir, pattern))
-		paths = append(paths, m...)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, true, err
-		}
-		s := bufio.NewScanner(f)
-		s.Buffer(make([]byte, 1<<16), history.MaxLineBytes)
-		line := 0
-		for s.Scan() {
-			line++
-			var r ConflictRecord
-			if err := json.Unmarshal(s.Bytes(), &r); err != nil {
-				f.Close()
-				return nil, true, fmt.Errorf("%s: line %d: %v", p, line, err)
-			}
-			records = append(records, r)
-		}
-		f.Close()
-		if err := s.Err(); err != nil {
-			return nil, true, fmt.Errorf("%s: %v", p, err)
-		}
-	}
-	return records, len(paths) > 0, nil
-}
-
 // Conflicts checks that no conflict was resolved silently: every pair of acknowledged writes to
 // a key from two leaders that were concurrent (neither version vector includes the other, as the
-// writes' meta.vv shows) appears in some leader's conflict log, one logged version including
+// writes' meta.vv shows) appears in some leader's conflict records, one logged version including
 // each write. Writes without a version vector (inventory) are not its business. Its input is
-// the history and the run's conflict logs (Logs); without them it cannot judge.
+// the history and the conflict records the database gave (Logs: a run folder's
+// conflicts.jsonl); without them it cannot judge.
 type Conflicts struct {
-	Logs   []ConflictRecord
-	Loaded bool // the logs were looked for (an empty log is a log)
+	Logs   []history.ConflictRecord
+	Loaded bool // the records were looked for (no record is an answer too)
 }
 
 // Name implements Checker.
@@ -99,16 +36,17 @@ func (c Conflicts) Stream() Stream { return &conflictsStream{c: c, writes: map[s
 type conflictsStream struct {
 	c      Conflicts
 	p      pairer
-	writes map[string][]*cartWrite // log key -> acknowledged writes with version vectors
+	writes map[string][]*cartWrite // key -> acknowledged writes with version vectors
 }
 
-var writeFs = map[string]string{"write": "", "cas": "", "add": "cart:", "remove": "cart:"}
+// writeFs are the writes of the built-in workloads whose concurrency the records must cover.
+var writeFs = map[string]bool{"write": true, "cas": true, "add": true, "remove": true}
 
 func (s *conflictsStream) Observe(op history.Op) {
 	if op.IsNemesis() {
 		return
 	}
-	if _, ok := writeFs[op.F]; !ok {
+	if !writeFs[op.F] {
 		return
 	}
 	if op.Type == history.Invoke {
@@ -123,15 +61,14 @@ func (s *conflictsStream) Observe(op history.Op) {
 	if !versioned {
 		return
 	}
-	key := writeFs[inv.F] + inv.Key
-	s.writes[key] = append(s.writes[key], w)
+	s.writes[inv.Key] = append(s.writes[inv.Key], w)
 }
 
 func (s *conflictsStream) Result(context.Context) Result {
 	if !s.c.Loaded {
-		return Result{Valid: Unknown, Error: "no conflict logs were given (check a run folder to judge them)"}
+		return Result{Valid: Unknown, Error: "no conflict records were given (check a run folder whose database gives them)"}
 	}
-	byKey := map[string][]ConflictRecord{}
+	byKey := map[string][]history.ConflictRecord{}
 	for _, r := range s.c.Logs {
 		byKey[r.Key] = append(byKey[r.Key], r)
 	}
@@ -177,9 +114,9 @@ func (s *conflictsStream) Result(context.Context) Result {
 				}
 				silent++
 				if silent <= 50 {
-					r.Anomalies = append(r.Anomalies, Anomaly{Kind: "silent-conflict", Key: strings.TrimPrefix(key, "cart:"),
+					r.Anomalies = append(r.Anomalies, Anomaly{Kind: "silent-conflict", Key: key,
 						Ops: []int64{a.index, b.index}, Nodes: union([]string{a.origin}, []string{b.origin}), Definite: true,
-						Description: fmt.Sprintf("%s: concurrent writes by %s (op %d) and %s (op %d) were resolved without a record in any conflict log",
+						Description: fmt.Sprintf("%s: concurrent writes by %s (op %d) and %s (op %d) were resolved without a conflict record at any leader",
 							key, a.origin, a.index, b.origin, b.index)})
 				}
 			}

@@ -2,8 +2,6 @@ package checkers
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"crossfire/history"
@@ -14,21 +12,21 @@ func TestConflicts(t *testing.T) {
 	cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
 	cartOp(h, "n2", "add", "y", history.OK, 20, map[string]int{"n2": 1})
 	cartOp(h, "n2", "add", "z", history.OK, 30, map[string]int{"n1": 1, "n2": 2}) // saw n1's: not concurrent with it
-	logged := ConflictRecord{Node: "n1", Key: "cart:c0", Strategy: "lww",
-		Local:    []LoggedVersion{{Origin: "n1", VV: map[string]uint64{"n1": 1}}},
-		Incoming: LoggedVersion{Origin: "n2", VV: map[string]uint64{"n2": 1}},
-		Winner:   LoggedVersion{Origin: "n2", VV: map[string]uint64{"n2": 1}}}
+	logged := history.ConflictRecord{Node: "n1", Key: "c0", Strategy: "lww",
+		Local:    []history.LoggedVersion{{Origin: "n1", VV: map[string]uint64{"n1": 1}}},
+		Incoming: history.LoggedVersion{Origin: "n2", VV: map[string]uint64{"n2": 1}},
+		Winner:   history.LoggedVersion{Origin: "n2", VV: map[string]uint64{"n2": 1}}}
 	cases := []struct {
 		name string
 		c    Conflicts
 		want Valid
 	}{
-		{"the concurrent pair is logged", Conflicts{Logs: []ConflictRecord{logged}, Loaded: true}, True},
-		{"logged by a descendant of each side", Conflicts{Loaded: true, Logs: []ConflictRecord{{Key: "cart:c0",
-			Local:    []LoggedVersion{{VV: map[string]uint64{"n1": 2}}},
-			Incoming: LoggedVersion{VV: map[string]uint64{"n2": 1, "n3": 4}}}}}, True},
+		{"the concurrent pair is logged", Conflicts{Logs: []history.ConflictRecord{logged}, Loaded: true}, True},
+		{"logged by a descendant of each side", Conflicts{Loaded: true, Logs: []history.ConflictRecord{{Key: "c0",
+			Local:    []history.LoggedVersion{{VV: map[string]uint64{"n1": 2}}},
+			Incoming: history.LoggedVersion{VV: map[string]uint64{"n2": 1, "n3": 4}}}}}, True},
 		{"resolved silently", Conflicts{Loaded: true}, False},
-		{"a record for another key does not count", Conflicts{Loaded: true, Logs: []ConflictRecord{{Key: "cart:c9", Local: logged.Local, Incoming: logged.Incoming}}}, False},
+		{"a record for another key does not count", Conflicts{Loaded: true, Logs: []history.ConflictRecord{{Key: "c9", Local: logged.Local, Incoming: logged.Incoming}}}, False},
 		{"no logs given", Conflicts{}, Unknown},
 	}
 	for _, c := range cases {
@@ -44,19 +42,3 @@ func TestConflicts(t *testing.T) {
 	}
 }
 
-func TestLoadConflictLogs(t *testing.T) {
-	dir := t.TempDir()
-	if _, found, err := LoadConflictLogs(dir); found || err != nil {
-		t.Fatalf("found=%v err=%v in an empty folder", found, err)
-	}
-	os.MkdirAll(filepath.Join(dir, "nodes", "n1", "data"), 0o755)
-	os.WriteFile(filepath.Join(dir, "nodes", "n1", "data", ConflictLogFile), []byte(`{"node":"n1","key":"k","strategy":"lww","local":[],"incoming":{},"winner":{}}`+"\n"), 0o644)
-	recs, found, err := LoadConflictLogs(dir)
-	if err != nil || !found || len(recs) != 1 || recs[0].Node != "n1" {
-		t.Fatalf("%v %v %v", recs, found, err)
-	}
-	os.WriteFile(filepath.Join(dir, "nodes", "n1", "data", ConflictLogFile), []byte("{oops\n"), 0o644)
-	if _, _, err := LoadConflictLogs(dir); err == nil {
-		t.Fatal("a broken log was read")
-	}
-}

@@ -20,21 +20,13 @@ type Window struct {
 	EndIndex    int64  `json:"end_index"` // -1 when the fault was never undone
 }
 
-// undoes maps a nemesis f to the fs of the faults it ends.
-var undoes = map[string][]string{
-	"heal":        {"partition"},
-	"restart":     {"kill"},
-	"resume":      {"pause"},
-	"reconnect":   {"disconnect"},
-	"clock-reset": {"clock-bump", "clock-strobe", "clock-drift"},
-	"retry-end":   {"retry"},
-}
-
-// Windows finds the nemesis windows of a history. A fault starts at its invoke; an undoing op
-// (heal, restart, resume, clock-reset, retry-end) closes, at its completion, the open windows it
-// undoes whose fault had the same value (the runner records an undo with its fault's value), or
-// every one of them when it has no value (the heal at the end of a run).
-// Nemesis ops that neither start nor end a lasting fault are windows of their own length.
+// Windows finds the nemesis windows of a history. Which op undoes which fault is what the
+// nemesis catalog registered with the history package (history.RegisterFaults), not a list of
+// its own. A fault starts at its invoke; an undoing op (heal, restart, resume, clock-reset …)
+// closes, at its completion, the open windows it undoes whose fault had the same value (the
+// runner records an undo with its fault's value), or every one of them when it has no value
+// (the heal at the end of a run). A nemesis op that no registered kind undoes is a window from
+// its invoke to the end of the history.
 func Windows(ops []history.Op) []Window {
 	var w windowTracker
 	for _, op := range ops {
@@ -62,7 +54,7 @@ func (w *windowTracker) observe(op history.Op) {
 		w.open = map[string][]int{}
 	}
 	if op.Type == history.Invoke {
-		if _, isUndo := undoes[op.F]; isUndo {
+		if _, isUndo := history.Undoes(op.F); isUndo {
 			return
 		}
 		w.open[op.F] = append(w.open[op.F], len(w.out))
@@ -70,7 +62,7 @@ func (w *windowTracker) observe(op history.Op) {
 		w.values = append(w.values, compactValue(op.Value))
 		return
 	}
-	if fs, isUndo := undoes[op.F]; isUndo {
+	if fs, isUndo := history.Undoes(op.F); isUndo {
 		v := compactValue(op.Value)
 		for _, f := range fs {
 			kept := w.open[f][:0]

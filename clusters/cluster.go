@@ -1,36 +1,35 @@
-// Package clusters defines what crossfire needs from a cluster under test: three leaders with
-// client endpoints, and fault capabilities as small optional interfaces that a nemesis finds by
-// type assertion (Partitioner, ClockSkewer, Killer, Pauser). A nemesis asked for on a cluster
-// that lacks its capability is refused before the run starts.
+// Package clusters defines what crossfire needs from a running cluster of the database under
+// test, whatever the database: leaders with client endpoints, and fault capabilities as small
+// optional interfaces that nemeses and the harness find by type assertion (Partitioner,
+// ClockSkewer, Killer, Pauser, Disconnector, LinkShaper, ReplicationDuplicator, Quiescer,
+// ConflictSource, ArtifactCollector). A nemesis asked for on a database whose cluster lacks its
+// capability is refused before the run starts, naming both.
 //
 // Every link the harness can cut is named by a Link: leader-to-leader links are directed (n1->n2
-// carries what n1 sends to n2), and client links run from "client" to a leader. The embedded
-// cluster (clusters/local) and the container cluster (clusters/docker) both route every link
-// through a Toxiproxy proxy, so the same fault means the same thing on both.
+// carries what n1 sends to n2), and client links run from "client" to a leader. The clusters
+// crossfire ships route every link through a Toxiproxy proxy, so the same fault means the same
+// thing on every database and every cluster kind.
 //
-// The package also speaks regionkv's admin protocol (health, state, clock), which every cluster
-// of regionkv nodes shares.
+// The package names no database: each database's clusters live in its own folder under db/.
 package clusters
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
-	"crossfire/clusters/regionkv"
+	"crossfire/history"
 )
 
-// Node is one leader as the harness sees it.
+// Node is one leader as the harness and the clients see it.
 type Node struct {
 	ID string `json:"id"`
-	// URL is where clients send operations: the client link's proxy in front of the node.
+	// URL is where clients connect, through the client link's proxy where there is one: an
+	// http:// base URL, a postgres:// DSN … whatever the database's clients understand.
 	URL string `json:"url"`
-	// AdminURL reaches the node directly, past every fault, for health, state and clock control.
+	// AdminURL reaches the node directly, past every fault, for the database's own control
+	// calls; "" where it has none.
 	AdminURL string `json:"admin_url"`
 }
 
@@ -67,10 +66,20 @@ type Partitioner interface {
 	Heal(ctx context.Context) error
 }
 
-// ClockSkewer sets how a node's clock differs from the host's (offset, drift, strobe); the zero
-// setting puts it back.
+// ClockSetting is how a node's clock differs from the host's: a fixed offset, a drift (parts per
+// million: 1000 runs 0.1% fast, -1000 as much slow, counted from when it is set) and a strobe
+// that adds +StrobeNS and -StrobeNS in turn, each for StrobePeriodNS. The zero setting is no skew.
+type ClockSetting struct {
+	OffsetNS       int64 `json:"offset_ns"`
+	DriftPPM       int64 `json:"drift_ppm,omitempty"`
+	StrobeNS       int64 `json:"strobe_ns,omitempty"`
+	StrobePeriodNS int64 `json:"strobe_period_ns,omitempty"`
+}
+
+// ClockSkewer sets how a node's clock differs from the host's; the zero setting puts it back. A
+// node that is down or unreachable gets the setting when it comes back.
 type ClockSkewer interface {
-	SetClock(ctx context.Context, node string, s regionkv.ClockSetting) error
+	SetClock(ctx context.Context, node string, s ClockSetting) error
 }
 
 // Killer kills a node at once (SIGKILL) and restarts it from its data directory.
@@ -105,128 +114,25 @@ type ReplicationDuplicator interface {
 	DuplicateReplication(ctx context.Context, on bool) error
 }
 
-// ArtifactCollector copies what the nodes leave (logs, conflict logs) into dir/<node>/.
+// Quiescer tells when replication has caught up: Quiesce waits until every leader has applied
+// every update every other leader made, and stayed so long enough for work still queued to
+// settle, and returns nil; or it returns, when ctx ends first, an error saying what was still
+// behind. The harness calls it after healing and before the final reads; without it, the final
+// reads cannot be known to come after replication, and the run says so.
+type Quiescer interface {
+	Quiesce(ctx context.Context) error
+}
+
+// ConflictSource gives the conflicts the database detected and how it resolved each, in
+// crossfire's record format, from every leader. The harness writes them into the run folder
+// (conflicts.jsonl) for the conflicts checker and the report; without a source, that checker
+// does not run, and the run says so.
+type ConflictSource interface {
+	Conflicts(ctx context.Context) ([]history.ConflictRecord, error)
+}
+
+// ArtifactCollector copies what the nodes leave into dir/<node>/: node.log, the node's own log,
+// which the report shows, and whatever else helps to explain a run (data files, raw logs).
 type ArtifactCollector interface {
 	CollectArtifacts(ctx context.Context, dir string) error
-}
-
-// adminClient is for the harness's own calls to nodes; every call also has its ctx.
-var adminClient = &http.Client{Timeout: 2 * time.Second}
-
-// State reads a node's regionkv state through its admin endpoint.
-func State(ctx context.Context, n Node) (regionkv.State, error) {
-	var st regionkv.State
-	err := adminCall(ctx, http.MethodGet, n.AdminURL+"/admin/state", nil, &st)
-	return st, err
-}
-
-// SetClock sets a regionkv node's clock through its admin endpoint.
-func SetClock(ctx context.Context, n Node, s regionkv.ClockSetting) error {
-	body, _ := json.Marshal(s)
-	return adminCall(ctx, http.MethodPost, n.AdminURL+"/admin/clock", body, nil)
-}
-
-// SetFaults switches a regionkv node's own faults through its admin endpoint.
-func SetFaults(ctx context.Context, n Node, f regionkv.FaultsRequest) error {
-	body, _ := json.Marshal(f)
-	return adminCall(ctx, http.MethodPost, n.AdminURL+"/admin/faults", body, nil)
-}
-
-// RestoreFaults gives a regionkv node the faults it is to have in force, its clock setting and
-// duplicated replication, after a time when it could not be told them: a restart (they live in
-// its memory, so a restart loses them), or a stretch when it was frozen or unreachable while
-// they changed. Both are sent, the defaults too, so a fault lifted meanwhile is lifted there.
-func RestoreFaults(ctx context.Context, n Node, clock regionkv.ClockSetting, duplicate bool) error {
-	return errors.Join(SetFaults(ctx, n, regionkv.FaultsRequest{DuplicateReplication: duplicate}), SetClock(ctx, n, clock))
-}
-
-// Healthy reports whether a node answers its health check.
-func Healthy(ctx context.Context, n Node) error {
-	return adminCall(ctx, http.MethodGet, n.AdminURL+"/admin/health", nil, nil)
-}
-
-// Replicated reports whether every node has applied every entry that every origin wrote.
-func Replicated(states []regionkv.State) bool {
-	own := map[string]uint64{}
-	for _, st := range states {
-		own[st.ID] = st.Applied[st.ID]
-	}
-	for _, st := range states {
-		for origin, n := range own {
-			if st.Applied[origin] != n {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// SettleTime is how long the nodes' progress must stay still, after replication has caught up,
-// before the cluster counts as quiet: a leader that was frozen may still be working through
-// requests that queued up meanwhile (their clients long gone), and final reads taken then would
-// race them.
-const SettleTime = 500 * time.Millisecond
-
-// AwaitReplicated polls the nodes' states until replication has caught up everywhere and stayed
-// so, with no node's progress moving, for SettleTime (true), or ctx ends (false, with the last
-// states seen).
-func AwaitReplicated(ctx context.Context, nodes []Node) (bool, []regionkv.State) {
-	var last []regionkv.State
-	var quietSince time.Time
-	var quietMarks string
-	for {
-		states := make([]regionkv.State, 0, len(nodes))
-		for _, n := range nodes {
-			st, err := State(ctx, n)
-			if err != nil {
-				break
-			}
-			states = append(states, st)
-		}
-		if len(states) == len(nodes) {
-			last = states
-			if Replicated(states) {
-				marks := fmt.Sprint(states[0].Applied)
-				switch {
-				case marks != quietMarks:
-					quietMarks, quietSince = marks, time.Now()
-				case time.Since(quietSince) >= SettleTime:
-					return true, states
-				}
-			} else {
-				quietMarks = ""
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return false, last
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func adminCall(ctx context.Context, method, url string, body []byte, out any) error {
-	var r io.Reader
-	if body != nil {
-		r = strings.NewReader(string(body))
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, r)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := adminClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s %s: status %d: %s", method, url, resp.StatusCode, strings.TrimSpace(string(b)))
-	}
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
 }

@@ -61,6 +61,10 @@ func LoadTest(dir string) (Test, error) {
 	if err := json.Unmarshal(b, &t); err != nil {
 		return t, fmt.Errorf("%s: %w", filepath.Join(dir, TestFile), err)
 	}
+	var legacy legacyOptions
+	if json.Unmarshal(b, &legacy) == nil {
+		legacy.into(&t)
+	}
 	return t, nil
 }
 
@@ -74,18 +78,41 @@ func DefaultCheckers(workload string) ([]checkers.Checker, error) {
 }
 
 // WithRunFolder gives checkers that need more than the history what the run folder holds: the
-// conflicts checker gets the leaders' conflict logs.
-func WithRunFolder(cs []checkers.Checker, dir string) ([]checkers.Checker, error) {
-	out := make([]checkers.Checker, len(cs))
-	for i, c := range cs {
-		out[i] = c
+// conflicts checker gets the conflict records the database gave (conflicts.jsonl). Where the
+// folder has none (its database gives no conflict records), that checker is left out, and
+// leftOut says why.
+func WithRunFolder(cs []checkers.Checker, dir string) (out []checkers.Checker, leftOut []string, err error) {
+	for _, c := range cs {
 		if _, ok := c.(checkers.Conflicts); ok {
-			logs, _, err := checkers.LoadConflictLogs(dir)
+			recs, found, err := LoadConflicts(dir)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			out[i] = checkers.Conflicts{Logs: logs, Loaded: true}
+			if !found {
+				leftOut = append(leftOut, fmt.Sprintf("%s: the run folder holds no conflict records (%s): its database gives none", c.Name(), history.ConflictsFile))
+				continue
+			}
+			c = checkers.Conflicts{Logs: recs, Loaded: true}
 		}
+		out = append(out, c)
 	}
-	return out, nil
+	return out, leftOut, nil
+}
+
+// LoadConflicts reads a run folder's conflict records; found says whether it has any file of
+// them (a database that detected no conflict leaves an empty one).
+func LoadConflicts(dir string) (recs []history.ConflictRecord, found bool, err error) {
+	f, err := os.Open(filepath.Join(dir, history.ConflictsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	recs, err = history.ReadConflicts(f)
+	if err != nil {
+		return nil, true, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return recs, true, nil
 }

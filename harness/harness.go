@@ -1,6 +1,8 @@
-// Package harness is the only place where crossfire's parts are wired together. Run takes a
-// Test (plain data) through the phases of a run: start the cluster and wait until every leader
-// answers; set up the workload; run the clients and the nemesis schedule together for the run's
+// Package harness is the only place where crossfire's parts are wired together. It names no
+// database: it finds the test's database in the db catalog and works through that seam (Start,
+// Open, Invoke) and the capabilities of package clusters. Run takes a Test (plain data) through
+// the phases of a run: refuse, before anything is made, a nemesis the database cannot support;
+// start the cluster and wait until every leader answers; set up the workload; run the clients and the nemesis schedule together for the run's
 // duration, appending every op to history.jsonl as it happens; heal everything, always, even
 // after an error or Ctrl-C; wait, within a bound, until the leaders have exchanged every update;
 // read the final state from every leader; then check the history as it stands on disk and write
@@ -26,8 +28,7 @@ import (
 
 	"crossfire/checkers"
 	"crossfire/clusters"
-	"crossfire/clusters/docker"
-	"crossfire/clusters/local"
+	"crossfire/db"
 	"crossfire/history"
 	"crossfire/nemesis"
 	"crossfire/report"
@@ -73,8 +74,12 @@ type Stats struct {
 	Truncated   bool   `json:"truncated"` // the history's last line was cut off
 	Converged   bool   `json:"converged"` // replication caught up after healing, within the bound
 	QuiesceNS   int64  `json:"quiesce_ns"`
+	QuiesceErr  string `json:"quiesce_error,omitempty"` // why replication was not known to have caught up
 	NemesisErr  string `json:"nemesis_errors,omitempty"`
 	HealErr     string `json:"heal_errors,omitempty"`
+	// LeftOut names the checkers of the workload that did not run, each with why (a database
+	// that gives no conflict records has no conflicts checker).
+	LeftOut []string `json:"left_out,omitempty"`
 }
 
 // Result is what a run produced.
@@ -91,7 +96,6 @@ type Options struct {
 	Store    string         // the store directory; "" means ./store
 	Log      io.Writer      // phase messages; nil means none
 	Progress func(Progress) // called about every second during the main phase and at each phase
-	Binary   string         // a regionkv binary for the nodes; "" means this executable
 }
 
 // Run runs a test. It returns an error wrapping ErrUsage or ErrEnvironment when the run could not
@@ -102,16 +106,24 @@ func Run(ctx context.Context, t Test, o Options) (Result, error) {
 	if err := t.Validate(); err != nil {
 		return Result{Test: t}, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	wl, _ := workloads.New(t.Workload, workloads.Options{Keys: t.Keys, Timeout: t.OpTimeout})
+	wl, _ := workloads.New(t.Workload, workloads.Options{Keys: t.Keys})
 	ns, _ := nemesis.Lookup(t.Nemeses)
+	d, _ := db.Lookup(t.DB)
+	kind, _ := d.Spec().Kind(t.Cluster)
+	// What the database's cluster of this kind can suffer is known from its type before anything
+	// starts: a nemesis it cannot support is refused before the run folder is made.
+	env := &nemesis.Env{Cluster: kind.Cluster, Clients: &nemesis.ClientFaults{}}
+	if err := nemesis.Check(env, ns); err != nil {
+		return Result{Test: t}, fmt.Errorf("%w: database %s on a %s cluster: %v", ErrUsage, t.DB, t.Cluster, err)
+	}
 	nodeIDs := make([]string, t.Nodes)
 	for i := range nodeIDs {
 		nodeIDs[i] = fmt.Sprintf("n%d", i+1)
 	}
 	if len(t.Schedule) == 0 {
-		t.Schedule = nemesis.Plan(t.Seed, ns, nodeIDs, t.Duration, nemesis.Timing{Interval: t.Interval, Duration: t.FaultDuration})
+		t.Schedule = nemesis.Plan(t.Seed, env, ns, nodeIDs, t.Duration, nemesis.Timing{Interval: t.Interval, Duration: t.FaultDuration})
 	}
-	r := &run{t: t, o: o, wl: wl, ns: ns, res: Result{Test: t}}
+	r := &run{t: t, o: o, db: d, wl: wl, ns: ns, res: Result{Test: t}}
 	if o.Log == nil {
 		r.o.Log = io.Discard
 	}
@@ -130,6 +142,7 @@ func Run(ctx context.Context, t Test, o Options) (Result, error) {
 type run struct {
 	t   Test
 	o   Options
+	db  db.DB
 	wl  workloads.Workload
 	ns  []nemesis.Nemesis
 	dir string
@@ -197,21 +210,18 @@ func (r *run) setPhase(p string) {
 func (r *run) run(ctx context.Context) (Result, error) {
 	r.start = time.Now()
 	r.setPhase("start")
-	c, err := r.newCluster(ctx)
+	c, err := r.db.Start(ctx, db.Setup{Kind: r.t.Cluster, Nodes: r.t.Nodes, Workload: r.t.Workload, Options: r.t.Options, Dir: r.dir, Log: r.o.Log})
 	if c != nil {
 		defer c.Close()
 	}
 	if err != nil {
-		return r.res, fmt.Errorf("%w: starting the cluster: %v", ErrEnvironment, err)
+		return r.res, fmt.Errorf("%w: starting %s: %v", ErrEnvironment, r.t.DB, err)
 	}
 	r.env = &nemesis.Env{Cluster: c, Clients: &nemesis.ClientFaults{}}
 	if err := nemesis.Check(r.env, r.ns); err != nil {
-		return r.res, fmt.Errorf("%w: %v", ErrUsage, err)
+		return r.res, fmt.Errorf("%w: database %s: %v", ErrUsage, r.t.DB, err)
 	}
-	var eps []workloads.Endpoint
-	for _, n := range c.Nodes() {
-		eps = append(eps, workloads.Endpoint{Node: n.ID, URL: n.URL})
-	}
+	nodes := c.Nodes()
 	if r.hw, err = history.Create(filepath.Join(r.dir, HistoryFile), r.start); err != nil {
 		return r.res, fmt.Errorf("%w: %v", ErrEnvironment, err)
 	}
@@ -219,21 +229,23 @@ func (r *run) run(ctx context.Context) (Result, error) {
 
 	r.setPhase("setup")
 	r.procs.Store(int64(r.t.Concurrency))
+	setup := r.clients(ctx)
 	for i, op := range r.wl.Setup() {
-		ep := eps[i%len(eps)]
-		for _, e := range eps {
-			if e.Node == op.Node {
-				ep = e
+		n := nodes[i%len(nodes)]
+		for _, m := range nodes {
+			if m.ID == op.Node {
+				n = m
 			}
 		}
-		op.Process, op.Node = r.freshProcess(), ep.Node
-		if done := r.invoke(ctx, ep, op); done.Type != history.OK {
-			r.logf("crossfire: setup %s %s at %s: %s (%s)", op.F, op.Key, ep.Node, done.Type, done.Error)
+		op.Process, op.Node = r.freshProcess(), n.ID
+		if done := setup.invoke(ctx, n, op); done.Type != history.OK {
+			r.logf("crossfire: setup %s %s at %s: %s (%s)", op.F, op.Key, n.ID, done.Type, done.Error)
 		}
 	}
+	setup.close()
 
 	r.setPhase("main")
-	r.main(ctx, eps)
+	r.main(ctx, nodes)
 
 	// Heal whatever happened, with a context of its own: Ctrl-C must not leave a node frozen.
 	r.setPhase("heal")
@@ -248,14 +260,23 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		r.setPhase("quiesce")
 		qstart := time.Now()
 		qctx, cancel := context.WithTimeout(ctx, r.t.Quiesce)
-		r.res.Stats.Converged, _ = clusters.AwaitReplicated(qctx, c.Nodes())
+		var qerr error
+		if q, ok := c.(clusters.Quiescer); ok {
+			qerr = q.Quiesce(qctx)
+		} else {
+			// Nothing says when replication is done: give it the whole bound, and say so.
+			<-qctx.Done()
+			qerr = fmt.Errorf("database %s cannot tell when replication has caught up (no Quiescer); waited %v", r.t.DB, r.t.Quiesce)
+		}
 		cancel()
+		r.res.Stats.Converged = qerr == nil
 		r.res.Stats.QuiesceNS = int64(time.Since(qstart))
-		if !r.res.Stats.Converged {
-			r.logf("crossfire: replication had not caught up after %v", r.t.Quiesce)
+		if qerr != nil {
+			r.res.Stats.QuiesceErr = qerr.Error()
+			r.logf("crossfire: after %v: %v", r.t.Quiesce, qerr)
 		}
 		r.setPhase("final")
-		r.finalReads(ctx, eps)
+		r.finalReads(ctx, c.Nodes())
 	}
 	r.res.Stats.Interrupted = ctx.Err() != nil
 	if err := r.hw.Close(); err != nil {
@@ -264,8 +285,16 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	if err, _ := r.histErr.Load().(error); err != nil {
 		return r.res, fmt.Errorf("%w: recording the history: %v", ErrEnvironment, err)
 	}
-	if err := c.CollectArtifacts(context.WithoutCancel(ctx), filepath.Join(r.dir, NodesDir)); err != nil {
-		r.logf("crossfire: collecting node artifacts: %v", err)
+	actx := context.WithoutCancel(ctx)
+	if a, ok := c.(clusters.ArtifactCollector); ok {
+		if err := a.CollectArtifacts(actx, filepath.Join(r.dir, NodesDir)); err != nil {
+			r.logf("crossfire: collecting node artifacts: %v", err)
+		}
+	}
+	if src, ok := c.(clusters.ConflictSource); ok {
+		if err := writeConflicts(actx, src, r.dir); err != nil {
+			r.logf("crossfire: collecting the conflict records: %v", err)
+		}
 	}
 	if err := c.Close(); err != nil {
 		r.logf("crossfire: stopping the cluster: %v", err)
@@ -275,9 +304,12 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	cctx, cancelCheck := context.WithTimeout(context.WithoutCancel(ctx), r.t.CheckTimeout)
 	defer cancelCheck()
 	cs, _ := DefaultCheckers(r.t.Workload)
-	cs, err = WithRunFolder(cs, r.dir)
+	cs, r.res.Stats.LeftOut, err = WithRunFolder(cs, r.dir)
 	if err != nil {
-		return r.res, fmt.Errorf("%w: reading the conflict logs: %v", ErrEnvironment, err)
+		return r.res, fmt.Errorf("%w: reading the conflict records: %v", ErrEnvironment, err)
+	}
+	for _, why := range r.res.Stats.LeftOut {
+		r.logf("crossfire: not checked: %s", why)
 	}
 	summary, truncated, err := CheckDir(cctx, r.dir, cs)
 	if err != nil {
@@ -305,43 +337,22 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	return r.res, nil
 }
 
-// clusterCloser is what a run needs of any cluster.
-type clusterCloser interface {
-	clusters.Cluster
-	clusters.ArtifactCollector
-}
-
-// newCluster starts the test's cluster with the test's strategies. A cluster that failed to
-// start is returned too, so that it is closed.
-func (r *run) newCluster(ctx context.Context) (clusterCloser, error) {
-	register, cart := "", ""
-	switch r.t.Workload {
-	case workloads.CartName:
-		cart = r.t.Strategy
-	case workloads.RegisterName:
-		register = r.t.Strategy
+// writeConflicts writes the conflict records the database gives into the run folder, fsynced;
+// an empty file when it detected none.
+func writeConflicts(ctx context.Context, src clusters.ConflictSource, dir string) error {
+	recs, err := src.Conflicts(ctx)
+	if err != nil {
+		return err
 	}
-	if r.t.Cluster == ClusterDocker {
-		c, err := docker.New(ctx, docker.WithNodes(r.t.Nodes), docker.WithStrategy(register, ""),
-			docker.WithInventory(r.t.Stock, r.t.Orders), docker.WithCart(cart), docker.WithLog(r.o.Log))
-		if err != nil && c == nil {
-			return nil, fmt.Errorf("%v (the embedded cluster needs no Docker: --cluster local)", err)
-		}
-		if c == nil {
-			return nil, err
-		}
-		return c, err
+	f, err := os.Create(filepath.Join(dir, history.ConflictsFile))
+	if err != nil {
+		return err
 	}
-	c, err := local.New(ctx, local.WithDir(r.dir), local.WithNodes(r.t.Nodes), local.WithInventory(r.t.Stock, r.t.Orders),
-		local.WithBinary(r.o.Binary), local.WithCart(cart), local.WithStrategy(register, ""))
-	if c == nil {
-		return nil, err
-	}
-	return c, err
+	return errors.Join(history.WriteConflicts(f, recs), f.Sync(), f.Close())
 }
 
 // main runs the clients and the nemesis schedule for the test's duration.
-func (r *run) main(ctx context.Context, eps []workloads.Endpoint) {
+func (r *run) main(ctx context.Context, nodes []clusters.Node) {
 	mctx, cancel := context.WithTimeout(ctx, r.t.Duration)
 	defer cancel()
 	mainStart := time.Now()
@@ -351,7 +362,7 @@ func (r *run) main(ctx context.Context, eps []workloads.Endpoint) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.worker(ctx, mctx, w, eps)
+			r.worker(ctx, mctx, w, nodes)
 		}()
 	}
 	r.nem = &nemesis.Runner{Env: r.env, Schedule: r.t.Schedule, Record: func(op history.Op) { r.record(op) }}
@@ -386,7 +397,9 @@ const MaxRetries = 2
 // main phase ends (mctx), and lets the op in flight finish within its own timeout (ctx). A
 // retryable op whose outcome is unknown is retried, same req, at the next leader; while the
 // retry nemesis says so, an acknowledged one is sometimes sent again there too.
-func (r *run) worker(ctx, mctx context.Context, w int, eps []workloads.Endpoint) {
+func (r *run) worker(ctx, mctx context.Context, w int, nodes []clusters.Node) {
+	cs := r.clients(ctx)
+	defer cs.close()
 	rng := rand.New(rand.NewPCG(r.t.Seed, uint64(w)+1))
 	process := w
 	gap := time.Duration(float64(time.Second) * float64(r.t.Concurrency) / r.t.Rate)
@@ -411,7 +424,8 @@ func (r *run) worker(ctx, mctx context.Context, w int, eps []workloads.Endpoint)
 		for attempt := 0; ; attempt++ {
 			try := op
 			try.Process, try.Type = process, history.Invoke
-			try.Node = eps[(w+attempt)%len(eps)].Node
+			n := nodes[(w+attempt)%len(nodes)]
+			try.Node = n.ID
 			redelivered := attempt > 0 && r.env.Clients.Redeliver() && retryable && lastOK
 			if attempt > 0 {
 				try.SetMeta("retry", attempt)
@@ -419,7 +433,7 @@ func (r *run) worker(ctx, mctx context.Context, w int, eps []workloads.Endpoint)
 					try.SetMeta("redelivered", true)
 				}
 			}
-			done := r.invoke(ctx, eps[(w+attempt)%len(eps)], try)
+			done := cs.invoke(ctx, n, try)
 			if done.Type == history.Info {
 				process = r.freshProcess()
 			}
@@ -433,16 +447,67 @@ func (r *run) worker(ctx, mctx context.Context, w int, eps []workloads.Endpoint)
 	}
 }
 
-// invoke records op, runs it, records and returns its completion.
-func (r *run) invoke(ctx context.Context, ep workloads.Endpoint, op history.Op) history.Op {
+// clientSet is one worker's clients of the database, one per leader, opened when first needed.
+type clientSet struct {
+	r    *run
+	open map[string]db.Client
+}
+
+func (r *run) clients(ctx context.Context) *clientSet {
+	return &clientSet{r: r, open: map[string]db.Client{}}
+}
+
+func (cs *clientSet) close() {
+	for id, c := range cs.open {
+		_ = c.Close()
+		delete(cs.open, id)
+	}
+}
+
+// invoke records op, has the database's client at node n carry it out, and records and returns
+// its completion. A client that cannot be opened fails the op (nothing was sent); after an op of
+// unknown outcome the client is closed, and the next op at n opens a fresh one, as Jepsen does
+// for a fresh process. A client that returns no completion, or panics, is an info: who knows
+// what it sent.
+func (cs *clientSet) invoke(ctx context.Context, n clusters.Node, op history.Op) history.Op {
+	r := cs.r
 	r.record(op)
-	done := r.wl.Invoke(ctx, ep, op)
+	done := cs.call(ctx, n, op)
 	done.Process, done.F, done.Key, done.Node, done.Req = op.Process, op.F, op.Key, op.Node, op.Req
 	if !done.Type.Valid() || done.Type == history.Invoke {
 		done.Type, done.Error = history.Info, fmt.Sprintf("client returned type %q", done.Type)
 	}
+	if done.Type == history.Info {
+		if c := cs.open[n.ID]; c != nil {
+			_ = c.Close()
+			delete(cs.open, n.ID)
+		}
+	}
 	r.record(done)
 	return done
+}
+
+func (cs *clientSet) call(ctx context.Context, n clusters.Node, op history.Op) (done history.Op) {
+	r := cs.r
+	c := cs.open[n.ID]
+	if c == nil {
+		var err error
+		c, err = r.db.Open(ctx, db.ClientConfig{Workload: r.t.Workload, Node: n, Timeout: r.t.OpTimeout, Options: r.t.Options})
+		if err != nil {
+			return history.Op{Type: history.Fail, Error: "opening a client: " + err.Error()}
+		}
+		cs.open[n.ID] = c
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			done = history.Op{Type: history.Info, Error: fmt.Sprintf("the %s client panicked: %v", r.t.DB, p)}
+		}
+	}()
+	// The client keeps its own timeout; this bound only keeps one that does not from holding
+	// the run.
+	ictx, cancel := context.WithTimeout(ctx, r.t.OpTimeout+5*time.Second)
+	defer cancel()
+	return c.Invoke(ictx, op)
 }
 
 // finalTries is how many times a final read is tried at a leader.
@@ -451,12 +516,14 @@ const finalTries = 5
 // finalReads runs the workload's final reads at every leader, each leader's on a fresh process,
 // each read tried up to finalTries times, waiting a little longer before each retry. Their
 // invokes carry meta "final", and how long replication took to catch up.
-func (r *run) finalReads(ctx context.Context, eps []workloads.Endpoint) {
+func (r *run) finalReads(ctx context.Context, nodes []clusters.Node) {
 	var wg sync.WaitGroup
-	for _, ep := range eps {
+	for _, n := range nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			cs := r.clients(ctx)
+			defer cs.close()
 			process := r.freshProcess()
 			for _, op := range r.wl.Final() {
 				for try := 0; try < finalTries && ctx.Err() == nil; try++ {
@@ -466,9 +533,9 @@ func (r *run) finalReads(ctx context.Context, eps []workloads.Endpoint) {
 						case <-time.After(time.Duration(try) * 200 * time.Millisecond):
 						}
 					}
-					op.Process, op.Node, op.Type = process, ep.Node, history.Invoke
+					op.Process, op.Node, op.Type = process, n.ID, history.Invoke
 					op.SetMeta("final", true, "quiesce_ns", r.res.Stats.QuiesceNS, "converged", r.res.Stats.Converged)
-					done := r.invoke(ctx, ep, op)
+					done := cs.invoke(ctx, n, op)
 					if done.Type == history.Info {
 						process = r.freshProcess()
 					}

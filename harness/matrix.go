@@ -159,7 +159,7 @@ func matrixName(what string, seed uint64, cluster string) string {
 func matrixRegister(strategy string, nemeses []string, seed uint64, cluster string) Test {
 	return Test{
 		Name: matrixName("register-"+strategy, seed, cluster), Cluster: cluster,
-		Workload: "register", Strategy: strategy, Nemeses: nemeses, Seed: seed,
+		Workload: "register", Options: map[string]string{"strategy": strategy}, Nemeses: nemeses, Seed: seed,
 		Duration: 6 * time.Second, Rate: 120, Interval: 500 * time.Millisecond, FaultDuration: 1200 * time.Millisecond,
 		Quiesce: 10 * time.Second,
 	}
@@ -168,7 +168,7 @@ func matrixRegister(strategy string, nemeses []string, seed uint64, cluster stri
 func matrixInventory(stock, orders string, nemeses []string, seed uint64, cluster string) Test {
 	return Test{
 		Name: matrixName("inventory-"+stock+"-"+orders, seed, cluster), Cluster: cluster,
-		Workload: "inventory", Stock: stock, Orders: orders, Nemeses: nemeses, Seed: seed,
+		Workload: "inventory", Options: map[string]string{"stock": stock, "orders": orders}, Nemeses: nemeses, Seed: seed,
 		Duration: 10 * time.Second, Rate: 150, Concurrency: 9, Interval: 300 * time.Millisecond, FaultDuration: time.Second,
 		Quiesce: 10 * time.Second,
 	}
@@ -177,7 +177,7 @@ func matrixInventory(stock, orders string, nemeses []string, seed uint64, cluste
 func matrixCart(strategy string, nemeses []string, seed uint64, cluster string) Test {
 	return Test{
 		Name: matrixName("cart-"+strategy, seed, cluster), Cluster: cluster,
-		Workload: "cart", Strategy: strategy, Nemeses: nemeses, Seed: seed,
+		Workload: "cart", Options: map[string]string{"strategy": strategy}, Nemeses: nemeses, Seed: seed,
 		Duration: 8 * time.Second, Interval: 300 * time.Millisecond, FaultDuration: time.Second,
 		Quiesce: 10 * time.Second,
 	}

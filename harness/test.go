@@ -5,11 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
-	"crossfire/clusters/regionkv"
+	"crossfire/db"
+	_ "crossfire/db/builtin" // the databases crossfire ships, in the catalog
 	"crossfire/nemesis"
 	"crossfire/workloads"
 )
@@ -17,17 +17,18 @@ import (
 // Test is a whole run's configuration, plain data: test.json holds it, seed and schedule
 // included, which is enough to run it again. Zero fields take the defaults of WithDefaults.
 type Test struct {
-	Name        string   `json:"name"`
-	Workload    string   `json:"workload"`
-	Strategy    string   `json:"strategy"` // register or cart strategy
-	Stock       string   `json:"stock"`    // inventory: stock strategy
-	Orders      string   `json:"orders"`   // inventory: order strategy
-	Nemeses     []string `json:"nemeses"`
-	Cluster     string   `json:"cluster"`
-	Nodes       int      `json:"nodes"`
-	Keys        int      `json:"keys"`
-	Rate        float64  `json:"rate"` // operations per second, all clients together
-	Concurrency int      `json:"concurrency"`
+	Name     string `json:"name"`
+	DB       string `json:"db"` // the database under test, by its name in the catalog; "" is db.Default
+	Workload string `json:"workload"`
+	// Options are the database's own options for the workload (its strategies and the like);
+	// WithDefaults fills in the ones left out.
+	Options     map[string]string `json:"options,omitempty"`
+	Nemeses     []string          `json:"nemeses"`
+	Cluster     string            `json:"cluster"` // a cluster kind of the database: local, docker …
+	Nodes       int               `json:"nodes"`
+	Keys        int               `json:"keys"`
+	Rate        float64           `json:"rate"` // operations per second, all clients together
+	Concurrency int               `json:"concurrency"`
 	// Seed drives the generator and the nemesis schedule; 0 means draw one.
 	Seed uint64 `json:"seed"`
 
@@ -42,43 +43,35 @@ type Test struct {
 	Schedule nemesis.Schedule `json:"schedule"`
 }
 
-// The cluster kinds: the embedded cluster (the default) and containers.
+// The cluster kinds of the databases crossfire ships: local processes (the default) and
+// containers.
 const (
 	ClusterLocal  = "local"
 	ClusterDocker = "docker"
 )
 
-// Clusters lists the cluster kinds this build can start.
-var Clusters = []string{ClusterLocal, ClusterDocker}
-
-// Strategies lists, per workload, the store strategies it can run against (the inventory
-// workload is configured by Stock and Orders instead).
-var Strategies = map[string][]string{
-	workloads.RegisterName: regionkv.RegisterStrategies,
-	workloads.CartName:     regionkv.CartStrategies,
-}
-
-// WithDefaults fills the zero fields.
+// WithDefaults fills the zero fields. The database's options are filled in where the database
+// and the workload are known; Validate reports what is not.
 func (t Test) WithDefaults() Test {
+	if t.DB == "" {
+		t.DB = db.Default
+	}
 	if t.Workload == "" {
 		t.Workload = workloads.RegisterName
 	}
-	if t.Strategy == "" && len(Strategies[t.Workload]) > 0 {
-		t.Strategy = Strategies[t.Workload][0]
-	}
-	if t.Workload == workloads.InventoryName {
-		if t.Stock == "" {
-			t.Stock = regionkv.StockStrategies[0]
-		}
-		if t.Orders == "" {
-			t.Orders = regionkv.OrderStrategies[0]
+	d, err := db.Lookup(t.DB)
+	var spec db.Spec
+	if err == nil {
+		spec = d.Spec()
+		if opts, err := spec.Resolve(t.Workload, t.Options); err == nil {
+			t.Options = opts
 		}
 	}
 	if t.Nemeses == nil {
 		t.Nemeses = []string{nemesis.PartitionName}
 	}
-	if t.Cluster == "" {
-		t.Cluster = ClusterLocal
+	if t.Cluster == "" && len(spec.Kinds) > 0 {
+		t.Cluster = spec.Kinds[0].Name
 	}
 	if t.Nodes == 0 {
 		t.Nodes = 3
@@ -107,39 +100,48 @@ func (t Test) WithDefaults() Test {
 		t.CheckTimeout = 2 * time.Minute
 	}
 	if t.Name == "" {
-		nem := "none"
-		if len(t.Nemeses) > 0 {
-			nem = strings.Join(t.Nemeses, "+")
-		}
-		strategy := t.Strategy
-		if t.Workload == workloads.InventoryName {
-			strategy = t.Stock + "-" + t.Orders
-		}
-		t.Name = fmt.Sprintf("%s-%s-%s", t.Workload, strategy, nem)
+		t.Name = t.defaultName(spec)
 	}
 	return t
 }
 
+// defaultName is [db-]workload-<the database's chosen values>-nemeses: register-lww-partition,
+// inventory-pncounter-naive-partition+retry; the database is named when it is not the default.
+func (t Test) defaultName(spec db.Spec) string {
+	parts := []string{t.Workload}
+	if t.DB != db.Default {
+		parts = append([]string{t.DB}, parts...)
+	}
+	for _, o := range spec.Options[t.Workload] {
+		if v := t.Options[o.Name]; len(o.Values) > 0 && v != "" {
+			parts = append(parts, v)
+		}
+	}
+	nem := "none"
+	if len(t.Nemeses) > 0 {
+		nem = strings.Join(t.Nemeses, "+")
+	}
+	return strings.Join(append(parts, nem), "-")
+}
+
 // Validate reports the first thing wrong with a test (after WithDefaults), naming what is valid.
 func (t Test) Validate() error {
+	d, err := db.Lookup(t.DB)
+	if err != nil {
+		return err
+	}
 	if _, ok := workloads.Catalog[t.Workload]; !ok {
 		return fmt.Errorf("unknown workload %q (valid: %s)", t.Workload, strings.Join(workloads.Names(), ", "))
 	}
-	if t.Workload == workloads.InventoryName {
-		if !slices.Contains(regionkv.StockStrategies, t.Stock) {
-			return fmt.Errorf("unknown stock strategy %q (valid: %s)", t.Stock, strings.Join(regionkv.StockStrategies, ", "))
-		}
-		if !slices.Contains(regionkv.OrderStrategies, t.Orders) {
-			return fmt.Errorf("unknown order strategy %q (valid: %s)", t.Orders, strings.Join(regionkv.OrderStrategies, ", "))
-		}
-	} else if valid := Strategies[t.Workload]; !slices.Contains(valid, t.Strategy) {
-		return fmt.Errorf("unknown strategy %q for workload %s (valid: %s)", t.Strategy, t.Workload, strings.Join(valid, ", "))
+	spec := d.Spec()
+	if _, err := spec.Resolve(t.Workload, t.Options); err != nil {
+		return fmt.Errorf("database %s %w", t.DB, err)
+	}
+	if _, err := spec.Kind(t.Cluster); err != nil {
+		return fmt.Errorf("database %s %w", t.DB, err)
 	}
 	if _, err := nemesis.Lookup(t.Nemeses); err != nil {
 		return err
-	}
-	if !slices.Contains(Clusters, t.Cluster) {
-		return fmt.Errorf("unknown cluster %q (valid: %s)", t.Cluster, strings.Join(Clusters, ", "))
 	}
 	if strings.ContainsAny(t.Name, `/\`) || t.Name == "." || t.Name == ".." || t.Name == "latest" {
 		return fmt.Errorf("test name %q cannot name a folder", t.Name)
@@ -162,4 +164,26 @@ func (t Test) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// legacyOptions are the fields test.json had before a database's options were its own; LoadTest
+// reads them into Options, so that old run folders can still be run again.
+type legacyOptions struct {
+	Strategy string `json:"strategy"`
+	Stock    string `json:"stock"`
+	Orders   string `json:"orders"`
+}
+
+func (l legacyOptions) into(t *Test) {
+	for k, v := range map[string]string{"strategy": l.Strategy, "stock": l.Stock, "orders": l.Orders} {
+		if v == "" {
+			continue
+		}
+		if t.Options == nil {
+			t.Options = map[string]string{}
+		}
+		if _, set := t.Options[k]; !set {
+			t.Options[k] = v
+		}
+	}
 }

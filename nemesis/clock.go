@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"crossfire/clusters"
-	"crossfire/clusters/regionkv"
 )
 
 // ClockName is the clock nemesis's catalog name.
@@ -18,7 +17,7 @@ const ClockName = "clock"
 // ClockValue describes a clock fault: whose clock, and how it is set.
 type ClockValue struct {
 	Node string `json:"node"`
-	regionkv.ClockSetting
+	clusters.ClockSetting
 }
 
 // Clock skews one leader's clock at a time: clock-bump jumps it ahead or behind by up to MaxSkew,
@@ -37,14 +36,17 @@ func (Clock) UndoF() string { return "clock-reset" }
 
 // Supports implements Nemesis.
 func (Clock) Supports(env *Env) error {
-	if _, ok := env.Cluster.(clusters.ClockSkewer); !ok {
-		return errors.New("the cluster cannot set clocks (no ClockSkewer)")
-	}
-	return nil
+	return Capable[clusters.ClockSkewer](env.Cluster, "ClockSkewer", "set clocks")
 }
 
+// Fs implements Nemesis.
+func (Clock) Fs() []string { return []string{"clock-bump", "clock-strobe", "clock-drift"} }
+
+// SkewsClock says that a clock fault skews the clock of the node its value names.
+func (Clock) SkewsClock() bool { return true }
+
 // Plan implements Nemesis.
-func (c Clock) Plan(r *rand.Rand, nodes []string) (string, any) {
+func (c Clock) Plan(r *rand.Rand, _ *Env, nodes []string) (string, any) {
 	maxSkew := c.MaxSkew
 	if maxSkew <= 0 {
 		maxSkew = 10 * time.Second
@@ -82,14 +84,14 @@ func (Clock) Undo(ctx context.Context, env *Env, f Fault) error {
 	if err := json.Unmarshal(f.Value, &v); err != nil || v.Node == "" {
 		return fmt.Errorf("clock value %s: no node", f.Value)
 	}
-	return env.Cluster.(clusters.ClockSkewer).SetClock(ctx, v.Node, regionkv.ClockSetting{})
+	return env.Cluster.(clusters.ClockSkewer).SetClock(ctx, v.Node, clusters.ClockSetting{})
 }
 
 // HealAll implements Nemesis: every clock back to the host's.
 func (Clock) HealAll(ctx context.Context, env *Env) error {
 	var errs []error
 	for _, id := range nodeIDs(env.Cluster) {
-		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, regionkv.ClockSetting{}))
+		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, clusters.ClockSetting{}))
 	}
 	return errors.Join(errs...)
 }

@@ -76,14 +76,14 @@ func (Partition) Name() string { return PartitionName }
 
 // Supports implements Nemesis.
 func (Partition) Supports(env *Env) error {
-	if _, ok := env.Cluster.(clusters.Partitioner); !ok {
-		return errors.New("the cluster cannot cut links (no Partitioner)")
-	}
-	return nil
+	return Capable[clusters.Partitioner](env.Cluster, "Partitioner", "cut links")
 }
 
+// Fs implements Nemesis.
+func (Partition) Fs() []string { return []string{"partition"} }
+
 // Plan implements Nemesis.
-func (Partition) Plan(r *rand.Rand, nodes []string) (string, any) {
+func (Partition) Plan(r *rand.Rand, _ *Env, nodes []string) (string, any) {
 	shape := Shapes[r.IntN(len(Shapes))]
 	v := PartitionValue{Shape: shape}
 	for _, l := range Cuts(shape, nodes, r.IntN(len(nodes)), r.IntN(len(nodes))) {
@@ -127,8 +127,7 @@ func (Partition) HealAll(ctx context.Context, env *Env) error {
 // cluster's; do and undo reach it through a type assertion that supports has checked.
 type nodeFault struct {
 	name, undoF string
-	lacks       string // why a cluster without the capability is refused
-	supports    func(clusters.Cluster) bool
+	supports    func(clusters.Cluster) error // names the capability a cluster lacks
 	do, undo    func(ctx context.Context, c clusters.Cluster, node string) error
 }
 
@@ -136,15 +135,13 @@ type nodeFault struct {
 func (n nodeFault) Name() string { return n.name }
 
 // Supports implements Nemesis.
-func (n nodeFault) Supports(env *Env) error {
-	if !n.supports(env.Cluster) {
-		return errors.New(n.lacks)
-	}
-	return nil
-}
+func (n nodeFault) Supports(env *Env) error { return n.supports(env.Cluster) }
+
+// Fs implements Nemesis.
+func (n nodeFault) Fs() []string { return []string{n.name} }
 
 // Plan implements Nemesis: one leader, drawn from r.
-func (n nodeFault) Plan(r *rand.Rand, nodes []string) (string, any) {
+func (n nodeFault) Plan(r *rand.Rand, _ *Env, nodes []string) (string, any) {
 	return n.name, map[string]string{"node": nodes[r.IntN(len(nodes))]}
 }
 
@@ -181,8 +178,7 @@ func (n nodeFault) HealAll(ctx context.Context, env *Env) error {
 // Kill sends SIGKILL to one leader and restarts it from its data directory when the fault ends.
 var Kill Nemesis = nodeFault{
 	name: KillName, undoF: "restart",
-	lacks:    "the cluster cannot kill nodes (no Killer)",
-	supports: func(c clusters.Cluster) bool { _, ok := c.(clusters.Killer); return ok },
+	supports: func(c clusters.Cluster) error { return Capable[clusters.Killer](c, "Killer", "kill nodes") },
 	do: func(ctx context.Context, c clusters.Cluster, id string) error {
 		return c.(clusters.Killer).Kill(ctx, id)
 	},
@@ -194,8 +190,7 @@ var Kill Nemesis = nodeFault{
 // Pause freezes one leader (SIGSTOP, docker pause) and thaws it when the fault ends.
 var Pause Nemesis = nodeFault{
 	name: PauseName, undoF: "resume",
-	lacks:    "the cluster cannot pause nodes (no Pauser)",
-	supports: func(c clusters.Cluster) bool { _, ok := c.(clusters.Pauser); return ok },
+	supports: func(c clusters.Cluster) error { return Capable[clusters.Pauser](c, "Pauser", "pause nodes") },
 	do: func(ctx context.Context, c clusters.Cluster, id string) error {
 		return c.(clusters.Pauser).Pause(ctx, id)
 	},
@@ -208,8 +203,9 @@ var Pause Nemesis = nodeFault{
 // no client reaches it, and it reaches no one, until it is reconnected.
 var Disconnect Nemesis = nodeFault{
 	name: DisconnectName, undoF: "reconnect",
-	lacks:    "the cluster cannot take a node off its network (no Disconnector; the docker cluster can)",
-	supports: func(c clusters.Cluster) bool { _, ok := c.(clusters.Disconnector); return ok },
+	supports: func(c clusters.Cluster) error {
+		return Capable[clusters.Disconnector](c, "Disconnector", "take a node off its network")
+	},
 	do: func(ctx context.Context, c clusters.Cluster, id string) error {
 		return c.(clusters.Disconnector).Disconnect(ctx, id)
 	},

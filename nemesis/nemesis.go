@@ -41,10 +41,14 @@ type Schedule []Fault
 type Nemesis interface {
 	// Name is the nemesis's name in the catalog.
 	Name() string
-	// Supports returns an error naming the missing capability if c cannot suffer this fault.
+	// Supports returns an error naming the missing capability if env cannot suffer this fault.
+	// env.Cluster may be a database's cluster type before anything started: Supports and Plan
+	// only look at which capabilities it has.
 	Supports(env *Env) error
-	// Plan draws one fault against the given nodes from r.
-	Plan(r *rand.Rand, nodes []string) (f string, value any)
+	// Fs are the history fs of the faults it records (partition; clock-bump, clock-strobe …).
+	Fs() []string
+	// Plan draws one fault against the given nodes from r, among what env supports.
+	Plan(r *rand.Rand, env *Env, nodes []string) (f string, value any)
 	// Apply puts the fault in place.
 	Apply(ctx context.Context, env *Env, f Fault) error
 	// UndoF is the history f of the op that undoes this kind of fault: heal, restart, resume …
@@ -67,6 +71,18 @@ var Catalog = map[string]Nemesis{
 
 // Names lists the catalog, sorted.
 func Names() []string { return slices.Sorted(maps.Keys(Catalog)) }
+
+// clockFault is a nemesis whose faults skew the clock of the node their value names.
+type clockFault interface{ SkewsClock() bool }
+
+// The catalog's pairs of fault and undo are how every history names faults: registering them
+// lets the checkers find fault windows (and clock faults) without a list of names of their own.
+func init() {
+	for _, n := range Catalog {
+		cf, ok := n.(clockFault)
+		history.RegisterFaults(history.FaultKind{Faults: n.Fs(), Undo: n.UndoF(), Clock: ok && cf.SkewsClock()})
+	}
+}
 
 // Lookup finds the named nemeses; "none" or no names means no nemesis at all.
 func Lookup(names []string) ([]Nemesis, error) {
@@ -125,6 +141,15 @@ func Check(env *Env, ns []Nemesis) error {
 	return nil
 }
 
+// Capable returns an error naming the capability if the cluster c (which may be a database's
+// cluster type before anything started) does not implement the interface T.
+func Capable[T any](c clusters.Cluster, capability, what string) error {
+	if _, ok := c.(T); !ok {
+		return fmt.Errorf("the cluster cannot %s (it is no %s)", what, capability)
+	}
+	return nil
+}
+
 // Timing shapes a schedule.
 type Timing struct {
 	Interval time.Duration // mean quiet time between faults; 0 means 1s
@@ -136,7 +161,7 @@ type Timing struct {
 // kinds overlap, as they do in production: a clock can be off while a partition is in force. The
 // schedule is the timelines merged by time. Every fault is undone before d ends. The same seed
 // gives the same schedule.
-func Plan(seed uint64, ns []Nemesis, nodes []string, d time.Duration, t Timing) Schedule {
+func Plan(seed uint64, env *Env, ns []Nemesis, nodes []string, d time.Duration, t Timing) Schedule {
 	if t.Interval <= 0 {
 		t.Interval = time.Second
 	}
@@ -158,7 +183,7 @@ func Plan(seed uint64, ns []Nemesis, nodes []string, d time.Duration, t Timing) 
 			if at+length >= d {
 				break
 			}
-			f, v := n.Plan(r, nodes)
+			f, v := n.Plan(r, env, nodes)
 			s = append(s, Fault{Nemesis: n.Name(), F: f, Value: history.Value(v), At: at, For: length})
 			at += length + jitter(t.Interval*time.Duration(len(ns)))
 		}

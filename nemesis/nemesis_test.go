@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,9 +21,9 @@ func TestPlanIsDrawnFromTheSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := Plan(7, ns, three, 30*time.Second, Timing{})
-	b := Plan(7, ns, three, 30*time.Second, Timing{})
-	c := Plan(8, ns, three, 30*time.Second, Timing{})
+	a := Plan(7, nil, ns, three, 30*time.Second, Timing{})
+	b := Plan(7, nil, ns, three, 30*time.Second, Timing{})
+	c := Plan(8, nil, ns, three, 30*time.Second, Timing{})
 	if !reflect.DeepEqual(a, b) {
 		t.Fatal("the same seed planned two schedules")
 	}
@@ -45,7 +46,7 @@ func TestPlanIsDrawnFromTheSeed(t *testing.T) {
 	if len(kinds) != 3 {
 		t.Errorf("kinds drawn: %v", kinds)
 	}
-	if s := Plan(7, nil, three, 30*time.Second, Timing{}); len(s) != 0 {
+	if s := Plan(7, nil, nil, three, 30*time.Second, Timing{}); len(s) != 0 {
 		t.Errorf("no nemesis planned %d faults", len(s))
 	}
 }
@@ -119,8 +120,8 @@ func TestSupportsRefusesMissingCapabilities(t *testing.T) {
 	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Pause}); err == nil || !strings.Contains(err.Error(), "Pauser") {
 		t.Fatalf("err = %v", err)
 	}
-	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Retry{}}); err == nil || !strings.Contains(err.Error(), "LinkShaper") {
-		t.Fatalf("err = %v", err)
+	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Retry{}}); err == nil || !strings.Contains(err.Error(), "client faults") {
+		t.Fatalf("retry with nothing to drive: err = %v", err)
 	}
 	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Partition{}, Kill}); err != nil {
 		t.Fatal(err)
@@ -136,7 +137,7 @@ func (f *disconnecting) Disconnect(_ context.Context, n string) error {
 func (f *disconnecting) Reconnect(_ context.Context, n string) error { return f.note("reconnect " + n) }
 
 func TestDisconnect(t *testing.T) {
-	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Disconnect}); err == nil || !strings.Contains(err.Error(), "docker cluster") {
+	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{Disconnect}); err == nil || !strings.Contains(err.Error(), "Disconnector") {
 		t.Fatalf("a cluster that cannot disconnect nodes: err = %v", err)
 	}
 	c := &disconnecting{}
@@ -144,7 +145,7 @@ func TestDisconnect(t *testing.T) {
 	if err := Check(env, []Nemesis{Disconnect}); err != nil {
 		t.Fatal(err)
 	}
-	s := Plan(3, []Nemesis{Disconnect}, three, 20*time.Second, Timing{})
+	s := Plan(3, env, []Nemesis{Disconnect}, three, 20*time.Second, Timing{})
 	if len(s) == 0 || s[0].F != "disconnect" {
 		t.Fatalf("schedule %+v", s)
 	}
@@ -225,7 +226,7 @@ func TestRunnerKeepsGoingAfterAFailedFault(t *testing.T) {
 }
 
 func TestClockPlans(t *testing.T) {
-	s := Plan(3, []Nemesis{Clock{MaxSkew: 5 * time.Second}}, three, 60*time.Second, Timing{})
+	s := Plan(3, nil, []Nemesis{Clock{MaxSkew: 5 * time.Second}}, three, 60*time.Second, Timing{})
 	kinds := map[string]bool{}
 	for _, f := range s {
 		kinds[f.F] = true
@@ -247,8 +248,23 @@ func TestClockPlans(t *testing.T) {
 	}
 }
 
+// shaping is a cluster that can also slow links and duplicate replication: every retry mode.
+type shaping struct{ fakeCluster }
+
+func (f *shaping) SetLatency(_ context.Context, links []clusters.Link, latency, jitter time.Duration) error {
+	return f.note("latency")
+}
+func (f *shaping) ClearLatency(context.Context) error { return f.note("unslow") }
+func (f *shaping) DuplicateReplication(_ context.Context, on bool) error {
+	if on {
+		return f.note("duplicate")
+	}
+	return f.note("unduplicate")
+}
+
 func TestRetryPlansNonEmptyModeSets(t *testing.T) {
-	s := Plan(4, []Nemesis{Retry{}}, three, 120*time.Second, Timing{})
+	env := &Env{Cluster: &shaping{}, Clients: &ClientFaults{}}
+	s := Plan(4, env, []Nemesis{Retry{}}, three, 120*time.Second, Timing{})
 	modes := map[string]bool{}
 	for _, f := range s {
 		var v RetryValue
@@ -264,5 +280,57 @@ func TestRetryPlansNonEmptyModeSets(t *testing.T) {
 	}
 	if len(modes) != len(RetryModes) {
 		t.Fatalf("modes drawn: %v", modes)
+	}
+}
+
+// TestRetryAsksEachModeOnlyForWhatItUses: on a cluster that can neither slow links nor duplicate
+// replication, the client-side modes still run, only they are planned, and a schedule from
+// elsewhere that asks for a cluster-side mode fails naming the capability.
+func TestRetryAsksEachModeOnlyForWhatItUses(t *testing.T) {
+	env := &Env{Cluster: &fakeCluster{}, Clients: &ClientFaults{}}
+	if err := Check(env, []Nemesis{Retry{}}); err != nil {
+		t.Fatalf("client-side retries refused: %v", err)
+	}
+	s := Plan(4, env, []Nemesis{Retry{}}, three, 120*time.Second, Timing{})
+	if len(s) == 0 {
+		t.Fatal("nothing planned")
+	}
+	for _, f := range s {
+		var v RetryValue
+		_ = json.Unmarshal(f.Value, &v)
+		for _, m := range v.Modes {
+			if m != RetryRedeliver && m != RetryStamp {
+				t.Fatalf("planned %s on a cluster without its capability: %s", m, f.Value)
+			}
+		}
+	}
+	if err := (Retry{}).Apply(context.Background(), env, s[0]); err != nil {
+		t.Fatal(err)
+	}
+	if !env.Clients.Redeliver() && !env.Clients.Stamp() {
+		t.Fatal("no client fault in force")
+	}
+	foreign := Fault{Nemesis: "retry", F: "retry", Value: json.RawMessage(`{"modes":["duplicate","stamp"]}`)}
+	if err := (Retry{}).Apply(context.Background(), env, foreign); err == nil || !strings.Contains(err.Error(), "ReplicationDuplicator") {
+		t.Fatalf("duplicate on a cluster that cannot: err = %v", err)
+	}
+	if err := (Retry{}).HealAll(context.Background(), env); err != nil || env.Clients.Redeliver() || env.Clients.Stamp() {
+		t.Fatalf("heal left client faults: %v", err)
+	}
+}
+
+// TestCatalogPairsNameTheHistorysFaults: the catalog registers its fault and undo names, which
+// is all the checkers know of them.
+func TestCatalogPairsNameTheHistorysFaults(t *testing.T) {
+	for _, n := range Catalog {
+		for _, f := range n.Fs() {
+			fs, ok := history.Undoes(n.UndoF())
+			if !ok || !slices.Contains(fs, f) {
+				t.Errorf("%s: %s does not undo %s (%v)", n.Name(), n.UndoF(), f, fs)
+			}
+		}
+	}
+	if !history.SkewsClock("clock-drift") || history.SkewsClock("partition") {
+		t.Error("clock faults are not told apart")
 	}
 }

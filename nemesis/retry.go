@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"crossfire/clusters"
@@ -49,31 +50,58 @@ func (Retry) Name() string { return RetryName }
 // UndoF implements Nemesis.
 func (Retry) UndoF() string { return "retry-end" }
 
-// Supports implements Nemesis.
-func (Retry) Supports(env *Env) error {
-	if _, ok := env.Cluster.(clusters.LinkShaper); !ok {
-		return errors.New("the cluster cannot slow links (no LinkShaper)")
+// Fs implements Nemesis.
+func (Retry) Fs() []string { return []string{"retry"} }
+
+// modeNeeds says what each mode needs: latency and duplicate act on the cluster, redeliver and
+// stamp only on the harness's clients.
+func modeNeeds(env *Env, mode string) error {
+	switch mode {
+	case RetryLatency:
+		return Capable[clusters.LinkShaper](env.Cluster, "LinkShaper", "slow links")
+	case RetryDuplicate:
+		return Capable[clusters.ReplicationDuplicator](env.Cluster, "ReplicationDuplicator", "duplicate replication")
+	case RetryRedeliver, RetryStamp:
+		if env.Clients == nil {
+			return errors.New("no client faults to drive")
+		}
+		return nil
 	}
-	if _, ok := env.Cluster.(clusters.ReplicationDuplicator); !ok {
-		return errors.New("the cluster cannot duplicate replication (no ReplicationDuplicator)")
+	return fmt.Errorf("unknown retry mode %q (valid: %v)", mode, RetryModes)
+}
+
+// Modes lists the modes env supports, in the order of RetryModes.
+func (Retry) Modes(env *Env) []string {
+	var out []string
+	for _, m := range RetryModes {
+		if modeNeeds(env, m) == nil {
+			out = append(out, m)
+		}
 	}
-	if env.Clients == nil {
-		return errors.New("no client faults to drive")
+	return out
+}
+
+// Supports implements Nemesis: the client-side modes need nothing of the cluster, so only a run
+// without clients to drive lacks every mode.
+func (r Retry) Supports(env *Env) error {
+	if len(r.Modes(env)) == 0 {
+		return modeNeeds(env, RetryRedeliver)
 	}
 	return nil
 }
 
-// Plan implements Nemesis.
-func (Retry) Plan(r *rand.Rand, nodes []string) (string, any) {
-	set := 1 + r.IntN(1<<len(RetryModes)-1) // a non-empty subset, as a bit set
+// Plan implements Nemesis: a non-empty set of the modes env supports.
+func (r Retry) Plan(rng *rand.Rand, env *Env, nodes []string) (string, any) {
+	modes := r.Modes(env)
+	set := 1 + rng.IntN(1<<len(modes)-1) // a non-empty subset, as a bit set
 	var v RetryValue
-	for i, m := range RetryModes {
+	for i, m := range modes {
 		if set&(1<<i) != 0 {
 			v.Modes = append(v.Modes, m)
 		}
 	}
-	if set&1 != 0 { // RetryLatency
-		v.Node, v.LatencyMS = nodes[r.IntN(len(nodes))], 1500
+	if slices.Contains(v.Modes, RetryLatency) {
+		v.Node, v.LatencyMS = nodes[rng.IntN(len(nodes))], 1500
 	}
 	return "retry", v
 }
@@ -104,6 +132,10 @@ func setRetry(ctx context.Context, env *Env, f Fault, on bool) error {
 	}
 	var errs []error
 	for _, m := range v.Modes {
+		if err := modeNeeds(env, m); err != nil {
+			errs = append(errs, fmt.Errorf("retry mode %s: %w", m, err))
+			continue
+		}
 		switch m {
 		case RetryLatency:
 			shaper := env.Cluster.(clusters.LinkShaper)
@@ -119,19 +151,23 @@ func setRetry(ctx context.Context, env *Env, f Fault, on bool) error {
 			errs = append(errs, env.Cluster.(clusters.ReplicationDuplicator).DuplicateReplication(ctx, on))
 		case RetryStamp:
 			env.Clients.SetStamp(on)
-		default:
-			errs = append(errs, fmt.Errorf("unknown retry mode %q (valid: %v)", m, RetryModes))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// HealAll implements Nemesis.
+// HealAll implements Nemesis: every mode env supports is switched off.
 func (Retry) HealAll(ctx context.Context, env *Env) error {
-	env.Clients.SetRedeliver(false)
-	env.Clients.SetStamp(false)
-	return errors.Join(
-		env.Cluster.(clusters.LinkShaper).ClearLatency(ctx),
-		env.Cluster.(clusters.ReplicationDuplicator).DuplicateReplication(ctx, false),
-	)
+	if env.Clients != nil {
+		env.Clients.SetRedeliver(false)
+		env.Clients.SetStamp(false)
+	}
+	var errs []error
+	if s, ok := env.Cluster.(clusters.LinkShaper); ok {
+		errs = append(errs, s.ClearLatency(ctx))
+	}
+	if d, ok := env.Cluster.(clusters.ReplicationDuplicator); ok {
+		errs = append(errs, d.DuplicateReplication(ctx, false))
+	}
+	return errors.Join(errs...)
 }

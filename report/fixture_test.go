@@ -81,22 +81,21 @@ func fixtureRun(t testing.TB, extraOps int) string {
 	}
 	writeJSON(t, filepath.Join(dir, resultsFile), res)
 	writeJSON(t, filepath.Join(dir, testFile), map[string]any{
-		"name": "fixture", "workload": "register", "strategy": "lww", "nemeses": []string{"partition"}, "cluster": "local",
+		"name": "fixture", "db": "regionkv", "workload": "register", "options": map[string]string{"strategy": "lww"}, "nemeses": []string{"partition"}, "cluster": "local",
 		"nodes": 3, "seed": 5, "duration_ns": 1e9, "rate": 100, "concurrency": 4, "schedule": []any{map[string]any{"f": "partition"}},
 	})
-	logDir := filepath.Join(dir, "nodes", "n1", "data")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "nodes", "n1"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "nodes", "n1", "node.log"), []byte(hostileLog+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conflict := checkers.ConflictRecord{Time: 1, Node: "n1", Key: hostileKey, Strategy: "lww",
-		Local:    []checkers.LoggedVersion{{Value: v(hostileValue), TS: 5, Origin: "n1", Seq: 1}},
-		Incoming: checkers.LoggedVersion{Value: v("2"), TS: 6, Origin: "n3", Seq: 1},
-		Winner:   checkers.LoggedVersion{Value: v("2"), TS: 6, Origin: "n3", Seq: 1}}
+	conflict := history.ConflictRecord{Time: 1, Node: "n1", Key: hostileKey, Strategy: "lww",
+		Local:    []history.LoggedVersion{{Value: v(hostileValue), TS: 5, Origin: "n1", Seq: 1}},
+		Incoming: history.LoggedVersion{Value: v("2"), TS: 6, Origin: "n3", Seq: 1},
+		Winner:   history.LoggedVersion{Value: v("2"), TS: 6, Origin: "n3", Seq: 1}}
 	b, _ := json.Marshal(conflict)
-	if err := os.WriteFile(filepath.Join(logDir, checkers.ConflictLogFile), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, history.ConflictsFile), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -30,6 +30,7 @@ import (
 	"unicode/utf8"
 
 	"crossfire/checkers"
+	"crossfire/history"
 )
 
 // File is the report's name in a run folder.
@@ -133,32 +134,40 @@ type view struct {
 }
 
 type testInfo struct {
-	Name          string   `json:"name"`
-	Workload      string   `json:"workload"`
-	Strategy      string   `json:"strategy"`
-	Stock         string   `json:"stock"`
-	Orders        string   `json:"orders"`
-	Nemeses       []string `json:"nemeses"`
-	Cluster       string   `json:"cluster"`
-	Nodes         int      `json:"nodes"`
-	Seed          uint64   `json:"seed"`
-	Duration      int64    `json:"duration_ns"`
-	Rate          float64  `json:"rate"`
-	Concurrency   int      `json:"concurrency"`
-	Interval      int64    `json:"interval_ns"`
-	FaultDuration int64    `json:"fault_duration_ns"`
-	Schedule      []any    `json:"schedule"`
+	Name          string            `json:"name"`
+	DB            string            `json:"db"`
+	Workload      string            `json:"workload"`
+	Options       map[string]string `json:"options"`
+	Nemeses       []string          `json:"nemeses"`
+	Cluster       string            `json:"cluster"`
+	Nodes         int               `json:"nodes"`
+	Seed          uint64            `json:"seed"`
+	Duration      int64             `json:"duration_ns"`
+	Rate          float64           `json:"rate"`
+	Concurrency   int               `json:"concurrency"`
+	Interval      int64             `json:"interval_ns"`
+	FaultDuration int64             `json:"fault_duration_ns"`
+	Schedule      []any             `json:"schedule"`
 }
 
-// Strategies says which store strategies the test ran against.
+// Strategies says which database the test ran against, with its options.
 func (t testInfo) Strategies() string {
+	keys := make([]string, 0, len(t.Options))
+	for k := range t.Options {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
 	var parts []string
-	for _, s := range []string{t.Strategy, t.Stock, t.Orders} {
-		if s != "" {
-			parts = append(parts, s)
+	for _, k := range keys {
+		if t.Options[k] != "" {
+			parts = append(parts, k+" "+t.Options[k])
 		}
 	}
-	return strings.Join(parts, " + ")
+	s := strings.Join(parts, ", ")
+	if t.DB != "" {
+		s = strings.TrimSuffix(t.DB+": "+s, ": ")
+	}
+	return s
 }
 
 type results struct {
@@ -265,9 +274,15 @@ func load(dir string) (view, error) {
 }
 
 func loadConflicts(dir string) (conflictsView, error) {
-	recs, found, err := checkers.LoadConflictLogs(dir)
-	if err != nil {
-		return conflictsView{}, fmt.Errorf("report: conflict logs: %w", err)
+	var recs []history.ConflictRecord
+	f, err := os.Open(filepath.Join(dir, history.ConflictsFile))
+	found := err == nil
+	if found {
+		recs, err = history.ReadConflicts(f)
+		f.Close()
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return conflictsView{}, fmt.Errorf("report: %s: %w", history.ConflictsFile, err)
 	}
 	cv := conflictsView{Total: len(recs), Loaded: found}
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time < recs[j].Time })
@@ -287,7 +302,7 @@ func loadConflicts(dir string) (conflictsView, error) {
 
 // versionText shows a logged version for people: its value (as JSON, with what JSON escapes
 // for HTML put back, since the page's template escapes it as text), then where it came from.
-func versionText(v checkers.LoggedVersion) string {
+func versionText(v history.LoggedVersion) string {
 	value := "null"
 	if len(v.Value) > 0 {
 		var x any

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"crossfire/history"
+	_ "crossfire/nemesis" // the nemesis catalog registers how histories name faults
 )
 
 // pageData pulls the timeline's data back out of a page.

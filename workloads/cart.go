@@ -1,13 +1,9 @@
 package workloads
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"sync"
-	"time"
 
 	"crossfire/checkers"
 	"crossfire/history"
@@ -26,23 +22,18 @@ const CartName = "cart"
 // the leader does not show the item), read (ok value: the items the leader shows). Completions
 // carry the version written or read in meta: ts, origin, seq, vv, and the leader's clock offset.
 type Cart struct {
-	carts   int
-	timeout time.Duration
-	client  *http.Client
+	carts int
 
 	mu    sync.Mutex
 	added map[string][]string // cart -> items whose add was invoked, most recent last
 }
 
-// NewCart makes the cart workload; the defaults are 2 carts and a 1s timeout.
+// NewCart makes the cart workload; the default is 2 carts.
 func NewCart(o Options) Workload {
 	if o.Keys <= 0 {
 		o.Keys = 2
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Second
-	}
-	return &Cart{carts: o.Keys, timeout: o.Timeout, client: newClient(), added: map[string][]string{}}
+	return &Cart{carts: o.Keys, added: map[string][]string{}}
 }
 
 // Name implements Workload.
@@ -95,49 +86,4 @@ func (w *Cart) Final() []history.Op {
 // Checkers implements Workload.
 func (w *Cart) Checkers() []checkers.Checker {
 	return []checkers.Checker{checkers.CartChecker{}, checkers.Convergence{}, checkers.Conflicts{}}
-}
-
-// Invoke implements Workload.
-func (w *Cart) Invoke(ctx context.Context, ep Endpoint, op history.Op) history.Op {
-	body := map[string]any{"cart": op.Key}
-	if op.F != "read" {
-		var item string
-		if json.Unmarshal(op.Value, &item) != nil || item == "" {
-			return complete(op, history.Fail, nil, op.F+" value must be an item")
-		}
-		body["item"] = item
-		if ts := op.MetaInt("client_ts"); ts > 0 {
-			body["ts"] = ts
-		}
-	}
-	switch op.F {
-	case "add", "remove", "read":
-	default:
-		return complete(op, history.Fail, nil, "unknown cart op "+op.F)
-	}
-	var resp struct {
-		Items    []string          `json:"items"`
-		TS       int64             `json:"ts"`
-		Origin   string            `json:"origin"`
-		Seq      uint64            `json:"seq"`
-		VV       map[string]uint64 `json:"vv"`
-		OffsetNS int64             `json:"clock_offset_ns"`
-		Strategy string            `json:"strategy"`
-		Node     string            `json:"node"`
-	}
-	out := post(ctx, w.client, w.timeout, ep.URL+"/cart/"+op.F, body, &resp)
-	switch {
-	case out.ok:
-		var v json.RawMessage
-		if op.F == "read" {
-			if resp.Items == nil {
-				resp.Items = []string{}
-			}
-			v = history.Value(resp.Items)
-		}
-		done := complete(op, history.OK, v, "")
-		done.SetMeta("ts", resp.TS, "origin", resp.Origin, "seq", resp.Seq, "vv", resp.VV, "clock_offset_ns", resp.OffsetNS, "strategy", resp.Strategy, "served_by", resp.Node)
-		return done
-	}
-	return unanswered(op, out, op.F == "read")
 }

@@ -1,12 +1,8 @@
 package workloads
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"time"
 
 	"crossfire/checkers"
 	"crossfire/history"
@@ -27,8 +23,6 @@ const InventoryName = "inventory"
 type Inventory struct {
 	skus    int
 	initial int64
-	timeout time.Duration
-	client  *http.Client
 }
 
 // NewInventory makes the inventory workload; the defaults are 2 SKUs of 10 units each.
@@ -36,10 +30,7 @@ func NewInventory(o Options) Workload {
 	if o.Keys <= 0 {
 		o.Keys = 2
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Second
-	}
-	return &Inventory{skus: o.Keys, initial: 10, timeout: o.Timeout, client: newClient()}
+	return &Inventory{skus: o.Keys, initial: 10}
 }
 
 // Name implements Workload.
@@ -89,54 +80,4 @@ func (w *Inventory) Final() []history.Op {
 // Checkers implements Workload.
 func (w *Inventory) Checkers() []checkers.Checker {
 	return []checkers.Checker{checkers.Dedup{}, checkers.Oversell{}, checkers.Convergence{}}
-}
-
-// Invoke implements Workload.
-func (w *Inventory) Invoke(ctx context.Context, ep Endpoint, op history.Op) history.Op {
-	var path string
-	var body any
-	var units int64
-	switch op.F {
-	case "restock", "buy":
-		if err := json.Unmarshal(op.Value, &units); err != nil || units <= 0 {
-			return complete(op, history.Fail, nil, op.F+" value must be a positive number of units")
-		}
-		if op.F == "restock" {
-			path, body = "/inventory/restock", map[string]any{"sku": op.Key, "units": units}
-		} else {
-			path, body = "/inventory/buy", map[string]any{"sku": op.Key, "qty": units, "req": op.Req}
-		}
-	case "read-stock":
-		path, body = "/inventory/stock", map[string]any{"sku": op.Key}
-	case "read-orders":
-		path, body = "/inventory/orders", map[string]any{"sku": op.Key}
-	default:
-		return complete(op, history.Fail, nil, "unknown inventory op "+op.F)
-	}
-	var resp struct {
-		Order  string          `json:"order"`
-		Units  int64           `json:"units"`
-		Orders json.RawMessage `json:"orders"`
-		Node   string          `json:"node"`
-	}
-	out := post(ctx, w.client, w.timeout, ep.URL+path, body, &resp)
-	read := op.F == "read-stock" || op.F == "read-orders"
-	switch {
-	case out.ok:
-		var v json.RawMessage
-		switch op.F {
-		case "buy":
-			v = history.Value(resp.Order)
-		case "read-stock":
-			v = history.Value(resp.Units)
-		case "read-orders":
-			v = resp.Orders
-		}
-		done := complete(op, history.OK, v, "")
-		done.SetMeta("served_by", resp.Node)
-		return done
-	case out.precondition:
-		return complete(op, history.Fail, nil, "sold out")
-	}
-	return unanswered(op, out, read)
 }

@@ -1,36 +1,25 @@
-// Package workloads holds what clients do to the cluster. A Workload is a generator of
-// operations (driven by the run's seed), a client that executes one operation against one
-// leader and returns its completion, the final reads it wants after the cluster has healed, and
-// the checkers that judge it by default. Workloads get endpoints, never a cluster: what they see
-// is what a client of the store would see.
-//
-// A client never drops an indeterminate operation: a timeout, a reset connection or an answer
-// that says "maybe" completes as info, and the harness moves that client to a fresh process.
+// Package workloads holds what clients do to the cluster, whatever the database. A Workload is a
+// generator of operations (driven by the run's seed), the operations that set the store up, the
+// final reads it wants after the cluster has healed, which operations a client retries, and the
+// checkers that judge it by default. It executes nothing: carrying an operation out against one
+// leader is the job of the database's Client for the workload (package db), so the same workload
+// drives every database, and its operations are those of HISTORY.md.
 package workloads
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"time"
 
 	"crossfire/checkers"
 	"crossfire/history"
 )
 
-// Endpoint is one leader as a client reaches it.
-type Endpoint struct {
-	Node string // n1, n2, n3 …
-	URL  string // base URL of its client API (through the client link's proxy)
-}
-
 // Options tune a workload. Zero values mean the workload's defaults.
 type Options struct {
-	Keys    int           // how many keys (registers, SKUs, carts)
-	Timeout time.Duration // per operation; a client that waits longer records info (or fail, for a read)
+	Keys int // how many keys (registers, SKUs, carts)
 }
 
 // Workload is one kind of traffic.
@@ -43,8 +32,6 @@ type Workload interface {
 	Setup() []history.Op
 	// Next returns the next operation's invocation (F, Key, Value, Req), drawn from r.
 	Next(r *rand.Rand) history.Op
-	// Invoke executes op against ep and returns its completion (Type, Value, Error, Meta).
-	Invoke(ctx context.Context, ep Endpoint, op history.Op) history.Op
 	// Retryable reports whether a client retries op, with the same req at another leader, when
 	// its outcome is unknown (and redelivers it when the retry nemesis says so).
 	Retryable(op history.Op) bool

@@ -1,13 +1,12 @@
-// Package docker runs crossfire's cluster as containers started by testcontainers-go: leaders in
-// their own containers on a network made for the run, faults made by Docker and the network.
-// No image is ever pulled: the node and the Toxiproxy sidecar are static Go binaries (CGO off)
-// built here and copied into FROM scratch images, tagged by the binary's content hash, so an
-// image is built once and reused while the binary stays the same.
+// Package docker is what every database's container cluster shares: the connection to the Docker
+// engine (testcontainers' own moby client), the labels on everything crossfire makes, Clean for
+// what a crashed run left behind, and images built here, never pulled: a static Go binary (CGO
+// off) copied into a FROM scratch image, tagged by the binary's content hash, so an image is
+// built once and reused while the binary stays the same. The Toxiproxy sidecar is one such image.
 //
 // testcontainers' reaper is not used (its image cannot be pulled): every container, network and
-// volume carries the label "crossfire" (and "crossfire.run" with the run's id), and Clean removes
-// what a crashed run left behind. This is the only package that imports testcontainers-go, and
-// it speaks to Docker through testcontainers' own moby client.
+// volume carries the label "crossfire" (and "crossfire.run" with the run's id). Only this package
+// and the databases' container clusters import testcontainers-go.
 package docker
 
 import (
@@ -23,7 +22,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/moby/moby/client"
@@ -35,15 +33,9 @@ const (
 	LabelRun = "crossfire.run" // the run's id
 )
 
-// Image repositories (tags are content hashes).
+// The Toxiproxy sidecar's image: every container cluster routes its links through it.
 const (
-	NodeRepo      = "crossfire-regionkv"
-	ToxiproxyRepo = "crossfire-toxiproxy"
-)
-
-// Packages built into the images.
-const (
-	NodePackage      = "crossfire/cmd/regionkv"
+	ToxiproxyRepo    = "crossfire-toxiproxy"
 	ToxiproxyPackage = "github.com/Shopify/toxiproxy/v2/cmd/server"
 )
 
@@ -152,20 +144,3 @@ func buildErrors(r io.Reader) error {
 	return s.Err()
 }
 
-// Images builds (or finds) the node and Toxiproxy images, building the binaries into dir, and
-// returns their tags.
-func Images(ctx context.Context, cli *client.Client, dir string) (node, toxiproxy string, err error) {
-	for _, im := range []struct {
-		pkg, repo string
-		tag       *string
-	}{{NodePackage, NodeRepo, &node}, {ToxiproxyPackage, ToxiproxyRepo, &toxiproxy}} {
-		bin := filepath.Join(dir, filepath.Base(im.repo))
-		if err := BuildStatic(ctx, im.pkg, bin); err != nil {
-			return "", "", err
-		}
-		if *im.tag, _, err = EnsureImage(ctx, cli, im.repo, bin); err != nil {
-			return "", "", err
-		}
-	}
-	return node, toxiproxy, nil
-}

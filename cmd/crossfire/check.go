@@ -60,13 +60,17 @@ operations count as indeterminate. Exits 0 valid, 1 anomalies, 2 unknown, 3 bad 
 		cs, err = harness.DefaultCheckers(*workload)
 	}
 	if err == nil && st.IsDir() {
-		cs, err = harness.WithRunFolder(cs, path)
+		var leftOut []string
+		cs, leftOut, err = harness.WithRunFolder(cs, path)
+		for _, why := range leftOut {
+			fmt.Fprintf(stderr, "crossfire check: not checked: %s\n", why)
+		}
 	} else if err == nil && *names == "" {
 		// A bare history has no conflict logs: leave out, by default, what needs them.
 		kept := cs[:0]
 		for _, c := range cs {
 			if _, needsRun := c.(checkers.Conflicts); needsRun {
-				fmt.Fprintf(stderr, "crossfire check: %s needs a run folder (its conflict logs); left out for a bare history\n", c.Name())
+				fmt.Fprintf(stderr, "crossfire check: %s needs a run folder (its conflict records); left out for a bare history\n", c.Name())
 				continue
 			}
 			kept = append(kept, c)

@@ -1,4 +1,5 @@
-// Command crossfire runs fault-injection tests against a three-leader store and judges their
+// Command crossfire runs fault-injection tests against a three-leader database (regionkv, the
+// store it ships, by default; any database in the db catalog with --db) and judges their
 // histories. `crossfire run` starts a cluster, drives a workload while nemeses inject faults, and
 // checks what happened; `crossfire check` judges a recorded history offline.
 //
@@ -18,6 +19,9 @@ import (
 	"syscall"
 
 	"crossfire/checkers"
+	"crossfire/db"
+	"crossfire/nemesis"
+	"crossfire/workloads"
 )
 
 // Exit codes.
@@ -46,6 +50,39 @@ Run 'crossfire COMMAND --help' for a command's flags.
 exit codes: 0 valid, 1 anomalies found, 2 unknown, 3 bad usage or input, 4 environment failed
 `
 
+// helpText is the usage, then the catalogs: databases (with their cluster kinds, workloads and
+// options), workloads, nemeses and checkers.
+func helpText() string {
+	var b strings.Builder
+	b.WriteString(usage)
+	b.WriteString("\ndatabases (--db; the default is " + db.Default + "):\n")
+	for _, name := range db.Names() {
+		d, _ := db.Lookup(name)
+		spec := d.Spec()
+		fmt.Fprintf(&b, "  %-10s %s\n", name, spec.About)
+		var kinds []string
+		for _, k := range spec.Kinds {
+			kinds = append(kinds, k.Name+" ("+k.About+")")
+		}
+		fmt.Fprintf(&b, "  %-10s clusters: %s\n", "", strings.Join(kinds, "; "))
+		for _, w := range spec.Workloads {
+			var opts []string
+			for _, o := range spec.Options[w] {
+				if len(o.Values) > 0 {
+					opts = append(opts, "--"+o.Name+" "+strings.Join(o.Values, "|"))
+				} else {
+					opts = append(opts, "--"+o.Name+" VALUE")
+				}
+			}
+			fmt.Fprintf(&b, "  %-10s %s: %s\n", "", w, strings.Join(opts, " "))
+		}
+	}
+	fmt.Fprintf(&b, "workloads (--workload): %s\n", strings.Join(workloads.Names(), ", "))
+	fmt.Fprintf(&b, "nemeses (--nemesis): %s, or none\n", strings.Join(nemesis.Names(), ", "))
+	fmt.Fprintf(&b, "checkers (crossfire check --checkers): %s\n", strings.Join(checkers.Names(), ", "))
+	return b.String()
+}
+
 func main() {
 	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -53,7 +90,7 @@ func main() {
 // Main runs the CLI and returns its exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, helpText())
 		return exitUsage
 	}
 	cmd, rest := args[0], args[1:]
@@ -76,7 +113,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if len(rest) > 0 {
 			return Main([]string{rest[0], "--help"}, stdout, stderr)
 		}
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, helpText())
 		return exitValid
 	}
 	fmt.Fprintf(stderr, "crossfire: unknown command %q (valid: run, check, matrix, report, serve, replay, clean, help)\n", cmd)

@@ -66,8 +66,13 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "--workload", "nope", "--store", dir}, exitUsage, `unknown workload "nope" (valid: cart, inventory, register)`},
 		{[]string{"run", "--strategy", "crdt", "--store", dir}, exitUsage, "(valid: lww, single-leader)"},
 		{[]string{"run", "--nemesis", "meteor", "--store", dir}, exitUsage, "(valid: clock, disconnect, kill, partition, pause, retry, or none)"},
-		{[]string{"run", "--workload", "inventory", "--stock", "magic", "--store", dir}, exitUsage, `unknown stock strategy "magic" (valid: pncounter, escrow)`},
-		{[]string{"run", "--workload", "inventory", "--orders", "hope", "--store", dir}, exitUsage, `unknown order strategy "hope" (valid: naive, dedup)`},
+		{[]string{"run", "--workload", "inventory", "--stock", "magic", "--store", dir}, exitUsage, `database regionkv has no stock "magic" for the inventory workload (valid: pncounter, escrow)`},
+		{[]string{"run", "--workload", "inventory", "--orders", "hope", "--store", dir}, exitUsage, `database regionkv has no orders "hope" for the inventory workload (valid: naive, dedup)`},
+		{[]string{"run", "--workload", "inventory", "--strategy", "lww", "--store", dir}, exitUsage, "database regionkv takes no --strategy for the inventory workload (its options there: --stock, --orders, --node-binary)"},
+		{[]string{"run", "--db", "nope", "--store", dir}, exitUsage, `unknown database "nope" (valid: regionkv)`},
+		{[]string{"run", "--cluster", "moon", "--store", dir}, exitUsage, "database regionkv cannot start a moon cluster (valid: local, docker)"},
+		{[]string{"run", "--nemesis", "partition,disconnect", "--store", dir}, exitUsage, "database regionkv on a local cluster: nemesis disconnect: the cluster cannot take a node off its network (it is no Disconnector)"},
+		{[]string{"help"}, exitValid, "regionkv   clusters: local"},
 		{[]string{"run", "--rate", "-1", "--store", dir}, exitUsage, "rate must be positive"},
 		{[]string{"run", "--bogus"}, exitUsage, "flag provided but not defined"},
 		{[]string{"run", "extra"}, exitUsage, "unexpected argument"},
@@ -324,7 +329,7 @@ func TestInterruptedRunHealsAndChecks(t *testing.T) {
 // replays the logged conflicts under orset: the adds lww lost come back.
 func TestReplayBringsLostAddsBack(t *testing.T) {
 	store := t.TempDir()
-	res, err := harness.Run(t.Context(), harness.Test{Name: "replay", Workload: "cart", Strategy: "lww",
+	res, err := harness.Run(t.Context(), harness.Test{Name: "replay", Workload: "cart", Options: map[string]string{"strategy": "lww"},
 		Nemeses: []string{"partition", "clock"}, Seed: 2, Duration: 5 * time.Second,
 		Interval: 300 * time.Millisecond, FaultDuration: time.Second}, harness.Options{Store: store})
 	if err != nil {

@@ -42,7 +42,7 @@ cluster cannot start at all. This is what the nightly chaos job runs (make chaos
 	var cluster, seeds, rows, summary string
 	var duration time.Duration
 	o := harness.Options{}
-	fs.StringVar(&cluster, "cluster", harness.ClusterLocal, "cluster: "+strings.Join(harness.Clusters, ", "))
+	fs.StringVar(&cluster, "cluster", harness.ClusterLocal, "cluster kind: "+harness.ClusterLocal+", "+harness.ClusterDocker)
 	fs.StringVar(&seeds, "seeds", "1,2,3", "comma-separated seeds; every row runs with each")
 	fs.DurationVar(&duration, "duration", 0, "main phase of every run (default: each row's short duration, 6 to 10s)")
 	fs.StringVar(&rows, "rows", "", "comma-separated parts of row names to run (default: every row), e.g. cart,escrow")

@@ -9,8 +9,9 @@ import (
 	"sort"
 	"strings"
 
-	"crossfire/checkers"
-	"crossfire/clusters/regionkv"
+	"crossfire/db/regionkv/server"
+	"crossfire/history"
+	"crossfire/workloads"
 	"crossfire/harness"
 )
 
@@ -46,7 +47,7 @@ each conflict, where the outcome differs: the items the other strategy would hav
 ones it would have lost, and which of the checker's lost adds and resurrected items it mends.
 Writes the comparison to RUN/replay-<strategy>.json. Try a new merge rule on real conflicts
 before shipping it.`, stderr)
-	strategy := fs.String("strategy", "", "the strategy to replay under: "+strings.Join(regionkv.CartStrategies, ", "))
+	strategy := fs.String("strategy", "", "the strategy to replay under: "+strings.Join(server.CartStrategies, ", "))
 	asJSON := fs.Bool("json", false, "print the comparison as JSON on stdout")
 	if code := parse(fs, args); code >= 0 {
 		return code
@@ -56,17 +57,21 @@ before shipping it.`, stderr)
 		return exitUsage
 	}
 	dir := runFolder(fs.Arg(0))
-	if _, err := regionkv.ResolveCart(*strategy, nil); err != nil {
+	if _, err := server.ResolveCart(*strategy, nil); err != nil {
 		fmt.Fprintf(stderr, "crossfire replay: %v\n", err)
 		return exitUsage
 	}
-	logs, found, err := checkers.LoadConflictLogs(dir)
+	if t, err := harness.LoadTest(dir); err == nil && (t.DB != "" && t.DB != "regionkv" || t.Workload != workloads.CartName) {
+		fmt.Fprintf(stderr, "crossfire replay: %s is a %s run of %s; replay re-resolves regionkv's cart conflicts\n", dir, t.Workload, t.DB)
+		return exitUsage
+	}
+	logs, found, err := harness.LoadConflicts(dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire replay: %v\n", err)
 		return exitUsage
 	}
 	if !found {
-		fmt.Fprintf(stderr, "crossfire replay: %s holds no conflict logs (nodes/*/data/%s)\n", dir, checkers.ConflictLogFile)
+		fmt.Fprintf(stderr, "crossfire replay: %s holds no conflict records (%s)\n", dir, history.ConflictsFile)
 		return exitUsage
 	}
 	rep := replay(logs, *strategy)
@@ -111,19 +116,19 @@ before shipping it.`, stderr)
 }
 
 // replay re-resolves every whole-cart conflict under strategy.
-func replay(logs []checkers.ConflictRecord, strategy string) ReplayReport {
+func replay(logs []history.ConflictRecord, strategy string) ReplayReport {
 	rep := ReplayReport{Strategy: strategy, Conflicts: len(logs), Differ: []Replayed{}}
 	for _, c := range logs {
-		if !strings.HasPrefix(c.Key, regionkv.CartSpace+":") || c.Strategy == regionkv.CartORSet {
-			rep.Skipped++ // registers, orders, and orset's logged operations are not whole carts
+		if c.Strategy == server.CartORSet {
+			rep.Skipped++ // orset's logged operations are not whole carts
 			continue
 		}
-		versions := make([]regionkv.Version, 0, len(c.Local)+1)
-		for _, v := range append(append([]checkers.LoggedVersion(nil), c.Local...), c.Incoming) {
-			versions = append(versions, regionkv.Version{Value: v.Value, TS: v.TS, Origin: v.Origin, Seq: v.Seq, VV: v.VV})
+		versions := make([]server.Version, 0, len(c.Local)+1)
+		for _, v := range append(append([]history.LoggedVersion(nil), c.Local...), c.Incoming) {
+			versions = append(versions, server.Version{Value: v.Value, TS: v.TS, Origin: v.Origin, Seq: v.Seq, VV: v.VV})
 		}
-		replayed, _ := regionkv.ResolveCart(strategy, versions)
-		var orig regionkv.CartValue
+		replayed, _ := server.ResolveCart(strategy, versions)
+		var orig server.CartValue
 		_ = json.Unmarshal(c.Winner.Value, &orig)
 		back, dropped := diff(replayed.Items, orig.Items), diff(orig.Items, replayed.Items)
 		if len(back) == 0 && len(dropped) == 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +12,7 @@ import (
 	"time"
 
 	"crossfire/checkers"
-	"crossfire/clusters/regionkv"
+	"crossfire/db"
 	"crossfire/harness"
 	"crossfire/nemesis"
 	"crossfire/report"
@@ -19,10 +20,6 @@ import (
 )
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	var strategies []string
-	for _, w := range workloads.Names() {
-		strategies = append(strategies, w+": "+strings.Join(harness.Strategies[w], ", "))
-	}
 	fs := newFlagSet("run", `usage: crossfire run [flags]
 
 Starts a three-leader cluster, drives the workload at every leader while the nemeses inject
@@ -33,12 +30,11 @@ seed first and the verdict and run folder last; exits 0 valid, 1 anomalies, 2 un
 	var from string
 	var asJSON bool
 	o := harness.Options{}
+	fs.StringVar(&t.DB, "db", db.Default, "the database under test: "+strings.Join(db.Names(), ", "))
 	fs.StringVar(&t.Workload, "workload", "register", "workload: "+strings.Join(workloads.Names(), ", "))
-	fs.StringVar(&t.Strategy, "strategy", "", "register or cart strategy (default: the workload's first); "+strings.Join(strategies, "; "))
-	fs.StringVar(&t.Stock, "stock", "", "inventory stock strategy: "+strings.Join(regionkv.StockStrategies, ", ")+" (default pncounter)")
-	fs.StringVar(&t.Orders, "orders", "", "inventory order strategy: "+strings.Join(regionkv.OrderStrategies, ", ")+" (default naive)")
+	dbOptions := optionFlags(fs)
 	fs.StringVar(&nemeses, "nemesis", "partition", "comma-separated nemeses: "+strings.Join(nemesis.Names(), ", ")+", or none")
-	fs.StringVar(&t.Cluster, "cluster", harness.ClusterLocal, "cluster: "+strings.Join(harness.Clusters, ", "))
+	fs.StringVar(&t.Cluster, "cluster", "", "cluster kind (default: the database's first): "+kindList())
 	fs.DurationVar(&t.Duration, "duration", 15*time.Second, "length of the main phase")
 	fs.Float64Var(&t.Rate, "rate", 100, "operations per second, all clients together")
 	fs.IntVar(&t.Concurrency, "concurrency", 6, "number of clients, spread over the leaders")
@@ -51,7 +47,6 @@ seed first and the verdict and run folder last; exits 0 valid, 1 anomalies, 2 un
 	fs.DurationVar(&t.Quiesce, "quiesce", 20*time.Second, "bound on the wait for replication after healing")
 	fs.StringVar(&t.Name, "name", "", "test name, the run folder's parent (default: workload-strategy-nemeses)")
 	fs.StringVar(&o.Store, "store", "store", "store directory for run folders")
-	fs.StringVar(&o.Binary, "node-binary", "", "a regionkv binary for the nodes (default: this executable)")
 	fs.StringVar(&from, "from", "", "rerun the test.json of a run folder (seed and schedule included); other flags are ignored")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	if code := parse(fs, args); code >= 0 {
@@ -61,6 +56,7 @@ seed first and the verdict and run folder last; exits 0 valid, 1 anomalies, 2 un
 		fmt.Fprintf(stderr, "crossfire run: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
+	t.Options = dbOptions()
 	t.Nemeses = splitList(nemeses)
 	if len(t.Nemeses) == 0 {
 		t.Nemeses = []string{"none"}
@@ -118,8 +114,14 @@ func printRun(w io.Writer, res harness.Result) {
 		fmt.Fprint(w, ", replication had NOT caught up when the final reads ran")
 	}
 	fmt.Fprintln(w)
+	if s.QuiesceErr != "" {
+		fmt.Fprintf(w, "replication: %s\n", firstLine(s.QuiesceErr))
+	}
 	if s.NemesisErr != "" {
 		fmt.Fprintf(w, "nemesis errors: %s\n", firstLine(s.NemesisErr))
+	}
+	for _, why := range s.LeftOut {
+		fmt.Fprintf(w, "not checked: %s\n", why)
 	}
 	printSummary(w, res.Summary)
 	fmt.Fprintf(w, "run folder: %s\n", res.Dir)
@@ -162,4 +164,65 @@ func progressPrinter(w io.Writer) func(harness.Progress) {
 			lastPhase, lastPrint = p.Phase, time.Now()
 		}
 	}
+}
+
+// optionFlags defines a flag for every option any database in the catalog takes, and returns
+// a function giving the ones set on the command line: those are the test's options, and a
+// database that does not take one of them refuses the test (harness.Test.Validate), naming
+// itself and what it takes.
+func optionFlags(fs *flag.FlagSet) func() map[string]string {
+	type flagInfo struct {
+		usage []string
+		value *string
+	}
+	flags := map[string]*flagInfo{}
+	var names []string
+	for _, name := range db.Names() {
+		d, _ := db.Lookup(name)
+		spec := d.Spec()
+		for _, w := range spec.Workloads {
+			for _, o := range spec.Options[w] {
+				fi := flags[o.Name]
+				if fi == nil {
+					fi = &flagInfo{value: new(string)}
+					flags[o.Name] = fi
+					names = append(names, o.Name)
+				}
+				u := fmt.Sprintf("%s, %s: %s", name, w, o.Usage)
+				if len(o.Values) > 0 {
+					u += fmt.Sprintf(" (default %s)", o.Values[0])
+				}
+				fi.usage = append(fi.usage, u)
+			}
+		}
+	}
+	for _, n := range names {
+		fs.StringVar(flags[n].value, n, "", "the database's own option; "+strings.Join(flags[n].usage, "; "))
+	}
+	return func() map[string]string {
+		set := map[string]string{}
+		fs.Visit(func(f *flag.Flag) {
+			if fi, ok := flags[f.Name]; ok {
+				set[f.Name] = *fi.value
+			}
+		})
+		if len(set) == 0 {
+			return nil
+		}
+		return set
+	}
+}
+
+// kindList lists the cluster kinds of every database, for help texts.
+func kindList() string {
+	var parts []string
+	for _, name := range db.Names() {
+		d, _ := db.Lookup(name)
+		var kinds []string
+		for _, k := range d.Spec().Kinds {
+			kinds = append(kinds, k.Name)
+		}
+		parts = append(parts, name+": "+strings.Join(kinds, ", "))
+	}
+	return strings.Join(parts, "; ")
 }

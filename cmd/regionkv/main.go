@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"crossfire/clusters/regionkv"
+	"crossfire/db/regionkv/server"
 )
 
-func main() { os.Exit(regionkv.Main(os.Args[1:], os.Stderr)) }
+func main() { os.Exit(server.Main(os.Args[1:], os.Stderr)) }

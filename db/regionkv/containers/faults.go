@@ -1,4 +1,4 @@
-package docker
+package containers
 
 import (
 	"context"
@@ -16,7 +16,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"crossfire/clusters"
-	"crossfire/clusters/regionkv"
+	"crossfire/db/regionkv/server"
+	"crossfire/history"
 )
 
 func (c *Cluster) container(id string) (testcontainers.Container, int, error) {
@@ -153,7 +154,7 @@ func (c *Cluster) rejoined(ctx context.Context, id string, i int) error {
 	}
 	c.mu.Unlock()
 	if missed {
-		errs = append(errs, clusters.RestoreFaults(ctx, node, clock, dup))
+		errs = append(errs, server.RestoreFaults(ctx, node.AdminURL, server.ClockSetting(clock), dup))
 	}
 	return errors.Join(errs...)
 }
@@ -239,7 +240,7 @@ func (c *Cluster) awaitHealthy(ctx context.Context, id string, i int) error {
 		if err == nil {
 			n := c.nodes[i]
 			n.AdminURL = admin
-			if err = clusters.Healthy(ctx, n); err == nil {
+			if err = server.Healthy(ctx, n.AdminURL); err == nil {
 				return nil
 			}
 		}
@@ -301,7 +302,7 @@ func (c *Cluster) pause(ctx context.Context, id string, on bool) error {
 
 // SetClock sets a leader's clock through its admin endpoint; a leader that is down, frozen or off
 // the network gets it when it comes back.
-func (c *Cluster) SetClock(ctx context.Context, id string, s regionkv.ClockSetting) error {
+func (c *Cluster) SetClock(ctx context.Context, id string, s clusters.ClockSetting) error {
 	_, i, err := c.container(id)
 	if err != nil {
 		return err
@@ -314,7 +315,7 @@ func (c *Cluster) SetClock(ctx context.Context, id string, s regionkv.ClockSetti
 	if !up {
 		return nil
 	}
-	return clusters.SetClock(ctx, node, s)
+	return server.PutClock(ctx, node.AdminURL, server.ClockSetting(s))
 }
 
 // SetLatency delays the replies over the given links at the sidecar.
@@ -369,7 +370,7 @@ func (c *Cluster) DuplicateReplication(ctx context.Context, on bool) error {
 	c.mu.Unlock()
 	var errs []error
 	for _, n := range up {
-		errs = append(errs, clusters.SetFaults(ctx, n, regionkv.FaultsRequest{DuplicateReplication: on}))
+		errs = append(errs, server.PutFaults(ctx, n.AdminURL, server.FaultsRequest{DuplicateReplication: on}))
 	}
 	return errors.Join(errs...)
 }
@@ -391,8 +392,8 @@ func (c *Cluster) CollectArtifacts(ctx context.Context, dir string) error {
 		} else {
 			errs = append(errs, fmt.Errorf("docker: logs of %s: %w", id, err))
 		}
-		if f, err := ctr.CopyFileFromContainer(ctx, "/data/"+regionkv.ConflictFile); err == nil {
-			errs = append(errs, saveTo(filepath.Join(dir, id, "data", regionkv.ConflictFile), f))
+		if f, err := ctr.CopyFileFromContainer(ctx, "/data/"+server.ConflictFile); err == nil {
+			errs = append(errs, saveTo(filepath.Join(dir, id, "data", server.ConflictFile), f))
 		}
 	}
 	return errors.Join(errs...)
@@ -408,7 +409,42 @@ func saveTo(path string, r io.ReadCloser) error {
 	return errors.Join(err, f.Close())
 }
 
+// Quiesce waits until every leader has applied every entry every origin wrote, and stayed so.
+func (c *Cluster) Quiesce(ctx context.Context) error {
+	return server.AwaitReplicated(ctx, func() []string {
+		var urls []string
+		for _, n := range c.Nodes() {
+			urls = append(urls, n.AdminURL)
+		}
+		return urls
+	})
+}
+
+// Conflicts copies every leader's conflict log out of its container and reads it.
+func (c *Cluster) Conflicts(ctx context.Context) ([]history.ConflictRecord, error) {
+	var out []history.ConflictRecord
+	for _, id := range c.ids {
+		ctr := c.ctrs[id]
+		if ctr == nil {
+			continue
+		}
+		f, err := ctr.CopyFileFromContainer(ctx, "/data/"+server.ConflictFile)
+		if err != nil {
+			continue // a leader that never saw a conflict has no log
+		}
+		recs, err := server.ConflictRecords(f)
+		f.Close()
+		if err != nil {
+			return out, fmt.Errorf("docker: %s's conflict log: %w", id, err)
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
 var (
+	_ clusters.Quiescer              = (*Cluster)(nil)
+	_ clusters.ConflictSource        = (*Cluster)(nil)
 	_ clusters.Killer                = (*Cluster)(nil)
 	_ clusters.Pauser                = (*Cluster)(nil)
 	_ clusters.Disconnector          = (*Cluster)(nil)

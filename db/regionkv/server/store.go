@@ -1,4 +1,4 @@
-// Package regionkv is the multi-leader store that crossfire tests: one leader per region, each
+// Package server is regionkv, the multi-leader store that crossfire ships to show what it finds: one leader per region, each
 // accepting writes locally, logging them to a write-ahead log it fsyncs before acknowledging,
 // and replicating asynchronously to its peers.
 //
@@ -16,7 +16,8 @@
 // Every timestamp the node takes comes from its Clock, whose offset the clock nemesis sets at
 // run time through the admin endpoint. The package imports nothing of the harness: it is a
 // separate program under test, started by cmd/regionkv or by a re-executed crossfire binary.
-package regionkv
+// admin.go holds the other side of its admin protocol, which regionkv's clusters use.
+package server
 
 import (
 	"bytes"

@@ -3,7 +3,7 @@ package local
 import (
 	"os"
 
-	"crossfire/clusters/regionkv"
+	"crossfire/db/regionkv/server"
 )
 
 // reexecEnv marks a process started by this package as a regionkv node.
@@ -14,6 +14,6 @@ const reexecEnv = "CROSSFIRE_REGIONKV_NODE"
 // before its own main, or the testing framework, ever runs.
 func init() {
 	if os.Getenv(reexecEnv) == "1" {
-		os.Exit(regionkv.Main(os.Args[1:], os.Stderr))
+		os.Exit(server.Main(os.Args[1:], os.Stderr))
 	}
 }

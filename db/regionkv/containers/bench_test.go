@@ -1,6 +1,8 @@
-package docker
+package containers
 
 import (
+	"crossfire/clusters/docker"
+
 	"context"
 	"testing"
 
@@ -66,7 +68,7 @@ func BenchmarkImagesCold(b *testing.B) {
 // removeImages removes every crossfire image, so that Images must build them.
 func removeImages(b *testing.B, cli *client.Client) {
 	ctx := context.Background()
-	list, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", Label+"=true")})
+	list, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", docker.Label+"=true")})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func removeImages(b *testing.B, cli *client.Client) {
 
 func benchDocker(b *testing.B) *client.Client {
 	b.Helper()
-	cli, err := Client(b.Context())
+	cli, err := docker.Client(b.Context())
 	if err != nil {
 		b.Skipf("no Docker engine: %v", err)
 	}

@@ -1,4 +1,4 @@
-// Package local is crossfire's embedded cluster, the default when there is no Docker: three
+// Package local is regionkv's embedded cluster, the default when there is no Docker: three
 // regionkv leaders as child processes on loopback, each with its own data directory, and an
 // in-process Toxiproxy with one proxy per directed link (every leader-to-leader pair in each
 // direction, and clients to each leader), so partitions are real dropped traffic, not a flag in
@@ -29,7 +29,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"crossfire/clusters"
-	"crossfire/clusters/regionkv"
+	"crossfire/db/regionkv/server"
+	"crossfire/history"
 )
 
 // Options configure New.
@@ -89,7 +90,7 @@ type Cluster struct {
 	cut    map[clusters.Link]bool
 	slowed map[clusters.Link]bool
 	dup    bool                             // duplicated replication is on: a restarted node gets it again
-	clocks map[string]regionkv.ClockSetting // each node's clock setting, likewise
+	clocks map[string]clusters.ClockSetting // each node's clock setting, likewise
 }
 
 type proc struct {
@@ -102,7 +103,7 @@ type proc struct {
 // New starts the cluster and waits until every leader answers. On error it returns the partly
 // started cluster too, so the caller can Close it.
 func New(ctx context.Context, opts ...Option) (*Cluster, error) {
-	o := Options{Nodes: 3, Strategy: regionkv.LWW, Ready: 15 * time.Second}
+	o := Options{Nodes: 3, Strategy: server.LWW, Ready: 15 * time.Second}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -110,11 +111,11 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 		return nil, fmt.Errorf("local: a cluster needs at least one node, not %d", o.Nodes)
 	}
 	c := &Cluster{opts: o, addrs: map[string]string{}, sockets: map[string]*os.File{}, proxies: map[clusters.Link]*toxiproxy.Proxy{},
-		procs: map[string]*proc{}, cut: map[clusters.Link]bool{}, slowed: map[clusters.Link]bool{}, clocks: map[string]regionkv.ClockSetting{}}
+		procs: map[string]*proc{}, cut: map[clusters.Link]bool{}, slowed: map[clusters.Link]bool{}, clocks: map[string]clusters.ClockSetting{}}
 	for i := 1; i <= o.Nodes; i++ {
 		c.ids = append(c.ids, fmt.Sprintf("n%d", i))
 	}
-	if c.opts.Strategy == regionkv.SingleLeader && c.opts.Leader == "" {
+	if c.opts.Strategy == server.SingleLeader && c.opts.Leader == "" {
 		c.opts.Leader = c.ids[0]
 	}
 	if c.opts.Dir == "" {
@@ -176,7 +177,7 @@ func (c *Cluster) awaitReady(ctx context.Context, ids ...string) error {
 			// Short attempts: a dead node's socket accepts into its backlog and never answers,
 			// and the loop must get back to noticing that the process exited.
 			actx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
-			err := clusters.Healthy(actx, n)
+			err := server.Healthy(actx, n.AdminURL)
 			cancel()
 			if err == nil {
 				break
@@ -401,14 +402,14 @@ func (c *Cluster) DuplicateReplication(ctx context.Context, on bool) error {
 		running := c.procs[n.ID] != nil && !c.procs[n.ID].paused
 		c.mu.Unlock()
 		if running {
-			errs = append(errs, clusters.SetFaults(ctx, n, regionkv.FaultsRequest{DuplicateReplication: on}))
+			errs = append(errs, server.PutFaults(ctx, n.AdminURL, server.FaultsRequest{DuplicateReplication: on}))
 		}
 	}
 	return errors.Join(errs...)
 }
 
 // SetClock sets a node's clock through its admin endpoint; a restarted node gets it again.
-func (c *Cluster) SetClock(ctx context.Context, id string, s regionkv.ClockSetting) error {
+func (c *Cluster) SetClock(ctx context.Context, id string, s clusters.ClockSetting) error {
 	n, err := c.node(id)
 	if err != nil {
 		return err
@@ -420,7 +421,7 @@ func (c *Cluster) SetClock(ctx context.Context, id string, s regionkv.ClockSetti
 	if !running {
 		return nil // set when it restarts
 	}
-	return clusters.SetClock(ctx, n, s)
+	return server.PutClock(ctx, n.AdminURL, server.ClockSetting(s))
 }
 
 // Kill sends SIGKILL to a node and waits for it to die.
@@ -470,7 +471,7 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 	if running {
 		return nil
 	}
-	return clusters.RestoreFaults(ctx, n, clock, dup)
+	return server.RestoreFaults(ctx, n.AdminURL, server.ClockSetting(clock), dup)
 }
 
 // Pause freezes a node with SIGSTOP.
@@ -529,7 +530,7 @@ func (c *Cluster) CollectArtifacts(ctx context.Context, dir string) error {
 	var errs []error
 	for _, id := range c.ids {
 		src := c.nodeDir(id)
-		for _, rel := range []string{"node.log", filepath.Join("data", regionkv.ConflictFile)} {
+		for _, rel := range []string{"node.log", filepath.Join("data", server.ConflictFile)} {
 			b, err := os.ReadFile(filepath.Join(src, rel))
 			if errors.Is(err, os.ErrNotExist) {
 				continue
@@ -583,8 +584,42 @@ func (c *Cluster) Close() error {
 	return errors.Join(errs...)
 }
 
+// Quiesce waits until every node has applied every entry every origin wrote, and stayed so.
+func (c *Cluster) Quiesce(ctx context.Context) error {
+	return server.AwaitReplicated(ctx, func() []string {
+		var urls []string
+		for _, n := range c.nodes {
+			urls = append(urls, n.AdminURL)
+		}
+		return urls
+	})
+}
+
+// Conflicts reads every node's conflict log from its data directory.
+func (c *Cluster) Conflicts(ctx context.Context) ([]history.ConflictRecord, error) {
+	var out []history.ConflictRecord
+	for _, id := range c.ids {
+		f, err := os.Open(filepath.Join(c.nodeDir(id), "data", server.ConflictFile))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // a node that never saw a conflict has no log
+		}
+		if err != nil {
+			return out, err
+		}
+		recs, err := server.ConflictRecords(f)
+		f.Close()
+		if err != nil {
+			return out, fmt.Errorf("local: %s's conflict log: %w", id, err)
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
 var (
 	_ clusters.Cluster               = (*Cluster)(nil)
+	_ clusters.Quiescer              = (*Cluster)(nil)
+	_ clusters.ConflictSource        = (*Cluster)(nil)
 	_ clusters.Partitioner           = (*Cluster)(nil)
 	_ clusters.ClockSkewer           = (*Cluster)(nil)
 	_ clusters.Killer                = (*Cluster)(nil)

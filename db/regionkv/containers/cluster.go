@@ -1,4 +1,4 @@
-package docker
+package containers
 
 import (
 	"context"
@@ -19,7 +19,8 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"crossfire/clusters"
-	"crossfire/clusters/regionkv"
+	"crossfire/clusters/docker"
+	"crossfire/db/regionkv/server"
 )
 
 // Ports inside the run's network.
@@ -92,7 +93,7 @@ type Cluster struct {
 	off     map[string]bool                  // taken off the network
 	stale   map[string]bool                  // back on the network while down or frozen: links not reset yet
 	missed  map[string]bool                  // clock or replication faults changed while it could not be told
-	clocks  map[string]regionkv.ClockSetting // each leader's clock, given again when it comes back
+	clocks  map[string]clusters.ClockSetting // each leader's clock, given again when it comes back
 	dup     bool
 }
 
@@ -106,26 +107,26 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if o.Nodes < 1 || o.Nodes > 9 {
 		return nil, fmt.Errorf("docker: nodes must be from 1 to 9, not %d", o.Nodes)
 	}
-	cli, err := Client(ctx)
+	cli, err := docker.Client(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// Leftovers of runs that died without cleaning up; a run in progress is younger than this.
-	_, _ = Clean(ctx, cli, Which{OlderThan: SweepAge})
-	if o.Strategy == regionkv.SingleLeader && o.Leader == "" {
+	_, _ = docker.Clean(ctx, cli, docker.Which{OlderThan: SweepAge})
+	if o.Strategy == server.SingleLeader && o.Leader == "" {
 		o.Leader = "n1"
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	c := &Cluster{opts: o, cli: cli, run: "cf-" + hex.EncodeToString(b[:]), ctrs: map[string]testcontainers.Container{},
 		cut: map[clusters.Link]bool{}, latency: map[clusters.Link]toxiclient.Attributes{}, killed: map[string]bool{}, paused: map[string]bool{},
-		off: map[string]bool{}, stale: map[string]bool{}, missed: map[string]bool{}, clocks: map[string]regionkv.ClockSetting{}}
+		off: map[string]bool{}, stale: map[string]bool{}, missed: map[string]bool{}, clocks: map[string]clusters.ClockSetting{}}
 	for i := 1; i <= o.Nodes; i++ {
 		c.ids = append(c.ids, fmt.Sprintf("n%d", i))
 	}
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, "crossfire: docker cluster %s: containers, network and volumes labelled %s=%s (crossfire clean --run %s removes them)\n",
-			c.run, LabelRun, c.run, c.run)
+			c.run, docker.LabelRun, c.run, c.run)
 	}
 	dir, err := os.MkdirTemp("", "crossfire-images-")
 	if err != nil {
@@ -136,7 +137,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if err != nil {
 		return c, err
 	}
-	labels := map[string]string{Label: "true", LabelRun: c.run}
+	labels := map[string]string{docker.Label: "true", docker.LabelRun: c.run}
 	c.network = "crossfire-" + c.run
 	if _, err := cli.NetworkCreate(ctx, c.network, client.NetworkCreateOptions{Labels: labels}); err != nil {
 		return c, fmt.Errorf("docker: creating network %s: %w", c.network, err)
@@ -234,7 +235,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 // Nodes lists the leaders in id order.
 func (c *Cluster) Nodes() []clusters.Node { return append([]clusters.Node(nil), c.nodes...) }
 
-// Run is the run's id, the value of every container's and the network's LabelRun.
+// Run is the run's id, the value of every container's and the network's docker.LabelRun.
 func (c *Cluster) Run() string { return c.run }
 
 // Partition cuts the given links at the sidecar: what is sent is dropped, and the connections

@@ -3,7 +3,6 @@ package local
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"crossfire/clusters"
-	"crossfire/clusters/regionkv"
+	"crossfire/db/regionkv/server"
 )
 
 func write(t *testing.T, client *http.Client, n clusters.Node, key, value string) error {
@@ -29,7 +28,7 @@ func write(t *testing.T, client *http.Client, n clusters.Node, key, value string
 
 func read(t *testing.T, n clusters.Node, key string) string {
 	t.Helper()
-	st, err := clusters.State(context.Background(), n)
+	st, err := server.GetState(context.Background(), n.AdminURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,19 +130,17 @@ func TestLocalClusterFaults(t *testing.T) {
 	if err := c.Pause(ctx, "n3"); err != nil {
 		t.Fatal(err)
 	}
-	if err := clusters.Healthy(ctx, n3); err == nil {
+	if err := server.Healthy(ctx, n3.AdminURL); err == nil {
 		t.Fatal("a paused node answered")
 	}
 	if err := c.Resume(ctx, "n3"); err != nil {
 		t.Fatal(err)
 	}
-	if err := clusters.Healthy(ctx, n3); err != nil {
+	if err := server.Healthy(ctx, n3.AdminURL); err != nil {
 		t.Fatalf("resumed node does not answer: %v", err)
 	}
-	ok, states := clusters.AwaitReplicated(ctxTimeout(t, 10*time.Second), nodes)
-	if !ok {
-		b, _ := json.Marshal(states)
-		t.Fatalf("did not converge: %s", b)
+	if err := c.Quiesce(ctxTimeout(t, 10*time.Second)); err != nil {
+		t.Fatalf("did not converge: %v", err)
 	}
 
 	// Close leaves no process behind.
@@ -206,7 +203,7 @@ func TestConflictLogSurvivesKill9(t *testing.T) {
 	if err := c.Heal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(c.Dir(), "nodes", "n1", "data", regionkv.ConflictFile)
+	logPath := filepath.Join(c.Dir(), "nodes", "n1", "data", server.ConflictFile)
 	deadline := time.Now().Add(5 * time.Second)
 	var before []byte
 	for len(bytes.TrimSpace(before)) == 0 {
@@ -226,7 +223,7 @@ func TestConflictLogSurvivesKill9(t *testing.T) {
 	if !bytes.HasPrefix(after, before) {
 		t.Fatalf("the conflict log changed across kill -9:\nbefore %s\nafter %s", before, after)
 	}
-	st, err := clusters.State(ctx, nodes[0])
+	st, err := server.GetState(ctx, nodes[0].AdminURL)
 	if err != nil || st.Conflicts < 1 {
 		t.Fatalf("the restarted node counts %d conflicts (%v)", st.Conflicts, err)
 	}

@@ -1,4 +1,4 @@
-package regionkv
+package server
 
 import (
 	"bytes"

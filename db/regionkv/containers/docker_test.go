@@ -1,6 +1,8 @@
-package docker
+package containers
 
 import (
+	"crossfire/clusters/docker"
+
 	"context"
 	"fmt"
 	"net/http"
@@ -15,13 +17,13 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"crossfire/clusters"
-	"crossfire/clusters/regionkv"
+	"crossfire/db/regionkv/server"
 )
 
 // dockerOrSkip returns a Docker client, or skips the test with a one-line reason.
 func dockerOrSkip(t *testing.T) *client.Client {
 	t.Helper()
-	cli, err := Client(t.Context())
+	cli, err := docker.Client(t.Context())
 	if err != nil {
 		t.Skipf("no Docker engine: %v", err)
 	}
@@ -38,7 +40,7 @@ func TestImagesAreBuiltOnceAndRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same binary again: the image is found, not built.
-	_, built, err := EnsureImage(ctx, cli, NodeRepo, dir+"/"+NodeRepo)
+	_, built, err := docker.EnsureImage(ctx, cli, NodeRepo, dir+"/"+NodeRepo)
 	if err != nil || built {
 		t.Fatalf("second EnsureImage built=%v err=%v", built, err)
 	}
@@ -51,7 +53,7 @@ func TestImagesAreBuiltOnceAndRun(t *testing.T) {
 			Image:        node,
 			Cmd:          []string{"--id", "n1", "--data", "/data", "--listen", "0.0.0.0:8080"},
 			ExposedPorts: []string{"8080/tcp"},
-			Labels:       map[string]string{Label: "true", LabelRun: run},
+			Labels:       map[string]string{docker.Label: "true", docker.LabelRun: run},
 			WaitingFor:   wait.ForHTTP("/admin/health").WithPort("8080/tcp").WithStartupTimeout(30 * time.Second),
 		},
 		Started: true,
@@ -81,7 +83,7 @@ func TestCleanRemovesWhatIsLabelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := fmt.Sprintf("clean-%d", time.Now().UnixNano())
-	labels := map[string]string{Label: "true", LabelRun: run}
+	labels := map[string]string{docker.Label: "true", docker.LabelRun: run}
 	nw, err := cli.NetworkCreate(ctx, "crossfire-"+run, client.NetworkCreateOptions{Labels: labels})
 	if err != nil {
 		t.Fatal(err)
@@ -94,13 +96,13 @@ func TestCleanRemovesWhatIsLabelled(t *testing.T) {
 	}
 	// Nothing is old enough yet. (Only this run's things are touched: other packages' tests may
 	// have clusters running.)
-	if r, err := Clean(ctx, cli, Which{OlderThan: time.Hour, Run: run}); err != nil || r.Containers != 0 || r.Networks != 0 {
+	if r, err := docker.Clean(ctx, cli, docker.Which{OlderThan: time.Hour, Run: run}); err != nil || r.Containers != 0 || r.Networks != 0 {
 		t.Fatalf("clean of old things removed %+v (%v)", r, err)
 	}
-	if r, err := Clean(ctx, cli, Which{Run: run + "-other"}); err != nil || r.Containers != 0 || r.Networks != 0 {
+	if r, err := docker.Clean(ctx, cli, docker.Which{Run: run + "-other"}); err != nil || r.Containers != 0 || r.Networks != 0 {
 		t.Fatalf("clean of another run removed %+v (%v)", r, err)
 	}
-	r, err := Clean(ctx, cli, Which{Run: run})
+	r, err := docker.Clean(ctx, cli, docker.Which{Run: run})
 	if err != nil || r.Containers != 1 || r.Networks != 1 {
 		t.Fatalf("clean removed %+v (%v)", r, err)
 	}
@@ -130,7 +132,7 @@ func TestClusterReplicatesAndPartitions(t *testing.T) {
 	seen := func(n int, key, value string, within time.Duration) bool {
 		deadline := time.Now().Add(within)
 		for time.Now().Before(deadline) {
-			st, err := clusters.State(ctx, nodes[n])
+			st, err := server.GetState(ctx, nodes[n].AdminURL)
 			if err == nil && string(st.Registers[key].Value) == value {
 				return true
 			}
@@ -162,7 +164,7 @@ func TestClusterReplicatesAndPartitions(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	left, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", LabelRun+"="+run)})
+	left, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", docker.LabelRun+"="+run)})
 	if err != nil || len(left.Items) != 0 {
 		t.Fatalf("%d containers of the run left (%v)", len(left.Items), err)
 	}
@@ -189,13 +191,13 @@ func TestClusterKillPauseAndArtifacts(t *testing.T) {
 	if err := c.Kill(ctx, "n2"); err != nil {
 		t.Fatal(err)
 	}
-	if err := clusters.Healthy(ctx, c.Nodes()[1]); err == nil {
+	if err := server.Healthy(ctx, c.Nodes()[1].AdminURL); err == nil {
 		t.Fatal("a killed leader answered")
 	}
 	if err := c.Restart(ctx, "n2"); err != nil {
 		t.Fatal(err)
 	}
-	st, err := clusters.State(ctx, c.Nodes()[1])
+	st, err := server.GetState(ctx, c.Nodes()[1].AdminURL)
 	if err != nil || len(st.Registers["k"].Value) == 0 {
 		t.Fatalf("n2 lost its acknowledged write across SIGKILL: %v %v", st.Registers, err)
 	}
@@ -203,14 +205,14 @@ func TestClusterKillPauseAndArtifacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Second)
-	if err := clusters.Healthy(pctx, c.Nodes()[2]); err == nil {
+	if err := server.Healthy(pctx, c.Nodes()[2].AdminURL); err == nil {
 		t.Fatal("a paused leader answered")
 	}
 	cancel()
 	if err := c.Resume(ctx, "n3"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := clusters.AwaitReplicated(ctxFor(t, 15*time.Second), c.Nodes()); !ok {
+	if err := c.Quiesce(ctxFor(t, 15*time.Second)); err != nil {
 		t.Fatal("did not converge after the faults")
 	}
 	dir := t.TempDir()
@@ -245,7 +247,7 @@ func TestClusterDisconnect(t *testing.T) {
 		t.Fatal("a client reached a leader that is off the network")
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Second)
-	if err := clusters.Healthy(pctx, c.Nodes()[2]); err == nil {
+	if err := server.Healthy(pctx, c.Nodes()[2].AdminURL); err == nil {
 		t.Fatal("the admin port of a disconnected leader answered")
 	}
 	cancel()
@@ -253,7 +255,7 @@ func TestClusterDisconnect(t *testing.T) {
 		t.Fatalf("n1 stopped taking writes when n3 went: %v", err)
 	}
 	// Off the network, the leader is killed and restarted, and given a clock it cannot hear yet.
-	if err := c.SetClock(ctx, "n3", regionkv.ClockSetting{OffsetNS: int64(time.Hour)}); err != nil {
+	if err := c.SetClock(ctx, "n3", clusters.ClockSetting{OffsetNS: int64(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Kill(ctx, "n3"); err != nil {
@@ -265,10 +267,10 @@ func TestClusterDisconnect(t *testing.T) {
 	if err := c.Reconnect(ctx, "n3"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, states := clusters.AwaitReplicated(ctxFor(t, 20*time.Second), c.Nodes()); !ok {
-		t.Fatalf("did not converge after the reconnection: %+v", states)
+	if err := c.Quiesce(ctxFor(t, 20*time.Second)); err != nil {
+		t.Fatalf("did not converge after the reconnection: %v", err)
 	}
-	st, err := clusters.State(ctx, c.Nodes()[2])
+	st, err := server.GetState(ctx, c.Nodes()[2].AdminURL)
 	if err != nil || string(st.Registers["k"].Value) != "2" || st.ClockNS != int64(time.Hour) {
 		t.Fatalf("n3 after reconnecting: k=%s clock=%v (%v)", st.Registers["k"].Value, time.Duration(st.ClockNS), err)
 	}
@@ -306,8 +308,8 @@ func TestHealTrustsDocker(t *testing.T) {
 			t.Errorf("n%d after healing: %v", i+1, err)
 		}
 	}
-	if ok, states := clusters.AwaitReplicated(ctxFor(t, 20*time.Second), c.Nodes()); !ok {
-		t.Fatalf("did not converge after healing what the cluster did not know of: %+v", states)
+	if err := c.Quiesce(ctxFor(t, 20*time.Second)); err != nil {
+		t.Fatalf("did not converge after healing what the cluster did not know of: %v", err)
 	}
 }
 

@@ -1,0 +1,263 @@
+package regionkv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"crossfire/db"
+	"crossfire/history"
+	"crossfire/workloads"
+)
+
+// client is regionkv's client of one workload at one leader, over its HTTP API. Each client has
+// a connection pool of its own, so closing it (after an op of unknown outcome) drops whatever
+// that op left on the wire.
+type client struct {
+	workload string
+	url      string
+	timeout  time.Duration
+	http     *http.Client
+}
+
+func newClient(c db.ClientConfig) (*client, error) {
+	switch c.Workload {
+	case workloads.RegisterName, workloads.InventoryName, workloads.CartName:
+	default:
+		return nil, fmt.Errorf("regionkv has no client for the %s workload", c.Workload)
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	return &client{workload: c.Workload, url: c.Node.URL, timeout: timeout,
+		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second}}}, nil
+}
+
+// Close implements db.Client.
+func (c *client) Close() error {
+	c.http.CloseIdleConnections()
+	return nil
+}
+
+// Invoke implements db.Client.
+func (c *client) Invoke(ctx context.Context, op history.Op) history.Op {
+	switch c.workload {
+	case workloads.RegisterName:
+		return c.register(ctx, op)
+	case workloads.InventoryName:
+		return c.inventory(ctx, op)
+	default:
+		return c.cart(ctx, op)
+	}
+}
+
+func (c *client) register(ctx context.Context, op history.Op) history.Op {
+	body := map[string]any{"key": op.Key}
+	switch op.F {
+	case "read":
+	case "write":
+		body["value"] = op.Value
+	case "cas":
+		var pair []json.RawMessage
+		if err := json.Unmarshal(op.Value, &pair); err != nil || len(pair) != 2 {
+			return complete(history.Fail, nil, "cas value is not [expected, new]")
+		}
+		body["expected"], body["new"] = pair[0], pair[1]
+	default:
+		return complete(history.Fail, nil, "unknown register op "+op.F)
+	}
+	var resp struct {
+		Value  json.RawMessage   `json:"value"`
+		TS     int64             `json:"ts"`
+		Origin string            `json:"origin"`
+		VV     map[string]uint64 `json:"vv"`
+		Node   string            `json:"node"`
+	}
+	out := c.post(ctx, "/register/"+op.F, body, &resp)
+	switch {
+	case out.ok:
+		var v json.RawMessage
+		if op.F == "read" {
+			v = resp.Value
+		}
+		done := complete(history.OK, v, "")
+		done.SetMeta("ts", resp.TS, "origin", resp.Origin, "vv", resp.VV, "served_by", resp.Node)
+		return done
+	case out.precondition:
+		return complete(history.Fail, nil, "precondition failed")
+	}
+	return unanswered(out, op.F == "read")
+}
+
+func (c *client) inventory(ctx context.Context, op history.Op) history.Op {
+	var path string
+	var body any
+	var units int64
+	switch op.F {
+	case "restock", "buy":
+		if err := json.Unmarshal(op.Value, &units); err != nil || units <= 0 {
+			return complete(history.Fail, nil, op.F+" value must be a positive number of units")
+		}
+		if op.F == "restock" {
+			path, body = "/inventory/restock", map[string]any{"sku": op.Key, "units": units}
+		} else {
+			path, body = "/inventory/buy", map[string]any{"sku": op.Key, "qty": units, "req": op.Req}
+		}
+	case "read-stock":
+		path, body = "/inventory/stock", map[string]any{"sku": op.Key}
+	case "read-orders":
+		path, body = "/inventory/orders", map[string]any{"sku": op.Key}
+	default:
+		return complete(history.Fail, nil, "unknown inventory op "+op.F)
+	}
+	var resp struct {
+		Order  string          `json:"order"`
+		Units  int64           `json:"units"`
+		Orders json.RawMessage `json:"orders"`
+		Node   string          `json:"node"`
+	}
+	out := c.post(ctx, path, body, &resp)
+	switch {
+	case out.ok:
+		var v json.RawMessage
+		switch op.F {
+		case "buy":
+			v = history.Value(resp.Order)
+		case "read-stock":
+			v = history.Value(resp.Units)
+		case "read-orders":
+			v = resp.Orders
+		}
+		done := complete(history.OK, v, "")
+		done.SetMeta("served_by", resp.Node)
+		return done
+	case out.precondition:
+		return complete(history.Fail, nil, "sold out")
+	}
+	return unanswered(out, op.F == "read-stock" || op.F == "read-orders")
+}
+
+func (c *client) cart(ctx context.Context, op history.Op) history.Op {
+	body := map[string]any{"cart": op.Key}
+	switch op.F {
+	case "add", "remove":
+		var item string
+		if json.Unmarshal(op.Value, &item) != nil || item == "" {
+			return complete(history.Fail, nil, op.F+" value must be an item")
+		}
+		body["item"] = item
+		if ts := op.MetaInt("client_ts"); ts > 0 {
+			body["ts"] = ts
+		}
+	case "read":
+	default:
+		return complete(history.Fail, nil, "unknown cart op "+op.F)
+	}
+	var resp struct {
+		Items    []string          `json:"items"`
+		TS       int64             `json:"ts"`
+		Origin   string            `json:"origin"`
+		Seq      uint64            `json:"seq"`
+		VV       map[string]uint64 `json:"vv"`
+		OffsetNS int64             `json:"clock_offset_ns"`
+		Strategy string            `json:"strategy"`
+		Node     string            `json:"node"`
+	}
+	out := c.post(ctx, "/cart/"+op.F, body, &resp)
+	if !out.ok {
+		return unanswered(out, op.F == "read")
+	}
+	var v json.RawMessage
+	if op.F == "read" {
+		if resp.Items == nil {
+			resp.Items = []string{}
+		}
+		v = history.Value(resp.Items)
+	}
+	done := complete(history.OK, v, "")
+	done.SetMeta("ts", resp.TS, "origin", resp.Origin, "seq", resp.Seq, "vv", resp.VV, "clock_offset_ns", resp.OffsetNS, "strategy", resp.Strategy, "served_by", resp.Node)
+	return done
+}
+
+// unanswered completes an op the store did not carry out with an answer: fail when it certainly
+// did not take effect (the store refused it, or it is a read, which changes nothing), info when
+// it may have. This is the one place where the client decides that, so no op records a maybe as
+// a no.
+func unanswered(out outcome, read bool) history.Op {
+	if out.definite || read {
+		return complete(history.Fail, nil, out.err)
+	}
+	return complete(history.Info, nil, out.err)
+}
+
+// complete builds a completion; the harness fills in what it shares with its invoke.
+func complete(t history.Type, value json.RawMessage, errMsg string) history.Op {
+	return history.Op{Type: t, Value: value, Error: errMsg}
+}
+
+// outcome is what one request to a node came to.
+type outcome struct {
+	ok           bool   // 200
+	precondition bool   // 409: the store refused on purpose, nothing was written
+	definite     bool   // certainly not applied
+	err          string // why not ok
+}
+
+// post sends body as JSON and decodes a 200 answer into out. Whatever may have reached the node
+// without an answer is indeterminate.
+func (c *client) post(ctx context.Context, path string, body, out any) outcome {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return outcome{definite: true, err: err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+path, bytes.NewReader(b))
+	if err != nil {
+		return outcome{definite: true, err: err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return outcome{definite: true, err: "connection refused: " + err.Error()}
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return outcome{err: "timeout"}
+		}
+		return outcome{err: err.Error()}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return outcome{err: "reading the answer: " + err.Error()}
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if err := json.Unmarshal(data, out); err != nil {
+			return outcome{err: "bad answer: " + err.Error()}
+		}
+		return outcome{ok: true}
+	case http.StatusConflict:
+		return outcome{precondition: true, definite: true, err: "precondition failed"}
+	}
+	var e struct {
+		Error    string `json:"error"`
+		Definite bool   `json:"definite"`
+	}
+	if json.Unmarshal(data, &e) != nil {
+		e.Error = fmt.Sprintf("status %d: %s", resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusNotFound {
+		e.Definite = true
+	}
+	return outcome{definite: e.Definite, err: e.Error}
+}
