@@ -28,8 +28,8 @@ bench:
 	$(GO) test ./history/ -run '^$$' -bench 'Reader|WriterAppend' -benchtime 2s -count 3
 	$(GO) test ./checkers/ -run '^$$' -bench Linearizable100k -benchtime 3x -count 3 -benchmem
 	$(GO) test ./checkers/ -run '^$$' -bench InventoryCheck -benchtime 3x -count 3
-	$(GO) test ./clusters/docker/ -run '^$$' -bench NewToReady -benchtime 5x -count 3
-	$(GO) test ./clusters/docker/ -run '^$$' -bench ImagesCold -benchtime 3x -count 3 -timeout 60m
+	$(GO) test ./db/regionkv/containers/ -run '^$$' -bench NewToReady -benchtime 5x -count 3
+	$(GO) test ./db/regionkv/containers/ -run '^$$' -bench ImagesCold -benchtime 3x -count 3 -timeout 60m
 	$(GO) test ./harness/ -run '^$$' -bench RunThroughput -benchtime 1x -count 3 -timeout 30m
 	$(GO) test ./report/ -run '^$$' -bench 'ReportWrite100k|Build100k' -benchtime 5x -count 3 -benchmem
 	$(GO) test ./report/ -run '^$$' -bench ReportOpen100k -benchtime 3x -count 3

@@ -41,4 +41,3 @@ func TestConflicts(t *testing.T) {
 		})
 	}
 }
-

@@ -143,4 +143,3 @@ func buildErrors(r io.Reader) error {
 	}
 	return s.Err()
 }
-

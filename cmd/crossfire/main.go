@@ -36,7 +36,7 @@ const (
 const usage = `crossfire: a fault-injection harness for multi-leader replication.
 
 usage:
-  crossfire run   [flags]          run a test on the embedded cluster and check it
+  crossfire run   [flags]          run a test (regionkv on local processes by default) and check it
   crossfire check [flags] PATH     check a history file or a run folder offline
   crossfire matrix [flags]         run the validation matrix: broken designs caught, safe ones pass
   crossfire report RUN             write RUN/report.html again: timeline, anomalies, plots, conflicts

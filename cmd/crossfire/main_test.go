@@ -72,7 +72,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "--db", "nope", "--store", dir}, exitUsage, `unknown database "nope" (valid: regionkv)`},
 		{[]string{"run", "--cluster", "moon", "--store", dir}, exitUsage, "database regionkv cannot start a moon cluster (valid: local, docker)"},
 		{[]string{"run", "--nemesis", "partition,disconnect", "--store", dir}, exitUsage, "database regionkv on a local cluster: nemesis disconnect: the cluster cannot take a node off its network (it is no Disconnector)"},
-		{[]string{"help"}, exitValid, "regionkv   clusters: local"},
+		{[]string{"help"}, exitValid, "clusters: local (processes on loopback, no Docker)"},
 		{[]string{"run", "--rate", "-1", "--store", dir}, exitUsage, "rate must be positive"},
 		{[]string{"run", "--bogus"}, exitUsage, "flag provided but not defined"},
 		{[]string{"run", "extra"}, exitUsage, "unexpected argument"},

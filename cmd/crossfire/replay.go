@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"crossfire/db/regionkv/server"
+	"crossfire/harness"
 	"crossfire/history"
 	"crossfire/workloads"
-	"crossfire/harness"
 )
 
 // Replayed is one logged conflict re-resolved under another strategy.

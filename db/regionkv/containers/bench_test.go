@@ -1,12 +1,12 @@
 package containers
 
 import (
-	"crossfire/clusters/docker"
-
 	"context"
 	"testing"
 
 	"github.com/moby/moby/client"
+
+	"crossfire/clusters/docker"
 )
 
 // BenchmarkNewToReady measures New, from the call to three leaders answering behind the sidecar,
@@ -14,7 +14,7 @@ import (
 // network, the sidecar and its proxies, and the three containers with their readiness checks.
 // Close is not timed.
 //
-//	go test ./clusters/docker/ -run '^$' -bench NewToReady -benchtime 5x -count 3
+//	go test ./db/regionkv/containers/ -run '^$' -bench NewToReady -benchtime 5x -count 3
 func BenchmarkNewToReady(b *testing.B) {
 	cli := benchDocker(b)
 	if _, _, err := Images(b.Context(), cli, b.TempDir()); err != nil {
@@ -39,7 +39,7 @@ func BenchmarkNewToReady(b *testing.B) {
 // cache (the binaries compile from cached packages; the images are built anew), "go-cache-cold"
 // with an empty build cache as well, as on a fresh clone whose modules are downloaded.
 //
-//	go test ./clusters/docker/ -run '^$' -bench ImagesCold -benchtime 3x -count 3 -timeout 60m
+//	go test ./db/regionkv/containers/ -run '^$' -bench ImagesCold -benchtime 3x -count 3 -timeout 60m
 func BenchmarkImagesCold(b *testing.B) {
 	cli := benchDocker(b)
 	for _, coldGo := range []bool{false, true} {

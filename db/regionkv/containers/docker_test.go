@@ -1,8 +1,6 @@
 package containers
 
 import (
-	"crossfire/clusters/docker"
-
 	"context"
 	"fmt"
 	"net/http"
@@ -17,6 +15,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"crossfire/clusters"
+	"crossfire/clusters/docker"
 	"crossfire/db/regionkv/server"
 )
 
