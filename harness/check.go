@@ -79,8 +79,8 @@ func DefaultCheckers(workload string) ([]checkers.Checker, error) {
 
 // WithRunFolder gives checkers that need more than the history what the run folder holds: the
 // conflicts checker gets the conflict records the database gave (conflicts.jsonl). Where the
-// folder has none (its database gives no conflict records), that checker is left out, and
-// leftOut says why.
+// folder has none (its database gives none, or the run could not collect them), that checker is
+// left out, and leftOut says so.
 func WithRunFolder(cs []checkers.Checker, dir string) (out []checkers.Checker, leftOut []string, err error) {
 	for _, c := range cs {
 		if _, ok := c.(checkers.Conflicts); ok {
@@ -89,7 +89,7 @@ func WithRunFolder(cs []checkers.Checker, dir string) (out []checkers.Checker, l
 				return nil, nil, err
 			}
 			if !found {
-				leftOut = append(leftOut, fmt.Sprintf("%s: the run folder holds no conflict records (%s): its database gives none", c.Name(), history.ConflictsFile))
+				leftOut = append(leftOut, fmt.Sprintf("%s: the run folder holds no conflict records (%s)", c.Name(), history.ConflictsFile))
 				continue
 			}
 			c = checkers.Conflicts{Logs: recs, Loaded: true}

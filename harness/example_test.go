@@ -154,5 +154,5 @@ func Example_yourOwnDatabase() {
 	// test: memkv-register-partition on memory
 	// verdict: valid
 	// faults injected: true ops judged: true
-	// not checked: conflicts: the run folder holds no conflict records (conflicts.jsonl): its database gives none
+	// not checked: conflicts: database memkv gives no conflict records (its cluster is no ConflictSource)
 }

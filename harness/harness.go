@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -291,9 +292,13 @@ func (r *run) run(ctx context.Context) (Result, error) {
 			r.logf("crossfire: collecting node artifacts: %v", err)
 		}
 	}
+	// Why the conflicts checker could not run, if it cannot.
+	noConflicts := fmt.Sprintf("database %s gives no conflict records (its cluster is no ConflictSource)", r.t.DB)
 	if src, ok := c.(clusters.ConflictSource); ok {
+		noConflicts = ""
 		if err := writeConflicts(actx, src, r.dir); err != nil {
-			r.logf("crossfire: collecting the conflict records: %v", err)
+			noConflicts = "collecting the conflict records failed: " + err.Error()
+			r.logf("crossfire: %s", noConflicts)
 		}
 	}
 	if err := c.Close(); err != nil {
@@ -307,6 +312,11 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	cs, r.res.Stats.LeftOut, err = WithRunFolder(cs, r.dir)
 	if err != nil {
 		return r.res, fmt.Errorf("%w: reading the conflict records: %v", ErrEnvironment, err)
+	}
+	for i, why := range r.res.Stats.LeftOut {
+		if noConflicts != "" && strings.HasPrefix(why, checkers.ConflictsName+":") {
+			r.res.Stats.LeftOut[i] = checkers.ConflictsName + ": " + noConflicts
+		}
 	}
 	for _, why := range r.res.Stats.LeftOut {
 		r.logf("crossfire: not checked: %s", why)
@@ -338,17 +348,23 @@ func (r *run) run(ctx context.Context) (Result, error) {
 }
 
 // writeConflicts writes the conflict records the database gives into the run folder, fsynced;
-// an empty file when it detected none.
+// an empty file when it detected none, and none at all when they could not be had (a partial
+// set of records would make the conflicts checker report silent conflicts that were logged).
 func writeConflicts(ctx context.Context, src clusters.ConflictSource, dir string) error {
 	recs, err := src.Conflicts(ctx)
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, history.ConflictsFile))
+	path := filepath.Join(dir, history.ConflictsFile)
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	return errors.Join(history.WriteConflicts(f, recs), f.Sync(), f.Close())
+	if err := errors.Join(history.WriteConflicts(f, recs), f.Sync(), f.Close()); err != nil {
+		_ = os.Remove(path)
+		return err
+	}
+	return nil
 }
 
 // main runs the clients and the nemesis schedule for the test's duration.

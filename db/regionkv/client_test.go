@@ -122,11 +122,11 @@ func TestCartClientOutcomes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var sent string
+			sentCh := make(chan string, 1) // what the server got, handed over by the handler
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				b := make([]byte, 512)
 				n, _ := r.Body.Read(b)
-				sent = string(b[:n])
+				sentCh <- string(b[:n])
 				time.Sleep(c.delay)
 				w.WriteHeader(c.status)
 				w.Write([]byte(c.body))
@@ -138,6 +138,12 @@ func TestCartClientOutcomes(t *testing.T) {
 			done := cl.Invoke(context.Background(), op)
 			if done.Type != c.want {
 				t.Fatalf("type %s (%s), want %s", done.Type, done.Error, c.want)
+			}
+			var sent string
+			select {
+			case sent = <-sentCh:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the server got no request")
 			}
 			if c.f != "read" && !strings.Contains(sent, `"ts":42`) {
 				t.Errorf("the client's stamp was not sent: %s", sent)
