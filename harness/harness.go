@@ -230,7 +230,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 
 	r.setPhase("setup")
 	r.procs.Store(int64(r.t.Concurrency))
-	setup := r.clients(ctx)
+	setup := r.clients()
 	for i, op := range r.wl.Setup() {
 		n := nodes[i%len(nodes)]
 		for _, m := range nodes {
@@ -414,7 +414,7 @@ const MaxRetries = 2
 // retryable op whose outcome is unknown is retried, same req, at the next leader; while the
 // retry nemesis says so, an acknowledged one is sometimes sent again there too.
 func (r *run) worker(ctx, mctx context.Context, w int, nodes []clusters.Node) {
-	cs := r.clients(ctx)
+	cs := r.clients()
 	defer cs.close()
 	rng := rand.New(rand.NewPCG(r.t.Seed, uint64(w)+1))
 	process := w
@@ -469,7 +469,7 @@ type clientSet struct {
 	open map[string]db.Client
 }
 
-func (r *run) clients(ctx context.Context) *clientSet {
+func (r *run) clients() *clientSet {
 	return &clientSet{r: r, open: map[string]db.Client{}}
 }
 
@@ -538,7 +538,7 @@ func (r *run) finalReads(ctx context.Context, nodes []clusters.Node) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cs := r.clients(ctx)
+			cs := r.clients()
 			defer cs.close()
 			process := r.freshProcess()
 			for _, op := range r.wl.Final() {
