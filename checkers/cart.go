@@ -21,7 +21,8 @@ const (
 	CauseLWW       = "lww"        // last-writer-wins dropped a concurrent write, no skew involved
 )
 
-// CartChecker judges carts by their final reads (read ops whose invoke carries meta "final"):
+// CartChecker judges carts by their final reads (those marked meta.final, or, in a history
+// without the marker, the last successful read of each cart at each leader):
 //
 //   - a lost add is an item whose add was acknowledged, missing from a leader's final read, with
 //     no remove of it made (a remove of unknown outcome may have happened, and explains it);
@@ -124,6 +125,7 @@ func concurrentVV(a, b map[string]uint64) bool {
 type cartFinal struct {
 	items    map[string]bool
 	index    int64
+	start    int64  // the read's invoke time: it can speak only of writes acknowledged before
 	strategy string // the store's cart strategy, as the read reported it
 }
 
@@ -135,6 +137,8 @@ type skewSpan struct {
 type cartStream struct {
 	p      pairer
 	w      windowTracker
+	fr     finalReads
+	ops    int                             // cart ops seen
 	items  map[string]map[string]*cartItem // cart -> item -> what happened to it
 	byCart map[string][]*cartWrite         // cart -> its acknowledged writes
 	finals map[string]map[string]cartFinal // cart -> leader -> final read
@@ -164,6 +168,7 @@ func (s *cartStream) Observe(op history.Op) {
 	if op.Type == history.Invoke {
 		if op.F == "add" || op.F == "remove" || op.F == "read" {
 			s.p.observe(op)
+			s.ops++
 		}
 		return
 	}
@@ -259,38 +264,49 @@ func (s *cartStream) complete(inv, done history.Op) {
 			it.removeInfo = true
 		}
 	case "read":
-		if done.Type != history.OK || !inv.MetaBool("final") {
-			return
-		}
+		s.fr.observe(inv, done)
+	}
+}
+
+// takeFinals reads the final cart reads that the history's rule picks (see finalReads).
+func (s *cartStream) takeFinals() string {
+	picks, rule := s.fr.picks()
+	for _, p := range picks {
+		inv, done := p.inv, p.done
 		var items []string
 		if err := json.Unmarshal(done.Value, &items); err != nil {
 			s.bad = append(s.bad, fmt.Sprintf("op %d: read value is not a list of items: %v", done.Index, err))
-			return
+			continue
 		}
-		f := cartFinal{items: map[string]bool{}, index: done.Index}
+		f := cartFinal{items: map[string]bool{}, index: done.Index, start: inv.Time}
 		for _, it := range items {
 			f.items[it] = true
 		}
 		f.strategy, _ = jsonString(done.MetaField("strategy"))
-		if s.finals[cart] == nil {
-			s.finals[cart] = map[string]cartFinal{}
+		if s.finals[inv.Key] == nil {
+			s.finals[inv.Key] = map[string]cartFinal{}
 		}
-		s.finals[cart][inv.Node] = f
+		s.finals[inv.Key][inv.Node] = f
 	}
+	return rule
 }
 
 func (s *cartStream) Result(context.Context) Result {
 	for _, inv := range s.p.pending() {
 		s.complete(inv, history.Op{Index: -1, Time: s.w.end, Type: history.Info, F: inv.F, Key: inv.Key})
 	}
+	if s.ops == 0 {
+		return notApplicable("no cart op (add, remove, read) in the history")
+	}
+	rule := s.takeFinals()
 	if len(s.bad) > 0 {
 		return Result{Valid: Unknown, Error: strings.Join(s.bad[:min(len(s.bad), 5)], "; ")}
 	}
 	if len(s.finals) == 0 {
-		return Result{Valid: Unknown, Error: "no final cart reads in the history: nothing shows what the carts hold"}
+		return Result{Valid: Unknown, Error: "no successful cart read in the history: nothing shows what the carts hold"}
 	}
 	windows := s.w.windows()
-	r := Result{Valid: True, Stats: map[string]any{}}
+	r := Result{Valid: True, Stats: map[string]any{"final_rule": rule}}
 	lost, resurrected := 0, 0
 	for cart, byLeader := range s.finals {
 		leaders := make([]string, 0, len(byLeader))
@@ -299,14 +315,20 @@ func (s *cartStream) Result(context.Context) Result {
 		}
 		sort.Strings(leaders)
 		for item, it := range s.items[cart] {
+			// A final read speaks of an add only if it began after the add was acknowledged,
+			// and of a remove only if it began after the remove was (real-time order: a last read
+			// taken mid-run, in a history without final reads at its end, says nothing of later
+			// writes).
+			rm := it.sawEveryAdd()
 			var missing, present []string
 			var finalOps []int64
 			var strategy string // as the leaders' final reads report it
 			for _, l := range leaders {
 				f := byLeader[l]
-				if f.items[item] {
+				switch {
+				case f.items[item] && rm != nil && f.start > rm.time:
 					present = append(present, l)
-				} else {
+				case !f.items[item] && f.start > it.addDone:
 					missing = append(missing, l)
 				}
 				finalOps = append(finalOps, f.index)
@@ -322,11 +344,7 @@ func (s *cartStream) Result(context.Context) Result {
 				a.Cause, a.Description = s.lostCause(cart, it, a.Description)
 				r.Anomalies = append(r.Anomalies, a)
 				lost++
-			case !it.addInfo && len(present) > 0:
-				rm := it.sawEveryAdd()
-				if rm == nil {
-					continue // no remove had seen every add: under add-wins the item rightly stays
-				}
+			case !it.addInfo && len(present) > 0: // present counts only where a remove had seen every add
 				a := Anomaly{Kind: "resurrected", Key: cart, Item: item, Ops: append(append([]int64(nil), it.ops...), finalOps...),
 					Nodes: union([]string{rm.origin}, present), Definite: true,
 					Nemesis: During(windows, it.addInvoke, rm.time)}

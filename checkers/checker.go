@@ -104,12 +104,16 @@ type Anomaly struct {
 
 // Result is one checker's verdict on a history.
 type Result struct {
-	Checker   string         `json:"checker"`
-	Valid     Valid          `json:"valid"`
-	Anomalies []Anomaly      `json:"anomalies,omitempty"`
-	Error     string         `json:"error,omitempty"` // why the verdict is unknown
-	Stats     map[string]any `json:"stats,omitempty"`
-	Files     []string       `json:"files,omitempty"` // names of the artifacts, as written beside results.json
+	Checker   string    `json:"checker"`
+	Valid     Valid     `json:"valid"`
+	Anomalies []Anomaly `json:"anomalies,omitempty"`
+	Error     string    `json:"error,omitempty"` // why the verdict is unknown
+	// NotApplicable, when set, says in one line why the checker judged nothing: the history
+	// holds none of what it judges (no register op for linearizable, no read for convergence).
+	// Such a result leaves the composed verdict as the others make it; it is never a pass.
+	NotApplicable string         `json:"not_applicable,omitempty"`
+	Stats         map[string]any `json:"stats,omitempty"`
+	Files         []string       `json:"files,omitempty"` // names of the artifacts, as written beside results.json
 	// Artifacts are files for the run folder, by name. The harness writes them.
 	Artifacts map[string][]byte `json:"-"`
 }
@@ -133,6 +137,13 @@ func Run(ctx context.Context, c Checker, ops []history.Op) (r Result) {
 	if len(r.Anomalies) > 0 && r.Valid == True {
 		r.Valid = False
 	}
+	if r.NotApplicable != "" {
+		if len(r.Anomalies) > 0 {
+			r.NotApplicable = "" // a checker that found anomalies judged something
+		} else {
+			r.Valid = Unknown
+		}
+	}
 	for name := range r.Artifacts {
 		r.Files = append(r.Files, name)
 	}
@@ -155,8 +166,8 @@ func (s Summary) Anomalies() int {
 	return n
 }
 
-// Compose runs every checker on ops, concurrently, and ranks their verdicts. No checkers at all
-// is unknown: nothing was checked.
+// Compose runs every checker on ops, concurrently, and ranks their verdicts (Verdict). No
+// checker at all, or none that found anything to judge, is unknown: nothing was checked.
 func Compose(ctx context.Context, ops []history.Op, cs ...Checker) Summary {
 	results := make([]Result, len(cs))
 	var wg sync.WaitGroup
@@ -168,15 +179,28 @@ func Compose(ctx context.Context, ops []history.Op, cs ...Checker) Summary {
 		}()
 	}
 	wg.Wait()
-	s := Summary{Valid: Unknown, Results: results}
-	if len(results) > 0 {
-		s.Valid = True
-	}
-	for _, r := range results {
-		s.Valid = Worse(s.Valid, r.Valid)
-	}
-	return s
+	return Summary{Valid: Verdict(results), Results: results}
 }
+
+// Verdict ranks the results that apply, false over unknown over true. When none applies (no
+// results, or every checker found nothing it judges), nothing was judged: unknown.
+func Verdict(results []Result) Valid {
+	v, applied := True, false
+	for _, r := range results {
+		if r.NotApplicable != "" {
+			continue
+		}
+		applied = true
+		v = Worse(v, r.Valid)
+	}
+	if !applied {
+		return Unknown
+	}
+	return v
+}
+
+// notApplicable is the result of a checker that found nothing it judges.
+func notApplicable(why string) Result { return Result{Valid: Unknown, NotApplicable: why} }
 
 // String is the result as JSON: artifact names, not their bytes.
 func (r Result) String() string {

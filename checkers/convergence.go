@@ -1,7 +1,6 @@
 package checkers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,9 +15,12 @@ import (
 const ConvergenceName = "convergence"
 
 // Convergence checks that, after healing and quiescing, every leader's final reads agree: the
-// same value for every (f, key) read at the end (lists compared as sets). The final reads are
-// the ops whose invoke carries meta "final": true; the harness also records there how long
-// replication took to catch up ("quiesce_ns") and whether it did ("converged").
+// same value for every (read, key) read at the end, compared as data (objects by key, numbers by
+// value, lists as multisets). The final reads are those marked with meta.final (the harness also
+// records there how long replication took to catch up, "quiesce_ns", and whether it did,
+// "converged"); in a history without the marker, the last successful read of each key at each
+// leader. It needs final reads from at least two leaders, each naming its leader; a history with
+// no read at all is none of its business.
 type Convergence struct{}
 
 // Name implements Checker.
@@ -30,69 +32,39 @@ func (c Convergence) Check(ctx context.Context, ops []history.Op) Result {
 }
 
 // Stream implements Streamer.
-func (Convergence) Stream() Stream {
-	return &convergenceStream{reads: map[readKey]map[string]finalRead{}}
-}
+func (Convergence) Stream() Stream { return &convergenceStream{} }
 
 type readKey struct{ f, key string }
 
-type finalRead struct {
-	sum   uint64 // an order-independent hash of the value (see digest)
-	shown string // the start of the value, to show when leaders differ
-	index int64
-}
-
 type convergenceStream struct {
 	p         pairer
-	reads     map[readKey]map[string]finalRead // (f, key) -> leader -> its last ok final read
-	leaders   map[string]bool
+	finals    finalReads
+	reads     int // completed reads of any kind
 	quiesceNS int64
 	converged bool
 	sawMeta   bool
-	digests   map[uint64]uint64 // raw bytes' hash -> digest
+	digests   map[uint64]uint64 // raw bytes' hash -> canonical digest
 }
 
 func (s *convergenceStream) Observe(op history.Op) {
-	if op.IsNemesis() {
-		return
-	}
-	if op.Type == history.Invoke {
-		if op.MetaBool("final") {
-			s.p.observe(op) // only final reads are paired: the map stays small
-		}
-		return
-	}
-	if len(s.p.open) == 0 {
+	if op.IsNemesis() || !readFs[op.F] {
 		return
 	}
 	inv, ok := s.p.observe(op)
 	if !ok {
 		return
 	}
-	if s.leaders == nil {
-		s.leaders = map[string]bool{}
-	}
-	s.leaders[inv.Node] = true
-	if q := inv.MetaField("quiesce_ns"); q != nil {
+	s.reads++
+	if inv.MetaBool("final") && inv.MetaField("quiesce_ns") != nil {
 		s.sawMeta = true
 		s.quiesceNS = inv.MetaInt("quiesce_ns")
 		s.converged = inv.MetaBool("converged")
 	}
-	if op.Type != history.OK {
-		return
-	}
-	k := readKey{inv.F, inv.Key}
-	if s.reads[k] == nil {
-		s.reads[k] = map[string]finalRead{}
-	}
-	shown := string(op.Value[:min(len(op.Value), 120)])
-	if len(op.Value) > 120 {
-		shown = shown[:117] + "..."
-	}
-	s.reads[k][inv.Node] = finalRead{sum: s.digest(op.Value), shown: shown, index: op.Index}
+	s.finals.observe(inv, op)
 }
 
-// digest caches digests by the value's raw bytes: converged leaders answer with the same bytes.
+// digest caches canonical digests by the value's raw bytes: converged leaders answer with the
+// same bytes.
 func (s *convergenceStream) digest(raw json.RawMessage) uint64 {
 	h := fnv.New64a()
 	h.Write(raw)
@@ -103,31 +75,9 @@ func (s *convergenceStream) digest(raw json.RawMessage) uint64 {
 	if s.digests == nil {
 		s.digests = map[uint64]uint64{}
 	}
-	d := digest(raw)
+	d := canonicalDigest(raw)
 	s.digests[key] = d
 	return d
-}
-
-// digest hashes a value so that equal values hash equal: compact JSON, and a list as the sum
-// of its items' hashes, so that the order of its items does not matter. Final reads are large
-// (every order row) and only compared, so a hash serves where a sorted copy would cost.
-func digest(raw json.RawMessage) uint64 {
-	var list []json.RawMessage
-	if len(raw) > 0 && raw[0] == '[' && json.Unmarshal(raw, &list) == nil {
-		sum := uint64(len(list)) * 0x9e3779b97f4a7c15
-		for _, it := range list {
-			sum += mix(digest(it))
-		}
-		return sum
-	}
-	var b bytes.Buffer
-	if len(raw) == 0 || json.Compact(&b, raw) != nil {
-		b.Reset()
-		b.Write(raw)
-	}
-	h := fnv.New64a()
-	h.Write(b.Bytes())
-	return h.Sum64()
 }
 
 // mix spreads a hash's bits so that sums of hashes do not cancel.
@@ -138,22 +88,58 @@ func mix(x uint64) uint64 {
 	return x
 }
 
+type finalRead struct {
+	sum   uint64 // the value's canonical digest
+	shown string // the start of the value, to show when leaders differ
+	index int64
+}
+
 func (s *convergenceStream) Result(context.Context) Result {
-	if len(s.leaders) == 0 {
-		return Result{Valid: Unknown, Error: "no final reads in the history: nothing shows the leaders' end states"}
+	if s.reads == 0 {
+		return notApplicable("no read in the history: nothing shows what the leaders hold")
 	}
-	leaders := make([]string, 0, len(s.leaders))
-	for l := range s.leaders {
-		leaders = append(leaders, l)
+	picks, rule := s.finals.picks()
+	if len(picks) == 0 {
+		return Result{Valid: Unknown, Error: "no successful read in the history: nothing shows the leaders' end states"}
 	}
-	sort.Strings(leaders)
-	r := Result{Valid: True, Stats: map[string]any{"leaders": len(leaders), "final_reads": len(s.reads)}}
+	reads := map[readKey]map[string]finalRead{}
+	var leaders []string
+	unnamed := 0
+	for _, l := range s.finals.nodes() {
+		if l == "" {
+			unnamed++
+		} else {
+			leaders = append(leaders, l)
+		}
+	}
+	for _, p := range picks {
+		if p.inv.Node == "" {
+			continue
+		}
+		k := readKey{p.inv.F, p.inv.Key}
+		if reads[k] == nil {
+			reads[k] = map[string]finalRead{}
+		}
+		v := p.done.Value
+		shown := string(v[:min(len(v), 120)])
+		if len(v) > 120 {
+			shown = shown[:117] + "..."
+		}
+		reads[k][p.inv.Node] = finalRead{sum: s.digest(v), shown: shown, index: p.done.Index}
+	}
+	r := Result{Valid: True, Stats: map[string]any{"leaders": len(leaders), "final_reads": len(reads), "final_rule": rule}}
 	if s.sawMeta {
 		r.Stats["quiesce_ns"] = s.quiesceNS
 		r.Stats["replication_caught_up"] = s.converged
 	}
-	keys := make([]readKey, 0, len(s.reads))
-	for k := range s.reads {
+	switch {
+	case unnamed > 0:
+		return Result{Valid: Unknown, Stats: r.Stats, Error: fmt.Sprintf("final reads (by %s) that name no leader: whose state they show is unknown", rule)}
+	case len(leaders) < 2:
+		return Result{Valid: Unknown, Stats: r.Stats, Error: fmt.Sprintf("final reads (by %s) from %d leader(s) only (%s): nothing to compare", rule, len(leaders), strings.Join(leaders, ","))}
+	}
+	keys := make([]readKey, 0, len(reads))
+	for k := range reads {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
@@ -164,7 +150,7 @@ func (s *convergenceStream) Result(context.Context) Result {
 	})
 	var missing []string
 	for _, k := range keys {
-		byLeader := s.reads[k]
+		byLeader := reads[k]
 		values := map[uint64][]string{} // value digest -> leaders
 		shown := map[uint64]string{}
 		var ops []int64

@@ -103,19 +103,22 @@ func firstOps(ops []int64) []int64 {
 
 // saleFacts is what both inventory checkers gather: buyers, restocks and final order rows.
 type saleFacts struct {
-	p        pairer
-	buying   map[int]*buyer // process -> the buyer of its buy in flight, to skip a second lookup
-	nodeBits leaders
-	w        windowTracker
-	buyers   map[string]*buyer   // pointers to flat buyers: the map holds no slices
-	rows     map[string]row      // every distinct order row in any final read, by order id
-	byReq    map[string][]string // req -> order ids of its rows
-	finalOps map[string][]int64  // sku -> final read-orders completions
-	toldOK   map[string]okSale   // order id -> the ok buy that was told it
-	restock  map[string]*restocks
-	seenRows map[uint64]bool // hashes of final read-orders values already taken in
-	finished bool
-	bad      []string // values that could not be read
+	p         pairer
+	buying    map[int]*buyer // process -> the buyer of its buy in flight, to skip a second lookup
+	nodeBits  leaders
+	w         windowTracker
+	buyers    map[string]*buyer   // pointers to flat buyers: the map holds no slices
+	rows      map[string]row      // every distinct order row in any final read, by order id
+	byReq     map[string][]string // req -> order ids of its rows
+	finalOps  map[string][]int64  // sku -> final read-orders completions
+	toldOK    map[string]okSale   // order id -> the ok buy that was told it
+	restock   map[string]*restocks
+	seenRows  map[uint64]bool // hashes of final read-orders values already taken in
+	fr        finalReads
+	finalRule string
+	any       bool // an inventory op was seen
+	finished  bool
+	bad       []string // values that could not be read
 }
 
 type okSale struct {
@@ -172,6 +175,7 @@ func (s *saleFacts) observe(op history.Op) {
 		default:
 			return // nothing these checkers judge: no need to pair it
 		}
+		s.any = true
 		s.p.observe(op)
 		return
 	}
@@ -234,10 +238,15 @@ func (s *saleFacts) complete(inv, done history.Op) {
 			r.info += units
 			r.events = append(r.events, stockEvent{time: inv.Time, units: units, info: true})
 		}
+	case "read-stock", "read-orders":
+		s.fr.observe(inv, done)
+	}
+}
+
+// takeFinal takes in one final read that the history's rule picked (see finalReads).
+func (s *saleFacts) takeFinal(inv, done history.Op) {
+	switch inv.F {
 	case "read-stock":
-		if done.Type != history.OK || !inv.MetaBool("final") {
-			return
-		}
 		units, ok := jsonInt(done.Value)
 		if !ok {
 			s.bad = append(s.bad, fmt.Sprintf("op %d: read-stock value %s is not a number of units", done.Index, done.Value))
@@ -250,9 +259,6 @@ func (s *saleFacts) complete(inv, done history.Op) {
 		r.final[inv.Node] = units
 		r.finalOps = append(r.finalOps, done.Index)
 	case "read-orders":
-		if done.Type != history.OK || !inv.MetaBool("final") {
-			return
-		}
 		s.finalOps[inv.Key] = append(s.finalOps[inv.Key], done.Index)
 		// Converged leaders answer with the very same bytes: rows already taken in add nothing.
 		h := fnv.New64a()
@@ -284,6 +290,11 @@ func (s *saleFacts) finish() {
 	for _, inv := range s.p.pending() {
 		s.complete(inv, history.Op{Index: -1, Time: s.w.end, Type: history.Info, F: inv.F, Key: inv.Key})
 	}
+	picks, rule := s.fr.picks()
+	s.finalRule = rule
+	for _, p := range picks {
+		s.takeFinal(p.inv, p.done)
+	}
 }
 
 // judged reports why the facts cannot be judged, or "" when they can.
@@ -292,7 +303,7 @@ func (s *saleFacts) unjudgeable() string {
 		return strings.Join(s.bad[:min(len(s.bad), 5)], "; ")
 	}
 	if len(s.finalOps) == 0 {
-		return "no final read-orders in the history: nothing shows which orders exist"
+		return "no successful read-orders in the history: nothing shows which orders exist"
 	}
 	return ""
 }
@@ -340,11 +351,14 @@ func (s *oversellStream) withFacts(f *saleFacts) Stream { return &oversellStream
 
 func (s *dedupStream) Result(context.Context) Result {
 	s.finish()
+	if !s.any {
+		return notApplicable("no inventory op (restock, buy, read-stock, read-orders) in the history")
+	}
 	if why := s.unjudgeable(); why != "" {
 		return Result{Valid: Unknown, Error: why}
 	}
 	windows := s.w.windows()
-	r := Result{Valid: True, Stats: map[string]any{"requests": len(s.buyers), "order_rows": len(s.rows)}}
+	r := Result{Valid: True, Stats: map[string]any{"requests": len(s.buyers), "order_rows": len(s.rows), "final_rule": s.finalRule}}
 	dups := 0
 	for req, ids := range s.byReq {
 		sku := s.rows[ids[0]].SKU
@@ -418,11 +432,14 @@ func (s *oversellStream) Observe(op history.Op) { s.observe(op) }
 
 func (s *oversellStream) Result(context.Context) Result {
 	s.finish()
+	if !s.any {
+		return notApplicable("no inventory op (restock, buy, read-stock, read-orders) in the history")
+	}
 	if why := s.unjudgeable(); why != "" {
 		return Result{Valid: Unknown, Error: why}
 	}
 	windows := s.w.windows()
-	r := Result{Valid: True, Stats: map[string]any{}}
+	r := Result{Valid: True, Stats: map[string]any{"final_rule": s.finalRule}}
 	sold := map[string]int64{}
 	soldIDs := map[string][]string{}
 	for id, rw := range s.rows {

@@ -180,6 +180,9 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 		nOps += len(kops)
 	}
 	sort.Strings(keys)
+	if len(keys) == 0 {
+		return notApplicable("no register op (read, write, cas) that took or may have taken effect in the history")
+	}
 
 	verdicts := make([]porcupine.CheckResult, len(keys))
 	var wg sync.WaitGroup

@@ -74,18 +74,14 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 		return Summary{}, err
 	}
 	results := make([]Result, len(cs))
-	s := Summary{Valid: Unknown}
-	if len(cs) > 0 {
-		s.Valid = True
-	}
 	for i, c := range cs {
 		if failed[i] != "" {
 			results[i] = Result{Checker: c.Name(), Valid: Unknown, Error: failed[i]}
 		} else {
 			results[i] = Run(ctx, streamChecker{c, streams[i]}, nil)
 		}
-		s.Valid = Worse(s.Valid, results[i].Valid)
 	}
+	s := Summary{Valid: Verdict(results)}
 	s.Results = results
 	return s, nil
 }

@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -28,5 +29,25 @@ func TestInventoryGenerator(t *testing.T) {
 	}
 	if len(w.Setup()) != 3 || len(w.Final()) != 6 {
 		t.Fatalf("setup %d, final %d", len(w.Setup()), len(w.Final()))
+	}
+}
+
+func TestInfer(t *testing.T) {
+	for _, c := range []struct {
+		fs   []string
+		want string
+		err  string
+	}{
+		{[]string{"read", "write", "cas"}, "register", ""},
+		{[]string{"buy", "read-orders"}, "inventory", ""},
+		{[]string{"add", "read"}, "cart", ""},
+		{[]string{"read"}, "", "fit the workloads cart and register alike"},
+		{[]string{"buy", "add"}, "", "fit no workload"},
+		{nil, "", "no client operation"},
+	} {
+		got, err := Infer(c.fs)
+		if got != c.want || (c.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("Infer(%v) = %q, %v; want %q, %q", c.fs, got, err, c.want, c.err)
+		}
 	}
 }

@@ -62,3 +62,42 @@ func New(name string, o Options) (Workload, error) {
 	}
 	return f(o), nil
 }
+
+// Ops lists, per workload, the names of its operations (HISTORY.md). "read" is both a register's
+// and a cart's.
+var Ops = map[string][]string{
+	RegisterName:  {"read", "write", "cas"},
+	InventoryName: {"restock", "buy", "read-stock", "read-orders"},
+	CartName:      {"add", "remove", "read"},
+}
+
+// Infer names the workload whose operations a history holds, from the names of its client
+// operations (fs): the workload that has every one of them. Names that fit no workload, or
+// more than one (a history of reads alone is a register's or a cart's), are an error that says
+// so.
+func Infer(fs []string) (string, error) {
+	if len(fs) == 0 {
+		return "", fmt.Errorf("the history holds no client operation")
+	}
+	var fits []string
+	for _, w := range Names() {
+		all := true
+		for _, f := range fs {
+			all = all && slices.Contains(Ops[w], f)
+		}
+		if all {
+			fits = append(fits, w)
+		}
+	}
+	switch len(fits) {
+	case 1:
+		return fits[0], nil
+	case 0:
+		var parts []string
+		for _, w := range Names() {
+			parts = append(parts, w+": "+strings.Join(Ops[w], ", "))
+		}
+		return "", fmt.Errorf("its operations (%s) fit no workload (%s)", strings.Join(fs, ", "), strings.Join(parts, "; "))
+	}
+	return "", fmt.Errorf("its operations (%s) fit the workloads %s alike", strings.Join(fs, ", "), strings.Join(fits, " and "))
+}

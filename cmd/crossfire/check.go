@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +25,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 Checks a history offline. PATH is a history.jsonl file or a run folder (whose test.json names
 the workload). A history cut off by an interrupted run is checked as far as it goes: its pending
 operations count as indeterminate. Exits 0 valid, 1 anomalies, 2 unknown, 3 bad input.`, stderr)
-	workload := fs.String("workload", "", "workload whose default checkers to use: "+strings.Join(workloads.Names(), ", ")+" (default: the run folder's, else register)")
+	workload := fs.String("workload", "", "workload whose default checkers to use: "+strings.Join(workloads.Names(), ", ")+" (default: the run folder's, else the one whose operations the history holds)")
 	names := fs.String("checkers", "", "comma-separated checkers instead of the workload's: "+strings.Join(checkers.Names(), ", "))
 	out := fs.String("out", "", "write results.json and the checkers' files (the visualization) into this folder")
 	timeout := fs.Duration("timeout", 2*time.Minute, "bound on the checkers; past it the verdict is unknown")
@@ -44,14 +46,27 @@ operations count as indeterminate. Exits 0 valid, 1 anomalies, 2 unknown, 3 bad 
 	file := path
 	if st.IsDir() {
 		file = filepath.Join(path, harness.HistoryFile)
-		if *workload == "" {
-			if t, err := harness.LoadTest(path); err == nil {
-				*workload = t.Workload
+		if t, err := harness.LoadTest(path); err == nil && t.Workload != "" {
+			if *workload != "" && *workload != t.Workload {
+				fmt.Fprintf(stderr, "crossfire check: %s is a run of the %s workload; --workload %s contradicts its test.json\n", path, t.Workload, *workload)
+				return exitUsage
 			}
+			*workload = t.Workload
 		}
 	}
-	if *workload == "" {
-		*workload = workloads.RegisterName
+	if *workload == "" && *names == "" {
+		fs, err := clientOps(file)
+		if err != nil {
+			fmt.Fprintf(stderr, "crossfire check: %v\n", err)
+			return exitUsage
+		}
+		w, err := workloads.Infer(fs)
+		if err != nil {
+			fmt.Fprintf(stderr, "crossfire check: %s: cannot tell its workload: %v; say it with --workload\n", file, err)
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "crossfire check: %s: the %s workload, from the names of its operations (%s)\n", file, w, strings.Join(fs, ", "))
+		*workload = w
 	}
 	var cs []checkers.Checker
 	if *names != "" {
@@ -118,4 +133,29 @@ operations count as indeterminate. Exits 0 valid, 1 anomalies, 2 unknown, 3 bad 
 		printSummary(stdout, summary)
 	}
 	return exitFor(summary.Valid)
+}
+
+// clientOps lists, sorted, the names of a history's client operations. A history that cannot be
+// read is an error naming its line.
+func clientOps(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := history.NewReader(f)
+	seen := map[string]bool{}
+	for {
+		op, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if !op.IsNemesis() {
+			seen[op.F] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
 }

@@ -177,10 +177,17 @@ func splitList(s string) []string {
 func printSummary(w io.Writer, s checkers.Summary) {
 	var parts []string
 	for _, r := range s.Results {
-		parts = append(parts, fmt.Sprintf("%s: %s", r.Checker, r.Valid))
+		if r.NotApplicable != "" {
+			parts = append(parts, r.Checker+": not applicable")
+		} else {
+			parts = append(parts, fmt.Sprintf("%s: %s", r.Checker, r.Valid))
+		}
 	}
 	fmt.Fprintf(w, "verdict: %s, %d anomalies (%s)\n", s.Valid, s.Anomalies(), strings.Join(parts, "; "))
 	for _, r := range s.Results {
+		if r.NotApplicable != "" {
+			fmt.Fprintf(w, "  %s not applicable: %s\n", r.Checker, r.NotApplicable)
+		}
 		if r.Error != "" {
 			fmt.Fprintf(w, "  %s could not decide: %s\n", r.Checker, firstLine(r.Error))
 		}

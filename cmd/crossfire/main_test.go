@@ -519,3 +519,45 @@ func TestDockerRunsLeaveNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckKnowsTheWorkload: a bare history is checked as the workload its operations belong to,
+// and says so; a run folder's test.json names its workload, and --workload cannot contradict it;
+// a history whose operations fit several workloads asks for --workload.
+func TestCheckKnowsTheWorkload(t *testing.T) {
+	code, out, errs := cli("check", "testdata/inventory-pncounter-naive-caught.jsonl")
+	if code != exitInvalid || !strings.Contains(errs, "the inventory workload, from the names of its operations") || !strings.Contains(out, "duplicate-order") {
+		t.Fatalf("inventory fixture without --workload: exit %d\n%s%s", code, out, errs)
+	}
+	dir := t.TempDir()
+	cart := filepath.Join(dir, "cart.jsonl")
+	os.WriteFile(cart, []byte(`{"index":0,"time":0,"process":0,"type":"invoke","f":"add","key":"c0","value":"x","node":"n1"}
+{"index":1,"time":1,"process":0,"type":"ok","f":"add","key":"c0","node":"n1"}
+{"index":2,"time":2,"process":1,"type":"invoke","f":"read","key":"c0","node":"n1"}
+{"index":3,"time":3,"process":1,"type":"ok","f":"read","key":"c0","value":["x"],"node":"n1"}
+{"index":4,"time":4,"process":2,"type":"invoke","f":"read","key":"c0","node":"n2"}
+{"index":5,"time":5,"process":2,"type":"ok","f":"read","key":"c0","value":[],"node":"n2"}
+`), 0o644)
+	code, out, errs = cli("check", cart)
+	if code != exitInvalid || !strings.Contains(errs, "the cart workload") || !strings.Contains(out, "lost-add") {
+		t.Fatalf("a bare cart history: exit %d\n%s%s", code, out, errs)
+	}
+	reads := filepath.Join(dir, "reads.jsonl")
+	os.WriteFile(reads, []byte(`{"index":0,"time":0,"process":0,"type":"invoke","f":"read","key":"k","node":"n1"}
+{"index":1,"time":1,"process":0,"type":"ok","f":"read","key":"k","value":1,"node":"n1"}
+`), 0o644)
+	if code, _, errs := cli("check", reads); code != exitUsage || !strings.Contains(errs, "fit the workloads cart and register alike; say it with --workload") {
+		t.Fatalf("reads alone: exit %d, %s", code, errs)
+	}
+	run := filepath.Join(dir, "run")
+	os.MkdirAll(run, 0o755)
+	b, _ := os.ReadFile("testdata/inventory-pncounter-naive-caught.jsonl")
+	os.WriteFile(filepath.Join(run, "history.jsonl"), b, 0o644)
+	os.WriteFile(filepath.Join(run, "test.json"), []byte(`{"name":"x","db":"regionkv","workload":"inventory"}`), 0o644)
+	if code, _, errs := cli("check", "--workload", "register", run); code != exitUsage || !strings.Contains(errs, "is a run of the inventory workload; --workload register contradicts") {
+		t.Fatalf("a contradicting --workload: exit %d, %s", code, errs)
+	}
+	// Checked as registers anyway (by naming the checkers), an inventory history is not a pass.
+	if code, out, _ := cli("check", "--checkers", "linearizable", "testdata/inventory-pncounter-naive-caught.jsonl"); code != exitUnknown || !strings.Contains(out, "linearizable not applicable") {
+		t.Fatalf("linearizable on a sale: exit %d\n%s", code, out)
+	}
+}
