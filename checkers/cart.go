@@ -272,21 +272,20 @@ func (s *cartStream) complete(inv, done history.Op) {
 func (s *cartStream) takeFinals() string {
 	picks, rule := s.fr.picks()
 	for _, p := range picks {
-		inv, done := p.inv, p.done
 		var items []string
-		if err := json.Unmarshal(done.Value, &items); err != nil {
-			s.bad = append(s.bad, fmt.Sprintf("op %d: read value is not a list of items: %v", done.Index, err))
+		if err := json.Unmarshal(p.value, &items); err != nil {
+			s.bad = append(s.bad, fmt.Sprintf("op %d: read value is not a list of items: %v", p.index, err))
 			continue
 		}
-		f := cartFinal{items: map[string]bool{}, index: done.Index, start: inv.Time}
+		f := cartFinal{items: map[string]bool{}, index: p.index, start: p.start}
 		for _, it := range items {
 			f.items[it] = true
 		}
-		f.strategy, _ = jsonString(done.MetaField("strategy"))
-		if s.finals[inv.Key] == nil {
-			s.finals[inv.Key] = map[string]cartFinal{}
+		f.strategy, _ = jsonString(history.Op{Meta: p.meta}.MetaField("strategy"))
+		if s.finals[p.key] == nil {
+			s.finals[p.key] = map[string]cartFinal{}
 		}
-		s.finals[inv.Key][inv.Node] = f
+		s.finals[p.key][p.node] = f
 	}
 	return rule
 }

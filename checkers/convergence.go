@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,7 +38,7 @@ func (Convergence) Stream() Stream { return &convergenceStream{} }
 type readKey struct{ f, key string }
 
 type convergenceStream struct {
-	p         pairer
+	open      map[int]readInvoke // process -> its read in flight
 	finals    finalReads
 	reads     int // completed reads of any kind
 	quiesceNS int64
@@ -46,38 +47,84 @@ type convergenceStream struct {
 	digests   map[uint64]uint64 // raw bytes' hash -> canonical digest
 }
 
+// readInvoke is what the checker keeps of a read's invoke until it completes: every read is
+// paired (without meta.final the last ones are final), so it keeps little.
+type readInvoke struct {
+	k     finalKey
+	start int64
+	final bool
+}
+
 func (s *convergenceStream) Observe(op history.Op) {
 	if op.IsNemesis() || !readFs[op.F] {
 		return
 	}
-	inv, ok := s.p.observe(op)
+	if op.Type == history.Invoke {
+		if s.open == nil {
+			s.open = map[int]readInvoke{}
+		}
+		final := op.MetaBool("final")
+		if final && op.MetaField("quiesce_ns") != nil {
+			s.sawMeta = true
+			s.quiesceNS = op.MetaInt("quiesce_ns")
+			s.converged = op.MetaBool("converged")
+		}
+		s.open[op.Process] = readInvoke{finalKey{op.F, op.Key, op.Node}, op.Time, final}
+		return
+	}
+	inv, ok := s.open[op.Process]
 	if !ok {
 		return
 	}
+	delete(s.open, op.Process)
 	s.reads++
-	if inv.MetaBool("final") && inv.MetaField("quiesce_ns") != nil {
-		s.sawMeta = true
-		s.quiesceNS = inv.MetaInt("quiesce_ns")
-		s.converged = inv.MetaBool("converged")
-	}
-	s.finals.observe(inv, op)
+	s.finals.take(inv.k, inv.start, inv.final, op)
 }
 
-// digest caches canonical digests by the value's raw bytes: converged leaders answer with the
-// same bytes.
-func (s *convergenceStream) digest(raw json.RawMessage) uint64 {
+// digest caches digests by the value's raw bytes: converged leaders answer with the same bytes.
+// The quick digest takes a list as the multiset of its items' compact JSON, which is what
+// converged leaders give almost always; where quick digests differ, the canonical one (objects
+// by key, numbers by value) decides, so that only values that may really differ pay for it.
+func (s *convergenceStream) digest(raw json.RawMessage, canonical bool) uint64 {
 	h := fnv.New64a()
 	h.Write(raw)
 	key := h.Sum64()
+	if canonical {
+		key = ^key
+	}
 	if d, ok := s.digests[key]; ok {
 		return d
 	}
 	if s.digests == nil {
 		s.digests = map[uint64]uint64{}
 	}
-	d := canonicalDigest(raw)
+	d := quickDigest(raw)
+	if canonical {
+		d = canonicalDigest(raw)
+	}
 	s.digests[key] = d
 	return d
+}
+
+// quickDigest hashes a value as compact JSON, a list as the sum of its items' hashes, so that
+// the order of its items does not matter.
+func quickDigest(raw json.RawMessage) uint64 {
+	var list []json.RawMessage
+	if len(raw) > 0 && raw[0] == '[' && json.Unmarshal(raw, &list) == nil {
+		sum := uint64(len(list)) * 0x9e3779b97f4a7c15
+		for _, it := range list {
+			sum += mix(quickDigest(it))
+		}
+		return sum
+	}
+	var b bytes.Buffer
+	if len(raw) == 0 || json.Compact(&b, raw) != nil {
+		b.Reset()
+		b.Write(raw)
+	}
+	h := fnv.New64a()
+	h.Write(b.Bytes())
+	return h.Sum64()
 }
 
 // mix spreads a hash's bits so that sums of hashes do not cancel.
@@ -89,7 +136,8 @@ func mix(x uint64) uint64 {
 }
 
 type finalRead struct {
-	sum   uint64 // the value's canonical digest
+	sum   uint64 // the value's digest
+	value json.RawMessage
 	shown string // the start of the value, to show when leaders differ
 	index int64
 }
@@ -113,19 +161,19 @@ func (s *convergenceStream) Result(context.Context) Result {
 		}
 	}
 	for _, p := range picks {
-		if p.inv.Node == "" {
+		if p.node == "" {
 			continue
 		}
-		k := readKey{p.inv.F, p.inv.Key}
+		k := readKey{p.f, p.key}
 		if reads[k] == nil {
 			reads[k] = map[string]finalRead{}
 		}
-		v := p.done.Value
+		v := p.value
 		shown := string(v[:min(len(v), 120)])
 		if len(v) > 120 {
 			shown = shown[:117] + "..."
 		}
-		reads[k][p.inv.Node] = finalRead{sum: s.digest(v), shown: shown, index: p.done.Index}
+		reads[k][p.node] = finalRead{sum: s.digest(v, false), value: v, shown: shown, index: p.index}
 	}
 	r := Result{Valid: True, Stats: map[string]any{"leaders": len(leaders), "final_reads": len(reads), "final_rule": rule}}
 	if s.sawMeta {
@@ -163,6 +211,17 @@ func (s *convergenceStream) Result(context.Context) Result {
 			values[fr.sum] = append(values[fr.sum], l)
 			shown[fr.sum] = fr.shown
 			ops = append(ops, fr.index)
+		}
+		if len(values) > 1 {
+			// Told apart by their bytes: compare them as data.
+			values, shown = map[uint64][]string{}, map[uint64]string{}
+			for _, l := range leaders {
+				if fr, ok := byLeader[l]; ok {
+					sum := s.digest(fr.value, true)
+					values[sum] = append(values[sum], l)
+					shown[sum] = fr.shown
+				}
+			}
 		}
 		if len(values) < 2 {
 			continue

@@ -25,35 +25,43 @@ const (
 // finalKey is what a final read is of: the read, the key and the leader.
 type finalKey struct{ f, key, node string }
 
-// finalPick is one final read: its invoke and its ok completion.
-type finalPick struct{ inv, done history.Op }
+// finalPick is one final read: what it read, where, when it began, and its answer.
+type finalPick struct {
+	finalKey
+	start, index int64 // the invoke's time; the completion's index
+	value, meta  json.RawMessage
+}
 
 // finalReads picks a history's final reads as it streams by: the reads marked final, or, while
 // none is marked, the last successful read of each key at each leader. Its state is one read
 // per (read, key, leader).
 type finalReads struct {
 	marked   bool
-	byMarker map[finalKey]finalPick
-	last     map[finalKey]finalPick
+	byMarker map[finalKey]*finalPick
+	last     map[finalKey]*finalPick // updated in place: a read costs a lookup, not an allocation
 	// The leaders that were asked for final reads (by the marker) or for any read (without it),
 	// whatever the answer: a leader asked and never answering is a gap, not a leader less.
 	markedNodes, readNodes map[string]bool
 }
 
-// observe takes a completed read.
-func (f *finalReads) observe(inv, done history.Op) {
-	if !readFs[inv.F] {
-		return
+// observe takes a completed read: its invoke (f, key, node, time, and whether meta.final marks
+// it) and its completion.
+func (f *finalReads) observe(inv history.Op, done history.Op) {
+	if readFs[inv.F] {
+		f.take(finalKey{inv.F, inv.Key, inv.Node}, inv.Time, inv.MetaBool("final"), done)
 	}
-	k := finalKey{inv.F, inv.Key, inv.Node}
-	if inv.MetaBool("final") {
+}
+
+// take is observe for a caller that kept only what it needs of the invoke.
+func (f *finalReads) take(k finalKey, start int64, final bool, done history.Op) {
+	if final {
 		if !f.marked {
 			f.marked, f.last, f.readNodes = true, nil, nil
-			f.byMarker, f.markedNodes = map[finalKey]finalPick{}, map[string]bool{}
+			f.byMarker, f.markedNodes = map[finalKey]*finalPick{}, map[string]bool{}
 		}
-		f.markedNodes[inv.Node] = true
+		f.markedNodes[k.node] = true
 		if done.Type == history.OK {
-			f.byMarker[k] = finalPick{inv, done}
+			f.byMarker[k] = &finalPick{k, start, done.Index, done.Value, done.Meta}
 		}
 		return
 	}
@@ -61,11 +69,18 @@ func (f *finalReads) observe(inv, done history.Op) {
 		return
 	}
 	if f.last == nil {
-		f.last, f.readNodes = map[finalKey]finalPick{}, map[string]bool{}
+		f.last, f.readNodes = map[finalKey]*finalPick{}, map[string]bool{}
 	}
-	f.readNodes[inv.Node] = true
-	if done.Type == history.OK {
-		f.last[k] = finalPick{inv, done}
+	if !f.readNodes[k.node] {
+		f.readNodes[k.node] = true
+	}
+	if done.Type != history.OK {
+		return
+	}
+	if p := f.last[k]; p != nil {
+		p.start, p.index, p.value, p.meta = start, done.Index, done.Value, done.Meta
+	} else {
+		f.last[k] = &finalPick{k, start, done.Index, done.Value, done.Meta}
 	}
 }
 
@@ -105,7 +120,7 @@ func (f *finalReads) picks() ([]finalPick, string) {
 	})
 	out := make([]finalPick, len(keys))
 	for i, k := range keys {
-		out[i] = m[k]
+		out[i] = *m[k]
 	}
 	return out, rule
 }

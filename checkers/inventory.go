@@ -244,32 +244,32 @@ func (s *saleFacts) complete(inv, done history.Op) {
 }
 
 // takeFinal takes in one final read that the history's rule picked (see finalReads).
-func (s *saleFacts) takeFinal(inv, done history.Op) {
-	switch inv.F {
+func (s *saleFacts) takeFinal(p finalPick) {
+	switch p.f {
 	case "read-stock":
-		units, ok := jsonInt(done.Value)
+		units, ok := jsonInt(p.value)
 		if !ok {
-			s.bad = append(s.bad, fmt.Sprintf("op %d: read-stock value %s is not a number of units", done.Index, done.Value))
+			s.bad = append(s.bad, fmt.Sprintf("op %d: read-stock value %s is not a number of units", p.index, p.value))
 			return
 		}
-		r := s.restocksOf(inv.Key)
+		r := s.restocksOf(p.key)
 		if r.final == nil {
 			r.final = map[string]int64{}
 		}
-		r.final[inv.Node] = units
-		r.finalOps = append(r.finalOps, done.Index)
+		r.final[p.node] = units
+		r.finalOps = append(r.finalOps, p.index)
 	case "read-orders":
-		s.finalOps[inv.Key] = append(s.finalOps[inv.Key], done.Index)
+		s.finalOps[p.key] = append(s.finalOps[p.key], p.index)
 		// Converged leaders answer with the very same bytes: rows already taken in add nothing.
 		h := fnv.New64a()
-		h.Write(done.Value)
+		h.Write(p.value)
 		if s.seenRows[h.Sum64()] {
 			return
 		}
 		s.seenRows[h.Sum64()] = true
 		var rows []row
-		if err := json.Unmarshal(done.Value, &rows); err != nil {
-			s.bad = append(s.bad, fmt.Sprintf("op %d: read-orders value is not a list of rows: %v", done.Index, err))
+		if err := json.Unmarshal(p.value, &rows); err != nil {
+			s.bad = append(s.bad, fmt.Sprintf("op %d: read-orders value is not a list of rows: %v", p.index, err))
 			return
 		}
 		for _, r := range rows {
@@ -293,7 +293,7 @@ func (s *saleFacts) finish() {
 	picks, rule := s.fr.picks()
 	s.finalRule = rule
 	for _, p := range picks {
-		s.takeFinal(p.inv, p.done)
+		s.takeFinal(p)
 	}
 }
 
