@@ -45,7 +45,7 @@ seed first and the verdict and run folder last; exits 0 valid, 1 anomalies, 2 un
 	fs.DurationVar(&t.Interval, "interval", time.Second, "mean quiet time between faults")
 	fs.DurationVar(&t.FaultDuration, "fault-duration", 2*time.Second, "mean time a fault lasts")
 	fs.DurationVar(&t.Quiesce, "quiesce", 20*time.Second, "bound on the wait for replication after healing")
-	fs.StringVar(&t.Name, "name", "", "test name, the run folder's parent (default: workload-strategy-nemeses)")
+	fs.StringVar(&t.Name, "name", "", "test name, the run folder's parent (default: [db-]workload-options-nemeses, e.g. register-lww-partition)")
 	fs.StringVar(&o.Store, "store", "store", "store directory for run folders")
 	fs.StringVar(&from, "from", "", "rerun the test.json of a run folder (seed and schedule included); other flags are ignored")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
@@ -172,8 +172,9 @@ func progressPrinter(w io.Writer) func(harness.Progress) {
 // itself and what it takes.
 func optionFlags(fs *flag.FlagSet) func() map[string]string {
 	type flagInfo struct {
-		usage []string
-		value *string
+		usages []string            // in the order first seen
+		where  map[string][]string // usage -> "db workload" that take it so
+		value  *string
 	}
 	flags := map[string]*flagInfo{}
 	var names []string
@@ -184,20 +185,28 @@ func optionFlags(fs *flag.FlagSet) func() map[string]string {
 			for _, o := range spec.Options[w] {
 				fi := flags[o.Name]
 				if fi == nil {
-					fi = &flagInfo{value: new(string)}
+					fi = &flagInfo{where: map[string][]string{}, value: new(string)}
 					flags[o.Name] = fi
 					names = append(names, o.Name)
 				}
-				u := fmt.Sprintf("%s, %s: %s", name, w, o.Usage)
+				u := o.Usage
 				if len(o.Values) > 0 {
 					u += fmt.Sprintf(" (default %s)", o.Values[0])
 				}
-				fi.usage = append(fi.usage, u)
+				if fi.where[u] == nil {
+					fi.usages = append(fi.usages, u)
+				}
+				fi.where[u] = append(fi.where[u], name+" "+w)
 			}
 		}
 	}
 	for _, n := range names {
-		fs.StringVar(flags[n].value, n, "", "the database's own option; "+strings.Join(flags[n].usage, "; "))
+		fi := flags[n]
+		var parts []string
+		for _, u := range fi.usages {
+			parts = append(parts, strings.Join(fi.where[u], ", ")+": "+u)
+		}
+		fs.StringVar(fi.value, n, "", "the database's own option; "+strings.Join(parts, "; "))
 	}
 	return func() map[string]string {
 		set := map[string]string{}
