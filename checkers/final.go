@@ -71,9 +71,7 @@ func (f *finalReads) take(k finalKey, start int64, final bool, done history.Op) 
 	if f.last == nil {
 		f.last, f.readNodes = map[finalKey]*finalPick{}, map[string]bool{}
 	}
-	if !f.readNodes[k.node] {
-		f.readNodes[k.node] = true
-	}
+	f.readNodes[k.node] = true
 	if done.Type != history.OK {
 		return
 	}

@@ -84,7 +84,7 @@ func DefaultCheckers(workload string) ([]checkers.Checker, error) {
 func WithRunFolder(cs []checkers.Checker, dir string) (out []checkers.Checker, leftOut []string, err error) {
 	for _, c := range cs {
 		if _, ok := c.(checkers.Conflicts); ok {
-			recs, found, err := LoadConflicts(dir)
+			recs, found, err := history.LoadConflicts(dir)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -97,22 +97,4 @@ func WithRunFolder(cs []checkers.Checker, dir string) (out []checkers.Checker, l
 		out = append(out, c)
 	}
 	return out, leftOut, nil
-}
-
-// LoadConflicts reads a run folder's conflict records; found says whether it has any file of
-// them (a database that detected no conflict leaves an empty one).
-func LoadConflicts(dir string) (recs []history.ConflictRecord, found bool, err error) {
-	f, err := os.Open(filepath.Join(dir, history.ConflictsFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	defer f.Close()
-	recs, err = history.ReadConflicts(f)
-	if err != nil {
-		return nil, true, fmt.Errorf("%s: %w", f.Name(), err)
-	}
-	return recs, true, nil
 }

@@ -3,8 +3,11 @@ package history
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 )
 
 // ConflictsFile is the name of a run folder's conflict records: every conflict the database
@@ -53,6 +56,24 @@ func ReadConflicts(r io.Reader) ([]ConflictRecord, error) {
 		out = append(out, rec)
 	}
 	return out, s.Err()
+}
+
+// LoadConflicts reads the conflict records of a run folder (dir/ConflictsFile); found says
+// whether the folder has that file at all (a database that detected no conflict leaves an empty
+// one).
+func LoadConflicts(dir string) (recs []ConflictRecord, found bool, err error) {
+	f, err := os.Open(filepath.Join(dir, ConflictsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	if recs, err = ReadConflicts(f); err != nil {
+		return nil, true, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return recs, true, nil
 }
 
 // WriteConflicts writes records one per line.

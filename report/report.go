@@ -274,15 +274,9 @@ func load(dir string) (view, error) {
 }
 
 func loadConflicts(dir string) (conflictsView, error) {
-	var recs []history.ConflictRecord
-	f, err := os.Open(filepath.Join(dir, history.ConflictsFile))
-	found := err == nil
-	if found {
-		recs, err = history.ReadConflicts(f)
-		f.Close()
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return conflictsView{}, fmt.Errorf("report: %s: %w", history.ConflictsFile, err)
+	recs, found, err := history.LoadConflicts(dir)
+	if err != nil {
+		return conflictsView{}, fmt.Errorf("report: %w", err)
 	}
 	cv := conflictsView{Total: len(recs), Loaded: found}
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time < recs[j].Time })

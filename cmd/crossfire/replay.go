@@ -65,7 +65,7 @@ before shipping it.`, stderr)
 		fmt.Fprintf(stderr, "crossfire replay: %s is a %s run of %s; replay re-resolves regionkv's cart conflicts\n", dir, t.Workload, t.DB)
 		return exitUsage
 	}
-	logs, found, err := harness.LoadConflicts(dir)
+	logs, found, err := history.LoadConflicts(dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire replay: %v\n", err)
 		return exitUsage
