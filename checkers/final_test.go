@@ -12,7 +12,7 @@ import (
 
 // handWritten reads a history written by hand in the documented format, as a user or another
 // tool would: no crossfire metadata unless the text has it. Lines are "process type f key value
-// node [req]", with "-" for an absent field; indices and times are filled in.
+// node [req] [meta={...}]", with "-" for an absent field; indices and times are filled in.
 func handWritten(t *testing.T, text string) []history.Op {
 	t.Helper()
 	var b strings.Builder
@@ -23,6 +23,10 @@ func handWritten(t *testing.T, text string) []history.Op {
 			continue
 		}
 		f := strings.Fields(line)
+		var meta string
+		if last := f[len(f)-1]; strings.HasPrefix(last, "meta=") {
+			meta, f = strings.TrimPrefix(last, "meta="), f[:len(f)-1]
+		}
 		if len(f) != 6 && len(f) != 7 {
 			t.Fatalf("bad line %q", line)
 		}
@@ -36,8 +40,11 @@ func handWritten(t *testing.T, text string) []history.Op {
 		if f[5] != "-" {
 			b.WriteString(`,"node":"` + f[5] + `"`)
 		}
-		if len(f) == 7 {
+		if len(f) == 7 && f[6] != "-" {
 			b.WriteString(`,"req":"` + f[6] + `"`)
+		}
+		if meta != "" {
+			b.WriteString(`,"meta":` + meta)
 		}
 		b.WriteString("}\n")
 		i++

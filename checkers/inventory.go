@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,8 +14,10 @@ import (
 
 // The inventory checkers judge the flash sale from what buyers were told and from the order
 // rows every leader shows in its final reads (read-orders ops whose invoke carries meta
-// "final": true). An order's identity is its idempotency id: the buyer who retried a purchase
-// wants one order, whichever attempt made it.
+// "final": true, or the last successful ones at each leader). A request's identity is its
+// idempotency id: the buyer who retried a purchase wants one order, whichever attempt made it.
+// A row's identity is the leader that took it and its order id together: a store may number
+// orders with a sequence of each leader's own, as SQL does (HISTORY.md).
 
 // Names of the inventory checkers.
 const (
@@ -31,6 +34,19 @@ type row struct {
 	Node  string `json:"node"`
 }
 
+// rowID identifies an order row: the leader that took it and the id it gave.
+type rowID struct{ node, order string }
+
+func (id rowID) String() string {
+	if id.node == "" {
+		return id.order
+	}
+	return id.order + "@" + id.node
+}
+
+// toldID is an order id as one request was told it.
+type toldID struct{ req, order string }
+
 // buyer is everything one idempotency id's attempts came to. It is flat, with no pointers, so
 // that a million buyers cost the garbage collector nothing to scan.
 type buyer struct {
@@ -41,6 +57,7 @@ type buyer struct {
 	told           string // the first order id the buyer was told
 	nTold          uint16 // how many different ones
 	first, last    int64  // times of the first invoke and the last completion
+	sku            int32  // the SKU of its first attempt, in saleFacts.skuNames
 }
 
 const maxEvidence = 12 // ops listed per anomaly
@@ -108,10 +125,13 @@ type saleFacts struct {
 	nodeBits  leaders
 	w         windowTracker
 	buyers    map[string]*buyer   // pointers to flat buyers: the map holds no slices
-	rows      map[string]row      // every distinct order row in any final read, by order id
-	byReq     map[string][]string // req -> order ids of its rows
+	rows      map[rowID]row       // every distinct order row in any final read
+	byReq     map[string][]rowID  // req -> its rows
 	finalOps  map[string][]int64  // sku -> final read-orders completions
-	toldOK    map[string]okSale   // order id -> the ok buy that was told it
+	finalAt   map[string][]string // sku -> the leaders whose final read-orders answered
+	toldOK    map[toldID]okSale   // the first ok buy that was told each order id
+	skuIndex  map[string]int32
+	skuNames  []string
 	restock   map[string]*restocks
 	seenRows  map[uint64]bool // hashes of final read-orders values already taken in
 	fr        finalReads
@@ -141,8 +161,8 @@ type stockEvent struct {
 }
 
 func newSaleFacts() *saleFacts {
-	return &saleFacts{buyers: map[string]*buyer{}, buying: map[int]*buyer{}, rows: map[string]row{}, byReq: map[string][]string{},
-		finalOps: map[string][]int64{}, toldOK: map[string]okSale{},
+	return &saleFacts{buyers: map[string]*buyer{}, buying: map[int]*buyer{}, rows: map[rowID]row{}, byReq: map[string][]rowID{},
+		finalOps: map[string][]int64{}, finalAt: map[string][]string{}, toldOK: map[toldID]okSale{}, skuIndex: map[string]int32{},
 		restock: map[string]*restocks{}, seenRows: map[uint64]bool{}}
 }
 
@@ -165,7 +185,7 @@ func (s *saleFacts) observe(op history.Op) {
 		case "buy":
 			b := s.buyers[op.Req]
 			if b == nil {
-				b = &buyer{first: op.Time}
+				b = &buyer{first: op.Time, sku: s.skuOf(op.Key)}
 				s.buyers[op.Req] = b
 			}
 			b.add(op.Index)
@@ -211,8 +231,9 @@ func (s *saleFacts) complete(inv, done history.Op) {
 					b.nTold++
 				}
 				// The sale happened before the first acknowledgement that named it.
-				if prev, seen := s.toldOK[id]; !seen || done.Time < prev.time {
-					s.toldOK[id] = okSale{index: done.Index, invokeTime: inv.Time, time: done.Time, node: inv.Node}
+				t := toldID{inv.Req, id}
+				if prev, seen := s.toldOK[t]; !seen || done.Time < prev.time {
+					s.toldOK[t] = okSale{index: done.Index, invokeTime: inv.Time, time: done.Time, node: inv.Node}
 				}
 			}
 		case history.Fail:
@@ -260,6 +281,7 @@ func (s *saleFacts) takeFinal(p finalPick) {
 		r.finalOps = append(r.finalOps, p.index)
 	case "read-orders":
 		s.finalOps[p.key] = append(s.finalOps[p.key], p.index)
+		s.finalAt[p.key] = append(s.finalAt[p.key], p.node)
 		// Converged leaders answer with the very same bytes: rows already taken in add nothing.
 		h := fnv.New64a()
 		h.Write(p.value)
@@ -273,9 +295,10 @@ func (s *saleFacts) takeFinal(p finalPick) {
 			return
 		}
 		for _, r := range rows {
-			if _, seen := s.rows[r.Order]; !seen {
-				s.rows[r.Order] = r
-				s.byReq[r.Req] = append(s.byReq[r.Req], r.Order)
+			id := rowID{r.Node, r.Order}
+			if _, seen := s.rows[id]; !seen {
+				s.rows[id] = r
+				s.byReq[r.Req] = append(s.byReq[r.Req], id)
 			}
 		}
 	}
@@ -308,10 +331,33 @@ func (s *saleFacts) unjudgeable() string {
 	return ""
 }
 
-func (s *saleFacts) rowNodes(ids []string) []string {
+// skuOf numbers a SKU, for buyer.sku.
+func (s *saleFacts) skuOf(sku string) int32 {
+	i, ok := s.skuIndex[sku]
+	if !ok {
+		i = int32(len(s.skuNames))
+		s.skuIndex[sku] = i
+		s.skuNames = append(s.skuNames, sku)
+	}
+	return i
+}
+
+// unread lists the leaders asked for final reads whose final read-orders of sku never answered:
+// an order row may be there and nowhere else.
+func (s *saleFacts) unread(sku string) []string {
+	var out []string
+	for _, n := range s.fr.nodes() {
+		if !slices.Contains(s.finalAt[sku], n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (s *saleFacts) rowNodes(ids []rowID) []string {
 	var nodes []string
 	for _, id := range ids {
-		nodes = addUnique(nodes, s.rows[id].Node)
+		nodes = addUnique(nodes, id.node)
 	}
 	sort.Strings(nodes)
 	return nodes
@@ -365,17 +411,17 @@ func (s *dedupStream) Result(context.Context) Result {
 		b := s.buyers[req]
 		if b == nil {
 			r.Anomalies = append(r.Anomalies, Anomaly{Kind: "phantom-order", Key: sku, Ops: firstOps(s.finalOps[sku]), Nodes: s.rowNodes(ids), Definite: true,
-				Description: fmt.Sprintf("order rows %s belong to req %q, which no buyer sent", strings.Join(ids, ", "), req)})
+				Description: fmt.Sprintf("order rows %s belong to req %q, which no buyer sent", rowNames(ids), req)})
 			continue
 		}
 		if len(ids) < 2 {
 			continue
 		}
 		dups++
-		sort.Strings(ids)
+		sortRows(ids)
 		var parts []string
 		for _, id := range ids {
-			parts = append(parts, fmt.Sprintf("%s (qty %d, taken by %s)", id, s.rows[id].Qty, s.rows[id].Node))
+			parts = append(parts, fmt.Sprintf("%s (qty %d, taken by %s)", id.order, s.rows[id].Qty, id.node))
 		}
 		r.Anomalies = append(r.Anomalies, Anomaly{
 			Kind: "duplicate-order", Key: sku, Ops: append(b.evidence(), firstOps(s.finalOps[sku])...),
@@ -441,7 +487,7 @@ func (s *oversellStream) Result(context.Context) Result {
 	windows := s.w.windows()
 	r := Result{Valid: True, Stats: map[string]any{"final_rule": s.finalRule}}
 	sold := map[string]int64{}
-	soldIDs := map[string][]string{}
+	soldIDs := map[string][]rowID{}
 	for id, rw := range s.rows {
 		sold[rw.SKU] += rw.Qty
 		soldIDs[rw.SKU] = append(soldIDs[rw.SKU], id)
@@ -464,25 +510,41 @@ func (s *oversellStream) Result(context.Context) Result {
 			r.Anomalies = append(r.Anomalies, a)
 		}
 	}
-	lost := 0
+	lost, unsure := 0, 0
 	nSKU := len(r.Anomalies)
 	for req, b := range s.buyers {
 		ids := s.byReq[req]
 		switch {
 		case b.ok > 0 && len(ids) == 0:
-			lost++
-			r.Anomalies = append(r.Anomalies, Anomaly{Kind: "lost-sale", Ops: b.evidence(), Nodes: s.nodeBits.of(b.nodes), Nemesis: During(windows, b.first, b.last), Definite: true,
-				Description: fmt.Sprintf("req %q was told ok (order %s) but no leader shows an order for it", req, b.told)})
+			a := Anomaly{Kind: "lost-sale", Key: s.skuNames[b.sku], Ops: b.evidence(), Nodes: s.nodeBits.of(b.nodes), Nemesis: During(windows, b.first, b.last), Definite: true,
+				Description: fmt.Sprintf("req %q was told ok (order %s) but no leader shows an order for it", req, b.told)}
+			if gap := s.unread(a.Key); len(gap) > 0 {
+				// The row may be at a leader whose final read never answered.
+				a.Definite = false
+				a.Description = fmt.Sprintf("req %q was told ok (order %s) but no leader that answered a final read-orders shows an order for it; %s did not answer one",
+					req, b.told, strings.Join(gap, ","))
+				possible++
+				unsure++
+			} else {
+				lost++
+			}
+			r.Anomalies = append(r.Anomalies, a)
 		case b.ok == 0 && b.info == 0 && len(ids) > 0:
 			r.Anomalies = append(r.Anomalies, Anomaly{Kind: "sold-out-but-sold", Ops: b.evidence(), Nodes: s.rowNodes(ids), Nemesis: During(windows, b.first, b.last), Definite: true,
-				Description: fmt.Sprintf("req %q was told sold out every time, yet has order rows %s", req, strings.Join(ids, ", "))})
+				Description: fmt.Sprintf("req %q was told sold out every time, yet has order rows %s", req, rowNames(ids))})
 		}
 	}
 	r.Stats["lost_sales"] = lost
+	if unsure > 0 {
+		r.Stats["possibly_lost_sales"] = unsure
+	}
 	sortAnomalies(r.Anomalies[nSKU:])
 	switch {
 	case len(r.Anomalies) > possible:
 		r.Valid = False
+	case possible > 0 && unsure > 0:
+		r.Valid = Unknown
+		r.Error = fmt.Sprintf("%d sale(s) told ok have no order row at the leaders whose final read-orders answered, and not every leader answered one", unsure)
 	case possible > 0:
 		r.Valid = Unknown
 		r.Error = "an oversell hinges on restocks of unknown outcome, and no final stock read settles them"
@@ -500,9 +562,12 @@ func (s *oversellStream) Result(context.Context) Result {
 // earliest of them are assumed to be the ones that happened, the most favorable choice). Without
 // that evidence, a walk that only goes below zero when the unknown restocks never happened is a
 // possible oversell.
-func (s *saleFacts) oversold(sku string, ids []string, soldUnits int64, rs *restocks, windows []Window) (Anomaly, bool) {
+func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *restocks, windows []Window) (Anomaly, bool) {
 	a := Anomaly{Kind: "oversell", Key: sku, Ops: append(append([]int64(nil), rs.ops...), firstOps(s.finalOps[sku])...), Nodes: s.rowNodes(ids)}
 	final, settled := agreed(rs.final)
+	// The final stock settles the count only against every leader's rows: a leader whose final
+	// read-orders never answered may hold rows nobody else shows.
+	settled = settled && len(s.unread(sku)) == 0
 	budget := rs.info
 	if settled {
 		real := final + soldUnits - rs.ok
@@ -557,7 +622,7 @@ func agreed(final map[string]int64) (int64, bool) {
 
 // walk runs the stock through time, counting at most infoBudget units of the restocks of unknown
 // outcome (earliest first), and returns the sale that first took it below zero.
-func (s *saleFacts) walk(ids []string, rs *restocks, infoBudget int64) (okSale, bool) {
+func (s *saleFacts) walk(ids []rowID, rs *restocks, infoBudget int64) (okSale, bool) {
 	type event struct {
 		time  int64
 		delta int64
@@ -570,12 +635,13 @@ func (s *saleFacts) walk(ids []string, rs *restocks, infoBudget int64) (okSale, 
 	}
 	end := s.w.end + 1
 	for _, id := range ids {
-		sale, told := s.toldOK[id]
+		rw := s.rows[id]
+		sale, told := s.toldOK[toldID{rw.Req, rw.Order}]
 		t := end
 		if told {
 			t = sale.time
 		}
-		events = append(events, event{time: t, delta: -s.rows[id].Qty, sale: sale})
+		events = append(events, event{time: t, delta: -rw.Qty, sale: sale})
 	}
 	// Restocks before sales at the same instant: the favorable order.
 	sort.SliceStable(events, func(i, j int) bool {
@@ -601,4 +667,23 @@ func (s *saleFacts) walk(ids []string, rs *restocks, infoBudget int64) (okSale, 
 		}
 	}
 	return okSale{}, false
+}
+
+// sortRows orders row ids by leader, then order id.
+func sortRows(ids []rowID) {
+	sort.Slice(ids, func(i, j int) bool {
+		if ids[i].node != ids[j].node {
+			return ids[i].node < ids[j].node
+		}
+		return ids[i].order < ids[j].order
+	})
+}
+
+// rowNames lists row ids for a description.
+func rowNames(ids []rowID) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = id.String()
+	}
+	return strings.Join(parts, ", ")
 }

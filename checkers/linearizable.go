@@ -18,8 +18,10 @@ import (
 
 // Linearizable checks register ops (read, write, cas) against a cas-register model with
 // Porcupine, one independent register per key, every key initially null. An info op may take
-// effect at any later time or never, so it returns after every other op; a failed op took no
-// effect and is left out, and so is a read whose result is unknown. A key that cannot be
+// effect at any later time or never, so it returns after every other op; a failed write took no
+// effect and is left out, and so is a read whose result is unknown. A failed cas is evidence:
+// its comparison failed, so at some moment within it the register did not hold the expected
+// value (unless the completion is marked meta.refused: the store refused it before comparing). A key that cannot be
 // linearized is one definite anomaly; a check that runs out of time is unknown.
 type Linearizable struct {
 	// Timeout bounds the whole check; zero means 60s.
@@ -52,6 +54,7 @@ type regInput struct {
 type regOutput struct {
 	Value   string // read
 	Unknown bool
+	Failed  bool // a cas whose comparison failed
 	Index   int64 // the completion's history index, -1 if the history ended first
 }
 
@@ -94,6 +97,9 @@ var CASRegister = porcupine.Model{
 				}
 				return true, st
 			}
+			if out.Failed {
+				return st != in.Expected, st
+			}
 			return st == in.Expected, in.New
 		}
 		return false, st
@@ -112,6 +118,9 @@ var CASRegister = porcupine.Model{
 		if out.Unknown {
 			s += " ?"
 		}
+		if out.Failed {
+			s += " failed"
+		}
 		return fmt.Sprintf("%s [#%d on %s]", s, in.Index, in.Node)
 	},
 }
@@ -127,7 +136,11 @@ func registerOps(ops []history.Op) (map[string][]porcupine.Operation, error) {
 	byKey := map[string][]porcupine.Operation{}
 	for _, p := range history.Pairs(ops) {
 		inv, done := p.Invoke, p.Completion
-		if inv.IsNemesis() || done.Type == history.Fail {
+		if inv.IsNemesis() {
+			continue
+		}
+		failedCAS := done.Type == history.Fail && inv.F == "cas" && !done.MetaBool(history.MetaRefused)
+		if done.Type == history.Fail && !failedCAS {
 			continue
 		}
 		in := regInput{F: inv.F, Key: inv.Key, Index: inv.Index, Node: inv.Node}
@@ -146,7 +159,7 @@ func registerOps(ops []history.Op) (map[string][]porcupine.Operation, error) {
 		default:
 			continue // not a register op
 		}
-		out := regOutput{Index: done.Index}
+		out := regOutput{Index: done.Index, Failed: failedCAS}
 		ret := done.Time
 		if done.Type == history.Info {
 			out.Unknown = true

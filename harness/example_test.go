@@ -98,7 +98,7 @@ func (m *memClient) Invoke(ctx context.Context, op history.Op) history.Op {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if m.node != "n1" && c.cut[clusters.Link{From: m.node, To: "n1"}] {
-		return history.Op{Type: history.Fail, Error: m.node + " cannot reach n1"} // never delivered
+		return history.Refused(m.node + " cannot reach n1") // never delivered
 	}
 	compact := func(raw json.RawMessage) string {
 		var v any
@@ -119,15 +119,19 @@ func (m *memClient) Invoke(ctx context.Context, op history.Op) history.Op {
 	case "cas":
 		var pair [2]json.RawMessage
 		if json.Unmarshal(op.Value, &pair) != nil {
-			return history.Op{Type: history.Fail, Error: "cas value is not [expected, new]"}
+			return history.Refused("cas value is not [expected, new]")
 		}
-		if cur, ok := c.regs[op.Key]; !ok || cur != compact(pair[0]) {
-			return history.Op{Type: history.Fail, Error: "precondition failed"}
+		cur, ok := c.regs[op.Key]
+		if !ok {
+			cur = "null"
+		}
+		if cur != compact(pair[0]) {
+			return history.Op{Type: history.Fail, Error: "precondition failed"} // compared: evidence
 		}
 		c.regs[op.Key] = compact(pair[1])
 		return history.Op{Type: history.OK}
 	}
-	return history.Op{Type: history.Fail, Error: "unknown op " + op.F}
+	return history.Refused("unknown op " + op.F)
 }
 
 // A database crossfire does not ship, tested through harness.Run with nothing in the harness,

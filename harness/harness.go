@@ -510,7 +510,7 @@ func (cs *clientSet) call(ctx context.Context, n clusters.Node, op history.Op) (
 		var err error
 		c, err = r.db.Open(ctx, db.ClientConfig{Workload: r.t.Workload, Node: n, Timeout: r.t.OpTimeout, Options: r.t.Options})
 		if err != nil {
-			return history.Op{Type: history.Fail, Error: "opening a client: " + err.Error()}
+			return history.Refused("opening a client: " + err.Error())
 		}
 		cs.open[n.ID] = c
 	}

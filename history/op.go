@@ -99,6 +99,19 @@ func (o *Op) SetMeta(pairs ...any) {
 	o.Meta = Value(m)
 }
 
+// MetaRefused marks a fail completion that the store refused before doing anything at all (the
+// connection was refused, the input was rejected): for a cas it says that no comparison was
+// made, so the failure tells nothing of the register's value. A failed cas without it is a
+// comparison that failed (HISTORY.md).
+const MetaRefused = "refused"
+
+// Refused returns a fail completion marked MetaRefused, with err as its error.
+func Refused(err string) Op {
+	o := Op{Type: Fail, Error: err}
+	o.SetMeta(MetaRefused, true)
+	return o
+}
+
 // IsNemesis reports whether the op was done by the nemesis.
 func (o Op) IsNemesis() bool { return o.Process == NemesisProcess }
 

@@ -67,11 +67,11 @@ func (c *client) register(ctx context.Context, op history.Op) history.Op {
 	case "cas":
 		var pair []json.RawMessage
 		if err := json.Unmarshal(op.Value, &pair); err != nil || len(pair) != 2 {
-			return complete(history.Fail, nil, "cas value is not [expected, new]")
+			return history.Refused("cas value is not [expected, new]")
 		}
 		body["expected"], body["new"] = pair[0], pair[1]
 	default:
-		return complete(history.Fail, nil, "unknown register op "+op.F)
+		return history.Refused("unknown register op " + op.F)
 	}
 	var resp struct {
 		Value  json.RawMessage   `json:"value"`
@@ -192,7 +192,7 @@ func (c *client) cart(ctx context.Context, op history.Op) history.Op {
 // a no.
 func unanswered(out outcome, read bool) history.Op {
 	if out.definite || read {
-		return complete(history.Fail, nil, out.err)
+		return history.Refused(out.err) // no comparison was made, nothing was written
 	}
 	return complete(history.Info, nil, out.err)
 }
