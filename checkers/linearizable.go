@@ -54,7 +54,7 @@ type regInput struct {
 type regOutput struct {
 	Value   string // read
 	Unknown bool
-	Failed  bool // a cas whose comparison failed
+	Failed  bool  // a cas whose comparison failed
 	Index   int64 // the completion's history index, -1 if the history ended first
 }
 
