@@ -12,6 +12,7 @@ package checkers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sort"
@@ -125,8 +126,39 @@ type Checker interface {
 }
 
 // Run runs c on ops, turning a panic into an unknown verdict and making sure the result is
-// named and, when it has anomalies, not valid.
-func Run(ctx context.Context, c Checker, ops []history.Op) (r Result) {
+// named and, when it has anomalies, not valid. It returns by ctx's deadline whatever the checker
+// does: a checker still at work then is unknown, timed out (it is told through ctx to stop).
+func Run(ctx context.Context, c Checker, ops []history.Op) Result {
+	if ctx.Done() == nil {
+		return run(ctx, c, ops)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{Checker: c.Name(), Valid: Unknown, Error: timedOut(ctx)}
+	}
+	done := make(chan Result, 1)
+	go func() { done <- run(ctx, c, ops) }()
+	select {
+	case r := <-done:
+		return r
+	case <-ctx.Done():
+		select {
+		case r := <-done: // finished at the same moment
+			return r
+		default:
+			return Result{Checker: c.Name(), Valid: Unknown, Error: timedOut(ctx)}
+		}
+	}
+}
+
+// timedOut says why a checker stopped early.
+func timedOut(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return "timed out before the checker finished (raise --timeout)"
+	}
+	return "stopped before the checker finished: " + ctx.Err().Error()
+}
+
+func run(ctx context.Context, c Checker, ops []history.Op) (r Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			r = Result{Checker: c.Name(), Valid: Unknown, Error: fmt.Sprintf("checker panicked: %v\n%s", p, debug.Stack())}
@@ -179,7 +211,79 @@ func Compose(ctx context.Context, ops []history.Op, cs ...Checker) Summary {
 		}()
 	}
 	wg.Wait()
+	var f formatCheck
+	for _, op := range ops {
+		f.add(op)
+	}
+	untrusted(results, f.err())
 	return Summary{Valid: Verdict(results), Results: results}
+}
+
+// knownFs are the client operations of HISTORY.md, which the checkers know the effect of.
+var knownFs = map[string]bool{"read": true, "write": true, "cas": true, "restock": true, "buy": true,
+	"read-stock": true, "read-orders": true, "add": true, "remove": true}
+
+// formatCheck follows a history's format as the checkers read it: the rules of HISTORY.md
+// (history.Validator), and client operations whose effect they know. An operation of another
+// name that may have taken effect (ok or info) may have changed what the others judge.
+type formatCheck struct {
+	v       *history.Validator
+	unknown string
+}
+
+func (f *formatCheck) add(op history.Op) {
+	if f.v == nil {
+		f.v = history.NewValidator(1)
+	}
+	f.v.Add(op)
+	if f.unknown == "" && !op.IsNemesis() && (op.Type == history.OK || op.Type == history.Info) && !knownFs[op.F] {
+		f.unknown = fmt.Sprintf("op %d: operation %q is none the checkers know, and it may have taken effect", op.Index, op.F)
+	}
+}
+
+func (f *formatCheck) err() error {
+	if f.v == nil {
+		return nil
+	}
+	if err := f.v.Err(); err != nil {
+		return err
+	}
+	if f.unknown != "" {
+		return errors.New(f.unknown)
+	}
+	return nil
+}
+
+// untrusted makes the results of a history that breaks its format (err) uncertain: what the
+// checkers found rests on a reading of the history its rules do not allow, so no anomaly is
+// definite and no verdict is false. The well-formed checker says what is broken.
+func untrusted(results []Result, err error) {
+	if err == nil {
+		return
+	}
+	for i := range results {
+		r := &results[i]
+		if r.Checker == WellFormedName || len(r.Anomalies) == 0 && r.Valid != False {
+			continue
+		}
+		for j := range r.Anomalies {
+			r.Anomalies[j].Definite = false
+		}
+		r.Valid = Unknown
+		why := "the history breaks its format (" + firstLineOf(err.Error()) + "), so nothing it shows is certain"
+		if r.Error == "" {
+			r.Error = why
+		} else {
+			r.Error = why + "; " + r.Error
+		}
+	}
+}
+
+func firstLineOf(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // Verdict ranks the results that apply, false over unknown over true. When none applies (no

@@ -252,7 +252,7 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 	var shown []porcupine.Operation
 	for _, key := range illegal {
 		a := Anomaly{Kind: "nonlinearizable", Key: key, Definite: true}
-		stuck, lin := l.explain(byKey[key])
+		stuck, lin := l.explain(ctx, byKey[key])
 		for _, o := range append(lin, stuck...) {
 			idx := o.Input.(regInput).Index
 			a.Ops = append(a.Ops, idx)
@@ -285,8 +285,12 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 
 // explain re-checks one illegal key verbosely and returns the ops that no linearization reached
 // (the first, by call time, is where it gets stuck) and the last ops of the longest one.
-func (l Linearizable) explain(kops []porcupine.Operation) (stuck, tail []porcupine.Operation) {
-	_, info := porcupine.CheckOperationsVerbose(CASRegister, kops, 30*time.Second)
+func (l Linearizable) explain(ctx context.Context, kops []porcupine.Operation) (stuck, tail []porcupine.Operation) {
+	left := timeLeft(ctx)
+	if left <= 0 {
+		return nil, nil // no time left to explain: the anomaly stands without the detail
+	}
+	_, info := porcupine.CheckOperationsVerbose(CASRegister, kops, left)
 	parts := info.PartialLinearizations()
 	var longest []int
 	for _, p := range parts {
@@ -336,7 +340,11 @@ func visualize(ctx context.Context, ops []porcupine.Operation, windows []Window)
 		}
 		return out
 	}
-	_, info := porcupine.CheckOperationsVerbose(model, ops, 30*time.Second)
+	left := timeLeft(ctx)
+	if left <= 0 {
+		return nil, fmt.Errorf("no time left within the check's timeout to draw it")
+	}
+	_, info := porcupine.CheckOperationsVerbose(model, ops, left)
 	var notes []porcupine.Annotation
 	for _, w := range windows {
 		notes = append(notes, porcupine.Annotation{
@@ -350,6 +358,17 @@ func visualize(ctx context.Context, ops []porcupine.Operation, windows []Window)
 		return nil, err
 	}
 	return buf.Bytes(), ctx.Err()
+}
+
+// timeLeft is the time until ctx's deadline (the search's bound), or a minute without one.
+func timeLeft(ctx context.Context) time.Duration {
+	if ctx.Err() != nil {
+		return 0
+	}
+	if d, ok := ctx.Deadline(); ok {
+		return time.Until(d)
+	}
+	return time.Minute
 }
 
 func firstN(s []string, n int) []string {

@@ -26,7 +26,10 @@ type Stream interface {
 // checkByStreaming implements Check for a Streamer.
 func checkByStreaming(ctx context.Context, s Streamer, ops []history.Op) Result {
 	st := s.Stream()
-	for _, op := range ops {
+	for i, op := range ops {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return Result{Valid: Unknown, Error: timedOut(ctx)}
+		}
 		st.Observe(op)
 	}
 	return st.Result(ctx)
@@ -55,10 +58,26 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 		streams = append(streams, st)
 	}
 	failed := make([]string, len(cs)) // a stream that panicked is out, with its reason
+	var format formatCheck
 	// Reading and parsing run in a goroutine of their own, a batch ahead of the checkers.
 	batches, errc, stop := readAhead(next)
-	defer close(stop)
+	defer func() {
+		if stop != nil {
+			close(stop)
+		}
+	}()
 	for batch := range batches {
+		if ctx.Err() != nil {
+			for i := range failed {
+				if failed[i] == "" {
+					failed[i] = timedOut(ctx)
+				}
+			}
+			break
+		}
+		for _, op := range batch {
+			format.add(op)
+		}
 		for i, st := range streams {
 			if failed[i] != "" {
 				continue
@@ -70,7 +89,12 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 			}
 		}
 	}
-	if err := <-errc; err != nil {
+	if ctx.Err() != nil {
+		close(stop)
+		stop = nil
+		for range batches { // let the reader see stop and end
+		}
+	} else if err := <-errc; err != nil {
 		return Summary{}, err
 	}
 	results := make([]Result, len(cs))
@@ -81,6 +105,7 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 			results[i] = Run(ctx, streamChecker{c, streams[i]}, nil)
 		}
 	}
+	untrusted(results, format.err())
 	s := Summary{Valid: Verdict(results)}
 	s.Results = results
 	return s, nil

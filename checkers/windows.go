@@ -26,7 +26,8 @@ type Window struct {
 // closes, at its completion, the open windows it undoes whose fault had the same value (the
 // runner records an undo with its fault's value), or every one of them when it has no value
 // (the heal at the end of a run). A nemesis op that no registered kind undoes is a window from
-// its invoke to the end of the history.
+// its invoke to the end of the history. A fault whose op failed (it could not be applied) opens
+// no window.
 func Windows(ops []history.Op) []Window {
 	var w windowTracker
 	for _, op := range ops {
@@ -40,6 +41,8 @@ type windowTracker struct {
 	out    []Window
 	values [][]byte         // the value of each window's fault, compact
 	open   map[string][]int // fault f -> indices into out
+	failed map[int]bool     // windows whose fault could not be applied
+	last   int              // the window of the latest fault invoked
 	end    int64
 }
 
@@ -57,12 +60,24 @@ func (w *windowTracker) observe(op history.Op) {
 		if _, isUndo := history.Undoes(op.F); isUndo {
 			return
 		}
+		w.last = len(w.out)
 		w.open[op.F] = append(w.open[op.F], len(w.out))
 		w.out = append(w.out, Window{F: op.F, Description: describe(op), Start: op.Time, End: -1, StartIndex: op.Index, EndIndex: -1})
 		w.values = append(w.values, compactValue(op.Value))
 		return
 	}
-	if fs, isUndo := history.Undoes(op.F); isUndo {
+	fs, isUndo := history.Undoes(op.F)
+	if !isUndo {
+		// The nemesis is one process: this completes the latest fault invoked.
+		if op.Type == history.Fail && w.last < len(w.out) && w.out[w.last].F == op.F {
+			if w.failed == nil {
+				w.failed = map[int]bool{}
+			}
+			w.failed[w.last] = true
+		}
+		return
+	}
+	{
 		v := compactValue(op.Value)
 		for _, f := range fs {
 			kept := w.open[f][:0]
@@ -91,11 +106,15 @@ func compactValue(raw json.RawMessage) []byte {
 }
 
 func (w *windowTracker) windows() []Window {
-	out := append([]Window(nil), w.out...)
-	for i := range out {
-		if out[i].End < 0 {
-			out[i].End = w.end
+	out := make([]Window, 0, len(w.out))
+	for i, win := range w.out {
+		if w.failed[i] {
+			continue
 		}
+		if win.End < 0 {
+			win.End = w.end
+		}
+		out = append(out, win)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
 	return out

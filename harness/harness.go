@@ -77,7 +77,10 @@ type Stats struct {
 	QuiesceNS   int64  `json:"quiesce_ns"`
 	QuiesceErr  string `json:"quiesce_error,omitempty"` // why replication was not known to have caught up
 	NemesisErr  string `json:"nemesis_errors,omitempty"`
-	HealErr     string `json:"heal_errors,omitempty"`
+	// NoFaults, when set, says why a run that asked for faults had none take effect; its
+	// verdict is then unknown rather than valid.
+	NoFaults string `json:"no_faults,omitempty"`
+	HealErr  string `json:"heal_errors,omitempty"`
 	// LeftOut names the checkers of the workload that did not run, each with why (a database
 	// that gives no conflict records has no conflicts checker).
 	LeftOut []string `json:"left_out,omitempty"`
@@ -328,14 +331,20 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	s := &r.res.Stats
 	s.OK, s.Fail, s.Info = r.ok.Load(), r.fail.Load(), r.info.Load()
 	s.Ops = s.OK + s.Fail + s.Info
-	s.Faults = len(r.t.Schedule)
 	s.Truncated = truncated
 	if r.nem != nil {
+		s.Faults = r.nem.Applied()
 		if err := r.nem.Errors(); err != nil {
 			s.NemesisErr = err.Error()
 		}
 	}
 	r.res.Summary, r.res.Valid = summary, summary.Valid
+	if asked := len(r.t.Nemeses) > 0; asked && s.Faults == 0 && r.res.Valid == checkers.True {
+		// A pass under faults that never happened proves nothing about them.
+		s.NoFaults = fmt.Sprintf("no fault of %s took effect (%d planned)", strings.Join(r.t.Nemeses, ","), len(r.t.Schedule))
+		r.res.Valid = checkers.Unknown
+		r.logf("crossfire: %s: the verdict is unknown", s.NoFaults)
+	}
 	if err := writeJSON(filepath.Join(r.dir, ResultsFile), r.res); err != nil {
 		return r.res, fmt.Errorf("%w: %v", ErrEnvironment, err)
 	}

@@ -1,6 +1,9 @@
 package harness_test
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +12,7 @@ import (
 	"crossfire/checkers"
 	"crossfire/harness"
 	"crossfire/harness/harnesstest"
+	"crossfire/history"
 )
 
 // matrixSeeds are the seeds every row of the validation matrix runs with in go test.
@@ -29,6 +33,9 @@ func TestMatrix(t *testing.T) {
 					if row.Name == "register lww" {
 						runFolderIsComplete(t, res)
 					}
+					if row.Name == "cart orset" {
+						lostRecordsAreFound(t, res)
+					}
 				})
 			}
 		})
@@ -42,6 +49,59 @@ func runFolderIsComplete(t *testing.T, res harness.Result) {
 		if _, err := os.Stat(filepath.Join(res.Dir, f)); err != nil {
 			t.Errorf("run folder lacks %s", f)
 		}
+	}
+}
+
+// lostRecordsAreFound: a leader that drops one conflict record in twenty is caught. The run's
+// records are checked again twenty times, each time without the records numbered k mod 20; the
+// complete log passes, and some of the twenty losses must be found (which ones the history
+// shows depends on what each leader was read holding).
+func lostRecordsAreFound(t *testing.T, res harness.Result) {
+	t.Helper()
+	recs, _, err := history.LoadConflicts(res.Dir)
+	if err != nil || len(recs) < 40 {
+		t.Fatalf("too few conflict records to drop one in twenty (%d, %v)", len(recs), err)
+	}
+	ops := readHistory(t, filepath.Join(res.Dir, harness.HistoryFile))
+	if r := checkers.Run(context.Background(), checkers.Conflicts{Logs: recs, Loaded: true}, ops); r.Valid != checkers.True {
+		t.Fatalf("the complete log: %s", r)
+	}
+	found := 0
+	for k := range 20 {
+		var kept []history.ConflictRecord
+		for i, rec := range recs {
+			if i%20 != k {
+				kept = append(kept, rec)
+			}
+		}
+		if r := checkers.Run(context.Background(), checkers.Conflicts{Logs: kept, Loaded: true}, ops); r.Valid == checkers.False {
+			found++
+		}
+	}
+	t.Logf("one record in twenty dropped: found in %d of 20 ways of dropping them (%d records)", found, len(recs))
+	if found == 0 {
+		t.Fatal("no lost conflict record was found")
+	}
+}
+
+func readHistory(t *testing.T, path string) []history.Op {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := history.NewReader(f)
+	var ops []history.Op
+	for {
+		op, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return ops
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, op)
 	}
 }
 

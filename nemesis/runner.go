@@ -30,6 +30,14 @@ type Runner struct {
 	mu      sync.Mutex
 	current map[string]string // nemesis -> the fault it has in force
 	errs    []error
+	applied int // faults applied without an error
+}
+
+// Applied is how many of the schedule's faults were applied without an error.
+func (r *Runner) Applied() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.applied
 }
 
 // Current describes the faults in force, or "" when there are none.
@@ -68,13 +76,15 @@ func (r *Runner) fail(err error) {
 	r.mu.Unlock()
 }
 
-// record appends an invoke, runs do, then appends its info completion (with do's error).
+// record appends an invoke, runs do, then appends its completion: info once the fault is in
+// place, fail with do's error when it could not be applied (whatever part of it did take effect
+// is undone by the heals that follow; checkers open no fault window for it).
 func record(rec Recorder, f string, value json.RawMessage, do func() error) error {
 	rec(history.Op{Process: history.NemesisProcess, Type: history.Invoke, F: f, Value: value})
 	err := do()
 	done := history.Op{Process: history.NemesisProcess, Type: history.Info, F: f, Value: value}
 	if err != nil {
-		done.Error = err.Error()
+		done.Type, done.Error = history.Fail, err.Error()
 	}
 	rec(done)
 	return err
@@ -132,6 +142,10 @@ func (r *Runner) runTimeline(ctx context.Context, start time.Time, s Schedule) {
 		r.applying.Unlock()
 		if err != nil {
 			r.fail(fmt.Errorf("%s at %v: %w", f.F, f.At, err))
+		} else {
+			r.mu.Lock()
+			r.applied++
+			r.mu.Unlock()
 		}
 		if !sleepUntil(ctx, start.Add(f.At+f.For)) {
 			return

@@ -13,9 +13,11 @@ import (
 const CartName = "cart"
 
 // Cart has several shoppers per cart, on different leaders (two devices, or two regions),
-// adding items and removing ones recently added, and reading. Every added item is new (an item's
-// identity is its add), so a missing item is a lost add and a returning one is a resurrection.
-// An add whose outcome is unknown is retried at another leader. Its checkers are cart and
+// adding items and removing ones recently added, and reading. Most adds are of a new item; some
+// add again an item just sent for removal, which the next worker sends to another leader while
+// the remove is in flight or replicating, so that add-wins and remove-wins meet on the same item
+// (a remove takes away only the adds it had seen). An add whose outcome is unknown is retried at
+// another leader. Its checkers are cart and
 // convergence, and conflicts (given the run's conflict logs).
 //
 // Operations (HISTORY.md): add (key: cart, value: item), remove (key: cart, value: item; fail:
@@ -24,8 +26,9 @@ const CartName = "cart"
 type Cart struct {
 	carts int
 
-	mu    sync.Mutex
-	added map[string][]string // cart -> items whose add was invoked, most recent last
+	mu       sync.Mutex
+	added    map[string][]string // cart -> items whose add was invoked, most recent last
+	removing map[string][]string // cart -> items whose remove was invoked, most recent last
 }
 
 // NewCart makes the cart workload; the default is 2 carts.
@@ -33,7 +36,7 @@ func NewCart(o Options) Workload {
 	if o.Keys <= 0 {
 		o.Keys = 2
 	}
-	return &Cart{carts: o.Keys, added: map[string][]string{}}
+	return &Cart{carts: o.Keys, added: map[string][]string{}, removing: map[string][]string{}}
 }
 
 // Name implements Workload.
@@ -44,7 +47,8 @@ func (w *Cart) Setup() []history.Op { return nil }
 
 func (w *Cart) cart(i int) string { return fmt.Sprintf("c%d", i) }
 
-// Next implements Workload: adds, removes of one of the ten items added last, reads.
+// Next implements Workload: adds (of a new item, or again of one of the items sent for removal
+// last), removes of one of the ten items added last, reads.
 func (w *Cart) Next(r *rand.Rand) history.Op {
 	cart := w.cart(r.IntN(w.carts))
 	op := history.Op{Type: history.Invoke, Key: cart}
@@ -55,9 +59,19 @@ func (w *Cart) Next(r *rand.Rand) history.Op {
 	if len(recent) > 10 {
 		recent = recent[len(recent)-10:]
 	}
+	removing := w.removing[cart]
 	switch {
 	case x < 30 && len(recent) > 0:
-		op.F, op.Value = "remove", history.Value(recent[r.IntN(len(recent))])
+		item := recent[r.IntN(len(recent))]
+		w.removing[cart] = append(removing, item)
+		if len(w.removing[cart]) > 4 {
+			w.removing[cart] = w.removing[cart][1:]
+		}
+		op.F, op.Value = "remove", history.Value(item)
+	case x < 40 && len(removing) > 0:
+		item := removing[len(removing)-1-r.IntN(min(len(removing), 2))]
+		w.added[cart] = append(w.added[cart], item)
+		op.F, op.Value = "add", history.Value(item)
 	case x < 85:
 		item := fmt.Sprintf("%s-%012x", cart, r.Uint64()&0xffffffffffff)
 		w.added[cart] = append(w.added[cart], item)

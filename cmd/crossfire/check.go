@@ -9,8 +9,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"crossfire/checkers"
@@ -20,119 +23,273 @@ import (
 )
 
 func checkCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("check", `usage: crossfire check [flags] PATH
+	fs := newFlagSet("check", `usage: crossfire check [flags] PATH...
 
-Checks a history offline. PATH is a history.jsonl file or a run folder (whose test.json names
-the workload). A history cut off by an interrupted run is checked as far as it goes: its pending
-operations count as indeterminate. Exits 0 valid, 1 anomalies, 2 unknown, 3 bad input.`, stderr)
+Checks histories offline. A PATH is a history.jsonl file, a run folder (whose test.json names
+the workload) or any folder above run folders, such as the store (every run folder under it is
+checked). A history cut off by an interrupted run is checked as far as it goes: its pending
+operations count as indeterminate. With one history, its verdict and anomalies are printed; with
+several, they are checked in parallel and each gets one line, so stored runs can be judged again
+after a checker changes. Exits with the worst of them: 0 valid, 1 anomalies, 2 unknown, 3 bad
+input.`, stderr)
 	workload := fs.String("workload", "", "workload whose default checkers to use: "+strings.Join(workloads.Names(), ", ")+" (default: the run folder's, else the one whose operations the history holds)")
 	names := fs.String("checkers", "", "comma-separated checkers instead of the workload's: "+strings.Join(checkers.Names(), ", "))
-	out := fs.String("out", "", "write results.json and the checkers' files (the visualization) into this folder")
-	timeout := fs.Duration("timeout", 2*time.Minute, "bound on the checkers; past it the verdict is unknown")
-	asJSON := fs.Bool("json", false, "print the results as JSON on stdout")
+	out := fs.String("out", "", "write results.json and the checkers' files (the visualization) into this folder (one history only)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "bound on the checkers of each history, end to end; past it the verdict is unknown")
+	asJSON := fs.Bool("json", false, "print the results as JSON on stdout (one object per line with several histories)")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "crossfire check: want exactly one PATH (a history.jsonl or a run folder)")
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "crossfire check: want a PATH (a history.jsonl, a run folder, or a folder of run folders)")
 		return exitUsage
 	}
-	path := fs.Arg(0)
-	st, err := os.Stat(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "crossfire check: %v\n", err)
-		return exitUsage
-	}
-	file := path
-	if st.IsDir() {
-		file = filepath.Join(path, harness.HistoryFile)
-		if t, err := harness.LoadTest(path); err == nil && t.Workload != "" {
-			if *workload != "" && *workload != t.Workload {
-				fmt.Fprintf(stderr, "crossfire check: %s is a run of the %s workload; --workload %s contradicts its test.json\n", path, t.Workload, *workload)
-				return exitUsage
-			}
-			*workload = t.Workload
-		}
-	}
-	if *workload == "" && *names == "" {
-		fs, err := clientOps(file)
+	var targets []string
+	for _, path := range fs.Args() {
+		found, err := checkTargets(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "crossfire check: %v\n", err)
 			return exitUsage
 		}
+		targets = append(targets, found...)
+	}
+	if len(targets) > 1 && *out != "" {
+		fmt.Fprintf(stderr, "crossfire check: --out takes one history; %d were given\n", len(targets))
+		return exitUsage
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	o := checkOptions{workload: *workload, names: *names, timeout: *timeout}
+	if len(targets) == 1 && targets[0] == fs.Arg(0) {
+		c := checkPath(ctx, targets[0], o)
+		for _, n := range c.notes {
+			fmt.Fprintf(stderr, "crossfire check: %s\n", n)
+		}
+		if c.err != "" {
+			fmt.Fprintf(stderr, "crossfire check: %s\n", c.err)
+			return c.code
+		}
+		if *out != "" {
+			err := os.MkdirAll(*out, 0o755)
+			if err == nil {
+				err = harness.WriteArtifacts(*out, c.summary)
+			}
+			if err == nil {
+				b, _ := json.MarshalIndent(c.summary, "", "  ")
+				err = os.WriteFile(filepath.Join(*out, harness.ResultsFile), append(b, '\n'), 0o644)
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "crossfire check: writing %s: %v\n", *out, err)
+				return exitEnv
+			}
+		}
+		if *asJSON {
+			b, _ := json.MarshalIndent(c.summary, "", "  ")
+			fmt.Fprintln(stdout, string(b))
+		} else {
+			printSummary(stdout, c.summary)
+		}
+		return c.code
+	}
+	if len(targets) == 0 {
+		fmt.Fprintf(stderr, "crossfire check: no history under %s\n", strings.Join(fs.Args(), " "))
+		return exitUsage
+	}
+	// Several: in parallel, one line each, in the order given.
+	results := make([]checkOutcome, len(targets))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(targets)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				results[i] = checkPath(ctx, targets[i], o)
+			}
+		}()
+	}
+	for i := range targets {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	worst := exitValid
+	for i, c := range results {
+		if *asJSON {
+			line := map[string]any{"path": targets[i]}
+			if c.err != "" {
+				line["error"] = c.err
+			} else {
+				line["summary"] = c.summary
+			}
+			b, _ := json.Marshal(line)
+			fmt.Fprintln(stdout, string(b))
+		} else {
+			fmt.Fprintf(stdout, "%s: %s\n", targets[i], c.line())
+		}
+		worst = worseExit(worst, c.code)
+	}
+	return worst
+}
+
+// checkOptions are the flags every history of one check shares.
+type checkOptions struct {
+	workload, names string
+	timeout         time.Duration
+}
+
+// checkOutcome is what checking one history came to: a summary, or an error (bad input) with
+// its exit code; notes say what was inferred or left out.
+type checkOutcome struct {
+	summary checkers.Summary
+	notes   []string
+	err     string
+	code    int
+}
+
+// line is the outcome in one line: the verdict, the anomalies by checker, and why a checker
+// could not decide.
+func (c checkOutcome) line() string {
+	if c.err != "" {
+		return "error: " + c.err
+	}
+	var parts []string
+	for _, r := range c.summary.Results {
+		switch {
+		case r.NotApplicable != "":
+		case len(r.Anomalies) > 0:
+			parts = append(parts, fmt.Sprintf("%s %d", r.Checker, len(r.Anomalies)))
+		case r.Valid == checkers.Unknown:
+			parts = append(parts, fmt.Sprintf("%s unknown: %s", r.Checker, firstLine(r.Error)))
+		}
+	}
+	s := fmt.Sprintf("%s, %d anomalies", c.summary.Valid, c.summary.Anomalies())
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, "; ") + ")"
+	}
+	return s
+}
+
+// worseExit ranks exit codes: bad input over unknown over anomalies over valid.
+func worseExit(a, b int) int {
+	rank := map[int]int{exitValid: 0, exitInvalid: 1, exitUnknown: 2, exitUsage: 3, exitEnv: 4}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// checkTargets lists the histories a PATH names: the file itself, a run folder's history, or
+// every run folder's history under a folder (sorted).
+func checkTargets(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	if _, err := os.Stat(filepath.Join(path, harness.HistoryFile)); err == nil {
+		return []string{path}, nil
+	}
+	var found []string
+	err = filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&os.ModeSymlink != 0 { // latest: the run is found under its own name
+			return nil
+		}
+		if !d.IsDir() && d.Name() == harness.HistoryFile {
+			found = append(found, filepath.Dir(p))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("%s holds no %s, nor a run folder with one", path, harness.HistoryFile)
+	}
+	sort.Strings(found)
+	return found, nil
+}
+
+// checkPath checks one history file or run folder.
+func checkPath(ctx context.Context, path string, o checkOptions) (c checkOutcome) {
+	fail := func(code int, format string, args ...any) checkOutcome {
+		c.err, c.code = fmt.Sprintf(format, args...), code
+		return c
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	workload := o.workload
+	file := path
+	if st.IsDir() {
+		file = filepath.Join(path, harness.HistoryFile)
+		if t, err := harness.LoadTest(path); err == nil && t.Workload != "" {
+			if workload != "" && workload != t.Workload {
+				return fail(exitUsage, "%s is a run of the %s workload; --workload %s contradicts its test.json", path, t.Workload, workload)
+			}
+			workload = t.Workload
+		}
+	}
+	if workload == "" && o.names == "" {
+		fs, err := clientOps(file)
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
 		w, err := workloads.Infer(fs)
 		if err != nil {
-			fmt.Fprintf(stderr, "crossfire check: %s: cannot tell its workload: %v; say it with --workload\n", file, err)
-			return exitUsage
+			return fail(exitUsage, "%s: cannot tell its workload: %v; say it with --workload", file, err)
 		}
-		fmt.Fprintf(stderr, "crossfire check: %s: the %s workload, from the names of its operations (%s)\n", file, w, strings.Join(fs, ", "))
-		*workload = w
+		c.notes = append(c.notes, fmt.Sprintf("%s: the %s workload, from the names of its operations (%s)", file, w, strings.Join(fs, ", ")))
+		workload = w
 	}
 	var cs []checkers.Checker
-	if *names != "" {
-		cs, err = checkers.Lookup(splitList(*names))
+	if o.names != "" {
+		cs, err = checkers.Lookup(splitList(o.names))
 	} else {
-		cs, err = harness.DefaultCheckers(*workload)
+		cs, err = harness.DefaultCheckers(workload)
 	}
 	if err == nil && st.IsDir() {
 		var leftOut []string
 		cs, leftOut, err = harness.WithRunFolder(cs, path)
 		for _, why := range leftOut {
-			fmt.Fprintf(stderr, "crossfire check: not checked: %s\n", why)
+			c.notes = append(c.notes, "not checked: "+why)
 		}
-	} else if err == nil && *names == "" {
+	} else if err == nil && o.names == "" {
 		// A bare history has no conflict logs: leave out, by default, what needs them.
 		kept := cs[:0]
-		for _, c := range cs {
-			if _, needsRun := c.(checkers.Conflicts); needsRun {
-				fmt.Fprintf(stderr, "crossfire check: %s needs a run folder (its conflict records); left out for a bare history\n", c.Name())
+		for _, ch := range cs {
+			if _, needsRun := ch.(checkers.Conflicts); needsRun {
+				c.notes = append(c.notes, ch.Name()+" needs a run folder (its conflict records); left out for a bare history")
 				continue
 			}
-			kept = append(kept, c)
+			kept = append(kept, ch)
 		}
 		cs = kept
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "crossfire check: %v\n", err)
-		return exitUsage
+		return fail(exitUsage, "%v", err)
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	summary, truncated, err := harness.CheckFile(ctx, file, cs)
 	if err != nil {
 		var le *history.LineError
 		if errors.As(err, &le) {
-			fmt.Fprintf(stderr, "crossfire check: %s: line %d: %v\n", file, le.Line, le.Err)
-		} else {
-			fmt.Fprintf(stderr, "crossfire check: %v\n", err)
+			return fail(exitUsage, "%s: line %d: %v", file, le.Line, le.Err)
 		}
-		return exitUsage
+		return fail(exitUsage, "%v", err)
 	}
 	if truncated {
-		fmt.Fprintf(stderr, "crossfire check: %s ends in a partly written line (an interrupted run); it was skipped\n", file)
+		c.notes = append(c.notes, file+" ends in a partly written line (an interrupted run); it was skipped")
 	}
-	if *out != "" {
-		if err := os.MkdirAll(*out, 0o755); err == nil {
-			err = harness.WriteArtifacts(*out, summary)
-		}
-		if err == nil {
-			b, _ := json.MarshalIndent(summary, "", "  ")
-			err = os.WriteFile(filepath.Join(*out, harness.ResultsFile), append(b, '\n'), 0o644)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "crossfire check: writing %s: %v\n", *out, err)
-			return exitEnv
-		}
-	}
-	if *asJSON {
-		b, _ := json.MarshalIndent(summary, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-	} else {
-		printSummary(stdout, summary)
-	}
-	return exitFor(summary.Valid)
+	c.summary, c.code = summary, exitFor(summary.Valid)
+	return c
 }
 
 // clientOps lists, sorted, the names of a history's client operations. A history that cannot be

@@ -76,7 +76,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "--rate", "-1", "--store", dir}, exitUsage, "rate must be positive"},
 		{[]string{"run", "--bogus"}, exitUsage, "flag provided but not defined"},
 		{[]string{"run", "extra"}, exitUsage, "unexpected argument"},
-		{[]string{"check"}, exitUsage, "want exactly one PATH"},
+		{[]string{"check"}, exitUsage, "want a PATH"},
 		{[]string{"check", filepath.Join(dir, "missing.jsonl")}, exitUsage, "no such file"},
 		{[]string{"check", "--checkers", "nope", "testdata/register-lww-nonlinearizable.jsonl"}, exitUsage, "unknown checker"},
 		{[]string{"check", "--workload", "nope", "testdata/register-lww-nonlinearizable.jsonl"}, exitUsage, "unknown workload"},

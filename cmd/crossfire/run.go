@@ -117,6 +117,9 @@ func printRun(w io.Writer, res harness.Result) {
 	if s.QuiesceErr != "" {
 		fmt.Fprintf(w, "replication: %s\n", firstLine(s.QuiesceErr))
 	}
+	if s.NoFaults != "" {
+		fmt.Fprintf(w, "faults: %s, so a pass proves nothing: the verdict is unknown\n", s.NoFaults)
+	}
 	if s.NemesisErr != "" {
 		fmt.Fprintf(w, "nemesis errors: %s\n", firstLine(s.NemesisErr))
 	}

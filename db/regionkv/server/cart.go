@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 )
 
@@ -227,7 +228,7 @@ func (cs *carts) apply(node string, e Entry) *Conflict {
 	if !e.Version.VV.Covers(c.vv) {
 		before := CartValue{Items: c.items()}
 		conflict = &Conflict{Node: node, Key: CartSpace + ":" + e.Key, Strategy: CartORSet,
-			Local: []Version{{Value: before.encode(), VV: c.vv}}, Incoming: e.Version}
+			Local: []Version{{Value: before.encode(), VV: maps.Clone(c.vv)}}, Incoming: e.Version} // as held before
 	}
 	switch e.Cart.Op {
 	case "add":
