@@ -5,6 +5,9 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"crossfire/history"
 )
@@ -371,4 +374,69 @@ func TestMalformedHistoriesAreNeverCertain(t *testing.T) {
 			})
 		}
 	}
+}
+
+// stuck is a checker that never finishes on its own and ignores its context.
+type stuck struct{ release chan struct{} }
+
+func (stuck) Name() string { return "stuck" }
+func (s stuck) Check(context.Context, []history.Op) Result {
+	<-s.release
+	return Result{Valid: True}
+}
+
+// TestEveryCheckerIsBoundedEndToEnd: past the deadline a checker's verdict is unknown, whether it
+// watches its context or not, and a streamed pass stops reading.
+func TestEveryCheckerIsBoundedEndToEnd(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	r := Run(ctx, stuck{release}, nil)
+	require.Equal(t, Unknown, r.Valid)
+	require.Contains(t, r.Error, "timed out")
+
+	expired, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	ops := handWritten(t, `
+		0 invoke write r0 1 n1
+		0 ok write r0 - n1`)
+	i := 0
+	s, err := CheckStream(expired, func() (history.Op, error) {
+		if i == len(ops) {
+			return history.Op{}, io.EOF
+		}
+		i++
+		return ops[i-1], nil
+	}, WellFormed{}, CartChecker{})
+	require.NoError(t, err)
+	for _, r := range s.Results {
+		require.Equal(t, Unknown, r.Valid, r.Checker)
+		require.NotEmpty(t, r.Error, r.Checker)
+	}
+	require.Equal(t, Unknown, Compose(expired, ops, Linearizable{}).Valid)
+}
+
+// TestAFailedFaultOpensNoWindow: a nemesis op that could not be applied (fail) is no window, and
+// a clock fault that failed puts no loss down to skew.
+func TestAFailedFaultOpensNoWindow(t *testing.T) {
+	ops := handWritten(t, `
+		-1 invoke partition - - -
+		-1 fail partition - - -
+		-1 invoke kill - "n2" -
+		-1 info kill - "n2" -`)
+	ws := Windows(ops)
+	require.Len(t, ws, 1)
+	require.Equal(t, "kill", ws[0].F)
+
+	h := &hist{}
+	v := history.Value(map[string]any{"node": "n2", "offset_ns": 5000000000})
+	h.add(history.Op{Process: -1, Type: history.Invoke, F: "clock-bump", Value: v})
+	h.add(history.Op{Process: -1, Type: history.Fail, F: "clock-bump", Value: v, Error: "no"})
+	cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
+	cartOp(h, "n2", "add", "y", history.OK, 5000000020, map[string]int{"n2": 1})
+	cartFinalRead(h, "n1", "lww", "y")
+	r := Run(context.Background(), CartChecker{}, h.ops)
+	require.Len(t, r.Anomalies, 1)
+	require.Equal(t, CauseLWW, r.Anomalies[0].Cause, "a skew that never took effect was blamed")
 }

@@ -1,11 +1,18 @@
 package harness_test
 
 import (
+	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"crossfire/checkers"
+	"crossfire/clusters"
 	"crossfire/db"
 	"crossfire/harness"
 )
@@ -56,4 +63,46 @@ func TestRetryRunsClientSideOnly(t *testing.T) {
 			t.Fatalf("planned a mode memkv cannot suffer: %s", f.Value)
 		}
 	}
+}
+
+// stuckKV is memkv on a cluster whose partitions never take effect: every Partition fails.
+type stuckKV struct{ memkv }
+
+type stuckCluster struct{ *memCluster }
+
+func (stuckCluster) Partition(context.Context, []clusters.Link) error {
+	return errors.New("the network refuses to be cut")
+}
+
+func (stuckKV) Name() string { return "stuckkv" }
+
+func (k stuckKV) Spec() db.Spec {
+	s := k.memkv.Spec()
+	s.Kinds = []db.Kind{{Name: "memory", About: "in this process", Cluster: stuckCluster{}}}
+	return s
+}
+
+func (k stuckKV) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
+	c, err := k.memkv.Start(ctx, s)
+	if err != nil {
+		return c, err
+	}
+	return stuckCluster{c.(*memCluster)}, nil
+}
+
+// TestFaultsThatNeverTookEffectProveNothing: a run whose every fault failed opens no fault
+// window and is not valid, however clean its history.
+func TestFaultsThatNeverTookEffectProveNothing(t *testing.T) {
+	db.Register(stuckKV{})
+	res, err := harness.Run(t.Context(), harness.Test{DB: "stuckkv", Workload: "register", Nemeses: []string{"partition"}, Seed: 3,
+		Duration: 2e9, Interval: 2e8, FaultDuration: 3e8}, harness.Options{Store: t.TempDir()})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Test.Schedule, "no fault was planned: the test proves nothing")
+	assert.Equal(t, 0, res.Stats.Faults)
+	assert.Contains(t, res.Stats.NemesisErr, "refuses to be cut")
+	assert.Contains(t, res.Stats.NoFaults, "no fault of partition took effect")
+	assert.Equal(t, checkers.Unknown, res.Valid, "a pass under faults that never happened")
+	assert.Equal(t, checkers.True, harness.ResultOf(res, checkers.LinearizableName).Valid, "the history itself is linearizable")
+	ops := readHistory(t, filepath.Join(res.Dir, harness.HistoryFile))
+	assert.Empty(t, checkers.Windows(ops), "a fault that failed opened a window")
 }

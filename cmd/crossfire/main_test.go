@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"crossfire/checkers"
 	"crossfire/clusters/docker"
@@ -560,4 +562,40 @@ func TestCheckKnowsTheWorkload(t *testing.T) {
 	if code, out, _ := cli("check", "--checkers", "linearizable", "testdata/inventory-pncounter-naive-caught.jsonl"); code != exitUnknown || !strings.Contains(out, "linearizable not applicable") {
 		t.Fatalf("linearizable on a sale: exit %d\n%s", code, out)
 	}
+}
+
+// TestCheckSeveralPaths: files, run folders and a whole store at once, one line each, in
+// parallel, and the worst verdict's exit code.
+func TestCheckSeveralPaths(t *testing.T) {
+	store := t.TempDir()
+	for name, fixture := range map[string]string{
+		"lww/20260101T000000.000Z":    "register-lww-nonlinearizable.jsonl",
+		"single/20260101T000000.000Z": "register-single-leader-valid.jsonl",
+	} {
+		dir := filepath.Join(store, name)
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		b, err := os.ReadFile(filepath.Join("testdata", fixture))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "history.jsonl"), b, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "test.json"), []byte(`{"name":"x","db":"regionkv","workload":"register"}`), 0o644))
+	}
+	code, out, errs := cli("check", store, "testdata/inventory-escrow-dedup-valid.jsonl")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Equal(t, exitInvalid, code, "%s%s", out, errs)
+	require.Len(t, lines, 3, out)
+	assert.Contains(t, lines[0], filepath.Join(store, "lww", "20260101T000000.000Z")+": invalid")
+	assert.Contains(t, lines[0], "(linearizable 3)")
+	assert.Contains(t, lines[1], filepath.Join(store, "single", "20260101T000000.000Z")+": valid")
+	assert.Contains(t, lines[2], "inventory-escrow-dedup-valid.jsonl: valid")
+
+	code, out, _ = cli("check", filepath.Join(store, "single"), "testdata/register-single-leader-valid.jsonl")
+	assert.Equal(t, exitValid, code, out)
+
+	code, _, errs = cli("check", "--out", t.TempDir(), store)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errs, "--out takes one history")
+
+	code, _, errs = cli("check", t.TempDir())
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errs, "holds no history.jsonl")
 }
