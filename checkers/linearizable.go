@@ -62,11 +62,27 @@ func compact(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return "null"
 	}
+	if bytes.IndexAny(raw, " \t\r\n") < 0 {
+		return string(raw) // already compact, as every writer of the format makes it
+	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
 		return string(raw)
 	}
 	return b.String()
+}
+
+// interner hands out one string per distinct value: a history reads the same values it wrote,
+// over and over, and a lookup by a byte slice allocates nothing.
+type interner map[string]string
+
+func (in interner) of(raw json.RawMessage) string {
+	if v, ok := in[string(raw)]; ok {
+		return v
+	}
+	v := compact(raw)
+	in[string(raw)] = v
+	return v
 }
 
 // casPair reads a cas value [expected, new].
@@ -82,7 +98,7 @@ func casPair(raw json.RawMessage) (string, string, error) {
 var CASRegister = porcupine.Model{
 	Init: func() interface{} { return "null" },
 	Step: func(state, input, output interface{}) (bool, interface{}) {
-		st, in, out := state.(string), input.(regInput), output.(regOutput)
+		st, in, out := state.(string), input.(*regInput), output.(*regOutput)
 		switch in.F {
 		case "read":
 			return out.Unknown || out.Value == st, st
@@ -105,7 +121,7 @@ var CASRegister = porcupine.Model{
 		return false, st
 	},
 	DescribeOperation: func(input, output interface{}) string {
-		in, out := input.(regInput), output.(regOutput)
+		in, out := input.(*regInput), output.(*regOutput)
 		var s string
 		switch in.F {
 		case "read":
@@ -134,8 +150,26 @@ func registerOps(ops []history.Op) (map[string][]porcupine.Operation, error) {
 		}
 	}
 	byKey := map[string][]porcupine.Operation{}
-	for _, p := range history.Pairs(ops) {
-		inv, done := p.Invoke, p.Completion
+	pairs := history.PairIndices(ops)
+	// One slab each for inputs and outputs: the model sees pointers into them, so boxing them
+	// as interfaces allocates nothing per op.
+	ins, outs := make([]regInput, 0, len(pairs)), make([]regOutput, 0, len(pairs))
+	values := interner{}
+	perKey := map[string]int{}
+	for _, p := range pairs {
+		if f := ops[p[0]].F; f == "read" || f == "write" || f == "cas" {
+			perKey[ops[p[0]].Key]++
+		}
+	}
+	for k, n := range perKey {
+		byKey[k] = make([]porcupine.Operation, 0, n)
+	}
+	pending := history.Op{Index: -1, Time: end, Type: history.Info}
+	for _, p := range pairs {
+		inv, done := &ops[p[0]], &pending
+		if p[1] >= 0 {
+			done = &ops[p[1]]
+		}
 		if inv.IsNemesis() {
 			continue
 		}
@@ -150,7 +184,7 @@ func registerOps(ops []history.Op) (map[string][]porcupine.Operation, error) {
 				continue // an unknown read constrains nothing
 			}
 		case "write":
-			in.Value = compact(inv.Value)
+			in.Value = values.of(inv.Value)
 		case "cas":
 			var err error
 			if in.Expected, in.New, err = casPair(inv.Value); err != nil {
@@ -165,11 +199,17 @@ func registerOps(ops []history.Op) (map[string][]porcupine.Operation, error) {
 			out.Unknown = true
 			ret = end + 1 // after everything: it may take effect at any later time
 		} else if inv.F == "read" {
-			out.Value = compact(done.Value)
+			out.Value = values.of(done.Value)
 		}
+		ins, outs = append(ins, in), append(outs, out)
 		byKey[inv.Key] = append(byKey[inv.Key], porcupine.Operation{
-			ClientId: inv.Process, Input: in, Call: inv.Time, Output: out, Return: ret,
+			ClientId: inv.Process, Input: &ins[len(ins)-1], Call: inv.Time, Output: &outs[len(outs)-1], Return: ret,
 		})
+	}
+	for k, kops := range byKey {
+		if len(kops) == 0 {
+			delete(byKey, k) // only ops that constrain nothing
+		}
 	}
 	return byKey, nil
 }
@@ -254,7 +294,7 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 		a := Anomaly{Kind: "nonlinearizable", Key: key, Definite: true}
 		stuck, lin := l.explain(ctx, byKey[key])
 		for _, o := range append(lin, stuck...) {
-			idx := o.Input.(regInput).Index
+			idx := o.Input.(*regInput).Index
 			a.Ops = append(a.Ops, idx)
 			if n := nodeOf[idx]; n != "" && !contains(a.Nodes, n) {
 				a.Nodes = append(a.Nodes, n)
@@ -263,7 +303,7 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 		sort.Slice(a.Ops, func(i, j int) bool { return a.Ops[i] < a.Ops[j] })
 		sort.Strings(a.Nodes)
 		if len(stuck) > 0 {
-			in := stuck[0].Input.(regInput)
+			in := stuck[0].Input.(*regInput)
 			a.Description = fmt.Sprintf("key %q: no order of its %d ops explains the history; it gets stuck at %s", key, len(byKey[key]), CASRegister.DescribeOperation(stuck[0].Input, stuck[0].Output))
 			a.Nemesis = During(windows, timeOf[in.Index], stuck[0].Return)
 		} else {
@@ -328,7 +368,7 @@ func visualize(ctx context.Context, ops []porcupine.Operation, windows []Window)
 		byKey := map[string][]porcupine.Operation{}
 		var keys []string
 		for _, o := range h {
-			k := o.Input.(regInput).Key
+			k := o.Input.(*regInput).Key
 			if _, ok := byKey[k]; !ok {
 				keys = append(keys, k)
 			}

@@ -12,10 +12,17 @@ import (
 type Validator struct {
 	next     int64
 	lastTime int64
-	open     map[int]Op   // the pending invoke of each process
-	crashed  map[int]bool // processes whose last op ended in info
+	open     map[int]pendingOp // the pending invoke of each process
+	crashed  map[int]bool      // processes whose last op ended in info
 	errs     []error
 	maxErrs  int
+}
+
+// pendingOp is what the Validator keeps of an open invoke: small enough for a map to hold it
+// in place.
+type pendingOp struct {
+	Index  int64
+	F, Key string
 }
 
 // NewValidator returns a Validator that keeps at most maxErrs errors (0 means 100).
@@ -23,7 +30,7 @@ func NewValidator(maxErrs int) *Validator {
 	if maxErrs <= 0 {
 		maxErrs = 100
 	}
-	return &Validator{open: map[int]Op{}, crashed: map[int]bool{}, maxErrs: maxErrs}
+	return &Validator{open: map[int]pendingOp{}, crashed: map[int]bool{}, maxErrs: maxErrs}
 }
 
 func (v *Validator) fail(op Op, format string, args ...any) {
@@ -55,7 +62,7 @@ func (v *Validator) Add(op Op) {
 		if v.crashed[op.Process] && !op.IsNemesis() {
 			v.fail(op, "process %d invokes after an info completion; a fresh process must be used", op.Process)
 		}
-		v.open[op.Process] = op
+		v.open[op.Process] = pendingOp{op.Index, op.F, op.Key}
 	default:
 		if !isOpen {
 			v.fail(op, "%s completion on process %d with no open invoke", op.Type, op.Process)
@@ -94,6 +101,26 @@ type Pair struct {
 
 // Pairs matches every invoke with its completion, in invoke order. Completions without an
 // invoke are skipped (Validate reports them). Invokes never completed become info at endTime.
+// PairIndices is Pairs without copies: for each invoke, in order, its index in ops and its
+// completion's, or -1 when the history ended first (read it as info).
+func PairIndices(ops []Op) [][2]int {
+	pairs := make([][2]int, 0, len(ops)/2+1)
+	open := map[int]int{} // process -> index in pairs
+	for i := range ops {
+		op := &ops[i]
+		if op.Type == Invoke {
+			open[op.Process] = len(pairs)
+			pairs = append(pairs, [2]int{i, -1})
+			continue
+		}
+		if j, ok := open[op.Process]; ok {
+			pairs[j][1] = i
+			delete(open, op.Process)
+		}
+	}
+	return pairs
+}
+
 func Pairs(ops []Op) []Pair {
 	pairs := make([]Pair, 0, len(ops)/2+1)
 	open := map[int]int{} // process -> index in pairs
