@@ -139,6 +139,26 @@ func TestSalesWithoutMetadata(t *testing.T) {
 		{name: "per-leader order ids, no duplicate", checker: Dedup{}, history: twoSales, want: True},
 		{name: "per-leader order ids, one request sold twice", checker: Dedup{}, history: retriedAtTwoLeaders,
 			want: False, kind: "duplicate-order", definite: true},
+		{name: "two leaders each sold the last unit, each numbering it 1", checker: Oversell{}, history: `
+			0 invoke restock s0 1 n1
+			0 ok restock s0 - n1
+			1 invoke buy s0 1 n1 a
+			1 ok buy s0 "1" n1 a
+			2 invoke buy s0 1 n2 b
+			2 ok buy s0 "1" n2 b
+			3 invoke read-orders s0 null n1
+			3 ok read-orders s0 [{"order":"1","sku":"s0","qty":1,"req":"a","node":"n1"},{"order":"1","sku":"s0","qty":1,"req":"b","node":"n2"}] n1
+			4 invoke read-orders s0 null n2
+			4 ok read-orders s0 [{"order":"1","sku":"s0","qty":1,"req":"a","node":"n1"},{"order":"1","sku":"s0","qty":1,"req":"b","node":"n2"}] n2`,
+			want: False, kind: "oversell", definite: true},
+		{name: "a buyer told sold out, with a row", checker: Oversell{}, history: `
+			0 invoke restock s0 1 n1
+			0 ok restock s0 - n1
+			1 invoke buy s0 1 n1 a
+			1 fail buy s0 - n1 a
+			3 invoke read-orders s0 null n1
+			3 ok read-orders s0 [{"order":"1","sku":"s0","qty":1,"req":"a","node":"n1"}] n1`,
+			want: False, kind: "sold-out-but-sold", definite: true},
 		{name: "a leader's final read-orders failed", checker: Oversell{}, history: soldAtN3 + `fail read-orders s0 - n3`,
 			want: Unknown, kind: "lost-sale", definite: false},
 		{name: "every leader answered and none shows the sale", checker: Oversell{}, history: soldAtN3 + `ok read-orders s0 [] n3`,

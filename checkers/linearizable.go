@@ -24,7 +24,8 @@ import (
 // value (unless the completion is marked meta.refused: the store refused it before comparing). A key that cannot be
 // linearized is one definite anomaly; a check that runs out of time is unknown.
 type Linearizable struct {
-	// Timeout bounds the whole check; zero means 60s.
+	// Timeout bounds the whole check, explanation and visualization included; zero means the
+	// context's deadline, or 60s without one.
 	Timeout time.Duration
 	// MaxVisualized bounds how many non-linearizable keys the visualization shows; zero means 5.
 	MaxVisualized int
@@ -217,7 +218,9 @@ func registerOps(ops []history.Op) (map[string][]porcupine.Operation, error) {
 // Check implements Checker.
 func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 	timeout := l.Timeout
-	if timeout <= 0 {
+	if _, bounded := ctx.Deadline(); timeout <= 0 && bounded {
+		timeout = timeLeft(ctx) // the caller's bound (--timeout, the harness's check timeout)
+	} else if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"crossfire/checkers"
 	"crossfire/history"
 	_ "crossfire/nemesis" // the nemesis catalog registers how histories name faults
 )
@@ -144,5 +145,22 @@ func TestReportWithoutResultsOrLogs(t *testing.T) {
 	}
 	if err := Build(&buf, bad); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("a malformed history: err = %v", err)
+	}
+}
+
+// TestReportSaysNoFaultTookEffect: a run whose faults all failed says so beside the faults.
+func TestReportSaysNoFaultTookEffect(t *testing.T) {
+	dir := fixtureRun(t, 0)
+	writeJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+		"valid":   "unknown",
+		"summary": checkers.Summary{Valid: checkers.True, Results: []checkers.Result{{Checker: "well-formed", Valid: checkers.True}}},
+		"stats":   map[string]any{"ops": 8, "ok": 4, "fail": 1, "info": 1, "faults": 0, "no_faults": "no fault of partition took effect (1 planned)"},
+	})
+	var buf bytes.Buffer
+	if err := Build(&buf, dir); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "no fault of partition took effect (1 planned): the verdict is unknown") {
+		t.Fatal("the page does not say that no fault took effect")
 	}
 }
