@@ -25,6 +25,16 @@ func openAt(t *testing.T, workload, url string, timeout time.Duration) db.Client
 	return cl
 }
 
+// clientTimeout is the client's timeout for a case: short where the server never answers (delay
+// set), and generous where it answers at once, so that a loaded machine cannot turn a success
+// into a timeout.
+func clientTimeout(delay time.Duration) time.Duration {
+	if delay > 0 {
+		return 200 * time.Millisecond
+	}
+	return 30 * time.Second
+}
+
 func TestOpenRefusesWhatItCannotServe(t *testing.T) {
 	if _, err := (DB{}).Open(context.Background(), db.ClientConfig{Workload: "bank", Node: clusters.Node{URL: "http://x"}}); err == nil {
 		t.Fatal("a client for a workload regionkv does not have")
@@ -60,16 +70,21 @@ func TestRegisterClientOutcomes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			release := make(chan struct{})
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path != "/register/"+c.f {
 					t.Errorf("path %s", r.URL.Path)
 				}
-				time.Sleep(c.delay)
+				if c.delay > 0 {
+					<-release // no answer until the client has given up and the case ends
+					return
+				}
 				w.WriteHeader(c.status)
 				w.Write([]byte(c.body))
 			}))
 			defer srv.Close()
-			cl := openAt(t, "register", srv.URL, 100*time.Millisecond)
+			defer close(release) // before Close, which waits for the handler
+			cl := openAt(t, "register", srv.URL, clientTimeout(c.delay))
 			op := history.Op{Process: 4, Type: history.Invoke, F: c.f, Key: "r0", Node: "n1"}
 			switch c.f {
 			case "write":
@@ -123,16 +138,21 @@ func TestCartClientOutcomes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			sentCh := make(chan string, 1) // what the server got, handed over by the handler
+			release := make(chan struct{})
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				b := make([]byte, 512)
 				n, _ := r.Body.Read(b)
 				sentCh <- string(b[:n])
-				time.Sleep(c.delay)
+				if c.delay > 0 {
+					<-release // no answer until the client has given up and the case ends
+					return
+				}
 				w.WriteHeader(c.status)
 				w.Write([]byte(c.body))
 			}))
 			defer srv.Close()
-			cl := openAt(t, "cart", srv.URL, 100*time.Millisecond)
+			defer close(release) // before Close, which waits for the handler
+			cl := openAt(t, "cart", srv.URL, clientTimeout(c.delay))
 			op := history.Op{Process: 1, Type: history.Invoke, F: c.f, Key: "c0", Node: "n1", Value: history.Value("x")}
 			op.SetMeta("client_ts", 42)
 			done := cl.Invoke(context.Background(), op)
@@ -178,16 +198,21 @@ func TestInventoryClientOutcomes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			release := make(chan struct{})
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path != c.path {
 					t.Errorf("path %s, want %s", r.URL.Path, c.path)
 				}
-				time.Sleep(c.delay)
+				if c.delay > 0 {
+					<-release // no answer until the client has given up and the case ends
+					return
+				}
 				w.WriteHeader(c.status)
 				w.Write([]byte(c.body))
 			}))
 			defer srv.Close()
-			cl := openAt(t, "inventory", srv.URL, 100*time.Millisecond)
+			defer close(release) // before Close, which waits for the handler
+			cl := openAt(t, "inventory", srv.URL, clientTimeout(c.delay))
 			op := history.Op{Process: 2, Type: history.Invoke, F: c.f, Key: "s0", Node: "n1", Req: "r", Value: history.Value(1)}
 			done := cl.Invoke(context.Background(), op)
 			if done.Type != c.want {
