@@ -1,7 +1,7 @@
 # crossfire's everyday commands. `make help` lists them.
 GO ?= go
 
-.PHONY: help run test bench lint fuzz chaos
+.PHONY: help run test race bench lint fuzz chaos
 
 # The nightly chaos job's settings; override any of them: make chaos CHAOS_SEEDS=7 CHAOS_DURATION=2m
 CHAOS_CLUSTER ?= docker
@@ -13,6 +13,7 @@ CHAOS_SUMMARY ?=
 help:
 	@echo "make run    run the default test (register, lww, partitions) on the embedded cluster"
 	@echo "make test   run the test suite, the validation matrix included (go test ./...)"
+	@echo "make race   the packages that run fast, under the race detector (as CI runs them)"
 	@echo "make bench  run the benchmarks recorded in BENCHMARKS.md"
 	@echo "make lint   gofmt and go vet"
 	@echo "make fuzz   fuzz the history reader for a minute"
@@ -23,6 +24,9 @@ run:
 
 test:
 	$(GO) test ./...
+
+race:
+	$(GO) test -race ./history/... ./checkers/... ./nemesis/... ./workloads/... ./db ./db/regionkv ./db/regionkv/server ./clusters ./report/...
 
 bench:
 	$(GO) test ./history/ -run '^$$' -bench 'Reader|WriterAppend' -benchtime 2s -count 3
