@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestWriterRoundTrip(t *testing.T) {
@@ -267,4 +270,30 @@ func TestWrittenLinesTakeTheFastPath(t *testing.T) {
 			t.Errorf("the writer's line misses the fast path: %s", line)
 		}
 	}
+}
+
+// TestReaderTakesWhatEditorsWrite: a byte order mark, \r\n line ends and blank lines at the end
+// are not errors; a blank line between ops still is.
+func TestReaderTakesWhatEditorsWrite(t *testing.T) {
+	good := `{"index":0,"time":1,"process":0,"type":"invoke","f":"read","value":null}`
+	next := `{"index":1,"time":2,"process":0,"type":"ok","f":"read","value":1}`
+	for name, in := range map[string]string{
+		"byte order mark":    "\xef\xbb\xbf" + good + "\n" + next + "\n",
+		"crlf":               good + "\r\n" + next + "\r\n",
+		"trailing blank":     good + "\n" + next + "\n\n",
+		"trailing blanks":    good + "\n" + next + "\n \n\t\n",
+		"no final line end":  good + "\n" + next,
+		"crlf and blank end": good + "\r\n" + next + "\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			ops, _, err := ReadAll(strings.NewReader(in))
+			require.NoError(t, err)
+			require.Len(t, ops, 2)
+			assert.Equal(t, "1", string(ops[1].Value))
+		})
+	}
+	_, _, err := ReadAll(strings.NewReader(good + "\n\n" + next + "\n"))
+	var le *LineError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, int64(2), le.Line)
 }

@@ -46,8 +46,26 @@ func (r *Reader) Line() int64 { return r.line }
 // Next returns the next op, or io.EOF at the end of the history.
 func (r *Reader) Next() (Op, error) {
 	b, complete, err := r.readLine()
+	var blank int64 // the first of the blank lines just read
+	for err == nil {
+		if r.line == 1 {
+			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a byte order mark some editors write
+		}
+		b = bytes.TrimSuffix(b, []byte("\r")) // a line end written as \r\n
+		if len(bytes.TrimSpace(b)) > 0 {
+			break
+		}
+		if blank == 0 {
+			blank = r.line
+		}
+		b, complete, err = r.readLine() // blank lines at the end of a file hold no op
+	}
 	if err != nil {
 		return Op{}, err
+	}
+	if blank > 0 {
+		// A blank line between ops is not one of the format's lines.
+		return Op{}, &LineError{Line: blank, Err: errors.New("empty line")}
 	}
 	op, ok := parseFast(b, &r.in)
 	var perr error

@@ -87,7 +87,7 @@ input.`, stderr)
 			b, _ := json.MarshalIndent(c.summary, "", "  ")
 			fmt.Fprintln(stdout, string(b))
 		} else {
-			printSummary(stdout, c.summary)
+			printSummary(stdout, c.summary, *out)
 		}
 		return c.code
 	}

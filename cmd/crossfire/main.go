@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -37,12 +39,13 @@ const usage = `crossfire: a fault-injection harness for multi-leader replication
 
 usage:
   crossfire run   [flags]          run a test (regionkv on local processes by default) and check it
-  crossfire check [flags] PATH     check a history file or a run folder offline
+  crossfire check [flags] PATH...  check history files, run folders or the whole store offline
   crossfire matrix [flags]         run the validation matrix: broken designs caught, safe ones pass
   crossfire report RUN             write RUN/report.html again: timeline, anomalies, plots, conflicts
   crossfire serve [flags]          browse the store's runs and their reports on localhost
   crossfire replay --strategy S RUN  re-resolve a run's logged cart conflicts under another strategy
   crossfire clean [--older-than D]   remove the Docker containers, networks and volumes crossfire made
+  crossfire version                print the build's version and commit
   crossfire help  [command]        show help
 
 Run 'crossfire COMMAND --help' for a command's flags.
@@ -83,6 +86,33 @@ func helpText() string {
 	return b.String()
 }
 
+// versionText names the build: the module's version and, for a build from a checkout, its
+// commit and whether it had uncommitted changes.
+func versionText() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "crossfire (version unknown)"
+	}
+	v := "crossfire " + bi.Main.Version
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev != "" {
+		v += " (commit " + rev[:min(12, len(rev))]
+		if modified == "true" {
+			v += ", with uncommitted changes"
+		}
+		v += ")"
+	}
+	return v + ", " + bi.GoVersion
+}
+
 func main() {
 	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -109,6 +139,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return serveCmd(rest, stdout, stderr)
 	case "clean":
 		return cleanCmd(rest, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, versionText())
+		return exitValid
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
 			return Main([]string{rest[0], "--help"}, stdout, stderr)
@@ -116,7 +149,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, helpText())
 		return exitValid
 	}
-	fmt.Fprintf(stderr, "crossfire: unknown command %q (valid: run, check, matrix, report, serve, replay, clean, help)\n", cmd)
+	fmt.Fprintf(stderr, "crossfire: unknown command %q (valid: run, check, matrix, report, serve, replay, clean, version, help)\n", cmd)
 	return exitUsage
 }
 
@@ -152,14 +185,28 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags; it returns -1 to go on, or the exit code.
+// parse parses flags, before and after the paths alike (check RUN --workload inventory), as go
+// test does; "--" ends the flags. It returns -1 to go on, or the exit code.
 func parse(fs *flag.FlagSet, args []string) int {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitValid
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitValid
+			}
+			return exitUsage
 		}
-		return exitUsage
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
 	}
+	_ = fs.Parse(append([]string{"--"}, positional...)) // what fs.Args() returns
 	return -1
 }
 
@@ -173,8 +220,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// printSummary writes a verdict and its anomalies for people.
-func printSummary(w io.Writer, s checkers.Summary) {
+// printSummary writes a verdict and its anomalies for people. dir is the folder the results and
+// the checkers' files were written into, "" when they were written nowhere.
+func printSummary(w io.Writer, s checkers.Summary, dir string) {
 	var parts []string
 	for _, r := range s.Results {
 		if r.NotApplicable != "" {
@@ -193,7 +241,11 @@ func printSummary(w io.Writer, s checkers.Summary) {
 		}
 		for i, a := range r.Anomalies {
 			if i == 10 {
-				fmt.Fprintf(w, "  … and %d more %s anomalies (see results.json)\n", len(r.Anomalies)-10, r.Checker)
+				where := "--json or --out DIR shows them all"
+				if dir != "" {
+					where = "see " + filepath.Join(dir, "results.json")
+				}
+				fmt.Fprintf(w, "  … and %d more %s anomalies (%s)\n", len(r.Anomalies)-10, r.Checker, where)
 				break
 			}
 			kind := "possible"
@@ -210,7 +262,11 @@ func printSummary(w io.Writer, s checkers.Summary) {
 			fmt.Fprintln(w)
 		}
 		for _, f := range r.Files {
-			fmt.Fprintf(w, "  %s wrote %s\n", r.Checker, f)
+			if dir != "" {
+				fmt.Fprintf(w, "  %s wrote %s\n", r.Checker, filepath.Join(dir, f))
+			} else {
+				fmt.Fprintf(w, "  %s made %s (--out DIR writes it)\n", r.Checker, f)
+			}
 		}
 	}
 }

@@ -53,7 +53,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"check", "--help"}, exitValid, "-checkers"},
 		{[]string{"clean", "--help"}, exitValid, "-older-than"},
 		{[]string{"clean", "extra"}, exitUsage, "unexpected argument"},
-		{[]string{"explode"}, exitUsage, `unknown command "explode" (valid: run, check, matrix, report, serve, replay, clean, help)`},
+		{[]string{"explode"}, exitUsage, `unknown command "explode" (valid: run, check, matrix, report, serve, replay, clean, version, help)`},
 		{[]string{"matrix", "--help"}, exitValid, "-seeds"},
 		{[]string{"matrix", "--seeds", "1,x", "--store", dir}, exitUsage, `seed "x" is not a positive integer`},
 		{[]string{"matrix", "--rows", "tulips", "--store", dir}, exitUsage, `no row matches "tulips" (rows: register single-leader;`},
@@ -598,4 +598,35 @@ func TestCheckSeveralPaths(t *testing.T) {
 	code, _, errs = cli("check", t.TempDir())
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errs, "holds no history.jsonl")
+}
+
+// TestCLIAsPeopleTypeIt: flags after the path, --version, the exit codes in run's help, and a
+// history saved by an editor (byte order mark, \r\n, a blank line at the end).
+func TestCLIAsPeopleTypeIt(t *testing.T) {
+	code, out, errs := cli("check", "testdata/inventory-escrow-dedup-valid.jsonl", "--workload", "inventory")
+	require.Equal(t, exitValid, code, "%s%s", out, errs)
+	assert.NotContains(t, errs, "from the names of its operations", "--workload after the path was not taken")
+
+	code, out, _ = cli("--version")
+	assert.Equal(t, exitValid, code)
+	assert.True(t, strings.HasPrefix(out, "crossfire "), out)
+
+	_, _, errs = cli("run", "--help")
+	for _, want := range []string{"3 bad usage or\ninput", "4 the environment failed"} {
+		assert.Contains(t, errs, want)
+	}
+
+	b, err := os.ReadFile("testdata/register-single-leader-valid.jsonl")
+	require.NoError(t, err)
+	edited := filepath.Join(t.TempDir(), "edited.jsonl")
+	text := "\xef\xbb\xbf" + strings.ReplaceAll(string(b), "\n", "\r\n") + "\r\n"
+	require.NoError(t, os.WriteFile(edited, []byte(text), 0o644))
+	code, out, errs = cli("check", edited)
+	assert.Equal(t, exitValid, code, "%s%s", out, errs)
+
+	// A bare history: nothing was written, and the output does not say it was.
+	code, out, _ = cli("check", "testdata/register-lww-nonlinearizable.jsonl")
+	assert.Equal(t, exitInvalid, code)
+	assert.NotContains(t, out, "wrote")
+	assert.NotContains(t, out, "see results.json")
 }

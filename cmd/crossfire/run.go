@@ -24,7 +24,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 
 Starts a three-leader cluster, drives the workload at every leader while the nemeses inject
 faults, heals, waits for replication, reads the final state, and checks the history. Prints the
-seed first and the verdict and run folder last; exits 0 valid, 1 anomalies, 2 unknown.`, stderr)
+seed first and the verdict and run folder last. Exits 0 valid,
+1 anomalies, 2 unknown (the checkers could not decide, or no fault took effect), 3 bad usage or
+input (a flag, a value, a nemesis the database cannot suffer), 4 the environment failed (Docker,
+a node that would not start, the run folder).`, stderr)
 	var t harness.Test
 	var nemeses string
 	var from string
@@ -126,7 +129,7 @@ func printRun(w io.Writer, res harness.Result) {
 	for _, why := range s.LeftOut {
 		fmt.Fprintf(w, "not checked: %s\n", why)
 	}
-	printSummary(w, res.Summary)
+	printSummary(w, res.Summary, res.Dir)
 	fmt.Fprintf(w, "run folder: %s\n", res.Dir)
 	if _, err := os.Stat(filepath.Join(res.Dir, report.File)); err == nil {
 		fmt.Fprintf(w, "report: %s\n", filepath.Join(res.Dir, report.File))
