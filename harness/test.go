@@ -151,7 +151,7 @@ func (t Test) Validate() error {
 		name string
 		bad  bool
 	}{
-		{"nodes must be from 1 to 9", t.Nodes < 1 || t.Nodes > 9},
+		{"nodes must be from 2 to 9 (a multi-leader test needs two leaders at least)", t.Nodes < 2 || t.Nodes > 9},
 		{"rate must be positive", t.Rate <= 0},
 		{"concurrency must be from 1 to 1000", t.Concurrency < 1 || t.Concurrency > 1000},
 		{"duration must be positive", t.Duration <= 0},

@@ -88,8 +88,10 @@ func init() {
 func Lookup(names []string) ([]Nemesis, error) {
 	var out []Nemesis
 	seen := map[string]bool{}
+	none := false
 	for _, name := range names {
 		name = strings.TrimSpace(name)
+		none = none || name == "none"
 		if name == "" || name == "none" || seen[name] {
 			continue
 		}
@@ -99,6 +101,9 @@ func Lookup(names []string) ([]Nemesis, error) {
 		}
 		seen[name] = true
 		out = append(out, n)
+	}
+	if none && len(out) > 0 {
+		return nil, fmt.Errorf("nemesis none means no fault at all; it cannot go with %s", out[0].Name())
 	}
 	return out, nil
 }

@@ -351,3 +351,11 @@ func TestCatalogPairsNameTheHistorysFaults(t *testing.T) {
 		t.Error("clock faults are not told apart")
 	}
 }
+
+func TestNoneGoesAlone(t *testing.T) {
+	ns, err := Lookup([]string{"none"})
+	require.NoError(t, err)
+	assert.Empty(t, ns)
+	_, err = Lookup([]string{"none", "kill"})
+	require.ErrorContains(t, err, "cannot go with kill")
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +60,10 @@ a node that would not start, the run folder).`, stderr)
 		fmt.Fprintf(stderr, "crossfire run: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
+	if err := explicitValues(fs); err != nil {
+		fmt.Fprintf(stderr, "crossfire run: %v\n", err)
+		return exitUsage
+	}
 	t.Options = dbOptions()
 	t.Nemeses = splitList(nemeses)
 	if len(t.Nemeses) == 0 {
@@ -96,6 +101,34 @@ a node that would not start, the run folder).`, stderr)
 		printRun(stdout, res)
 	}
 	return exitFor(res.Valid)
+}
+
+// explicitValues refuses a number given on the command line that the test cannot run with: a
+// zero would otherwise read as "the default", and one leader has nothing to replicate with.
+func explicitValues(fs *flag.FlagSet) error {
+	var errs []error
+	fs.Visit(func(f *flag.Flag) {
+		v := f.Value.String()
+		switch f.Name {
+		case "duration", "op-timeout", "quiesce", "fault-duration":
+			if d, err := time.ParseDuration(v); err == nil && d <= 0 {
+				errs = append(errs, fmt.Errorf("--%s %s: must be positive (leave the flag out for its default)", f.Name, v))
+			}
+		case "rate":
+			if r, err := strconv.ParseFloat(v, 64); err == nil && r <= 0 {
+				errs = append(errs, fmt.Errorf("--rate %s: must be positive (leave the flag out for its default)", v))
+			}
+		case "concurrency", "keys":
+			if n, err := strconv.Atoi(v); err == nil && n <= 0 {
+				errs = append(errs, fmt.Errorf("--%s %s: must be positive (leave the flag out for its default)", f.Name, v))
+			}
+		case "nodes":
+			if n, err := strconv.Atoi(v); err == nil && n < 2 {
+				errs = append(errs, fmt.Errorf("--nodes %s: a multi-leader test needs two leaders at least", v))
+			}
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // runFolder accepts a run folder or its test.json.
