@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,7 +66,29 @@ func LoadTest(dir string) (Test, error) {
 	if json.Unmarshal(b, &legacy) == nil {
 		legacy.into(&t)
 	}
+	// Fault values as the nemeses write them, in one line: test.json holds them indented (and,
+	// written by older versions, with > escaped).
+	for i, f := range t.Schedule {
+		t.Schedule[i].Value = plainJSON(f.Value)
+	}
 	return t, nil
+}
+
+// plainJSON is raw in one line, without HTML escapes; raw itself when it is not JSON.
+func plainJSON(raw json.RawMessage) json.RawMessage {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers as written
+	if len(raw) == 0 || dec.Decode(&v) != nil {
+		return raw
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) != nil {
+		return raw
+	}
+	return json.RawMessage(bytes.TrimSpace(buf.Bytes()))
 }
 
 // DefaultCheckers are the named workload's checkers and the well-formedness check.

@@ -106,3 +106,19 @@ func TestFaultsThatNeverTookEffectProveNothing(t *testing.T) {
 	ops := readHistory(t, filepath.Join(res.Dir, harness.HistoryFile))
 	assert.Empty(t, checkers.Windows(ops), "a fault that failed opened a window")
 }
+
+// TestLoadTestGivesFaultsInOneLine: a schedule read back from test.json, indented and with >
+// escaped as older versions wrote it, has each fault's value as the nemesis wrote it.
+func TestLoadTestGivesFaultsInOneLine(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, harness.TestFile), []byte(`{"name":"x","workload":"register","schedule":[
+  {"nemesis":"partition","f":"partition","value":{
+      "shape": "one-way",
+      "cut": ["n1-\u003en2"],
+      "offset_ns": 5000000000123
+  }}]}`), 0o644))
+	tt, err := harness.LoadTest(dir)
+	require.NoError(t, err)
+	require.Len(t, tt.Schedule, 1)
+	assert.Equal(t, `{"cut":["n1->n2"],"offset_ns":5000000000123,"shape":"one-way"}`, string(tt.Schedule[0].Value))
+}

@@ -162,7 +162,9 @@ func printRun(w io.Writer, res harness.Result) {
 	for _, why := range s.LeftOut {
 		fmt.Fprintf(w, "not checked: %s\n", why)
 	}
-	printSummary(w, res.Summary, res.Dir)
+	summary := res.Summary
+	summary.Valid = res.Valid // the run's verdict: unknown when no fault took effect
+	printSummary(w, summary, res.Dir)
 	fmt.Fprintf(w, "run folder: %s\n", res.Dir)
 	if _, err := os.Stat(filepath.Join(res.Dir, report.File)); err == nil {
 		fmt.Fprintf(w, "report: %s\n", filepath.Join(res.Dir, report.File))
