@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -37,16 +40,37 @@ func Client(ctx context.Context) (*client.Client, error) {
 	return cli.Client, nil
 }
 
-// Removed counts what Clean removed.
+// Removed says what Clean removed (or, in a dry run, would remove) and what it kept because
+// the run that made it is still going.
 type Removed struct {
 	Containers, Networks, Volumes int
+	Names                         []string // "container NAME", "network NAME", "volume NAME"
+	Kept                          int      // resources of runs in progress, left alone
 }
 
 // Which chooses what Clean removes: what is labelled crossfire, made at least OlderThan ago (0:
-// whenever), and of one run if Run is set.
+// whenever), of one run if Run is set, and not of a run still in progress unless Running is set.
+// A run is in progress while the process that made it (its owner labels) lives on this host;
+// what carries no owner labels, or was made on another host, counts as a leftover.
 type Which struct {
 	OlderThan time.Duration
 	Run       string // a run's id (the value of LabelRun), or "" for every run
+	Running   bool   // remove the resources of runs in progress too
+	DryRun    bool   // say what would go, remove nothing
+	// UnownedOlderThan, when set, spares what carries no owner labels (made by an older
+	// crossfire) until it is this old.
+	UnownedOlderThan time.Duration
+}
+
+// InProgress reports whether the labels name an owner process that is alive on this host.
+func InProgress(labels map[string]string) bool {
+	host, _ := os.Hostname()
+	pid, err := strconv.Atoi(labels[LabelPID])
+	if err != nil || pid <= 0 || labels[LabelHost] != host {
+		return false
+	}
+	err = syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // Clean removes the containers, networks and volumes labelled crossfire that w chooses,
@@ -59,35 +83,59 @@ func Clean(ctx context.Context, cli *client.Client, w Which) (Removed, error) {
 	if w.Run != "" {
 		filter = filter.Add("label", LabelRun+"="+w.Run)
 	}
-	old := func(created time.Time) bool { return w.OlderThan <= 0 || time.Since(created) >= w.OlderThan }
+	// chosen says whether a resource goes, counting the ones kept for a run in progress.
+	chosen := func(created time.Time, labels map[string]string) bool {
+		if w.OlderThan > 0 && time.Since(created) < w.OlderThan {
+			return false
+		}
+		if !w.Running && InProgress(labels) {
+			r.Kept++
+			return false
+		}
+		if _, owned := labels[LabelPID]; !owned && w.UnownedOlderThan > 0 && time.Since(created) < w.UnownedOlderThan {
+			r.Kept++
+			return false
+		}
+		return true
+	}
 
 	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filter})
 	if err != nil {
 		return r, fmt.Errorf("docker: listing containers: %w", err)
 	}
 	for _, c := range cs.Items {
-		if !old(time.Unix(c.Created, 0)) {
+		if !chosen(time.Unix(c.Created, 0), c.Labels) {
 			continue
 		}
-		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
-			errs = append(errs, fmt.Errorf("docker: removing container %s: %w", c.ID[:12], err))
-			continue
+		name := c.ID[:12]
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		if !w.DryRun {
+			if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+				errs = append(errs, fmt.Errorf("docker: removing container %s: %w", name, err))
+				continue
+			}
 		}
 		r.Containers++
+		r.Names = append(r.Names, "container "+name)
 	}
 	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: filter})
 	if err != nil {
 		return r, errors.Join(append(errs, fmt.Errorf("docker: listing networks: %w", err))...)
 	}
 	for _, n := range ns.Items {
-		if !old(n.Created) {
+		if !chosen(n.Created, n.Labels) {
 			continue
 		}
-		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil {
-			errs = append(errs, fmt.Errorf("docker: removing network %s: %w", n.Name, err))
-			continue
+		if !w.DryRun {
+			if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil {
+				errs = append(errs, fmt.Errorf("docker: removing network %s: %w", n.Name, err))
+				continue
+			}
 		}
 		r.Networks++
+		r.Names = append(r.Names, "network "+n.Name)
 	}
 	vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: filter})
 	if err != nil {
@@ -95,14 +143,17 @@ func Clean(ctx context.Context, cli *client.Client, w Which) (Removed, error) {
 	}
 	for _, v := range vs.Items {
 		created, _ := time.Parse(time.RFC3339, v.CreatedAt)
-		if !old(created) {
+		if !chosen(created, v.Labels) {
 			continue
 		}
-		if _, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil {
-			errs = append(errs, fmt.Errorf("docker: removing volume %s: %w", v.Name, err))
-			continue
+		if !w.DryRun {
+			if _, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil {
+				errs = append(errs, fmt.Errorf("docker: removing volume %s: %w", v.Name, err))
+				continue
+			}
 		}
 		r.Volumes++
+		r.Names = append(r.Names, "volume "+v.Name)
 	}
 	return r, errors.Join(errs...)
 }

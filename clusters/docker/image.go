@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 
 	"github.com/moby/moby/client"
@@ -29,9 +30,18 @@ import (
 
 // Labels on everything crossfire makes in Docker.
 const (
-	Label    = "crossfire"     // "true" on every container, network, volume and image
-	LabelRun = "crossfire.run" // the run's id
+	Label     = "crossfire"       // "true" on every container, network, volume and image
+	LabelRun  = "crossfire.run"   // the run's id
+	LabelHost = "crossfire.host"  // the host of the process that made it
+	LabelPID  = "crossfire.owner" // that process's id: while it lives, the run is in progress
 )
+
+// RunLabels are the labels of everything one run makes: crossfire's, the run's id, and its
+// owner (this process on this host).
+func RunLabels(run string) map[string]string {
+	host, _ := os.Hostname()
+	return map[string]string{Label: "true", LabelRun: run, LabelHost: host, LabelPID: strconv.Itoa(os.Getpid())}
+}
 
 // The Toxiproxy sidecar's image: every container cluster routes its links through it.
 const (

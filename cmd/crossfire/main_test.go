@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -635,4 +636,41 @@ func TestCLIAsPeopleTypeIt(t *testing.T) {
 	assert.Equal(t, exitInvalid, code)
 	assert.NotContains(t, out, "wrote")
 	assert.NotContains(t, out, "see results.json")
+}
+
+// TestCleanSparesRunsInProgress: clean removes what runs whose process has ended left, keeps what
+// a run in progress uses unless --all, lists without removing under --dry-run, and refuses a
+// negative age.
+func TestCleanSparesRunsInProgress(t *testing.T) {
+	code, _, errs := cli("clean", "--older-than", "-1h")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errs, "must not be negative")
+	dc, err := docker.Client(t.Context())
+	if err != nil {
+		t.Skipf("no Docker engine: %v", err)
+	}
+	defer dc.Close()
+	ended := exec.Command("true")
+	require.NoError(t, ended.Run()) // a process that has ended: its pid owns nothing any more
+	mine, gone := "cf-test-alive", "cf-test-ended"
+	labels := map[string]map[string]string{mine: docker.RunLabels(mine), gone: docker.RunLabels(gone)}
+	labels[gone][docker.LabelPID] = fmt.Sprint(ended.Process.Pid)
+	for run, l := range labels {
+		_, err := dc.NetworkCreate(t.Context(), "crossfire-"+run, client.NetworkCreateOptions{Labels: l})
+		require.NoError(t, err)
+		defer dc.NetworkRemove(context.Background(), "crossfire-"+run, client.NetworkRemoveOptions{})
+	}
+	code, out, _ := cli("clean", "--run", mine, "--dry-run")
+	require.Equal(t, exitValid, code)
+	assert.Contains(t, out, "would remove 0 containers, 0 networks, 0 volumes; kept 1 of runs still in progress")
+	code, out, _ = cli("clean", "--run", mine, "--all", "--dry-run")
+	require.Equal(t, exitValid, code)
+	assert.Contains(t, out, "network crossfire-"+mine)
+	assert.Contains(t, out, "would remove 0 containers, 1 networks")
+	code, out, _ = cli("clean", "--run", gone)
+	require.Equal(t, exitValid, code)
+	assert.Contains(t, out, "removed 0 containers, 1 networks")
+	code, out, _ = cli("clean", "--run", mine, "--all")
+	require.Equal(t, exitValid, code)
+	assert.Contains(t, out, "removed 0 containers, 1 networks")
 }

@@ -67,8 +67,8 @@ func WithInventory(stock, orders string) Option {
 // WithCart sets the cart strategy.
 func WithCart(strategy string) Option { return func(o *Options) { o.Cart = strategy } }
 
-// SweepAge is how old a crossfire container, network or volume must be for a new cluster to
-// remove it as the leftover of a run that crashed.
+// SweepAge is how old a crossfire container, network or volume without owner labels (made by
+// an older crossfire) must be for a new cluster to remove it as a leftover.
 const SweepAge = 2 * time.Hour
 
 // Cluster is a running container cluster: a network made for the run, a Toxiproxy sidecar
@@ -111,8 +111,11 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Leftovers of runs that died without cleaning up; a run in progress is younger than this.
-	_, _ = docker.Clean(ctx, cli, docker.Which{OlderThan: SweepAge})
+	// Leftovers of runs whose process is gone (killed before it could clean up); a run in
+	// progress, here or anywhere its owner still lives, is left alone.
+	if swept, _ := docker.Clean(ctx, cli, docker.Which{UnownedOlderThan: SweepAge}); len(swept.Names) > 0 && o.Log != nil {
+		fmt.Fprintf(o.Log, "crossfire: removed what runs that are no longer running left in Docker: %s\n", strings.Join(swept.Names, ", "))
+	}
 	if o.Strategy == server.SingleLeader && o.Leader == "" {
 		o.Leader = "n1"
 	}
@@ -137,7 +140,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if err != nil {
 		return c, err
 	}
-	labels := map[string]string{docker.Label: "true", docker.LabelRun: c.run}
+	labels := docker.RunLabels(c.run)
 	c.network = "crossfire-" + c.run
 	if _, err := cli.NetworkCreate(ctx, c.network, client.NetworkCreateOptions{Labels: labels}); err != nil {
 		return c, fmt.Errorf("docker: creating network %s: %w", c.network, err)
