@@ -252,14 +252,13 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	r.setPhase("main")
 	r.main(ctx, nodes)
 
-	// Heal whatever happened, with a context of its own: Ctrl-C must not leave a node frozen.
+	// Heal whatever happened, with a context of its own (Ctrl-C must not leave a node frozen),
+	// each nemesis within its own budget (nemesis.HealTimeout).
 	r.setPhase("heal")
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	if err := nemesis.HealAll(hctx, r.env, r.ns, func(op history.Op) { r.record(op) }); err != nil {
+	if err := nemesis.HealAll(context.WithoutCancel(ctx), r.env, r.ns, func(op history.Op) { r.record(op) }); err != nil {
 		r.res.Stats.HealErr = err.Error()
 		r.logf("crossfire: healing: %v", err)
 	}
-	cancel()
 
 	if ctx.Err() == nil {
 		r.setPhase("quiesce")

@@ -359,3 +359,32 @@ func TestNoneGoesAlone(t *testing.T) {
 	_, err = Lookup([]string{"none", "kill"})
 	require.ErrorContains(t, err, "cannot go with kill")
 }
+
+// budgetCluster notes how long each heal is given.
+type budgetCluster struct {
+	fakeCluster
+	budgets []time.Duration
+}
+
+func (b *budgetCluster) Heal(ctx context.Context) error {
+	d, _ := ctx.Deadline()
+	b.budgets = append(b.budgets, time.Until(d))
+	return b.note("heal")
+}
+
+func (b *budgetCluster) Restart(ctx context.Context, n string) error {
+	d, _ := ctx.Deadline()
+	b.budgets = append(b.budgets, time.Until(d))
+	return b.note("restart " + n)
+}
+
+// TestEachNemesisHealsWithinItsOwnBudget: the final heal gives every nemesis a bound of its own
+// (a slow restart does not eat the partition's heal), long enough for a container to restart.
+func TestEachNemesisHealsWithinItsOwnBudget(t *testing.T) {
+	c := &budgetCluster{}
+	require.NoError(t, HealAll(context.Background(), &Env{Cluster: c}, []Nemesis{Partition{}, Kill}, func(history.Op) {}))
+	require.NotEmpty(t, c.budgets)
+	for _, b := range c.budgets {
+		assert.Greater(t, b, 2*time.Minute, "a heal was given %v", b)
+	}
+}

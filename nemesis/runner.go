@@ -116,6 +116,10 @@ func (r *Runner) Run(ctx context.Context, start time.Time) {
 // FaultTimeout bounds applying or undoing one fault.
 const FaultTimeout = 30 * time.Second
 
+// HealTimeout bounds each nemesis's final heal: restarting every killed leader of a container
+// cluster one after another may take a minute each.
+const HealTimeout = 3 * time.Minute
+
 // bounded is the context a fault is applied or undone under: not cut short when the main phase
 // ends (a Docker call abandoned half-way may still take effect, and then nobody would know to
 // undo it), but bounded on its own.
@@ -186,7 +190,10 @@ func HealAll(ctx context.Context, env *Env, ns []Nemesis, rec Recorder) error {
 	sorted := append([]Nemesis(nil), ns...)
 	sort.SliceStable(sorted, func(i, j int) bool { return order[sorted[i].Name()] < order[sorted[j].Name()] })
 	for _, n := range sorted {
-		err := record(rec, n.UndoF(), nil, func() error { return n.HealAll(ctx, env) })
+		// Each nemesis gets a budget of its own: a slow restart does not eat the next one's.
+		hctx, cancel := context.WithTimeout(ctx, HealTimeout)
+		err := record(rec, n.UndoF(), nil, func() error { return n.HealAll(hctx, env) })
+		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("healing %s: %w", n.Name(), err))
 		}

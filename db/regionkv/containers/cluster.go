@@ -288,7 +288,11 @@ func (c *Cluster) Heal(ctx context.Context) error {
 			}
 		}
 		if dirty {
-			errs = append(errs, c.replaceProxy(l, false))
+			if err := c.replaceProxy(l, false); err != nil {
+				// Still cut as far as anyone knows: the next heal tries it again.
+				errs = append(errs, err)
+				continue
+			}
 		}
 		delete(c.cut, l)
 	}

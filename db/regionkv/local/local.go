@@ -326,15 +326,19 @@ func (c *Cluster) Heal(ctx context.Context) error {
 	var errs []error
 	for l := range c.cut {
 		p := c.proxies[l]
+		healed := true
 		for _, stream := range []string{"upstream", "downstream"} {
-			if err := p.Toxics.RemoveToxic(ctx, "partition-"+stream); err != nil {
+			if err := p.Toxics.RemoveToxic(ctx, "partition-"+stream); err != nil && !errors.Is(err, toxiproxy.ErrToxicNotFound) {
 				errs = append(errs, fmt.Errorf("local: healing %s: %w", l, err))
+				healed = false
 			}
 		}
 		if err := resetConnections(p); err != nil {
 			errs = append(errs, fmt.Errorf("local: resetting %s: %w", l, err))
 		}
-		delete(c.cut, l)
+		if healed { // else still cut as far as anyone knows: the next heal tries it again
+			delete(c.cut, l)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -383,8 +387,9 @@ func (c *Cluster) ClearLatency(ctx context.Context) error {
 	defer c.mu.Unlock()
 	var errs []error
 	for l := range c.slowed {
-		if err := c.proxies[l].Toxics.RemoveToxic(ctx, "latency"); err != nil {
+		if err := c.proxies[l].Toxics.RemoveToxic(ctx, "latency"); err != nil && !errors.Is(err, toxiproxy.ErrToxicNotFound) {
 			errs = append(errs, fmt.Errorf("local: unslowing %s: %w", l, err))
+			continue // still slowed as far as anyone knows: the next clear tries it again
 		}
 		delete(c.slowed, l)
 	}
