@@ -259,29 +259,18 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		r.res.Stats.HealErr = err.Error()
 		r.logf("crossfire: healing: %v", err)
 	}
-
-	if ctx.Err() == nil {
-		r.setPhase("quiesce")
-		qstart := time.Now()
-		qctx, cancel := context.WithTimeout(ctx, r.t.Quiesce)
-		var qerr error
-		if q, ok := c.(clusters.Quiescer); ok {
-			qerr = q.Quiesce(qctx)
-		} else {
-			// Nothing says when replication is done: give it the whole bound, and say so.
-			<-qctx.Done()
-			qerr = fmt.Errorf("database %s cannot tell when replication has caught up (no Quiescer); waited %v", r.t.DB, r.t.Quiesce)
-		}
-		cancel()
-		r.res.Stats.Converged = qerr == nil
-		r.res.Stats.QuiesceNS = int64(time.Since(qstart))
-		if qerr != nil {
-			r.res.Stats.QuiesceErr = qerr.Error()
-			r.logf("crossfire: after %v: %v", r.t.Quiesce, qerr)
-		}
-		r.setPhase("final")
-		r.finalReads(ctx, c.Nodes())
+	if r.nem != nil {
+		r.nem.Healed()
 	}
+
+	// Interrupted, the run still waits for replication and takes its final reads (a second
+	// Ctrl-C stops the process at once), so that what it recorded can be judged.
+	fctx := ctx
+	if ctx.Err() != nil {
+		r.logf("crossfire: interrupted: healed; waiting for replication (at most %v) and taking the final reads, so the run can still be judged (Ctrl-C again stops at once)", r.t.Quiesce)
+		fctx = context.WithoutCancel(ctx)
+	}
+	r.settle(fctx, c)
 	r.res.Stats.Interrupted = ctx.Err() != nil
 	if err := r.hw.Close(); err != nil {
 		return r.res, fmt.Errorf("%w: %v", ErrEnvironment, err)
@@ -533,6 +522,31 @@ func (cs *clientSet) call(ctx context.Context, n clusters.Node, op history.Op) (
 	ictx, cancel := context.WithTimeout(ctx, r.t.OpTimeout+5*time.Second)
 	defer cancel()
 	return c.Invoke(ictx, op)
+}
+
+// settle waits for replication to catch up (through the database's Quiescer, or the whole
+// bound without one) and takes the final reads at every leader.
+func (r *run) settle(ctx context.Context, c clusters.Cluster) {
+	r.setPhase("quiesce")
+	qstart := time.Now()
+	qctx, cancel := context.WithTimeout(ctx, r.t.Quiesce)
+	var qerr error
+	if q, ok := c.(clusters.Quiescer); ok {
+		qerr = q.Quiesce(qctx)
+	} else {
+		// Nothing says when replication is done: give it the whole bound, and say so.
+		<-qctx.Done()
+		qerr = fmt.Errorf("database %s cannot tell when replication has caught up (no Quiescer); waited %v", r.t.DB, r.t.Quiesce)
+	}
+	cancel()
+	r.res.Stats.Converged = qerr == nil
+	r.res.Stats.QuiesceNS = int64(time.Since(qstart))
+	if qerr != nil {
+		r.res.Stats.QuiesceErr = qerr.Error()
+		r.logf("crossfire: after %v: %v", r.t.Quiesce, qerr)
+	}
+	r.setPhase("final")
+	r.finalReads(ctx, c.Nodes())
 }
 
 // finalTries is how many times a final read is tried at a leader.

@@ -388,3 +388,22 @@ func TestEachNemesisHealsWithinItsOwnBudget(t *testing.T) {
 		assert.Greater(t, b, 2*time.Minute, "a heal was given %v", b)
 	}
 }
+
+// TestCurrentEndsWithTheHeal: a run cut short with a fault in force shows that fault until the
+// final heal, and nothing after it.
+func TestCurrentEndsWithTheHeal(t *testing.T) {
+	c := &fakeCluster{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := Schedule{{Nemesis: "kill", F: "kill", Value: json.RawMessage(`{"node":"n1"}`), For: time.Hour}}
+	r := &Runner{Env: &Env{Cluster: c}, Schedule: s, Record: func(op history.Op) {
+		if op.Type == history.Info && op.F == "kill" {
+			cancel() // interrupted while the kill is in force
+		}
+	}}
+	r.Run(ctx, time.Now())
+	require.Contains(t, r.Current(), "kill")
+	require.NoError(t, HealAll(context.Background(), &Env{Cluster: c}, []Nemesis{Kill}, func(history.Op) {}))
+	r.Healed()
+	require.Empty(t, r.Current())
+}

@@ -33,6 +33,13 @@ type Runner struct {
 	applied int // faults applied without an error
 }
 
+// Healed says that the final heal has run: no fault is in force any more.
+func (r *Runner) Healed() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.current)
+}
+
 // Applied is how many of the schedule's faults were applied without an error.
 func (r *Runner) Applied() int {
 	r.mu.Lock()

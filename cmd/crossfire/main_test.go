@@ -329,6 +329,13 @@ func TestInterruptedRunHealsAndChecks(t *testing.T) {
 	if !bytes.Contains(hb, []byte(`"f":"resume"`)) || !bytes.Contains(hb, []byte(`"f":"heal"`)) {
 		t.Fatal("the history records no heal after the interruption")
 	}
+	// And the final reads were taken, so convergence judged the leaders' states.
+	if !bytes.Contains(hb, []byte(`"final":true`)) {
+		t.Fatal("the history has no final reads after the interruption")
+	}
+	if c := harness.ResultOf(res, checkers.ConvergenceName); c.Valid == checkers.Unknown || c.NotApplicable != "" {
+		t.Fatalf("convergence could not judge an interrupted run: %s", c)
+	}
 	if left := processesMentioning(runDir); len(left) > 0 {
 		t.Fatalf("processes left behind: %v", left)
 	}
