@@ -67,15 +67,18 @@ type Progress struct {
 
 // Stats describe how a run went.
 type Stats struct {
-	Ops         int64  `json:"ops"`
-	OK          int64  `json:"ok"`
-	Fail        int64  `json:"fail"`
-	Info        int64  `json:"info"`
-	Faults      int    `json:"faults"`
-	Interrupted bool   `json:"interrupted"`
-	Truncated   bool   `json:"truncated"` // the history's last line was cut off
-	Converged   bool   `json:"converged"` // replication caught up after healing, within the bound
-	QuiesceNS   int64  `json:"quiesce_ns"`
+	Ops         int64 `json:"ops"`
+	OK          int64 `json:"ok"`
+	Fail        int64 `json:"fail"`
+	Info        int64 `json:"info"`
+	Faults      int   `json:"faults"`
+	Interrupted bool  `json:"interrupted"`
+	Truncated   bool  `json:"truncated"` // the history's last line was cut off
+	Converged   bool  `json:"converged"` // replication caught up after healing, within the bound
+	QuiesceNS   int64 `json:"quiesce_ns"`
+	// StartUnixNS is the wall-clock time of the history's zero, for what the database stamps
+	// with its own clocks (conflict records).
+	StartUnixNS int64  `json:"start_unix_ns,omitempty"`
 	QuiesceErr  string `json:"quiesce_error,omitempty"` // why replication was not known to have caught up
 	NemesisErr  string `json:"nemesis_errors,omitempty"`
 	// NoFaults, when set, says why a run that asked for faults had none take effect; its
@@ -214,6 +217,7 @@ func (r *run) setPhase(p string) {
 
 func (r *run) run(ctx context.Context) (Result, error) {
 	r.start = time.Now()
+	r.res.Stats.StartUnixNS = r.start.UnixNano()
 	r.setPhase("start")
 	c, err := r.db.Start(ctx, db.Setup{Kind: r.t.Cluster, Nodes: r.t.Nodes, Workload: r.t.Workload, Options: r.t.Options, Dir: r.dir, Log: r.o.Log})
 	if c != nil {

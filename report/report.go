@@ -258,7 +258,8 @@ func load(dir string) (view, error) {
 	if _, err := os.Stat(filepath.Join(dir, checkers.VisualizationFile)); err == nil {
 		v.Porcupine = checkers.VisualizationFile
 	}
-	v.Conflicts, err = loadConflicts(dir)
+	start, _ := v.Stats["start_unix_ns"].(float64)
+	v.Conflicts, err = loadConflicts(dir, int64(start))
 	if err != nil {
 		return v, err
 	}
@@ -273,7 +274,9 @@ func load(dir string) (view, error) {
 	return v, nil
 }
 
-func loadConflicts(dir string) (conflictsView, error) {
+// loadConflicts reads the conflict records; with the run's start (wall-clock ns, 0 if unknown),
+// their times and timestamps read as seconds since it, as everything else on the page does.
+func loadConflicts(dir string, start int64) (conflictsView, error) {
 	recs, found, err := history.LoadConflicts(dir)
 	if err != nil {
 		return conflictsView{}, fmt.Errorf("report: %w", err)
@@ -284,10 +287,10 @@ func loadConflicts(dir string) (conflictsView, error) {
 		if i == maxConflicts {
 			break
 		}
-		e := conflictView{Node: r.Node, Key: r.Key, Strategy: r.Strategy, Incoming: versionText(r.Incoming), Winner: versionText(r.Winner),
-			Time: time.Unix(0, r.Time).UTC().Format("15:04:05.000000")}
+		e := conflictView{Node: r.Node, Key: r.Key, Strategy: r.Strategy, Incoming: versionText(r.Incoming, start), Winner: versionText(r.Winner, start),
+			Time: stampText(r.Time, start)}
 		for _, l := range r.Local {
-			e.Versions = append(e.Versions, versionText(l))
+			e.Versions = append(e.Versions, versionText(l, start))
 		}
 		cv.Entries = append(cv.Entries, e)
 	}
@@ -296,7 +299,16 @@ func loadConflicts(dir string) (conflictsView, error) {
 
 // versionText shows a logged version for people: its value (as JSON, with what JSON escapes
 // for HTML put back, since the page's template escapes it as text), then where it came from.
-func versionText(v history.LoggedVersion) string {
+// stampText shows a wall-clock stamp (ns) as seconds since the run's start, or as a time of day
+// when the start is unknown (a run folder of an older crossfire).
+func stampText(ns, start int64) string {
+	if start == 0 {
+		return time.Unix(0, ns).UTC().Format("15:04:05.000000")
+	}
+	return fmt.Sprintf("%.3fs", float64(ns-start)/1e9)
+}
+
+func versionText(v history.LoggedVersion, start int64) string {
 	value := "null"
 	if len(v.Value) > 0 {
 		var x any
@@ -311,7 +323,11 @@ func versionText(v history.LoggedVersion) string {
 			value = string(v.Value)
 		}
 	}
-	s := fmt.Sprintf("%s  (origin %s, seq %d, ts %d", clip(value, 300), v.Origin, v.Seq, v.TS)
+	ts := fmt.Sprint(v.TS) // a stamp of unknown meaning without the run's start
+	if v.TS != 0 && start != 0 {
+		ts = stampText(v.TS, start)
+	}
+	s := fmt.Sprintf("%s  (origin %s, seq %d, ts %s", clip(value, 300), v.Origin, v.Seq, ts)
 	if len(v.VV) > 0 {
 		keys := make([]string, 0, len(v.VV))
 		for k := range v.VV {

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"crossfire/checkers"
 	"crossfire/history"
@@ -163,4 +167,28 @@ func TestReportSaysNoFaultTookEffect(t *testing.T) {
 	if !strings.Contains(buf.String(), "no fault of partition took effect (1 planned): the verdict is unknown") {
 		t.Fatal("the page does not say that no fault took effect")
 	}
+}
+
+// TestConflictTimesAreSecondsSinceTheStart: with the run's start known, the conflict log reads in
+// the page's own time, not wall clocks and raw nanoseconds.
+func TestConflictTimesAreSecondsSinceTheStart(t *testing.T) {
+	dir := fixtureRun(t, 0)
+	const start = int64(1_800_000_000_000_000_000)
+	writeJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+		"valid": true, "summary": checkers.Summary{Valid: checkers.True},
+		"stats": map[string]any{"ops": 8, "faults": 1, "start_unix_ns": start},
+	})
+	rec := history.ConflictRecord{Time: start + 2_500_000_000, Node: "n1", Key: "c0", Strategy: "lww",
+		Local:    []history.LoggedVersion{{Value: []byte(`1`), TS: start + 1_250_000_000, Origin: "n1", Seq: 1}},
+		Incoming: history.LoggedVersion{Value: []byte(`2`), TS: start + 2_000_000_000, Origin: "n3", Seq: 1},
+		Winner:   history.LoggedVersion{Value: []byte(`2`), TS: start + 2_000_000_000, Origin: "n3", Seq: 1}}
+	var b bytes.Buffer
+	require.NoError(t, history.WriteConflicts(&b, []history.ConflictRecord{rec}))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, history.ConflictsFile), b.Bytes(), 0o644))
+	var page bytes.Buffer
+	require.NoError(t, Build(&page, dir))
+	for _, want := range []string{"<td>2.500s</td>", "ts 1.250s", "ts 2.000s"} {
+		assert.Contains(t, page.String(), want)
+	}
+	assert.NotContains(t, page.String(), fmt.Sprint(start+1_250_000_000))
 }
