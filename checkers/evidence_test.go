@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"crossfire/history"
@@ -459,4 +460,25 @@ func TestAFailedFaultOpensNoWindow(t *testing.T) {
 	r := Run(context.Background(), CartChecker{}, h.ops)
 	require.Len(t, r.Anomalies, 1)
 	require.Equal(t, CauseLWW, r.Anomalies[0].Cause, "a skew that never took effect was blamed")
+}
+
+// TestOversellSaysTheCountsAtTheSale: the oversell names the stock at the moment of the sale that
+// went past it, not the totals at the end.
+func TestOversellSaysTheCountsAtTheSale(t *testing.T) {
+	r := Run(context.Background(), Oversell{}, handWritten(t, `
+		0 invoke restock s0 1 n1
+		0 ok restock s0 - n1
+		1 invoke buy s0 1 n1 a
+		1 ok buy s0 "1" n1 a
+		2 invoke buy s0 1 n2 b
+		2 ok buy s0 "1" n2 b
+		5 invoke restock s0 5 n1
+		5 ok restock s0 - n1
+		3 invoke read-orders s0 null n1
+		3 ok read-orders s0 [{"order":"1","sku":"s0","qty":1,"req":"a","node":"n1"},{"order":"1","sku":"s0","qty":1,"req":"b","node":"n2"}] n1`))
+	require.Equal(t, False, r.Valid, r.String())
+	d := r.Anomalies[0].Description
+	assert.Contains(t, d, "by then 1 units had been restocked")
+	assert.Contains(t, d, "and 2 sold, this sale included")
+	assert.Contains(t, d, "op 5 on n2")
 }

@@ -581,26 +581,28 @@ func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *resto
 		}
 		budget = real
 	}
-	first, ok := s.walk(ids, rs, budget)
+	first, at, ok := s.walk(ids, rs, budget)
 	switch {
 	case ok:
 		a.Definite = true
 	case !settled && rs.info > 0:
-		if first, ok = s.walk(ids, rs, 0); !ok {
+		if first, at, ok = s.walk(ids, rs, 0); !ok {
 			return a, false
 		}
 	default:
 		return a, false
 	}
-	a.Description = fmt.Sprintf("%s: the sale acknowledged by op %d on %s sold a unit that did not exist (by the end: %d units in order rows, %d restocked",
-		sku, first.index, first.node, soldUnits, rs.ok)
-	if rs.info > 0 {
-		a.Description += fmt.Sprintf(", %d more by restocks of unknown outcome", rs.info)
+	a.Description = fmt.Sprintf("%s: the sale acknowledged by op %d on %s sold a unit that did not exist: by then %d units had been restocked",
+		sku, first.index, first.node, at.restocked)
+	if at.unsure > 0 {
+		a.Description += fmt.Sprintf(" (%d of them by restocks of unknown outcome", at.unsure)
 		if settled {
-			a.Description += fmt.Sprintf(" of which the final stock shows %d arrived", budget)
+			a.Description += ", as the final stock shows"
 		}
+		a.Description += ")"
 	}
-	a.Description += ")"
+	a.Description += fmt.Sprintf(" and %d sold, this sale included (order rows, each counted from the first acknowledgement that named it); by the end, %d units in order rows",
+		at.sold, soldUnits)
 	a.Ops = append(a.Ops, first.index)
 	a.Nemesis = During(windows, first.invokeTime, first.time)
 	return a, true
@@ -620,9 +622,14 @@ func agreed(final map[string]int64) (int64, bool) {
 	return v, n > 0
 }
 
+// stockAt is the count at one moment of a walk: units restocked (unsure of them by restocks of
+// unknown outcome) and units sold.
+type stockAt struct{ restocked, unsure, sold int64 }
+
 // walk runs the stock through time, counting at most infoBudget units of the restocks of unknown
-// outcome (earliest first), and returns the sale that first took it below zero.
-func (s *saleFacts) walk(ids []rowID, rs *restocks, infoBudget int64) (okSale, bool) {
+// outcome (earliest first), and returns the sale that first took it below zero and the counts at
+// that moment.
+func (s *saleFacts) walk(ids []rowID, rs *restocks, infoBudget int64) (okSale, stockAt, bool) {
 	type event struct {
 		time  int64
 		delta int64
@@ -651,22 +658,27 @@ func (s *saleFacts) walk(ids []rowID, rs *restocks, infoBudget int64) (okSale, b
 		return events[i].delta > events[j].delta
 	})
 	var stock int64
+	var at stockAt
 	for _, e := range events {
 		switch {
 		case e.delta < 0:
 			stock += e.delta
+			at.sold -= e.delta
 			if stock < 0 {
-				return e.sale, true
+				return e.sale, at, true
 			}
 		case e.info:
 			add := min(e.delta, infoBudget)
 			infoBudget -= add
 			stock += add
+			at.restocked += add
+			at.unsure += add
 		default:
 			stock += e.delta
+			at.restocked += e.delta
 		}
 	}
-	return okSale{}, false
+	return okSale{}, at, false
 }
 
 // sortRows orders row ids by leader, then order id.
