@@ -2,15 +2,23 @@ package report
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"crossfire/checkers"
+	"crossfire/history"
 )
 
 // chromiumPath finds Debian's Chromium (or CROSSFIRE_CHROMIUM), or skips the test.
@@ -224,4 +232,145 @@ func TestReport100kOpensInChromium(t *testing.T) {
 	if got.Ops != 100_006 || got.Drawn == 0 || got.Drawn >= got.Ops {
 		t.Fatalf("ops %d, bars drawn %d", got.Ops, got.Drawn)
 	}
+}
+
+// cartRun writes a cart run folder: clients that retried at another leader, a partition and a
+// kill that overlap, and results.json with lost adds of two causes and a resurrection.
+func cartRun(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	var ops []history.Op
+	at := int64(0)
+	add := func(op history.Op) {
+		at += 20_000_000 // 20 ms apart
+		op.Index, op.Time = int64(len(ops)), at
+		ops = append(ops, op)
+	}
+	nodes := []string{"n1", "n2", "n3"}
+	for i := 0; i < 60; i++ {
+		p := i % 6
+		node := nodes[p%3]
+		if p == 0 && i >= 30 {
+			node = "n2" // process 0 retried at n2 from the middle of the run on
+		}
+		switch i {
+		case 10:
+			add(history.Op{Process: -1, Type: history.Invoke, F: "partition", Value: json.RawMessage(`{"shape":"one-way","cut":["n3->n1"]}`)})
+			add(history.Op{Process: -1, Type: history.Info, F: "partition", Value: json.RawMessage(`{"shape":"one-way","cut":["n3->n1"]}`)})
+		case 20:
+			add(history.Op{Process: -1, Type: history.Invoke, F: "kill", Value: json.RawMessage(`{"node":"n2"}`)})
+			add(history.Op{Process: -1, Type: history.Info, F: "kill", Value: json.RawMessage(`{"node":"n2"}`)})
+		case 35:
+			add(history.Op{Process: -1, Type: history.Invoke, F: "heal"})
+			add(history.Op{Process: -1, Type: history.Info, F: "heal"})
+		case 45:
+			add(history.Op{Process: -1, Type: history.Invoke, F: "restart", Value: json.RawMessage(`{"node":"n2"}`)})
+			add(history.Op{Process: -1, Type: history.Info, F: "restart", Value: json.RawMessage(`{"node":"n2"}`)})
+		}
+		item := history.Value(fmt.Sprintf("i%d", i))
+		add(history.Op{Process: p, Type: history.Invoke, F: "add", Key: "c0", Value: item, Node: node})
+		add(history.Op{Process: p, Type: history.OK, F: "add", Key: "c0", Node: node})
+	}
+	writeLines(t, filepath.Join(dir, historyFile), ops)
+	lost := func(i int, cause string) checkers.Anomaly {
+		return checkers.Anomaly{Kind: "lost-add", Key: "c0", Item: fmt.Sprintf("i%d", i), Ops: []int64{int64(2 * i)}, Definite: true, Cause: cause,
+			Description: fmt.Sprintf("c0: the add of i%d was acknowledged, and n1 no longer shows it", i)}
+	}
+	res := map[string]any{
+		"valid": false,
+		"summary": checkers.Summary{Valid: checkers.False, Results: []checkers.Result{{Checker: checkers.CartName, Valid: checkers.False,
+			Anomalies: []checkers.Anomaly{lost(1, "lww"), lost(2, checkers.CauseClockSkew), lost(3, checkers.CauseClockSkew), lost(4, "lww"), lost(5, checkers.CauseClockSkew),
+				{Kind: "resurrected", Key: "c0", Item: "i7", Ops: []int64{14}, Definite: true, Cause: checkers.CauseMergeRule, Description: "c0: i7 was removed and n2 shows it again"}}}}},
+		"stats": map[string]any{"ops": 60, "ok": 60, "faults": 2},
+	}
+	writeJSON(t, filepath.Join(dir, resultsFile), res)
+	writeJSON(t, filepath.Join(dir, testFile), map[string]any{"name": "cart-lww-partition+kill", "db": "regionkv", "workload": "cart",
+		"nemeses": []string{"partition", "kill"}, "cluster": "local", "nodes": 3})
+	return dir
+}
+
+// TestReportLanesLegendAndAnomalyGroups: a client's ops are drawn under the leader that served
+// each (a retry at another leader gets a lane there), overlapping faults have a legend and stripes
+// of their own with short labels, and anomalies come grouped by kind and cause with a filter.
+func TestReportLanesLegendAndAnomalyGroups(t *testing.T) {
+	ctx := browser(t)
+	path, err := Write(cartRun(t))
+	require.NoError(t, err)
+	require.NoError(t, open(ctx, path))
+
+	type page struct {
+		Lanes      [][2]int `json:"lanes"`
+		OpsAtN2    int      `json:"opsAtN2"`
+		Misplaced  int      `json:"misplaced"`
+		Legend     string   `json:"legend"`
+		Swatches   int      `json:"swatches"`
+		Label      string   `json:"label"`
+		Groups     []string `json:"groups"`
+		Stripes    []bool   `json:"stripes"`
+		LaneOfLate string   `json:"laneOfLate"`
+	}
+	got := evalJS[page](t, ctx, `(function () {
+		var D = crossfire.data, misplaced = 0, atN2 = 0, n2 = D.nodes.indexOf("n2");
+		for (var i = 0; i < D.start.length; i++) {
+			if (D.lanes[D.lane[i]].n !== D.node[i]) misplaced++;
+			if (D.lanes[D.lane[i]].p === 0 && D.node[i] === n2) atN2++;
+		}
+		var w = D.windows.filter(function (w) { return w.f === "partition"; })[0];
+		// The stripes: the partition's row and the kill's row, both painted where they overlap.
+		var c = document.getElementById("timeline"), S = crossfire.state, dpr = window.devicePixelRatio || 1, g = c.getContext("2d");
+		var k = D.windows.filter(function (w) { return w.f === "kill"; })[0], t = (Math.max(w.s, k.s) + Math.min(w.e, k.e)) / 2;
+		var x = 96 + (t - S.t0) / (S.t1 - S.t0) * (S.width - 96);
+		var stripe = function (row) { var d = g.getImageData(Math.round(x * dpr), Math.round((34 + 4 * row + 1) * dpr), 1, 1).data; return d[0] + d[1] + d[2] < 600; };
+		return { lanes: D.lanes.map(function (l) { return [l.p, l.n]; }), opsAtN2: atN2, misplaced: misplaced,
+			legend: document.getElementById("fault-legend").textContent, swatches: document.querySelectorAll("#fault-legend .sw").length,
+			label: crossfire.shortLabel(w),
+			groups: Array.prototype.map.call(document.querySelectorAll("#anomalies details.group > summary"), function (s) { return s.textContent.replace(/\s+/g, " ").trim(); }),
+			stripes: [stripe(crossfire.kinds.indexOf("partition")), stripe(crossfire.kinds.indexOf("kill"))] };
+	})()`)
+	assert.Zero(t, got.Misplaced, "ops drawn under a leader that did not serve them")
+	assert.Equal(t, 5, got.OpsAtN2, "process 0's ops at n2")
+	lanesOf0 := 0
+	for _, l := range got.Lanes {
+		if l[0] == 0 {
+			lanesOf0++
+		}
+	}
+	assert.Equal(t, 2, lanesOf0, "process 0 worked at n1 and n2: a lane under each")
+	assert.Equal(t, "partitionkill", got.Legend)
+	assert.Equal(t, 2, got.Swatches)
+	assert.Equal(t, "one-way n3->n1", got.Label)
+	assert.Equal(t, []bool{true, true}, got.Stripes, "overlapping faults each have their stripe")
+	require.Len(t, got.Groups, 3)
+	assert.Equal(t, "3 definite lost-add, put down to clock-skew cart", got.Groups[0])
+	assert.Equal(t, "2 definite lost-add, put down to lww cart", got.Groups[1])
+	assert.Equal(t, "1 definite resurrected, put down to merge-rule cart", got.Groups[2])
+
+	// The filter keeps what matches and hides groups left empty.
+	typeFilter := func(text string) {
+		evalJS[bool](t, ctx, `(function () { var f = document.getElementById("anomaly-filter"); f.focus(); f.value = `+strconv.Quote(text)+`;
+			f.dispatchEvent(new Event("input", { bubbles: true })); return true; })()`)
+	}
+	typeFilter("i3")
+	type filtered struct {
+		Visible []string `json:"visible"`
+		Groups  int      `json:"groups"`
+		Count   string   `json:"count"`
+	}
+	f := evalJS[filtered](t, ctx, `({
+		visible: Array.prototype.filter.call(document.querySelectorAll("#anomalies li.anomaly"), function (li) { return !li.hidden && !li.closest("details").hidden; })
+			.map(function (li) { return li.querySelector(".desc").textContent; }),
+		groups: Array.prototype.filter.call(document.querySelectorAll("#anomalies details.group"), function (g) { return !g.hidden; }).length,
+		count: document.getElementById("anomaly-count").textContent })`)
+	assert.Equal(t, []string{"c0: the add of i3 was acknowledged, and n1 no longer shows it"}, f.Visible)
+	assert.Equal(t, 1, f.Groups)
+	assert.Equal(t, "1 of 6 listed anomalies match, in 1 groups", f.Count)
+
+	typeFilter("skew")
+	assert.Equal(t, 3, evalJS[int](t, ctx, `Array.prototype.filter.call(document.querySelectorAll("#anomalies li.anomaly"), function (li) { return !li.hidden; }).length`))
+
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	shot := filepath.Join(t.ArtifactDir(), "report-groups.png")
+	require.NoError(t, os.WriteFile(shot, png, 0o644))
+	t.Logf("screenshot: %s", shot)
 }

@@ -126,6 +126,7 @@ type view struct {
 	Files     []string
 	Ops       int
 	Anomalies int // how many in all
+	Groups    []anomalyGroup
 	Truncated bool
 	Generated string
 	Script    template.JS
@@ -180,6 +181,19 @@ type checkerView struct {
 	Shown []anomalyView
 	More  int
 }
+
+// anomalyGroup is the anomalies of one checker of one kind, cause and certainty: a cart run's 142
+// lost adds read as "91 put down to clock skew, 51 to last-writer-wins", not as a list.
+type anomalyGroup struct {
+	Checker, Kind, Cause string
+	Definite             bool
+	Count                int
+	Shown                []anomalyView
+	ID                   string
+}
+
+// More is how many of the group's anomalies the page leaves to results.json.
+func (g anomalyGroup) More() int { return g.Count - len(g.Shown) }
 
 type anomalyView struct {
 	checkers.Anomaly
@@ -239,22 +253,48 @@ func load(dir string) (view, error) {
 	}
 	v.Windows, v.Ops, v.Truncated = tl.windows, tl.nOps, tl.truncated
 
+	type groupKey struct {
+		checker, kind, cause string
+		definite             bool
+	}
+	groups := map[groupKey]*anomalyGroup{}
+	var order []groupKey
 	for i, r := range res.Summary.Results {
 		cv := checkerView{Result: r}
 		for j, a := range r.Anomalies {
-			if j == maxAnomalies {
-				cv.More = len(r.Anomalies) - j
-				break
+			k := groupKey{r.Checker, a.Kind, a.Cause, a.Definite}
+			g := groups[k]
+			if g == nil {
+				g = &anomalyGroup{Checker: r.Checker, Kind: a.Kind, Cause: a.Cause, Definite: a.Definite, ID: fmt.Sprintf("g%d", len(order))}
+				groups[k] = g
+				order = append(order, k)
+			}
+			g.Count++
+			if j >= maxAnomalies {
+				cv.More++
+				continue
 			}
 			var ids []string
 			for _, op := range a.Ops {
 				ids = append(ids, fmt.Sprint(op))
 			}
-			cv.Shown = append(cv.Shown, anomalyView{Anomaly: a, ID: fmt.Sprintf("a%d-%d", i, j), OpList: strings.Join(ids, ",")})
+			av := anomalyView{Anomaly: a, ID: fmt.Sprintf("a%d-%d", i, j), OpList: strings.Join(ids, ",")}
+			cv.Shown = append(cv.Shown, av)
+			g.Shown = append(g.Shown, av)
 		}
 		v.Results = append(v.Results, cv)
 		v.Anomalies += len(r.Anomalies)
 	}
+	// Definite before possible, then the largest groups first.
+	for _, k := range order {
+		v.Groups = append(v.Groups, *groups[k])
+	}
+	sort.SliceStable(v.Groups, func(i, j int) bool {
+		if v.Groups[i].Definite != v.Groups[j].Definite {
+			return v.Groups[i].Definite
+		}
+		return v.Groups[i].Count > v.Groups[j].Count
+	})
 	if _, err := os.Stat(filepath.Join(dir, checkers.VisualizationFile)); err == nil {
 		v.Porcupine = checkers.VisualizationFile
 	}

@@ -48,6 +48,11 @@ type RunInfo struct {
 	Verdict  string // valid, invalid, unknown, or "not checked" when there is no results.json
 	Ops      int64
 	Report   bool // report.html is there already
+	// What tells runs of one test apart.
+	DB        string // the database and its options, "regionkv: strategy lww"
+	Cluster   string
+	Seed      uint64
+	Anomalies int
 }
 
 // Verdicts are the listing's filters, in the order they are offered.
@@ -97,6 +102,7 @@ func (s *Server) runInfo(test, stamp string) RunInfo {
 		ri.Duration = time.Duration(t.Duration)
 		ri.Workload = t.Workload
 		ri.Nemeses = strings.Join(t.Nemeses, ", ")
+		ri.DB, ri.Cluster, ri.Seed = t.Strategies(), t.Cluster, t.Seed
 		if t.Name != "" {
 			ri.Test = t.Name
 		}
@@ -106,6 +112,11 @@ func (s *Server) runInfo(test, stamp string) RunInfo {
 		Stats struct {
 			Ops int64 `json:"ops"`
 		} `json:"stats"`
+		Summary struct {
+			Results []struct {
+				Anomalies []json.RawMessage `json:"anomalies"`
+			} `json:"results"`
+		} `json:"summary"`
 	}
 	if b, err := s.root.ReadFile(path.Join(rel, resultsFile)); err == nil && json.Unmarshal(b, &r) == nil && r.Valid != nil {
 		switch string(*r.Valid) {
@@ -117,6 +128,9 @@ func (s *Server) runInfo(test, stamp string) RunInfo {
 			ri.Verdict = "unknown"
 		}
 		ri.Ops = r.Stats.Ops
+		for _, res := range r.Summary.Results {
+			ri.Anomalies += len(res.Anomalies)
+		}
 	}
 	if _, err := s.root.Stat(path.Join(rel, File)); err == nil {
 		ri.Report = true
@@ -162,9 +176,9 @@ nav a { margin-right: 10px; } nav a.on { font-weight: 700; text-decoration: none
 <p class="note">{{len .Runs}} of {{.Total}} runs in {{.Store}}, newest first.</p>
 <nav id="filters">verdict: <a href="/" {{if eq .Filter ""}}class="on"{{end}}>all</a>{{range .Verdicts}}<a href="/?verdict={{.}}" {{if eq $.Filter .}}class="on"{{end}}>{{.}}</a>{{end}}</nav>
 <table id="runs">
-<tr><th>test</th><th>started</th><th>main phase</th><th>workload</th><th>nemeses</th><th>ops</th><th>verdict</th><th>files</th></tr>
-{{range .Runs}}<tr class="run" data-verdict="{{.Verdict}}"><td><a href="/runs/{{.Path}}/report.html">{{.Test}}</a></td><td>{{when .Started}}</td><td>{{.Duration}}</td><td>{{.Workload}}</td><td>{{.Nemeses}}</td><td>{{.Ops}}</td><td class="v-{{.Verdict}}">{{.Verdict}}</td><td><a href="/runs/{{.Path}}/">files</a></td></tr>
-{{else}}<tr><td colspan="8" class="note">No runs{{if .Filter}} with this verdict{{end}}.</td></tr>{{end}}
+<tr><th>test</th><th>started</th><th>database</th><th>cluster</th><th>seed</th><th>main phase</th><th>workload</th><th>nemeses</th><th>ops</th><th>verdict</th><th>anomalies</th><th>files</th></tr>
+{{range .Runs}}<tr class="run" data-verdict="{{.Verdict}}"><td><a href="/runs/{{.Path}}/report.html">{{.Test}}</a></td><td>{{when .Started}}</td><td>{{.DB}}</td><td>{{.Cluster}}</td><td>{{if .Seed}}{{.Seed}}{{end}}</td><td>{{.Duration}}</td><td>{{.Workload}}</td><td>{{.Nemeses}}</td><td>{{.Ops}}</td><td class="v-{{.Verdict}}">{{.Verdict}}</td><td>{{.Anomalies}}</td><td><a href="/runs/{{.Path}}/">files</a></td></tr>
+{{else}}<tr><td colspan="12" class="note">No runs{{if .Filter}} with this verdict{{end}}.</td></tr>{{end}}
 </table>
 </body></html>
 `))

@@ -111,7 +111,9 @@ func TestServe(t *testing.T) {
 		if strings.Count(body, `<tr class="run"`) != 3 {
 			t.Errorf("the latest link or the stray file was listed as a run:\n%s", body)
 		}
-		for _, want := range []string{`data-verdict="invalid"`, `data-verdict="valid"`, `data-verdict="not checked"`, "2026-11-02 10:00:00 UTC", "<td>1s</td>"} {
+		// Runs of one test tell themselves apart: database and options, cluster, seed, anomalies.
+		for _, want := range []string{`data-verdict="invalid"`, `data-verdict="valid"`, `data-verdict="not checked"`, "2026-11-02 10:00:00 UTC", "<td>1s</td>",
+			"<td>regionkv: strategy lww</td><td>local</td><td>5</td>", `<td class="v-invalid">invalid</td><td>1</td>`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the listing lacks %q", want)
 			}

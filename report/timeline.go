@@ -38,9 +38,11 @@ type timelineData struct {
 	Windows []windowData `json:"windows"`
 }
 
+// laneData is one lane: one process's ops at one leader. A client that retried at another leader
+// has a lane under each leader it used, so every leader's lanes show all it served.
 type laneData struct {
 	Process int `json:"p"`
-	Node    int `json:"n"` // index into Nodes of the leader of the process's first op
+	Node    int `json:"n"` // index into Nodes
 }
 
 type windowData struct {
@@ -71,7 +73,11 @@ func buildTimeline(r io.Reader) (*timeline, error) {
 		*list = append(*list, s)
 		return i
 	}
-	laneOf := map[int]int32{} // process -> lane
+	type laneKey struct {
+		process int
+		node    int32
+	}
+	laneOf := map[laneKey]int32{} // (process, leader) -> lane
 	var laneNode []int32      // lane -> node index
 	var laneProc []int        // lane -> process
 	pending := map[int]int{}  // process -> op awaiting its completion
@@ -92,12 +98,13 @@ func buildTimeline(r io.Reader) (*timeline, error) {
 		}
 		us := op.Time / 1000
 		if op.Type == history.Invoke {
-			lane, ok := laneOf[op.Process]
+			node := intern(nodeIdx, &d.Nodes, op.Node)
+			lane, ok := laneOf[laneKey{op.Process, node}]
 			if !ok {
 				lane = int32(len(laneProc))
-				laneOf[op.Process] = lane
+				laneOf[laneKey{op.Process, node}] = lane
 				laneProc = append(laneProc, op.Process)
-				laneNode = append(laneNode, intern(nodeIdx, &d.Nodes, op.Node))
+				laneNode = append(laneNode, node)
 			}
 			pending[op.Process] = len(d.Start)
 			d.Lane = append(d.Lane, lane)

@@ -17,6 +17,29 @@
   }
   var NODE_RGBA = NODE_COLOR.map(rgba32), OUTCOME_RGBA = COLOR.map(rgba32);
   function bandRGB(f) { return BAND[f] || (f.indexOf('clock') === 0 ? '235,140,47' : '110,110,110'); }
+  // The kinds of fault in the run, in the order they first come: each has its stripe's row.
+  var KINDS = [];
+  D.windows.forEach(function (w) { if (KINDS.indexOf(w.f) < 0) KINDS.push(w.f); });
+  // shortLabel is what a band says of its fault: the value's words (its kind is the colour, in
+  // the legend), "one-way n3->n1" rather than 'partition {"shape":"one-way","cut":["n3->n1"]}'.
+  function shortLabel(w) {
+    var d = w.d.indexOf(w.f + ' ') === 0 ? w.d.slice(w.f.length + 1) : w.d, words = [];
+    try {
+      (function walk(v) {
+        if (v === null || v === undefined) return;
+        if (Array.isArray(v)) { v.forEach(walk); return; }
+        if (typeof v === 'object') { Object.keys(v).forEach(function (k) { walk(v[k]); }); return; }
+        words.push(String(v));
+      })(JSON.parse(d));
+    } catch (e) { words = [d]; }
+    return words.join(' ') || w.f;
+  }
+  // fitText cuts s to width px with an ellipsis.
+  function fitText(c, s, width) {
+    if (c.measureText(s).width <= width) return s;
+    while (s.length > 1 && c.measureText(s + '…').width > width) s = s.slice(0, -1);
+    return s.length > 1 ? s + '…' : '';
+  }
 
   // Each lane's ops in time order (a process is sequential, and ops come in invoke order).
   var laneOps = [];
@@ -106,22 +129,21 @@
 
   function drawBands(c, top, height, withLabels) {
     var free = 0; // labels do not overlap: one that would is left to the hover
+    c.font = '11px system-ui, sans-serif';
     D.windows.forEach(function (w) {
       if (w.e < S.t0 || w.s > S.t1) return;
       var x0 = Math.max(X(w.s), GUTTER), x1 = Math.min(Math.max(X(w.e), x0 + 2), S.width);
       c.fillStyle = 'rgba(' + bandRGB(w.f) + ',0.13)';
       c.fillRect(x0, top, x1 - x0, height);
-      c.fillStyle = 'rgba(' + bandRGB(w.f) + ',0.55)';
-      c.fillRect(x0, top, Math.max(x1 - x0, 2), 3);
-      if (withLabels && x1 - x0 > 30 && x0 >= free) {
-        c.save();
-        c.beginPath(); c.rect(x0, 0, x1 - x0, AXIS); c.clip();
+      // Each kind's stripe on a row of its own, so that overlapping faults both show.
+      c.fillStyle = 'rgba(' + bandRGB(w.f) + ',0.75)';
+      c.fillRect(x0, top + 4 * KINDS.indexOf(w.f), Math.max(x1 - x0, 2), 3);
+      if (withLabels && x1 - x0 > 24 && x0 >= free) {
+        var label = fitText(c, shortLabel(w), x1 - x0 - 5);
+        if (label === '') return;
         c.fillStyle = 'rgb(' + bandRGB(w.f) + ')';
-        c.font = '11px system-ui, sans-serif';
-        var label = w.f + ' ' + w.d;
         c.fillText(label, x0 + 3, 12);
-        c.restore();
-        free = Math.min(x1, x0 + 6 + c.measureText(label).width);
+        free = x0 + 6 + c.measureText(label).width;
       }
     });
   }
@@ -291,6 +313,36 @@
     redraw();
   }
 
+  // The faults' legend: one swatch per kind, in the colour of its bands and stripe.
+  var faultLegend = document.getElementById('fault-legend');
+  if (faultLegend) KINDS.forEach(function (f) {
+    var sw = document.createElement('i'); sw.className = 'sw'; sw.style.background = 'rgba(' + bandRGB(f) + ',0.75)';
+    faultLegend.appendChild(sw); faultLegend.appendChild(document.createTextNode(f));
+  });
+
+  // The anomaly list: a filter over every entry's text; groups with nothing left hide.
+  var filter = document.getElementById('anomaly-filter'), countNote = document.getElementById('anomaly-count');
+  function applyFilter() {
+    var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean), shown = 0, total = 0, groups = 0;
+    Array.prototype.forEach.call(document.querySelectorAll('#anomalies details.group'), function (g) {
+      var visible = 0;
+      Array.prototype.forEach.call(g.querySelectorAll('li.anomaly'), function (li) {
+        var text = (g.querySelector('summary').textContent + ' ' + li.textContent).toLowerCase();
+        var ok = words.every(function (w) { return text.indexOf(w) >= 0; });
+        li.hidden = !ok; total++;
+        if (ok) visible++;
+      });
+      g.hidden = visible === 0;
+      if (visible > 0) groups++;
+      shown += visible;
+    });
+    countNote.textContent = words.length ? shown + ' of ' + total + ' listed anomalies match, in ' + groups + ' groups' : countNote.dataset.all;
+  }
+  if (filter) {
+    countNote.dataset.all = countNote.textContent;
+    filter.addEventListener('input', applyFilter);
+  }
+
   // Anomalies link to their ops.
   Array.prototype.forEach.call(document.querySelectorAll('.anomaly-link'), function (a) {
     a.addEventListener('click', function (e) {
@@ -389,7 +441,7 @@
   draw();
   drawPlots();
   // For tests and for poking at the page from the console.
-  window.crossfire = { data: D, state: S, rows: rows, opAt: opAt, select: select, redraw: redraw, byIndex: byIndex,
+  window.crossfire = { shortLabel: shortLabel, kinds: KINDS, data: D, state: S, rows: rows, opAt: opAt, select: select, redraw: redraw, byIndex: byIndex,
     drawNow: function () { draw(); drawPlots(); },
     pointOf: function (histIndex) {
       var op = byIndex.get(histIndex);
