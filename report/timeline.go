@@ -78,10 +78,10 @@ func buildTimeline(r io.Reader) (*timeline, error) {
 		node    int32
 	}
 	laneOf := map[laneKey]int32{} // (process, leader) -> lane
-	var laneNode []int32      // lane -> node index
-	var laneProc []int        // lane -> process
-	pending := map[int]int{}  // process -> op awaiting its completion
-	var nemesis []history.Op  // for the windows
+	var laneNode []int32          // lane -> node index
+	var laneProc []int            // lane -> process
+	pending := map[int]int{}      // process -> op awaiting its completion
+	var nemesis []history.Op      // for the windows
 	var last int64
 	for {
 		op, err := hr.Next()
