@@ -4,13 +4,19 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
@@ -343,4 +349,58 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// TestAFailedHealKeepsTheLinkCut: when the sidecar refuses to rebuild a cut link, Heal says so
+// and the cluster still knows the link is cut, so the next heal restores it.
+func TestAFailedHealKeepsTheLinkCut(t *testing.T) {
+	dockerOrSkip(t)
+	ctx := t.Context()
+	c := startCluster(t)
+	api, err := c.proxy.PortEndpoint(ctx, toxiproxyPort+"/tcp", "http")
+	require.NoError(t, err)
+	target, err := url.Parse(api)
+	require.NoError(t, err)
+	// The sidecar's API, refusing to delete or create a proxy.
+	relay := httputil.NewSingleHostReverseProxy(target)
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete || r.Method == http.MethodPost && r.URL.Path == "/proxies" {
+			http.Error(w, "refused", http.StatusInternalServerError)
+			return
+		}
+		relay.ServeHTTP(w, r)
+	}))
+	defer refusing.Close()
+
+	cut := clusters.Link{From: "n1", To: "n3"}
+	require.NoError(t, c.Partition(ctx, []clusters.Link{cut}))
+	real := c.toxi
+	c.toxi = toxiclient.NewClient(refusing.URL)
+	require.Error(t, c.Heal(ctx), "a heal the sidecar refused passed")
+	c.mu.Lock()
+	stillCut := c.cut[cut]
+	c.mu.Unlock()
+	require.True(t, stillCut, "the cluster forgot that the link is cut")
+
+	c.toxi = real
+	require.NoError(t, c.Heal(ctx))
+	c.mu.Lock()
+	assert.Empty(t, c.cut)
+	c.mu.Unlock()
+	require.NoError(t, writeAt(c, 0, "healed", "1"))
+	require.NoError(t, c.Quiesce(ctxFor(t, 20*time.Second)), "replication over the rebuilt link")
+
+	// The same for a slowed link whose latency could not be removed.
+	require.NoError(t, c.SetLatency(ctx, []clusters.Link{cut}, 50*time.Millisecond, 0))
+	c.toxi = toxiclient.NewClient(refusing.URL)
+	require.Error(t, c.ClearLatency(ctx), "a clear the sidecar refused passed")
+	c.mu.Lock()
+	_, stillSlow := c.latency[cut]
+	c.mu.Unlock()
+	require.True(t, stillSlow, "the cluster forgot that the link is slowed")
+	c.toxi = real
+	require.NoError(t, c.ClearLatency(ctx))
+	c.mu.Lock()
+	assert.Empty(t, c.latency)
+	c.mu.Unlock()
 }
