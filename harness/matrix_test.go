@@ -2,8 +2,6 @@ package harness_test
 
 import (
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,18 +89,11 @@ func readHistory(t *testing.T, path string) []history.Op {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := history.NewReader(f)
-	var ops []history.Op
-	for {
-		op, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return ops
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ops = append(ops, op)
+	ops, _, err := history.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return ops
 }
 
 // Each row's judge is itself checked: it must refuse the opposite verdict, or a row could pass
