@@ -1,0 +1,141 @@
+package pglogical
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Strategies are the ways a pglogical mesh resolves a row conflict (pglogical.conflict_resolution),
+// the default first. "error" is left out: it stops a link's apply worker for good (one of the
+// engine's behaviours, not a way to run a test).
+var Strategies = []string{"last_update_wins", "first_update_wins", "keep_local", "apply_remote"}
+
+// Port is PostgreSQL's port inside a leader's container.
+const Port = 5432
+
+// ServerSettings are each leader's settings (targets/pglogical.md): logical decoding, pglogical
+// loaded, commit timestamps kept (conflict resolution compares them), the resolution, conflicts
+// logged at LOG with the prefix ParseConflicts reads.
+func ServerSettings(strategy string) []string {
+	return []string{
+		"listen_addresses=*",
+		"wal_level=logical",
+		"shared_preload_libraries=pglogical",
+		"track_commit_timestamp=on",
+		"max_replication_slots=10",
+		"max_wal_senders=10",
+		"max_worker_processes=16",
+		"pglogical.conflict_resolution=" + strategy,
+		"pglogical.conflict_log_level=LOG",
+		"log_line_prefix=%m [%p] ",
+		"fsync=on",
+	}
+}
+
+// Schema is the tables of the three workloads, as a team would write them: a row per register,
+// a stock row per SKU, an order row per sale, a row per cart item. Every table has a primary
+// key (pglogical replicates UPDATE and DELETE only with one).
+const Schema = `
+CREATE TABLE IF NOT EXISTS registers (k text PRIMARY KEY, v jsonb);
+CREATE TABLE IF NOT EXISTS stock (sku text PRIMARY KEY, units bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (leader text NOT NULL, id bigint NOT NULL, sku text NOT NULL, qty bigint NOT NULL, req text NOT NULL,
+	PRIMARY KEY (leader, id));
+CREATE TABLE IF NOT EXISTS cart_items (cart text NOT NULL, item text NOT NULL, PRIMARY KEY (cart, item));
+`
+
+// DSN is a libpq connection string.
+func DSN(host string, port int) string {
+	return fmt.Sprintf("host=%s port=%d dbname=postgres user=postgres sslmode=disable", host, port)
+}
+
+// Peer is another leader as one leader reaches it for replication: its name and the DSN its
+// subscription connects to (the proxy of that directed link, in a cluster with one).
+type Peer struct {
+	Name, DSN string
+}
+
+// Prepare makes the leader at conn a pglogical node named name (reached by the others at self),
+// with the workloads' tables in the default replication set. Every leader is prepared before
+// any subscribes: a subscription asks its provider for its node.
+func Prepare(ctx context.Context, conn *pgx.Conn, name, self string) error {
+	for _, s := range []struct {
+		what string
+		sql  string
+		args []any
+	}{
+		{"creating the extension", "CREATE EXTENSION IF NOT EXISTS pglogical", nil},
+		{"creating the tables", Schema, nil},
+		{"creating the node", "SELECT pglogical.create_node(node_name := $1, dsn := $2)", []any{name, self}},
+		{"adding the tables", "SELECT pglogical.replication_set_add_all_tables('default', ARRAY['public'])", nil},
+	} {
+		if _, err := conn.Exec(ctx, s.sql, s.args...); err != nil {
+			return fmt.Errorf("pglogical: %s at %s: %w", s.what, name, err)
+		}
+	}
+	return nil
+}
+
+// Subscribe subscribes the leader named name, at conn, to every peer with forward_origins {}: in
+// a full mesh each change travels one hop, and none loops.
+func Subscribe(ctx context.Context, conn *pgx.Conn, name string, peers []Peer) error {
+	for _, p := range peers {
+		if _, err := conn.Exec(ctx, `SELECT pglogical.create_subscription(subscription_name := $1, provider_dsn := $2,
+			replication_sets := ARRAY['default'], synchronize_structure := false, synchronize_data := false, forward_origins := '{}')`,
+			Subscription(name, p.Name), p.DSN); err != nil {
+			return fmt.Errorf("pglogical: subscribing %s to %s: %w", name, p.Name, err)
+		}
+	}
+	return nil
+}
+
+// Subscription names the subscription by which leader to receives from.
+func Subscription(to, from string) string { return to + "_from_" + from }
+
+// AwaitReplicating waits until every subscription of the leader at conn is replicating, and
+// says which are not when ctx ends.
+func AwaitReplicating(ctx context.Context, conn *pgx.Conn) error {
+	var last string
+	for {
+		rows, err := conn.Query(ctx, "SELECT subscription_name, status FROM pglogical.show_subscription_status()")
+		if err == nil {
+			var behind []string
+			n := 0
+			for rows.Next() {
+				var name, status string
+				if err = rows.Scan(&name, &status); err != nil {
+					break
+				}
+				n++
+				if status != "replicating" {
+					behind = append(behind, name+" "+status)
+				}
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+			switch {
+			case err != nil:
+			case n == 0:
+				last = "no subscription"
+			case len(behind) == 0:
+				return nil
+			default:
+				last = strings.Join(behind, ", ")
+			}
+		}
+		if err != nil {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("pglogical: subscriptions not replicating: " + last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
