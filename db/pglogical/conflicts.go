@@ -2,12 +2,15 @@ package pglogical
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"crossfire/history"
 )
 
 // Conflict is one conflict as pglogical logs it (pglogical.conflict_log_level): a CONFLICT line
@@ -139,4 +142,61 @@ func logTime(stamp, zone string) (time.Time, error) {
 		loc = l
 	}
 	return time.ParseInLocation("2006-01-02 15:04:05.999999", stamp, loc)
+}
+
+// Row reads a logged row of one of the workloads' tables as the history names it: the key (the
+// register, the SKU, the cart) and the value (the register's value, the units, the item). ok is
+// false for a table that is none of theirs.
+func Row(relation string, cols map[string]string) (key string, value json.RawMessage, ok bool) {
+	switch strings.TrimPrefix(relation, "public.") {
+	case "registers":
+		return cols["k"], json.RawMessage(cols["v"]), true
+	case "stock":
+		return cols["sku"], json.RawMessage(cols["units"]), true
+	case "orders":
+		v, _ := json.Marshal(map[string]string{"order": cols["id"], "node": cols["leader"], "req": cols["req"]})
+		return cols["sku"], v, true
+	case "cart_items":
+		v, _ := json.Marshal(cols["item"])
+		return cols["cart"], v, true
+	}
+	return "", nil, false
+}
+
+// Records turns the conflicts one leader logged into crossfire's conflict records: the leader,
+// the row's key and values (Row), each version's commit time and origin (origins maps the
+// leader's replication origin ids to leaders; 0 is the leader itself), and the version the
+// resolution kept. Conflicts on tables that are not the workloads' are left out.
+func Records(leader, strategy string, cs []Conflict, origins map[int]string) []history.ConflictRecord {
+	version := func(t Tuple, relation string) history.LoggedVersion {
+		_, v, _ := Row(relation, t.Columns)
+		o := leader
+		if t.Origin != 0 {
+			o = origins[t.Origin]
+			if o == "" {
+				o = fmt.Sprintf("origin %d", t.Origin)
+			}
+		}
+		return history.LoggedVersion{Value: v, TS: t.Committed.UnixNano(), Origin: o}
+	}
+	var out []history.ConflictRecord
+	for _, c := range cs {
+		key, _, ok := Row(c.Relation, c.Remote.Columns)
+		if !ok {
+			continue
+		}
+		r := history.ConflictRecord{Time: c.Logged.UnixNano(), Node: leader, Key: key, Strategy: strategy,
+			Incoming: version(c.Remote, c.Relation)}
+		if c.Local != nil {
+			r.Local = []history.LoggedVersion{version(*c.Local, c.Relation)}
+		}
+		switch {
+		case c.Resolution == "apply_remote":
+			r.Winner = r.Incoming
+		case len(r.Local) > 0:
+			r.Winner = r.Local[0] // keep_local, or skip with a row held
+		}
+		out = append(out, r)
+	}
+	return out
 }

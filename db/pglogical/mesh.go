@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -138,4 +139,52 @@ func AwaitReplicating(ctx context.Context, conn *pgx.Conn) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// Quiesce waits until replication has caught up: every subscription of every leader
+// replicating, and on every leader every slot confirmed up to its current WAL position
+// (pglogical.wait_slot_confirm_lsn). When ctx ends first it says what is behind.
+func Quiesce(ctx context.Context, leaders map[string]*pgx.Conn) error {
+	names := make([]string, 0, len(leaders))
+	for n := range leaders {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := AwaitReplicating(ctx, leaders[n]); err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+	}
+	for _, n := range names {
+		if _, err := leaders[n].Exec(ctx, "SELECT pglogical.wait_slot_confirm_lsn(NULL, NULL)"); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("pglogical: %s's subscribers had not confirmed its latest changes", n)
+			}
+			return fmt.Errorf("pglogical: waiting for %s's subscribers: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// Origins maps the leader at conn's replication origin ids to the leaders they stand for (0 is
+// the leader itself). pglogical names an origin after its subscription, which Subscription names
+// after the provider: pgl_<db>_<provider>_<to>_from_<provider>.
+func Origins(ctx context.Context, conn *pgx.Conn) (map[int]string, error) {
+	rows, err := conn.Query(ctx, "SELECT roident::int, roname FROM pg_replication_origin")
+	if err != nil {
+		return nil, fmt.Errorf("pglogical: reading replication origins: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]string{}
+	for rows.Next() {
+		var id int
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		if i := strings.LastIndex(name, "_from_"); i >= 0 {
+			out[id] = name[i+len("_from_"):]
+		}
+	}
+	return out, rows.Err()
 }

@@ -159,4 +159,28 @@ func TestMeshReplicatesAndLogsConflicts(t *testing.T) {
 	assert.Equal(t, "22", c.Remote.Columns["v"])
 	assert.True(t, c.Remote.Committed.After(c.Local.Committed))
 	assert.NotZero(t, c.Remote.Origin)
+
+	// As crossfire's conflict record: n2's version arrived at n1 and won.
+	origins, err := Origins(ctx, conns["n1"])
+	require.NoError(t, err)
+	recs := Records("n1", "last_update_wins", found[len(found)-1:], origins)
+	require.Len(t, recs, 1)
+	assert.Equal(t, "r0", recs[0].Key)
+	assert.Equal(t, "n2", recs[0].Incoming.Origin)
+	assert.Equal(t, "n1", recs[0].Local[0].Origin)
+	assert.Equal(t, "22", string(recs[0].Winner.Value))
+
+	// Caught up, then not: a link down with a change behind it.
+	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, Quiesce(qctx, conns))
+	_, err = conns["n3"].Exec(ctx, `SELECT pglogical.alter_subscription_disable($1, true)`, Subscription("n3", "n1"))
+	require.NoError(t, err)
+	_, err = conns["n1"].Exec(ctx, `UPDATE registers SET v = '33' WHERE k = 'r0'`)
+	require.NoError(t, err)
+	short, cancel2 := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel2()
+	err = Quiesce(short, conns)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "n3_from_n1 disabled")
 }
