@@ -13,7 +13,6 @@ import (
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -23,13 +22,8 @@ import (
 	"crossfire/db/regionkv/server"
 )
 
-// Ports inside the run's network.
-const (
-	nodePort      = "8080"
-	toxiproxyPort = "8474"
-	clientPort0   = 20000 // client->nK listens on clientPort0+K on the sidecar
-	linkPort0     = 21000 // nI->nJ listens on linkPort0+10*I+J
-)
+// nodePort is each leader's port inside the run's network (the sidecar's are docker's).
+const nodePort = "8080"
 
 // Options configure New.
 type Options struct {
@@ -79,8 +73,9 @@ type Cluster struct {
 	cli     *client.Client
 	run     string
 	network string
-	proxy   testcontainers.Container
-	toxi    *toxiclient.Client
+	sidecar *docker.Sidecar
+	proxy   testcontainers.Container // the sidecar's container
+	toxi    *toxiclient.Client       // the sidecar's API
 	ids     []string
 	nodes   []clusters.Node
 	ctrs    map[string]testcontainers.Container
@@ -147,50 +142,11 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	}
 
 	// The sidecar first: every link's proxy must exist before the leaders use it.
-	var exposed []string
-	exposed = append(exposed, toxiproxyPort+"/tcp")
-	for k := range c.ids {
-		exposed = append(exposed, fmt.Sprintf("%d/tcp", clientPort0+k+1))
-	}
-	c.proxy, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-		ContainerRequest: testcontainers.ContainerRequest{
-			Image: proxyImage, Name: c.run + "-toxiproxy",
-			Cmd:            []string{"-host", "0.0.0.0", "-port", toxiproxyPort},
-			ExposedPorts:   exposed,
-			Labels:         labels,
-			Networks:       []string{c.network},
-			NetworkAliases: map[string][]string{c.network: {"toxiproxy"}},
-			// Toxiproxy dials a link's upstream inside its accept loop, and stopping or
-			// replacing a proxy waits for that loop: a dial to a frozen or vanished leader must
-			// give up in seconds (one SYN retry), not after the kernel's two minutes.
-			HostConfigModifier: func(hc *container.HostConfig) {
-				hc.Sysctls = map[string]string{"net.ipv4.tcp_syn_retries": "1"}
-			},
-			WaitingFor: wait.ForHTTP("/version").WithPort(toxiproxyPort + "/tcp").WithStartupTimeout(o.Ready),
-		},
-		Started: true,
-	})
-	if err != nil {
-		return c, fmt.Errorf("docker: starting the Toxiproxy sidecar: %w", err)
-	}
-	api, err := c.proxy.PortEndpoint(ctx, toxiproxyPort+"/tcp", "http")
+	sc, err := docker.StartSidecar(ctx, docker.SidecarSpec{Image: proxyImage, Run: c.run, Network: c.network, Labels: labels,
+		Leaders: c.ids, Port: nodePort, Ready: o.Ready})
+	c.sidecar, c.proxy, c.toxi = sc, sc.Container, sc.API
 	if err != nil {
 		return c, err
-	}
-	c.toxi = toxiclient.NewClient(api)
-	for i, from := range c.ids {
-		for j, to := range c.ids {
-			if i != j {
-				l := clusters.Link{From: from, To: to}
-				if _, err := c.toxi.CreateProxy(l.String(), fmt.Sprintf("0.0.0.0:%d", linkPort0+10*(i+1)+(j+1)), to+":"+nodePort); err != nil {
-					return c, fmt.Errorf("docker: proxy %s: %w", l, err)
-				}
-			}
-		}
-		l := clusters.Link{From: clusters.ClientLink, To: from}
-		if _, err := c.toxi.CreateProxy(l.String(), fmt.Sprintf("0.0.0.0:%d", clientPort0+i+1), from+":"+nodePort); err != nil {
-			return c, fmt.Errorf("docker: proxy %s: %w", l, err)
-		}
 	}
 
 	for i, id := range c.ids {
@@ -202,7 +158,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 		}
 		for j, peer := range c.ids {
 			if peer != id {
-				args = append(args, "--peer", fmt.Sprintf("%s=http://toxiproxy:%d", peer, linkPort0+10*(i+1)+(j+1)))
+				args = append(args, "--peer", fmt.Sprintf("%s=http://%s", peer, sc.LinkAddress(i, j)))
 			}
 		}
 		ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
@@ -226,7 +182,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 		if err != nil {
 			return c, err
 		}
-		url, err := c.proxy.PortEndpoint(ctx, fmt.Sprintf("%d/tcp", clientPort0+i+1), "http")
+		url, err := sc.ClientEndpoint(ctx, i, "http")
 		if err != nil {
 			return c, err
 		}

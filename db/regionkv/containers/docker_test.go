@@ -357,7 +357,7 @@ func TestAFailedHealKeepsTheLinkCut(t *testing.T) {
 	dockerOrSkip(t)
 	ctx := t.Context()
 	c := startCluster(t)
-	api, err := c.proxy.PortEndpoint(ctx, toxiproxyPort+"/tcp", "http")
+	api, err := c.proxy.PortEndpoint(ctx, docker.SidecarAPIPort+"/tcp", "http")
 	require.NoError(t, err)
 	target, err := url.Parse(api)
 	require.NoError(t, err)
