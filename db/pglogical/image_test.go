@@ -20,18 +20,7 @@ import (
 // TestImageRunsPostgresWithPglogical builds the image (or finds it), then starts a PostgreSQL
 // from it that loads pglogical and libfaketime, and asks it for the extension.
 func TestImageRunsPostgresWithPglogical(t *testing.T) {
-	cli, err := docker.Client(t.Context())
-	if err != nil {
-		t.Skipf("no Docker engine: %v", err)
-	}
-	defer cli.Close()
-	if _, err := cli.ImageInspect(t.Context(), Image().Tag()); err != nil {
-		if err := Image().Prerequisites(); err != nil {
-			t.Skipf("the image is not built and cannot be here: %v", err)
-		}
-	}
-	tag, err := EnsureImage(t.Context(), cli, testLog{t})
-	require.NoError(t, err)
+	cli, tag := imageOrSkip(t)
 	// Found, not built, the second time.
 	again, built, err := docker.EnsureDebianImage(t.Context(), cli, Image(), nil)
 	require.NoError(t, err)
@@ -85,6 +74,25 @@ func TestTagIsAHashOfWhatGoesIn(t *testing.T) {
 	assert.True(t, strings.HasPrefix(a.Tag(), Repo+":"))
 	t.Setenv("CROSSFIRE_DEBIAN_MIRROR", "http://mirror.example/debian")
 	assert.NotEqual(t, a.Tag(), Image().Tag())
+}
+
+// imageOrSkip returns a Docker client and the image's tag, building the image when it is not
+// there yet, or skips the test with a one-line reason where neither Docker nor a build can be had.
+func imageOrSkip(t *testing.T) (*client.Client, string) {
+	t.Helper()
+	cli, err := docker.Client(t.Context())
+	if err != nil {
+		t.Skipf("no Docker engine: %v", err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	if _, err := cli.ImageInspect(t.Context(), Image().Tag()); err != nil {
+		if err := Image().Prerequisites(); err != nil {
+			t.Skipf("the image is not built and cannot be here: %v", err)
+		}
+	}
+	tag, err := EnsureImage(t.Context(), cli, testLog{t})
+	require.NoError(t, err)
+	return cli, tag
 }
 
 type testLog struct{ t *testing.T }

@@ -39,23 +39,12 @@ exec env LD_PRELOAD=` + FaketimeLib + ` FAKETIME_TIMESTAMP_FILE=/faketime/clock 
 // own, joins them in a full mesh, checks that a write at one reaches the others, then makes two
 // leaders update one row while their links are down and reads the conflict back from the logs.
 func TestMeshReplicatesAndLogsConflicts(t *testing.T) {
-	cli, err := docker.Client(t.Context())
-	if err != nil {
-		t.Skipf("no Docker engine: %v", err)
-	}
-	defer cli.Close()
-	if _, err := cli.ImageInspect(t.Context(), Image().Tag()); err != nil {
-		if err := Image().Prerequisites(); err != nil {
-			t.Skipf("the image is not built and cannot be here: %v", err)
-		}
-	}
+	cli, tag := imageOrSkip(t)
 	ctx := t.Context()
-	tag, err := EnsureImage(ctx, cli, nil)
-	require.NoError(t, err)
 	run := fmt.Sprintf("cf-test-%d", time.Now().UnixNano()%1e9)
 	labels := docker.RunLabels(run)
 	network := "crossfire-" + run
-	_, err = cli.NetworkCreate(ctx, network, client.NetworkCreateOptions{Labels: labels})
+	_, err := cli.NetworkCreate(ctx, network, client.NetworkCreateOptions{Labels: labels})
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = cli.NetworkRemove(context.Background(), network, client.NetworkRemoveOptions{}) })
 
