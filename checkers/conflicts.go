@@ -60,17 +60,21 @@ type conflictsStream struct {
 	unversioned map[string]map[string][]int64
 }
 
-// heldAt is a version a leader held by a moment of the history.
+// heldAt is a version a leader held by a moment of the history: the version one of its reads
+// returned, or one of its own writes made. Only the latter is its whole state: a read may return
+// one version of several the leader holds (last-writer-wins shows the winner).
 type heldAt struct {
-	time int64
-	vv   map[string]uint64
+	time  int64
+	vv    map[string]uint64
+	write bool
 }
 
-// heldWithout returns when the history first shows leader holding a version that counts held
-// but not in, if it does.
+// heldWithout returns when the history first shows leader holding held and not in: a write of
+// its own whose version counts the one and not the other (a read showing a version without in
+// does not show that the leader did not hold in beside it).
 func (s *conflictsStream) heldWithout(key, leader string, held, in *cartWrite) (int64, bool) {
 	for _, h := range s.reach[key][leader] {
-		if sawDot(h.vv, held) && !sawDot(h.vv, in) {
+		if h.write && sawDot(h.vv, held) && !sawDot(h.vv, in) {
 			return h.time, true
 		}
 	}
@@ -97,15 +101,15 @@ func (s *conflictsStream) markUnversioned(key, leader string, invoke int64) {
 // sawDot reports whether a version (vv) counts the write w.
 func sawDot(vv map[string]uint64, w *cartWrite) bool { return vv[w.origin] >= w.vv[w.origin] }
 
-// held records that leader held a version including vv of key by time t.
-func (s *conflictsStream) held(key, leader string, t int64, vv map[string]uint64) {
+// held records that leader held a version including vv of key by time t (write: one it made).
+func (s *conflictsStream) held(key, leader string, t int64, vv map[string]uint64, write bool) {
 	if leader == "" || len(vv) == 0 {
 		return
 	}
 	if s.reach[key] == nil {
 		s.reach[key] = map[string][]heldAt{}
 	}
-	s.reach[key][leader] = append(s.reach[key][leader], heldAt{t, vv})
+	s.reach[key][leader] = append(s.reach[key][leader], heldAt{t, vv, write})
 }
 
 // writeFs are the writes of the built-in workloads whose concurrency the records must cover.
@@ -139,7 +143,7 @@ func (s *conflictsStream) Observe(op history.Op) {
 		if by == "" {
 			by = inv.Node
 		}
-		s.held(inv.Key, by, op.Time, w.vv)
+		s.held(inv.Key, by, op.Time, w.vv, false)
 		return
 	}
 	if !versioned {
@@ -147,7 +151,7 @@ func (s *conflictsStream) Observe(op history.Op) {
 		return
 	}
 	w.invoke = inv.Time
-	s.held(inv.Key, w.origin, op.Time, w.vv)
+	s.held(inv.Key, w.origin, op.Time, w.vv, true)
 	s.writes[inv.Key] = append(s.writes[inv.Key], w)
 }
 
