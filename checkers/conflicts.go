@@ -16,14 +16,15 @@ const ConflictsName = "conflicts"
 // the other, as the writes' version vectors show (meta.vv and meta.origin; a write is the event
 // its origin counted in its own entry, and a version saw it when it counts that far).
 //
-// Each of the two leaders resolved the pair when the other's write reached it while it held its
-// own, unless the other's write reached it inside a version that had seen its own too (relayed
-// by a third leader that had resolved it). So where the history shows the other's write reaching
-// a leader (a later read or write there whose version counts it) and no acknowledged write of
-// another leader had seen both, and no write of unknown version could have relayed them, that
-// leader's records must hold one whose local versions count its own write and whose incoming
-// version is the other write itself (each leader's writes reaching another in their order, as
-// streamed replication delivers them) or a third leader's version counting it. Elsewhere the pair
+// A leader resolved the pair when the second of the two reached it while it held the first,
+// unless the second reached it inside a version that had seen the first too (relayed by a third
+// leader that had resolved it). So where the history shows a leader holding one and not the
+// other (a write of its own whose version counts the one and not the other; a read shows one
+// version, not all a leader holds) and later the other (a read or write there whose version
+// counts it), and no acknowledged write of another leader could have relayed both, nor a write
+// of unknown version, that leader's records must hold one whose local versions count the first
+// and whose incoming version is the second itself (each leader's writes reaching another in
+// their order, as streamed replication delivers them) or a third leader's version counting it. Elsewhere the pair
 // must be in some leader's records. Writes without a version vector (inventory, stores that give
 // none) are not its business: a history without any is "not applicable". Its input is the
 // history and the conflict records the database gave (Logs: a run folder's conflicts.jsonl);

@@ -45,6 +45,16 @@ func TestConflicts(t *testing.T) {
 			h.do("n1", "read", "c0", "", "null", history.OK, `["x","y"]`, false)
 			h.ops[len(h.ops)-1].SetMeta("vv", map[string]int{"n1": 1, "n2": 1})
 		}, Conflicts{Loaded: true, Logs: []history.ConflictRecord{atN2}}, False, false},
+		{"a read shows one version, not all the leader held", func(h *hist) {
+			// Last-writer-wins reads return the winner: n2's read of n1's version does not show
+			// that n2 lacked n3's, so n2 is not held to a record of its own.
+			cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
+			cartOp(h, "n3", "add", "y", history.OK, 20, map[string]int{"n3": 1})
+			h.do("n2", "read", "c0", "", "null", history.OK, `["x"]`, false)
+			h.ops[len(h.ops)-1].SetMeta("vv", map[string]int{"n1": 1})
+			h.do("n2", "read", "c0", "", "null", history.OK, `["y"]`, false)
+			h.ops[len(h.ops)-1].SetMeta("vv", map[string]int{"n1": 1, "n3": 1})
+		}, Conflicts{Loaded: true, Logs: []history.ConflictRecord{rec("n3", vv("n3", 1), vv("n1", 1))}}, True, false},
 		{"nothing shows an arrival: any leader's record will do", func(h *hist) {
 			cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
 			cartOp(h, "n2", "add", "y", history.OK, 20, map[string]int{"n2": 1})
