@@ -3,10 +3,12 @@ package docker
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
@@ -104,4 +106,15 @@ func (s *Sidecar) LinkAddress(from, to int) string {
 // proxy: protocol://host:port, or host:port when protocol is "".
 func (s *Sidecar) ClientEndpoint(ctx context.Context, i int, protocol string) (string, error) {
 	return s.Container.PortEndpoint(ctx, fmt.Sprintf("%d/tcp", ClientPort0+i+1), protocol)
+}
+
+// ToxiproxyImage builds (or finds) the sidecar's image, building its binary into dir, and returns
+// its tag.
+func ToxiproxyImage(ctx context.Context, cli *client.Client, dir string) (string, error) {
+	bin := filepath.Join(dir, ToxiproxyRepo)
+	if err := BuildStatic(ctx, ToxiproxyPackage, bin); err != nil {
+		return "", err
+	}
+	tag, _, err := EnsureImage(ctx, cli, ToxiproxyRepo, bin)
+	return tag, err
 }

@@ -18,23 +18,6 @@ import (
 	"crossfire/clusters/docker"
 )
 
-// entrypoint starts a leader: its data folder made on first start, peers trusted on the run's
-// network, libfaketime reading /faketime/clock, the settings of ServerSettings.
-func entrypoint(strategy string) string {
-	var flags []string
-	for _, s := range ServerSettings(strategy) {
-		flags = append(flags, "-c '"+s+"'")
-	}
-	return `set -e
-if [ ! -f /data/pg/PG_VERSION ]; then
-  initdb -D /data/pg -U postgres --auth=trust >/dev/null
-  printf 'host all all 0.0.0.0/0 trust\nhost replication all 0.0.0.0/0 trust\n' >> /data/pg/pg_hba.conf
-fi
-[ -f /faketime/clock ] || echo "+0" > /faketime/clock
-exec env LD_PRELOAD=` + FaketimeLib + ` FAKETIME_TIMESTAMP_FILE=/faketime/clock FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
-  postgres -D /data/pg ` + strings.Join(flags, " ")
-}
-
 // TestMeshReplicatesAndLogsConflicts starts three leaders from the image on a network of their
 // own, joins them in a full mesh, checks that a write at one reaches the others, then makes two
 // leaders update one row while their links are down and reads the conflict back from the logs.
@@ -55,7 +38,7 @@ func TestMeshReplicatesAndLogsConflicts(t *testing.T) {
 		c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 			ContainerRequest: testcontainers.ContainerRequest{
 				Image: tag, Name: run + "-" + n,
-				Entrypoint:     []string{"/bin/sh", "-c", entrypoint("last_update_wins")},
+				Entrypoint:     []string{"/bin/sh", "-c", Entrypoint("last_update_wins")},
 				ExposedPorts:   []string{fmt.Sprintf("%d/tcp", Port)},
 				Labels:         labels,
 				Networks:       []string{network},

@@ -22,17 +22,15 @@ const (
 // Images builds (or finds) the node and Toxiproxy images, building the binaries into dir, and
 // returns their tags.
 func Images(ctx context.Context, cli *client.Client, dir string) (node, toxiproxy string, err error) {
-	for _, im := range []struct {
-		pkg, repo string
-		tag       *string
-	}{{NodePackage, NodeRepo, &node}, {docker.ToxiproxyPackage, docker.ToxiproxyRepo, &toxiproxy}} {
-		bin := filepath.Join(dir, filepath.Base(im.repo))
-		if err := docker.BuildStatic(ctx, im.pkg, bin); err != nil {
-			return "", "", err
-		}
-		if *im.tag, _, err = docker.EnsureImage(ctx, cli, im.repo, bin); err != nil {
-			return "", "", err
-		}
+	bin := filepath.Join(dir, NodeRepo)
+	if err := docker.BuildStatic(ctx, NodePackage, bin); err != nil {
+		return "", "", err
+	}
+	if node, _, err = docker.EnsureImage(ctx, cli, NodeRepo, bin); err != nil {
+		return "", "", err
+	}
+	if toxiproxy, err = docker.ToxiproxyImage(ctx, cli, dir); err != nil {
+		return "", "", err
 	}
 	return node, toxiproxy, nil
 }

@@ -1,0 +1,66 @@
+package pglogical
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/moby/moby/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"crossfire/clusters"
+	"crossfire/clusters/docker"
+)
+
+// The cluster is what the harness will run: a Quiescer, a ConflictSource, an ArtifactCollector.
+var (
+	_ clusters.Quiescer          = (*Cluster)(nil)
+	_ clusters.ConflictSource    = (*Cluster)(nil)
+	_ clusters.ArtifactCollector = (*Cluster)(nil)
+)
+
+// TestClusterThroughTheSidecar starts three leaders behind the sidecar (replication and clients
+// through its proxies), writes at n1 and reads the write at n3 once quiescent, and leaves
+// nothing of the run behind on Close.
+func TestClusterThroughTheSidecar(t *testing.T) {
+	cli, _ := imageOrSkip(t)
+	ctx := t.Context()
+	c, err := New(ctx, Options{Log: testLog{t}})
+	if c != nil {
+		t.Cleanup(func() { c.Close() })
+	}
+	require.NoError(t, err)
+	nodes := c.Nodes()
+	require.Len(t, nodes, 3)
+	n1, err := pgx.Connect(ctx, nodes[0].URL)
+	require.NoError(t, err)
+	defer n1.Close(context.Background())
+	_, err = n1.Exec(ctx, `INSERT INTO registers (k, v) VALUES ('r0', '"through the sidecar"')`)
+	require.NoError(t, err)
+	qctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, c.Quiesce(qctx))
+	n3, err := pgx.Connect(ctx, nodes[2].URL)
+	require.NoError(t, err)
+	defer n3.Close(context.Background())
+	var v string
+	require.NoError(t, n3.QueryRow(ctx, `SELECT v #>> '{}' FROM registers WHERE k = 'r0'`).Scan(&v))
+	assert.Equal(t, "through the sidecar", v)
+	recs, err := c.Conflicts(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, recs, "one write, no conflict")
+	dir := t.TempDir()
+	require.NoError(t, c.CollectArtifacts(ctx, dir))
+
+	run := c.Run()
+	require.NoError(t, c.Close())
+	filter := make(client.Filters).Add("label", docker.LabelRun+"="+run)
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filter})
+	require.NoError(t, err)
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: filter})
+	require.NoError(t, err)
+	assert.Empty(t, cs.Items)
+	assert.Empty(t, ns.Items)
+}
