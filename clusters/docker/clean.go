@@ -157,3 +157,14 @@ func Clean(ctx context.Context, cli *client.Client, w Which) (Removed, error) {
 	}
 	return r, errors.Join(errs...)
 }
+
+// RemoveNetwork removes a run's network; one already gone is no error.
+func RemoveNetwork(ctx context.Context, cli *client.Client, name string) error {
+	if name == "" || cli == nil {
+		return nil
+	}
+	if _, err := cli.NetworkRemove(ctx, name, client.NetworkRemoveOptions{}); err != nil && !strings.Contains(err.Error(), "not found") {
+		return err
+	}
+	return nil
+}

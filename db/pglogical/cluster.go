@@ -257,12 +257,8 @@ func (c *Cluster) Close() error {
 		errs = append(errs, testcontainers.TerminateContainer(c.sidecar.Container))
 		c.sidecar = nil
 	}
-	if c.network != "" && c.cli != nil {
-		if _, err := c.cli.NetworkRemove(ctx, c.network, client.NetworkRemoveOptions{}); err != nil && !strings.Contains(err.Error(), "not found") {
-			errs = append(errs, err)
-		}
-		c.network = ""
-	}
+	errs = append(errs, docker.RemoveNetwork(ctx, c.cli, c.network))
+	c.network = ""
 	if c.cli != nil {
 		errs = append(errs, c.cli.Close())
 		c.cli = nil
