@@ -96,6 +96,17 @@ func StartSidecar(ctx context.Context, s SidecarSpec) (*Sidecar, error) {
 	return sc, nil
 }
 
+// Close removes the sidecar's container; a sidecar that never started, or is already gone, is
+// no error.
+func (s *Sidecar) Close() error {
+	if s == nil || s.Container == nil {
+		return nil
+	}
+	err := testcontainers.TerminateContainer(s.Container)
+	s.Container = nil
+	return err
+}
+
 // LinkAddress is where leader from reaches leader to on the run's network: the proxy of that
 // directed link, as host:port.
 func (s *Sidecar) LinkAddress(from, to int) string {

@@ -253,10 +253,7 @@ func (c *Cluster) Close() error {
 		errs = append(errs, testcontainers.TerminateContainer(ctr, testcontainers.RemoveVolumes()))
 		delete(c.ctrs, id)
 	}
-	if c.sidecar != nil && c.sidecar.Container != nil {
-		errs = append(errs, testcontainers.TerminateContainer(c.sidecar.Container))
-		c.sidecar = nil
-	}
+	errs = append(errs, c.sidecar.Close())
 	errs = append(errs, docker.RemoveNetwork(ctx, c.cli, c.network))
 	c.network = ""
 	if c.cli != nil {

@@ -74,8 +74,6 @@ type Cluster struct {
 	run     string
 	network string
 	sidecar *docker.Sidecar
-	proxy   testcontainers.Container // the sidecar's container
-	toxi    *toxiclient.Client       // the sidecar's API
 	ids     []string
 	nodes   []clusters.Node
 	ctrs    map[string]testcontainers.Container
@@ -144,7 +142,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	// The sidecar first: every link's proxy must exist before the leaders use it.
 	sc, err := docker.StartSidecar(ctx, docker.SidecarSpec{Image: proxyImage, Run: c.run, Network: c.network, Labels: labels,
 		Leaders: c.ids, Port: nodePort, Ready: o.Ready})
-	c.sidecar, c.proxy, c.toxi = sc, sc.Container, sc.API
+	c.sidecar = sc
 	if err != nil {
 		return c, err
 	}
@@ -225,7 +223,7 @@ func (c *Cluster) Partition(ctx context.Context, cut []clusters.Link) error {
 func (c *Cluster) Heal(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	proxies, err := c.toxi.Proxies()
+	proxies, err := c.sidecar.API.Proxies()
 	if err != nil {
 		return fmt.Errorf("docker: listing the sidecar's proxies: %w", err)
 	}
@@ -258,7 +256,7 @@ func (c *Cluster) Heal(ctx context.Context) error {
 // replaceProxy deletes a link's proxy and creates it again at the same address, cut (every byte
 // dropped, both ways) or clean. c.mu must be held. A latency toxic it carried is put back.
 func (c *Cluster) replaceProxy(l clusters.Link, cut bool) error {
-	old, err := c.toxi.Proxy(l.String())
+	old, err := c.sidecar.API.Proxy(l.String())
 	if err != nil {
 		return fmt.Errorf("docker: no link %s: %w", l, err)
 	}
@@ -266,7 +264,7 @@ func (c *Cluster) replaceProxy(l clusters.Link, cut bool) error {
 	if err := old.Delete(); err != nil {
 		return fmt.Errorf("docker: replacing %s: %w", l, err)
 	}
-	p, err := c.toxi.CreateProxy(l.String(), listen, upstream)
+	p, err := c.sidecar.API.CreateProxy(l.String(), listen, upstream)
 	if err != nil {
 		return fmt.Errorf("docker: replacing %s: %w", l, err)
 	}
@@ -298,10 +296,7 @@ func (c *Cluster) Close() error {
 		errs = append(errs, testcontainers.TerminateContainer(ctr))
 		delete(c.ctrs, id)
 	}
-	if c.proxy != nil {
-		errs = append(errs, testcontainers.TerminateContainer(c.proxy))
-		c.proxy = nil
-	}
+	errs = append(errs, c.sidecar.Close())
 	errs = append(errs, docker.RemoveNetwork(ctx, c.cli, c.network))
 	c.network = ""
 	if c.cli != nil {

@@ -357,7 +357,7 @@ func TestAFailedHealKeepsTheLinkCut(t *testing.T) {
 	dockerOrSkip(t)
 	ctx := t.Context()
 	c := startCluster(t)
-	api, err := c.proxy.PortEndpoint(ctx, docker.SidecarAPIPort+"/tcp", "http")
+	api, err := c.sidecar.Container.PortEndpoint(ctx, docker.SidecarAPIPort+"/tcp", "http")
 	require.NoError(t, err)
 	target, err := url.Parse(api)
 	require.NoError(t, err)
@@ -374,15 +374,15 @@ func TestAFailedHealKeepsTheLinkCut(t *testing.T) {
 
 	cut := clusters.Link{From: "n1", To: "n3"}
 	require.NoError(t, c.Partition(ctx, []clusters.Link{cut}))
-	real := c.toxi
-	c.toxi = toxiclient.NewClient(refusing.URL)
+	real := c.sidecar.API
+	c.sidecar.API = toxiclient.NewClient(refusing.URL)
 	require.Error(t, c.Heal(ctx), "a heal the sidecar refused passed")
 	c.mu.Lock()
 	stillCut := c.cut[cut]
 	c.mu.Unlock()
 	require.True(t, stillCut, "the cluster forgot that the link is cut")
 
-	c.toxi = real
+	c.sidecar.API = real
 	require.NoError(t, c.Heal(ctx))
 	c.mu.Lock()
 	assert.Empty(t, c.cut)
@@ -392,13 +392,13 @@ func TestAFailedHealKeepsTheLinkCut(t *testing.T) {
 
 	// The same for a slowed link whose latency could not be removed.
 	require.NoError(t, c.SetLatency(ctx, []clusters.Link{cut}, 50*time.Millisecond, 0))
-	c.toxi = toxiclient.NewClient(refusing.URL)
+	c.sidecar.API = toxiclient.NewClient(refusing.URL)
 	require.Error(t, c.ClearLatency(ctx), "a clear the sidecar refused passed")
 	c.mu.Lock()
 	_, stillSlow := c.latency[cut]
 	c.mu.Unlock()
 	require.True(t, stillSlow, "the cluster forgot that the link is slowed")
-	c.toxi = real
+	c.sidecar.API = real
 	require.NoError(t, c.ClearLatency(ctx))
 	c.mu.Lock()
 	assert.Empty(t, c.latency)

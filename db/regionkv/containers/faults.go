@@ -323,7 +323,7 @@ func (c *Cluster) SetLatency(ctx context.Context, links []clusters.Link, latency
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, l := range links {
-		p, err := c.toxi.Proxy(l.String())
+		p, err := c.sidecar.API.Proxy(l.String())
 		if err != nil {
 			return fmt.Errorf("docker: no link %s: %w", l, err)
 		}
@@ -347,7 +347,7 @@ func (c *Cluster) ClearLatency(ctx context.Context) error {
 	defer c.mu.Unlock()
 	var errs []error
 	for l := range c.latency {
-		p, err := c.toxi.Proxy(l.String())
+		p, err := c.sidecar.API.Proxy(l.String())
 		if err == nil {
 			err = p.RemoveToxic("latency")
 		}
