@@ -25,6 +25,26 @@ func openAt(t *testing.T, workload, url string, timeout time.Duration) db.Client
 	return cl
 }
 
+// stub serves one answer (status and body) to every request, after see has looked at it; with
+// hang it answers nothing until the test ends, long after the client has given up. It returns
+// the server's URL.
+func stub(t *testing.T, status int, body string, hang bool, see func(*http.Request)) string {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		see(r)
+		if hang {
+			<-release
+			return
+		}
+		w.WriteHeader(status)
+		w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // before Close, which waits for the handler
+	return srv.URL
+}
+
 // clientTimeout is the client's timeout for a case: short where the server never answers (delay
 // set), and generous where it answers at once, so that a loaded machine cannot turn a success
 // into a timeout.
@@ -70,21 +90,12 @@ func TestRegisterClientOutcomes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			release := make(chan struct{})
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			url := stub(t, c.status, c.body, c.delay > 0, func(r *http.Request) {
 				if r.URL.Path != "/register/"+c.f {
 					t.Errorf("path %s", r.URL.Path)
 				}
-				if c.delay > 0 {
-					<-release // no answer until the client has given up and the case ends
-					return
-				}
-				w.WriteHeader(c.status)
-				w.Write([]byte(c.body))
-			}))
-			defer srv.Close()
-			defer close(release) // before Close, which waits for the handler
-			cl := openAt(t, "register", srv.URL, clientTimeout(c.delay))
+			})
+			cl := openAt(t, "register", url, clientTimeout(c.delay))
 			op := history.Op{Process: 4, Type: history.Invoke, F: c.f, Key: "r0", Node: "n1"}
 			switch c.f {
 			case "write":
@@ -138,21 +149,12 @@ func TestCartClientOutcomes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			sentCh := make(chan string, 1) // what the server got, handed over by the handler
-			release := make(chan struct{})
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			url := stub(t, c.status, c.body, c.delay > 0, func(r *http.Request) {
 				b := make([]byte, 512)
 				n, _ := r.Body.Read(b)
 				sentCh <- string(b[:n])
-				if c.delay > 0 {
-					<-release // no answer until the client has given up and the case ends
-					return
-				}
-				w.WriteHeader(c.status)
-				w.Write([]byte(c.body))
-			}))
-			defer srv.Close()
-			defer close(release) // before Close, which waits for the handler
-			cl := openAt(t, "cart", srv.URL, clientTimeout(c.delay))
+			})
+			cl := openAt(t, "cart", url, clientTimeout(c.delay))
 			op := history.Op{Process: 1, Type: history.Invoke, F: c.f, Key: "c0", Node: "n1", Value: history.Value("x")}
 			op.SetMeta("client_ts", 42)
 			done := cl.Invoke(context.Background(), op)
@@ -198,21 +200,12 @@ func TestInventoryClientOutcomes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			release := make(chan struct{})
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			url := stub(t, c.status, c.body, c.delay > 0, func(r *http.Request) {
 				if r.URL.Path != c.path {
 					t.Errorf("path %s, want %s", r.URL.Path, c.path)
 				}
-				if c.delay > 0 {
-					<-release // no answer until the client has given up and the case ends
-					return
-				}
-				w.WriteHeader(c.status)
-				w.Write([]byte(c.body))
-			}))
-			defer srv.Close()
-			defer close(release) // before Close, which waits for the handler
-			cl := openAt(t, "inventory", srv.URL, clientTimeout(c.delay))
+			})
+			cl := openAt(t, "inventory", url, clientTimeout(c.delay))
 			op := history.Op{Process: 2, Type: history.Invoke, F: c.f, Key: "s0", Node: "n1", Req: "r", Value: history.Value(1)}
 			done := cl.Invoke(context.Background(), op)
 			if done.Type != c.want {
