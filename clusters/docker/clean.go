@@ -48,6 +48,10 @@ type Removed struct {
 	Kept                          int      // resources of runs in progress, left alone
 }
 
+// SweepAge is how old a crossfire container, network or volume without owner labels (made by
+// an older crossfire) must be for a new cluster to remove it as a leftover.
+const SweepAge = 2 * time.Hour
+
 // Which chooses what Clean removes: what is labelled crossfire, made at least OlderThan ago (0:
 // whenever), of one run if Run is set, and not of a run still in progress unless Running is set.
 // A run is in progress while the process that made it (its owner labels) lives on this host;

@@ -4,5 +4,6 @@
 package builtin
 
 import (
-	_ "crossfire/db/regionkv" // regionkv, the store crossfire ships
+	_ "crossfire/db/pglogical" // PostgreSQL 15 with pglogical, in containers
+	_ "crossfire/db/regionkv"  // regionkv, the store crossfire ships
 )

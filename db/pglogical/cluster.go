@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -25,8 +26,10 @@ import (
 
 // Options configure New.
 type Options struct {
-	Nodes    int           // leaders; 3 by default
-	Strategy string        // pglogical.conflict_resolution; Strategies[0] by default
+	Nodes int // leaders; 3 by default
+	// Strategy is pglogical.conflict_resolution, Strategies[0] by default; or SingleLeader: the
+	// mesh as always, and every client at n1.
+	Strategy string
 	Ready    time.Duration // bound on each container's start and on the mesh's; 2 minutes by default
 	Log      io.Writer     // what New does, a line per step; nil for none
 }
@@ -43,10 +46,18 @@ type Cluster struct {
 	ids     []string
 	nodes   []clusters.Node
 	ctrs    map[string]testcontainers.Container
+	clocks  *clocks // each leader's libfaketime file
 
-	mu    sync.Mutex
-	conns map[string]*pgx.Conn // the harness's own connection to each leader, through its client link
+	mu     sync.Mutex
+	conns  map[string]*pgx.Conn // the harness's own connection to each leader, past every fault
+	killed map[string]bool
+	paused map[string]bool
+	off    map[string]bool // taken off the network
 }
+
+// SingleLeader is the control strategy: the same mesh, and every client, whichever leader it was
+// sent to, at n1 (the first leader), so that no two leaders ever take writes to the same row.
+const SingleLeader = "single-leader"
 
 // Entrypoint is a leader's container command: its data folder made on first start (peers trusted
 // on the run's network), libfaketime reading /faketime/clock (the clock nemesis writes it), and
@@ -62,8 +73,16 @@ if [ ! -f /data/pg/PG_VERSION ]; then
   printf 'host all all 0.0.0.0/0 trust\nhost replication all 0.0.0.0/0 trust\n' >> /data/pg/pg_hba.conf
 fi
 [ -f /faketime/clock ] || echo "+0" > /faketime/clock
-exec env LD_PRELOAD=` + FaketimeLib + ` FAKETIME_TIMESTAMP_FILE=/faketime/clock FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
+exec env LD_PRELOAD=` + FaketimeLib + ` FAKETIME_TIMESTAMP_FILE=/faketime/clock FAKETIME_CACHE_DURATION=` + fmt.Sprint(ClockCache.Seconds()) + ` FAKETIME_DONT_FAKE_MONOTONIC=1 \
   postgres -D /data/pg ` + strings.Join(flags, " ")
+}
+
+// resolution is the pglogical.conflict_resolution a strategy runs the mesh with.
+func resolution(strategy string) string {
+	if strategy == SingleLeader {
+		return Strategies[0]
+	}
+	return strategy
 }
 
 // New starts the leaders behind the sidecar, joins them in a full mesh and waits until every
@@ -87,7 +106,8 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	c := &Cluster{opts: o, cli: cli, run: "cf-" + hex.EncodeToString(b[:]), ctrs: map[string]testcontainers.Container{}, conns: map[string]*pgx.Conn{}}
+	c := &Cluster{opts: o, cli: cli, run: "cf-" + hex.EncodeToString(b[:]), ctrs: map[string]testcontainers.Container{}, conns: map[string]*pgx.Conn{},
+		killed: map[string]bool{}, paused: map[string]bool{}, off: map[string]bool{}}
 	for i := 1; i <= o.Nodes; i++ {
 		c.ids = append(c.ids, fmt.Sprintf("n%d", i))
 	}
@@ -97,6 +117,13 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 		}
 	}
 	say("containers, network and volumes labelled %s=%s (crossfire clean --run %s removes them)", docker.LabelRun, c.run, c.run)
+	// Leftovers of runs whose process is gone; a run in progress is left alone.
+	if swept, _ := docker.Clean(ctx, cli, docker.Which{UnownedOlderThan: docker.SweepAge}); len(swept.Names) > 0 {
+		say("removed what runs that are no longer running left in Docker: %s", strings.Join(swept.Names, ", "))
+	}
+	if c.clocks, err = newClocks(c.ids); err != nil {
+		return c, err
+	}
 	image, err := EnsureImage(ctx, cli, o.Log)
 	if err != nil {
 		return c, err
@@ -117,7 +144,7 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	port := fmt.Sprint(Port)
 	c.sidecar, err = docker.StartSidecar(ctx, docker.SidecarSpec{Image: proxyImage, Run: c.run, Network: c.network, Labels: labels,
-		Leaders: c.ids, Port: port, Ready: o.Ready})
+		Leaders: c.ids, Port: port, Ready: o.Ready, Pull: true})
 	if err != nil {
 		return c, err
 	}
@@ -125,8 +152,13 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 		ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 			ContainerRequest: testcontainers.ContainerRequest{
 				Image: image, Name: c.run + "-" + id,
-				Entrypoint:     []string{"/bin/sh", "-c", Entrypoint(o.Strategy)},
+				Entrypoint:     []string{"/bin/sh", "-c", Entrypoint(resolution(o.Strategy))},
+				ExposedPorts:   []string{port + "/tcp"},
 				Labels:         labels,
+				// The clock nemesis writes the file libfaketime reads; the leader only reads it.
+				HostConfigModifier: func(hc *container.HostConfig) {
+					hc.Binds = append(hc.Binds, c.clocks.dir(id)+":/faketime:ro")
+				},
 				Networks:       []string{c.network},
 				NetworkAliases: map[string][]string{c.network: {id}},
 				WaitingFor:     wait.ForLog("database system is ready to accept connections").WithStartupTimeout(o.Ready),
@@ -139,12 +171,20 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 		if err != nil {
 			return c, fmt.Errorf("docker: starting leader %s: %w", id, err)
 		}
-		addr, err := c.sidecar.ClientEndpoint(ctx, i, "")
+		at := i
+		if o.Strategy == SingleLeader {
+			at = 0
+		}
+		addr, err := c.sidecar.ClientEndpoint(ctx, at, "")
 		if err != nil {
 			return c, err
 		}
-		c.nodes = append(c.nodes, clusters.Node{ID: id, URL: "postgres://postgres@" + addr + "/postgres?sslmode=disable"})
-		conn, err := pgx.Connect(ctx, c.nodes[i].URL)
+		admin, err := ctr.PortEndpoint(ctx, port+"/tcp", "")
+		if err != nil {
+			return c, err
+		}
+		c.nodes = append(c.nodes, clusters.Node{ID: id, URL: url(addr), AdminURL: url(admin)})
+		conn, err := pgx.Connect(ctx, c.nodes[i].AdminURL)
 		if err != nil {
 			return c, fmt.Errorf("pglogical: connecting to %s: %w", id, err)
 		}
@@ -160,7 +200,8 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 		var peers []Peer
 		for j, p := range c.ids {
 			if j != i {
-				host, port, _ := strings.Cut(c.sidecar.LinkAddress(i, j), ":")
+				// The subscription by which i receives j's changes dials the proxy of j->i.
+				host, port, _ := strings.Cut(c.sidecar.LinkAddress(j, i), ":")
 				var n int
 				fmt.Sscan(port, &n)
 				peers = append(peers, Peer{Name: p, DSN: DSN(host, n)})
@@ -181,23 +222,78 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 	return c, nil
 }
 
-// Nodes lists the leaders; a node's URL is a connection string through its client link.
-func (c *Cluster) Nodes() []clusters.Node { return append([]clusters.Node(nil), c.nodes...) }
+// url is a connection URL for the postgres user at addr (host:port).
+func url(addr string) string { return "postgres://postgres@" + addr + "/postgres?sslmode=disable" }
+
+// Nodes lists the leaders. A node's URL is a connection string through its client link (with
+// SingleLeader, n1's for every node); its AdminURL reaches it directly, past every fault.
+func (c *Cluster) Nodes() []clusters.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]clusters.Node(nil), c.nodes...)
+}
 
 // Run is the run's id, the value of every container's and the network's docker.LabelRun.
 func (c *Cluster) Run() string { return c.run }
 
 // Quiesce implements clusters.Quiescer: every subscription replicating and every slot confirmed.
 func (c *Cluster) Quiesce(ctx context.Context) error {
+	conns := map[string]*pgx.Conn{}
+	for _, id := range c.ids {
+		conn, err := c.conn(ctx, id)
+		if err != nil {
+			return err
+		}
+		conns[id] = conn
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Quiesce(ctx, c.conns)
+	return Quiesce(ctx, conns)
+}
+
+// conn is the harness's connection to a leader, opened again if the leader restarted since.
+func (c *Cluster) conn(ctx context.Context, id string) (*pgx.Conn, error) {
+	c.mu.Lock()
+	conn := c.conns[id]
+	c.mu.Unlock()
+	if conn != nil && !conn.IsClosed() && conn.Ping(ctx) == nil {
+		return conn, nil
+	}
+	if conn != nil {
+		_ = conn.Close(ctx)
+	}
+	admin, err := c.adminURL(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	conn, err = pgx.Connect(ctx, admin)
+	if err != nil {
+		return nil, fmt.Errorf("pglogical: connecting to %s: %w", id, err)
+	}
+	c.mu.Lock()
+	c.conns[id] = conn
+	c.mu.Unlock()
+	return conn, nil
+}
+
+// adminURL finds where a leader's port is published now (a restart may move it).
+func (c *Cluster) adminURL(ctx context.Context, id string) (string, error) {
+	addr, err := c.ctrs[id].PortEndpoint(ctx, fmt.Sprintf("%d/tcp", Port), "")
+	if err != nil {
+		return "", fmt.Errorf("docker: %s's port: %w", id, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.nodes {
+		if c.nodes[i].ID == id {
+			c.nodes[i].AdminURL = url(addr)
+		}
+	}
+	return url(addr), nil
 }
 
 // Conflicts implements clusters.ConflictSource: the conflicts each leader logged, as records.
 func (c *Cluster) Conflicts(ctx context.Context) ([]history.ConflictRecord, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var out []history.ConflictRecord
 	for _, id := range c.ids {
 		logs, err := c.ctrs[id].Logs(ctx)
@@ -209,11 +305,17 @@ func (c *Cluster) Conflicts(ctx context.Context) ([]history.ConflictRecord, erro
 		if err != nil {
 			return nil, fmt.Errorf("pglogical: %s's log: %w", id, err)
 		}
-		origins, err := Origins(ctx, c.conns[id])
+		conn, err := c.conn(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Records(id, c.opts.Strategy, cs, origins)...)
+		c.mu.Lock()
+		origins, err := Origins(ctx, conn)
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Records(id, resolution(c.opts.Strategy), cs, origins)...)
 	}
 	return out, nil
 }
@@ -249,10 +351,15 @@ func (c *Cluster) Close() error {
 		_ = conn.Close(ctx)
 		delete(c.conns, id)
 	}
+	c.clocks.stop()
 	for id, ctr := range c.ctrs {
+		if c.paused[id] {
+			_, _ = c.cli.ContainerUnpause(ctx, ctr.GetContainerID(), client.ContainerUnpauseOptions{})
+		}
 		errs = append(errs, testcontainers.TerminateContainer(ctr, testcontainers.RemoveVolumes()))
 		delete(c.ctrs, id)
 	}
+	errs = append(errs, c.clocks.remove())
 	errs = append(errs, c.sidecar.Close())
 	errs = append(errs, docker.RemoveNetwork(ctx, c.cli, c.network))
 	c.network = ""

@@ -153,8 +153,8 @@ func Row(relation string, cols map[string]string) (key string, value json.RawMes
 		return cols["k"], json.RawMessage(cols["v"]), true
 	case "stock":
 		return cols["sku"], json.RawMessage(cols["units"]), true
-	case "orders":
-		v, _ := json.Marshal(map[string]string{"order": cols["id"], "node": cols["leader"], "req": cols["req"]})
+	case "orders", "orders_by_req":
+		v, _ := json.Marshal(map[string]string{"order": OrderID(cols["leader"], cols["id"]), "node": cols["leader"], "req": cols["req"]})
 		return cols["sku"], v, true
 	case "cart_items":
 		v, _ := json.Marshal(cols["item"])

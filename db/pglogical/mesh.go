@@ -40,12 +40,18 @@ func ServerSettings(strategy string) []string {
 
 // Schema is the tables of the three workloads, as a team would write them: a row per register,
 // a stock row per SKU, an order row per sale, a row per cart item. Every table has a primary
-// key (pglogical replicates UPDATE and DELETE only with one).
+// key (pglogical replicates UPDATE and DELETE only with one). Orders come in the two designs of
+// the flash sale: orders, keyed by the leader that took the sale and the id it gave (an id from
+// the leader's own sequence: sequences are not replicated), and orders_by_req, keyed by the
+// buyer's idempotency id.
 const Schema = `
 CREATE TABLE IF NOT EXISTS registers (k text PRIMARY KEY, v jsonb);
 CREATE TABLE IF NOT EXISTS stock (sku text PRIMARY KEY, units bigint NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS order_ids;
 CREATE TABLE IF NOT EXISTS orders (leader text NOT NULL, id bigint NOT NULL, sku text NOT NULL, qty bigint NOT NULL, req text NOT NULL,
 	PRIMARY KEY (leader, id));
+CREATE INDEX IF NOT EXISTS orders_req ON orders (req);
+CREATE TABLE IF NOT EXISTS orders_by_req (req text PRIMARY KEY, leader text NOT NULL, id bigint NOT NULL, sku text NOT NULL, qty bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS cart_items (cart text NOT NULL, item text NOT NULL, PRIMARY KEY (cart, item));
 `
 
@@ -100,11 +106,25 @@ func Subscription(to, from string) string { return to + "_from_" + from }
 // AwaitReplicating waits until every subscription of the leader at conn is replicating, and
 // says which are not when ctx ends.
 func AwaitReplicating(ctx context.Context, conn *pgx.Conn) error {
+	return awaitReplicating(ctx, conn, 0)
+}
+
+// WakeEvery is how often Quiesce wakes pglogical's manager for a subscription that is down.
+//
+// An apply worker that failed (its provider could not be reached, or the connection broke) is
+// started again by the leader's pglogical manager, which sleeps between rounds for up to three
+// minutes and was seen here to leave a subscription down for 80 s and more after the network came
+// back. A change to a subscription wakes the manager: enabling a subscription that is already
+// enabled changes nothing else, and is what an operator would do once the network is back.
+const WakeEvery = 5 * time.Second
+
+func awaitReplicating(ctx context.Context, conn *pgx.Conn, wake time.Duration) error {
 	var last string
+	woken := map[string]time.Time{}
 	for {
 		rows, err := conn.Query(ctx, "SELECT subscription_name, status FROM pglogical.show_subscription_status()")
 		if err == nil {
-			var behind []string
+			var behind, down []string
 			n := 0
 			for rows.Next() {
 				var name, status string
@@ -115,10 +135,18 @@ func AwaitReplicating(ctx context.Context, conn *pgx.Conn) error {
 				if status != "replicating" {
 					behind = append(behind, name+" "+status)
 				}
+				if status == "down" && wake > 0 && time.Since(woken[name]) >= wake {
+					down = append(down, name)
+				}
 			}
 			rows.Close()
 			if err == nil {
 				err = rows.Err()
+			}
+			for _, name := range down {
+				if _, err := conn.Exec(ctx, "SELECT pglogical.alter_subscription_enable($1, true)", name); err == nil {
+					woken[name] = time.Now()
+				}
 			}
 			switch {
 			case err != nil:
@@ -142,8 +170,9 @@ func AwaitReplicating(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // Quiesce waits until replication has caught up: every subscription of every leader
-// replicating, and on every leader every slot confirmed up to its current WAL position
-// (pglogical.wait_slot_confirm_lsn). When ctx ends first it says what is behind.
+// replicating (a subscription down wakes pglogical's manager every WakeEvery), and on every
+// leader every slot confirmed up to its current WAL position (pglogical.wait_slot_confirm_lsn).
+// When ctx ends first it says what is behind.
 func Quiesce(ctx context.Context, leaders map[string]*pgx.Conn) error {
 	names := make([]string, 0, len(leaders))
 	for n := range leaders {
@@ -151,7 +180,7 @@ func Quiesce(ctx context.Context, leaders map[string]*pgx.Conn) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := AwaitReplicating(ctx, leaders[n]); err != nil {
+		if err := awaitReplicating(ctx, leaders[n], WakeEvery); err != nil {
 			return fmt.Errorf("%s: %w", n, err)
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -61,10 +60,6 @@ func WithInventory(stock, orders string) Option {
 // WithCart sets the cart strategy.
 func WithCart(strategy string) Option { return func(o *Options) { o.Cart = strategy } }
 
-// SweepAge is how old a crossfire container, network or volume without owner labels (made by
-// an older crossfire) must be for a new cluster to remove it as a leftover.
-const SweepAge = 2 * time.Hour
-
 // Cluster is a running container cluster: a network made for the run, a Toxiproxy sidecar
 // through which every leader-to-leader and client-to-leader link passes, and one container per
 // leader.
@@ -78,16 +73,14 @@ type Cluster struct {
 	nodes   []clusters.Node
 	ctrs    map[string]testcontainers.Container
 
-	mu      sync.Mutex
-	cut     map[clusters.Link]bool
-	latency map[clusters.Link]toxiclient.Attributes // the latency toxic of each slowed link
-	killed  map[string]bool
-	paused  map[string]bool
-	off     map[string]bool                  // taken off the network
-	stale   map[string]bool                  // back on the network while down or frozen: links not reset yet
-	missed  map[string]bool                  // clock or replication faults changed while it could not be told
-	clocks  map[string]clusters.ClockSetting // each leader's clock, given again when it comes back
-	dup     bool
+	mu     sync.Mutex
+	killed map[string]bool
+	paused map[string]bool
+	off    map[string]bool                  // taken off the network
+	stale  map[string]bool                  // back on the network while down or frozen: links not reset yet
+	missed map[string]bool                  // clock or replication faults changed while it could not be told
+	clocks map[string]clusters.ClockSetting // each leader's clock, given again when it comes back
+	dup    bool
 }
 
 // New starts the cluster and waits until every leader answers. On error it returns the partly
@@ -106,7 +99,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	}
 	// Leftovers of runs whose process is gone (killed before it could clean up); a run in
 	// progress, here or anywhere its owner still lives, is left alone.
-	if swept, _ := docker.Clean(ctx, cli, docker.Which{UnownedOlderThan: SweepAge}); len(swept.Names) > 0 && o.Log != nil {
+	if swept, _ := docker.Clean(ctx, cli, docker.Which{UnownedOlderThan: docker.SweepAge}); len(swept.Names) > 0 && o.Log != nil {
 		fmt.Fprintf(o.Log, "crossfire: removed what runs that are no longer running left in Docker: %s\n", strings.Join(swept.Names, ", "))
 	}
 	if o.Strategy == server.SingleLeader && o.Leader == "" {
@@ -114,8 +107,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	c := &Cluster{opts: o, cli: cli, run: "cf-" + hex.EncodeToString(b[:]), ctrs: map[string]testcontainers.Container{},
-		cut: map[clusters.Link]bool{}, latency: map[clusters.Link]toxiclient.Attributes{}, killed: map[string]bool{}, paused: map[string]bool{},
+	c := &Cluster{opts: o, cli: cli, run: "cf-" + hex.EncodeToString(b[:]), ctrs: map[string]testcontainers.Container{}, killed: map[string]bool{}, paused: map[string]bool{},
 		off: map[string]bool{}, stale: map[string]bool{}, missed: map[string]bool{}, clocks: map[string]clusters.ClockSetting{}}
 	for i := 1; i <= o.Nodes; i++ {
 		c.ids = append(c.ids, fmt.Sprintf("n%d", i))
@@ -195,93 +187,13 @@ func (c *Cluster) Nodes() []clusters.Node { return append([]clusters.Node(nil), 
 // Run is the run's id, the value of every container's and the network's docker.LabelRun.
 func (c *Cluster) Run() string { return c.run }
 
-// Partition cuts the given links at the sidecar: what is sent is dropped, and the connections
-// in flight are reset.
-//
-// A link is cut, and healed, by replacing its proxy with a fresh one at the same address, not by
-// changing the toxics of the one in use: Toxiproxy changes a toxic by interrupting every live
-// connection's pipeline, and a pipeline left stuck by a peer that died or froze mid-stream never
-// answers, which stalls the sidecar's API. A fresh proxy has no pipelines; replacing it also
-// closes the connections in flight, the reset a cut makes.
+// Partition cuts the given links at the sidecar (docker.Sidecar.Partition).
 func (c *Cluster) Partition(ctx context.Context, cut []clusters.Link) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, l := range cut {
-		if c.cut[l] {
-			continue
-		}
-		if err := c.replaceProxy(l, true); err != nil {
-			return err
-		}
-		c.cut[l] = true
-	}
-	return nil
+	return c.sidecar.Partition(ctx, cut)
 }
 
-// Heal restores every link: each proxy that is cut (or that a partition failing half-way may
-// have left with a cut toxic, or disabled) is replaced by a fresh, clean one.
-func (c *Cluster) Heal(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	proxies, err := c.sidecar.API.Proxies()
-	if err != nil {
-		return fmt.Errorf("docker: listing the sidecar's proxies: %w", err)
-	}
-	var errs []error
-	for name, p := range proxies {
-		l, err := clusters.ParseLink(name)
-		if err != nil {
-			continue
-		}
-		dirty := c.cut[l] || !p.Enabled
-		if !dirty {
-			if toxics, err := p.Toxics(); err == nil {
-				for _, t := range toxics {
-					dirty = dirty || strings.HasPrefix(t.Name, "partition-")
-				}
-			}
-		}
-		if dirty {
-			if err := c.replaceProxy(l, false); err != nil {
-				// Still cut as far as anyone knows: the next heal tries it again.
-				errs = append(errs, err)
-				continue
-			}
-		}
-		delete(c.cut, l)
-	}
-	return errors.Join(errs...)
-}
-
-// replaceProxy deletes a link's proxy and creates it again at the same address, cut (every byte
-// dropped, both ways) or clean. c.mu must be held. A latency toxic it carried is put back.
-func (c *Cluster) replaceProxy(l clusters.Link, cut bool) error {
-	old, err := c.sidecar.API.Proxy(l.String())
-	if err != nil {
-		return fmt.Errorf("docker: no link %s: %w", l, err)
-	}
-	listen, upstream := old.Listen, old.Upstream
-	if err := old.Delete(); err != nil {
-		return fmt.Errorf("docker: replacing %s: %w", l, err)
-	}
-	p, err := c.sidecar.API.CreateProxy(l.String(), listen, upstream)
-	if err != nil {
-		return fmt.Errorf("docker: replacing %s: %w", l, err)
-	}
-	if cut {
-		for _, stream := range []string{"upstream", "downstream"} {
-			if _, err := p.AddToxic("partition-"+stream, "timeout", stream, 1, toxiclient.Attributes{"timeout": 0}); err != nil {
-				return fmt.Errorf("docker: cutting %s: %w", l, err)
-			}
-		}
-	}
-	if lat, ok := c.latency[l]; ok {
-		if _, err := p.AddToxic("latency", "latency", "downstream", 1, lat); err != nil {
-			return fmt.Errorf("docker: slowing %s again: %w", l, err)
-		}
-	}
-	return nil
-}
+// Heal restores every link at the sidecar.
+func (c *Cluster) Heal(ctx context.Context) error { return c.sidecar.Heal(ctx) }
 
 // Close removes every container (paused ones are thawed first) and the network. Copy what is
 // wanted out with CollectArtifacts before. It is safe to call more than once.

@@ -377,16 +377,11 @@ func TestAFailedHealKeepsTheLinkCut(t *testing.T) {
 	real := c.sidecar.API
 	c.sidecar.API = toxiclient.NewClient(refusing.URL)
 	require.Error(t, c.Heal(ctx), "a heal the sidecar refused passed")
-	c.mu.Lock()
-	stillCut := c.cut[cut]
-	c.mu.Unlock()
-	require.True(t, stillCut, "the cluster forgot that the link is cut")
+	require.True(t, c.sidecar.Cut(cut), "the cluster forgot that the link is cut")
 
 	c.sidecar.API = real
 	require.NoError(t, c.Heal(ctx))
-	c.mu.Lock()
-	assert.Empty(t, c.cut)
-	c.mu.Unlock()
+	assert.False(t, c.sidecar.Cut(cut))
 	require.NoError(t, writeAt(c, 0, "healed", "1"))
 	require.NoError(t, c.Quiesce(ctxFor(t, 20*time.Second)), "replication over the rebuilt link")
 
@@ -394,13 +389,8 @@ func TestAFailedHealKeepsTheLinkCut(t *testing.T) {
 	require.NoError(t, c.SetLatency(ctx, []clusters.Link{cut}, 50*time.Millisecond, 0))
 	c.sidecar.API = toxiclient.NewClient(refusing.URL)
 	require.Error(t, c.ClearLatency(ctx), "a clear the sidecar refused passed")
-	c.mu.Lock()
-	_, stillSlow := c.latency[cut]
-	c.mu.Unlock()
-	require.True(t, stillSlow, "the cluster forgot that the link is slowed")
+	require.True(t, c.sidecar.Slowed(cut), "the cluster forgot that the link is slowed")
 	c.sidecar.API = real
 	require.NoError(t, c.ClearLatency(ctx))
-	c.mu.Lock()
-	assert.Empty(t, c.latency)
-	c.mu.Unlock()
+	assert.False(t, c.sidecar.Slowed(cut))
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
@@ -141,18 +140,8 @@ func (c *Cluster) rejoined(ctx context.Context, id string, i int) error {
 	clock, dup, node, missed := c.clocks[id], c.dup, c.nodes[i], c.missed[id]
 	delete(c.missed, id)
 	delete(c.stale, id)
-	// A killed container's network namespace vanishes without a reset on its connections, and a
-	// disconnected one drops what is sent to it, so the sidecar still holds its side of
-	// connections into the leader that clients and peers keep sending into until they time out.
-	// A machine that comes back answers such segments with a reset; replacing the links into the
-	// leader does the same here.
-	var errs []error
-	for _, from := range append([]string{clusters.ClientLink}, c.ids...) {
-		if l := (clusters.Link{From: from, To: id}); from != id {
-			errs = append(errs, c.replaceProxy(l, c.cut[l]))
-		}
-	}
 	c.mu.Unlock()
+	errs := []error{c.sidecar.ResetInto(id)}
 	if missed {
 		errs = append(errs, server.RestoreFaults(ctx, node.AdminURL, server.ClockSetting(clock), dup))
 	}
@@ -320,46 +309,11 @@ func (c *Cluster) SetClock(ctx context.Context, id string, s clusters.ClockSetti
 
 // SetLatency delays the replies over the given links at the sidecar.
 func (c *Cluster) SetLatency(ctx context.Context, links []clusters.Link, latency, jitter time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, l := range links {
-		p, err := c.sidecar.API.Proxy(l.String())
-		if err != nil {
-			return fmt.Errorf("docker: no link %s: %w", l, err)
-		}
-		attrs := toxiclient.Attributes{"latency": latency.Milliseconds(), "jitter": jitter.Milliseconds()}
-		if _, slowed := c.latency[l]; slowed {
-			_, err = p.UpdateToxic("latency", 1, attrs)
-		} else {
-			_, err = p.AddToxic("latency", "latency", "downstream", 1, attrs)
-		}
-		if err != nil {
-			return fmt.Errorf("docker: slowing %s: %w", l, err)
-		}
-		c.latency[l] = attrs
-	}
-	return nil
+	return c.sidecar.SetLatency(ctx, links, latency, jitter)
 }
 
 // ClearLatency removes every delay.
-func (c *Cluster) ClearLatency(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var errs []error
-	for l := range c.latency {
-		p, err := c.sidecar.API.Proxy(l.String())
-		if err == nil {
-			err = p.RemoveToxic("latency")
-		}
-		if err != nil && !strings.Contains(err.Error(), "not found") {
-			// Still slowed as far as anyone knows: the next clear tries it again.
-			errs = append(errs, fmt.Errorf("docker: clearing the latency of %s: %w", l, err))
-			continue
-		}
-		delete(c.latency, l)
-	}
-	return errors.Join(errs...)
-}
+func (c *Cluster) ClearLatency(ctx context.Context) error { return c.sidecar.ClearLatency(ctx) }
 
 // DuplicateReplication switches duplicated replication delivery on every running leader.
 func (c *Cluster) DuplicateReplication(ctx context.Context, on bool) error {

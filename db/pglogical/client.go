@@ -1,0 +1,343 @@
+package pglogical
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"crossfire/db"
+	"crossfire/history"
+	"crossfire/workloads"
+)
+
+// Order designs of the flash sale (the orders option).
+const (
+	// OrdersNaive is a row per sale in orders, keyed by the leader that took it and an id from
+	// its own sequence; a retry is recognised only by the leader that took the first attempt.
+	OrdersNaive = "naive"
+	// OrdersDedup is a row per idempotency id in orders_by_req: a retry that reaches another
+	// leader finds the row once it has replicated there, and two leaders that both took the
+	// request resolve their two rows into one.
+	OrdersDedup = "dedup"
+)
+
+// OrderDesigns are the values of the orders option, the default first.
+var OrderDesigns = []string{OrdersNaive, OrdersDedup}
+
+// OrderID is the order id a buyer is told: the leader that took the sale and its id there.
+func OrderID(leader, id string) string { return leader + "-" + id }
+
+// sqlClient is one workload's client at one leader: one connection, one statement (or one
+// transaction) per operation, as an application would do it.
+type sqlClient struct {
+	workload string
+	orders   string
+	cfg      *pgx.ConnConfig
+	conn     *pgx.Conn
+	leader   string // the pglogical node this connection reached
+	timeout  time.Duration
+}
+
+// open connects to the leader at c.Node.URL and asks it its pglogical node name (with
+// SingleLeader every node's URL leads to n1, and the rows it writes say so).
+func open(ctx context.Context, c db.ClientConfig) (*sqlClient, error) {
+	switch c.Workload {
+	case workloads.RegisterName, workloads.InventoryName, workloads.CartName:
+	default:
+		return nil, fmt.Errorf("pglogical has no client for the %s workload", c.Workload)
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	cfg, err := pgx.ParseConfig(c.Node.URL)
+	if err != nil {
+		return nil, fmt.Errorf("pglogical: node %s: %w", c.Node.ID, err)
+	}
+	cfg.ConnectTimeout = timeout
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pglogical: connecting to %s: %w", c.Node.ID, err)
+	}
+	cl := &sqlClient{workload: c.Workload, orders: c.Options["orders"], cfg: cfg, conn: conn, timeout: timeout}
+	if cl.orders == "" {
+		cl.orders = OrdersNaive
+	}
+	if err := conn.QueryRow(ctx, `SELECT n.node_name FROM pglogical.local_node l JOIN pglogical.node n USING (node_id)`).Scan(&cl.leader); err != nil {
+		_ = conn.Close(context.Background())
+		return nil, fmt.Errorf("pglogical: asking %s its node name: %w", c.Node.ID, err)
+	}
+	return cl, nil
+}
+
+// Close implements db.Client.
+func (c *sqlClient) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return c.conn.Close(ctx)
+}
+
+// Invoke implements db.Client.
+func (c *sqlClient) Invoke(ctx context.Context, op history.Op) history.Op {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if c.conn.IsClosed() {
+		// An operation that timed out took the connection with it (pgx closes it rather than
+		// leave a statement running on it); a read's timeout is a fail, and the client goes on.
+		conn, err := pgx.ConnectConfig(ctx, c.cfg)
+		if err != nil {
+			return history.Refused("connecting: " + describe(err))
+		}
+		c.conn = conn
+	}
+	var done history.Op
+	switch c.workload {
+	case workloads.RegisterName:
+		done = c.register(ctx, op)
+	case workloads.InventoryName:
+		done = c.inventory(ctx, op)
+	default:
+		done = c.cart(ctx, op)
+	}
+	if done.Type == history.OK {
+		done.SetMeta("served_by", c.leader)
+	}
+	return done
+}
+
+func ok(v json.RawMessage) history.Op { return history.Op{Type: history.OK, Value: v} }
+
+func failed(why string) history.Op { return history.Op{Type: history.Fail, Error: why} }
+
+// outcome completes an operation that did not succeed, from its error. What certainly did not
+// take effect is a fail: an error the server answered with (the statement, and its transaction,
+// rolled back), or one that struck before anything was sent; a read is a fail whatever happened,
+// since it changes nothing. Anything else (a timeout, a connection lost after the statement was
+// sent, a commit whose answer never came) is info: it may have been committed.
+func outcome(err error, read bool) history.Op {
+	var pg *pgconn.PgError
+	switch {
+	case errors.As(err, &pg):
+		return history.Refused(pg.Severity + ": " + pg.Message + " (" + pg.Code + ")")
+	case pgconn.SafeToRetry(err):
+		return history.Refused("not sent: " + err.Error())
+	case read:
+		return history.Refused(describe(err))
+	}
+	return history.Op{Type: history.Info, Error: describe(err)}
+}
+
+func describe(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() || pgconn.Timeout(err) {
+		return "timeout"
+	}
+	return err.Error()
+}
+
+func (c *sqlClient) register(ctx context.Context, op history.Op) history.Op {
+	switch op.F {
+	case "read":
+		var v []byte
+		err := c.conn.QueryRow(ctx, `SELECT v FROM registers WHERE k = $1`, op.Key).Scan(&v)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ok(json.RawMessage("null"))
+		}
+		if err != nil {
+			return outcome(err, true)
+		}
+		if v == nil {
+			v = []byte("null")
+		}
+		return ok(v)
+	case "write":
+		if !json.Valid(op.Value) {
+			return history.Refused("write value is not JSON")
+		}
+		_, err := c.conn.Exec(ctx, `INSERT INTO registers (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`, op.Key, string(op.Value))
+		if err != nil {
+			return outcome(err, false)
+		}
+		return ok(nil)
+	case "cas":
+		var pair []json.RawMessage
+		if err := json.Unmarshal(op.Value, &pair); err != nil || len(pair) != 2 {
+			return history.Refused("cas value is not [expected, new]")
+		}
+		var tag pgconn.CommandTag
+		var err error
+		if string(pair[0]) == "null" {
+			// A register never written holds null: the swap may create its row.
+			tag, err = c.conn.Exec(ctx, `INSERT INTO registers (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v
+				WHERE registers.v IS NULL OR registers.v = 'null'::jsonb`, op.Key, string(pair[1]))
+		} else {
+			tag, err = c.conn.Exec(ctx, `UPDATE registers SET v = $2 WHERE k = $1 AND v = $3::jsonb`, op.Key, string(pair[1]), string(pair[0]))
+		}
+		if err != nil {
+			return outcome(err, false)
+		}
+		if tag.RowsAffected() == 0 {
+			return failed("precondition failed")
+		}
+		return ok(nil)
+	}
+	return history.Refused("unknown register op " + op.F)
+}
+
+func (c *sqlClient) inventory(ctx context.Context, op history.Op) history.Op {
+	switch op.F {
+	case "restock":
+		units, err := positive(op)
+		if err != nil {
+			return history.Refused(err.Error())
+		}
+		_, err = c.conn.Exec(ctx, `INSERT INTO stock (sku, units) VALUES ($1, $2) ON CONFLICT (sku) DO UPDATE SET units = stock.units + EXCLUDED.units`, op.Key, units)
+		if err != nil {
+			return outcome(err, false)
+		}
+		return ok(nil)
+	case "buy":
+		qty, err := positive(op)
+		if err != nil {
+			return history.Refused(err.Error())
+		}
+		return c.buy(ctx, op.Key, qty, op.Req)
+	case "read-stock":
+		var units int64
+		err := c.conn.QueryRow(ctx, `SELECT units FROM stock WHERE sku = $1`, op.Key).Scan(&units)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return outcome(err, true)
+		}
+		return ok(history.Value(units))
+	case "read-orders":
+		table := "orders"
+		if c.orders == OrdersDedup {
+			table = "orders_by_req"
+		}
+		rows, err := c.conn.Query(ctx, `SELECT leader, id, sku, qty, req FROM `+table+` WHERE sku = $1 ORDER BY leader, id`, op.Key)
+		if err != nil {
+			return outcome(err, true)
+		}
+		type row struct {
+			Order string `json:"order"`
+			SKU   string `json:"sku"`
+			Qty   int64  `json:"qty"`
+			Req   string `json:"req"`
+			Node  string `json:"node"`
+		}
+		out := []row{}
+		for rows.Next() {
+			var r row
+			var id int64
+			if err := rows.Scan(&r.Node, &id, &r.SKU, &r.Qty, &r.Req); err != nil {
+				rows.Close()
+				return outcome(err, true)
+			}
+			r.Order = OrderID(r.Node, strconv.FormatInt(id, 10))
+			out = append(out, r)
+		}
+		if err := rows.Err(); err != nil {
+			return outcome(err, true)
+		}
+		return ok(history.Value(out))
+	}
+	return history.Refused("unknown inventory op " + op.F)
+}
+
+func positive(op history.Op) (int64, error) {
+	var n int64
+	if err := json.Unmarshal(op.Value, &n); err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s value must be a positive number of units", op.F)
+	}
+	return n, nil
+}
+
+// buy is one sale, in one transaction at the leader the buyer reached: the order already taken
+// for this idempotency id, if this leader has it; otherwise the stock decremented where enough
+// remains (`units = units - qty WHERE units >= qty`) and the order row inserted.
+func (c *sqlClient) buy(ctx context.Context, sku string, qty int64, req string) history.Op {
+	table := "orders"
+	if c.orders == OrdersDedup {
+		table = "orders_by_req"
+	}
+	tx, err := c.conn.Begin(ctx)
+	if err != nil {
+		return outcome(err, false)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var leader string
+	var id int64
+	err = tx.QueryRow(ctx, `SELECT leader, id FROM `+table+` WHERE req = $1 LIMIT 1`, req).Scan(&leader, &id)
+	switch {
+	case err == nil:
+		if err := tx.Commit(ctx); err != nil {
+			return outcome(err, true) // the sale was there before: committing a read changes nothing
+		}
+		return ok(history.Value(OrderID(leader, strconv.FormatInt(id, 10))))
+	case !errors.Is(err, pgx.ErrNoRows):
+		return outcome(err, false)
+	}
+	tag, err := tx.Exec(ctx, `UPDATE stock SET units = units - $2 WHERE sku = $1 AND units >= $2`, sku, qty)
+	if err != nil {
+		return outcome(err, false)
+	}
+	if tag.RowsAffected() == 0 {
+		return failed("sold out")
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO `+table+` (leader, id, sku, qty, req) VALUES ($1, nextval('order_ids'), $2, $3, $4) RETURNING id`,
+		c.leader, sku, qty, req).Scan(&id)
+	if err != nil {
+		return outcome(err, false)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return outcome(err, false)
+	}
+	return ok(history.Value(OrderID(c.leader, strconv.FormatInt(id, 10))))
+}
+
+func (c *sqlClient) cart(ctx context.Context, op history.Op) history.Op {
+	switch op.F {
+	case "add", "remove":
+		var item string
+		if json.Unmarshal(op.Value, &item) != nil || item == "" {
+			return history.Refused(op.F + " value must be an item")
+		}
+		if op.F == "add" {
+			if _, err := c.conn.Exec(ctx, `INSERT INTO cart_items (cart, item) VALUES ($1, $2) ON CONFLICT DO NOTHING`, op.Key, item); err != nil {
+				return outcome(err, false)
+			}
+			return ok(nil)
+		}
+		tag, err := c.conn.Exec(ctx, `DELETE FROM cart_items WHERE cart = $1 AND item = $2`, op.Key, item)
+		if err != nil {
+			return outcome(err, false)
+		}
+		if tag.RowsAffected() == 0 {
+			return failed("not in the cart")
+		}
+		return ok(nil)
+	case "read":
+		rows, err := c.conn.Query(ctx, `SELECT item FROM cart_items WHERE cart = $1 ORDER BY item`, op.Key)
+		if err != nil {
+			return outcome(err, true)
+		}
+		items, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return outcome(err, true)
+		}
+		if items == nil {
+			items = []string{}
+		}
+		return ok(history.Value(items))
+	}
+	return history.Refused("unknown cart op " + op.F)
+}

@@ -1,0 +1,99 @@
+package pglogical
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"crossfire/clusters"
+	"crossfire/clusters/docker"
+	"crossfire/db"
+	"crossfire/workloads"
+)
+
+// Name is the database's name in the catalog.
+const Name = "pglogical"
+
+// KindDocker is the one cluster kind: PostgreSQL runs from the image EnsureImage builds.
+const KindDocker = "docker"
+
+func init() { db.Register(DB{}) }
+
+// DB is PostgreSQL 15 with pglogical in the catalog.
+type DB struct{}
+
+// Name implements db.DB.
+func (DB) Name() string { return Name }
+
+// StrategyValues are the values of the strategy option: pglogical's resolutions, the default
+// first, and SingleLeader.
+var StrategyValues = append(slices.Clone(Strategies), SingleLeader)
+
+// Spec implements db.DB.
+func (DB) Spec() db.Spec {
+	strategy := db.Option{Name: "strategy", Values: StrategyValues,
+		Usage: "pglogical.conflict_resolution: last_update_wins (commit timestamps), first_update_wins, keep_local, apply_remote; " +
+			"or single-leader (every client at n1: the control)"}
+	orders := db.Option{Name: "orders", Values: OrderDesigns,
+		Usage: "order rows: naive (keyed by the leader and its own id), dedup (keyed by the idempotency id)"}
+	return db.Spec{
+		About: "PostgreSQL 15 with pglogical 2.4, a full mesh of subscriptions, in containers built from Debian's packages",
+		Kinds: []db.Kind{{Name: KindDocker, About: "containers on a network made for the run, every link through a Toxiproxy sidecar",
+			Cluster: (*Cluster)(nil)}},
+		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName},
+		Options: map[string][]db.Option{
+			workloads.RegisterName:  {strategy},
+			workloads.InventoryName: {strategy, orders},
+			workloads.CartName:      {strategy},
+		},
+	}
+}
+
+// Start implements db.DB. A machine that cannot build or run the image (no Docker, no
+// debootstrap) gets an error wrapping docker.ErrMissing that says what to install.
+func (DB) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
+	if s.Kind != KindDocker {
+		return nil, fmt.Errorf("pglogical cannot start a %q cluster (valid: %s)", s.Kind, KindDocker)
+	}
+	if err := Prerequisites(ctx); err != nil {
+		return nil, err
+	}
+	c, err := New(ctx, Options{Nodes: s.Nodes, Strategy: s.Options["strategy"], Log: s.Log})
+	if c == nil {
+		return nil, err
+	}
+	return c, err
+}
+
+// Prerequisites says, in one line wrapping docker.ErrMissing, what this machine lacks to run
+// pglogical: a Docker engine, and debootstrap (as root) while the image is not built yet.
+func Prerequisites(ctx context.Context) error {
+	cli, err := docker.Client(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: pglogical runs in containers and no Docker engine answers (%v): install and start Docker", docker.ErrMissing, oneLine(err))
+	}
+	defer cli.Close()
+	if _, err := cli.ImageInspect(ctx, Image().Tag()); err == nil {
+		return nil
+	}
+	return Image().Prerequisites()
+}
+
+func oneLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+// Open implements db.DB.
+func (DB) Open(ctx context.Context, c db.ClientConfig) (db.Client, error) {
+	if !strings.HasPrefix(c.Node.URL, "postgres://") {
+		return nil, fmt.Errorf("pglogical: node %s has no postgres:// URL (%q)", c.Node.ID, c.Node.URL)
+	}
+	cl, err := open(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
