@@ -152,9 +152,9 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 		ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 			ContainerRequest: testcontainers.ContainerRequest{
 				Image: image, Name: c.run + "-" + id,
-				Entrypoint:     []string{"/bin/sh", "-c", Entrypoint(resolution(o.Strategy))},
-				ExposedPorts:   []string{port + "/tcp"},
-				Labels:         labels,
+				Entrypoint:   []string{"/bin/sh", "-c", Entrypoint(resolution(o.Strategy))},
+				ExposedPorts: []string{port + "/tcp"},
+				Labels:       labels,
 				// The clock nemesis writes the file libfaketime reads; the leader only reads it.
 				HostConfigModifier: func(hc *container.HostConfig) {
 					hc.Binds = append(hc.Binds, c.clocks.dir(id)+":/faketime:ro")

@@ -96,4 +96,3 @@ func (DB) Open(ctx context.Context, c db.ClientConfig) (db.Client, error) {
 	}
 	return cl, nil
 }
-
