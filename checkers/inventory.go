@@ -502,8 +502,7 @@ func (s *oversellStream) Result(context.Context) Result {
 		rs := s.restocksOf(sku)
 		r.Stats["sold_"+sku] = sold[sku]
 		r.Stats["restocked_"+sku] = rs.ok
-		a, ok := s.oversold(sku, soldIDs[sku], sold[sku], rs, windows)
-		if ok {
+		for _, a := range s.oversold(sku, soldIDs[sku], sold[sku], rs, windows) {
 			if !a.Definite {
 				possible++
 			}
@@ -562,24 +561,32 @@ func (s *oversellStream) Result(context.Context) Result {
 // earliest of them are assumed to be the ones that happened, the most favorable choice). Without
 // that evidence, a walk that only goes below zero when the unknown restocks never happened is a
 // possible oversell.
-func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *restocks, windows []Window) (Anomaly, bool) {
+//
+// Final stock that agrees everywhere but is not restocks less order rows is a stock-mismatch of
+// its own (the stock rows lost updates); the walk then counts every restock of unknown outcome,
+// and still finds an oversell where the order rows alone exceed what was restocked.
+func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *restocks, windows []Window) []Anomaly {
 	a := Anomaly{Kind: "oversell", Key: sku, Ops: append(append([]int64(nil), rs.ops...), firstOps(s.finalOps[sku])...), Nodes: s.rowNodes(ids)}
 	final, settled := agreed(rs.final)
 	// The final stock settles the count only against every leader's rows: a leader whose final
 	// read-orders never answered may hold rows nobody else shows.
 	settled = settled && len(s.unread(sku)) == 0
 	budget := rs.info
+	var out []Anomaly
 	if settled {
 		real := final + soldUnits - rs.ok
 		if real < 0 || real > rs.info {
-			a.Definite = true
-			a.Kind = "stock-mismatch"
-			a.Ops = append(a.Ops, rs.finalOps...)
-			a.Description = fmt.Sprintf("%s: the leaders' final stock %d is not restocks less order rows: %d restocked for sure, %d of unknown outcome, %d units in order rows",
+			m := a
+			m.Ops = append(append([]int64(nil), a.Ops...), rs.finalOps...)
+			m.Definite = true
+			m.Kind = "stock-mismatch"
+			m.Description = fmt.Sprintf("%s: the leaders' final stock %d is not restocks less order rows: %d restocked for sure, %d of unknown outcome, %d units in order rows",
 				sku, final, rs.ok, rs.info, soldUnits)
-			return a, true
+			out = append(out, m)
+			settled = false // the final stock proves nothing about the restocks
+		} else {
+			budget = real
 		}
-		budget = real
 	}
 	first, at, ok := s.walk(ids, rs, budget)
 	switch {
@@ -587,10 +594,10 @@ func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *resto
 		a.Definite = true
 	case !settled && rs.info > 0:
 		if first, at, ok = s.walk(ids, rs, 0); !ok {
-			return a, false
+			return out
 		}
 	default:
-		return a, false
+		return out
 	}
 	a.Description = fmt.Sprintf("%s: the sale acknowledged by op %d on %s sold a unit that did not exist: by then %d units had been restocked",
 		sku, first.index, first.node, at.restocked)
@@ -605,7 +612,7 @@ func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *resto
 		at.sold, soldUnits)
 	a.Ops = append(a.Ops, first.index)
 	a.Nemesis = During(windows, first.invokeTime, first.time)
-	return a, true
+	return append(out, a)
 }
 
 // agreed returns the value every leader's final read gave, if they all gave the same.

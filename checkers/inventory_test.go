@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"crossfire/history"
 )
 
@@ -218,6 +221,39 @@ func TestOversellOverTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A stock row that lost updates (last-writer-wins on the row) shows a final stock no restocks
+// explain; the order rows may still prove an oversell, and then both are reported.
+func TestStockMismatchDoesNotHideAnOversell(t *testing.T) {
+	two := func(h *hist) {
+		h.do("n1", "buy", "s1", "a", "1", history.OK, `"n1-2"`, false)
+		h.do("n2", "buy", "s1", "b", "1", history.OK, `"n2-2"`, false)
+	}
+	three := func(h *hist) {
+		two(h)
+		h.do("n3", "buy", "s1", "c", "1", history.OK, `"n3-2"`, false)
+	}
+	rows2 := "[" + ord("n1-2", "a", "n1") + "," + ord("n2-2", "b", "n2") + "]"
+	rows3 := "[" + ord("n1-2", "a", "n1") + "," + ord("n2-2", "b", "n2") + "," + ord("n3-2", "c", "n3") + "]"
+	kinds := func(r Result) []string {
+		var out []string
+		for _, a := range r.Anomalies {
+			require.True(t, a.Definite, "%+v", a)
+			out = append(out, a.Kind)
+		}
+		return out
+	}
+	r := Run(context.Background(), Oversell{}, withStock(sale(three, rows3), "1", "1"))
+	require.Equal(t, False, r.Valid)
+	assert.Equal(t, []string{"stock-mismatch", "oversell"}, kinds(r))
+
+	r = Run(context.Background(), Oversell{}, withStock(sale(two, rows2), "1", "1"))
+	require.Equal(t, False, r.Valid)
+	assert.Equal(t, []string{"stock-mismatch"}, kinds(r), "two units restocked, two sold: no oversell")
+
+	r = Run(context.Background(), Oversell{}, withStock(sale(two, rows2), "0", "0"))
+	assert.Equal(t, True, r.Valid, "%s", r)
 }
 
 func TestOversellNamesTheFirstUnitPastTheStock(t *testing.T) {
