@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"crossfire/checkers"
+	"crossfire/db"
 )
 
 // A harness is only as good as its verdicts, so crossfire proves both directions: designs that
@@ -239,4 +240,97 @@ func StatInt(v any) int64 {
 		return int64(n)
 	}
 	return -1
+}
+
+// MatrixFor returns the validation matrix of a database: regionkv's is Matrix; pglogical's holds
+// the rows its behaviours must produce (targets/pglogical.md), on containers.
+func MatrixFor(database string) ([]MatrixRow, error) {
+	switch database {
+	case "", db.Default:
+		return Matrix(), nil
+	case "pglogical":
+		return pglogicalMatrix(), nil
+	}
+	return nil, fmt.Errorf("no validation matrix for database %q (matrices: %s, pglogical)", database, db.Default)
+}
+
+// pglogicalMatrix is PostgreSQL with pglogical's matrix: single-leader registers must pass; under
+// last_update_wins, registers lose acknowledged writes, a SQL decrement at every leader oversells
+// and carts diverge or bring removed items back.
+func pglogicalMatrix() []MatrixRow {
+	return []MatrixRow{
+		{
+			Name: "register single-leader", Expect: "valid (linearizable)",
+			Test: func(seed uint64, _ string) Test {
+				// Every client is at n1, which takes seconds of crash recovery after each kill: a
+				// longer run, with quieter gaps between faults, so that it does enough to prove
+				// something.
+				t := pglogicalTest("register-single-leader", "register", map[string]string{"strategy": "single-leader"}, []string{"partition", "kill"}, seed)
+				t.Duration, t.Interval = 15*time.Second, 1500*time.Millisecond
+				return t
+			},
+			Judge: func(res Result) error {
+				if err := expectValid(res, 100, 1); err != nil {
+					return err
+				}
+				if !res.Stats.Converged {
+					return errors.New("replication did not catch up after healing")
+				}
+				return nil
+			},
+		},
+		{
+			Name: "register last_update_wins", Expect: "acknowledged writes lost (not linearizable)",
+			Test: func(seed uint64, _ string) Test {
+				return pglogicalTest("register-last_update_wins", "register", map[string]string{"strategy": "last_update_wins"}, []string{"clock", "partition"}, seed)
+			},
+			Judge: func(res Result) error {
+				lin := ResultOf(res, checkers.LinearizableName)
+				if lin.Valid != checkers.False || !hasAnomaly(lin, "nonlinearizable", "") {
+					return fmt.Errorf("linearizable judged %s with %d anomalies", lin.Valid, len(lin.Anomalies))
+				}
+				if a := lin.Anomalies[0]; len(a.Ops) == 0 || len(a.Nodes) == 0 {
+					return fmt.Errorf("the anomaly lacks its evidence: %+v", a)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "inventory decrement everywhere", Expect: "definite oversell",
+			Test: func(seed uint64, _ string) Test {
+				t := pglogicalTest("inventory-decrement", "inventory", map[string]string{"strategy": "last_update_wins", "orders": "naive"}, []string{"partition"}, seed)
+				t.Duration, t.Rate, t.Concurrency = 10*time.Second, 150, 9
+				return t
+			},
+			Judge: func(res Result) error {
+				if o := ResultOf(res, checkers.OversellName); o.Valid != checkers.False || !hasAnomaly(o, "oversell", "") {
+					return fmt.Errorf("oversell flagged no definite oversell (%s)", o.Valid)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "cart last_update_wins", Expect: "leaders diverge or removed items come back",
+			Test: func(seed uint64, _ string) Test {
+				return pglogicalTest("cart-last_update_wins", "cart", map[string]string{"strategy": "last_update_wins"}, []string{"one-way"}, seed)
+			},
+			Judge: func(res Result) error {
+				conv, cart := ResultOf(res, checkers.ConvergenceName), ResultOf(res, checkers.CartName)
+				if hasAnomaly(conv, "divergence", "") || hasAnomaly(cart, "resurrected", "") {
+					return nil
+				}
+				return fmt.Errorf("no definite divergence (convergence %s) and no definite resurrection (cart %s)", conv.Valid, cart.Valid)
+			},
+		},
+	}
+}
+
+// pglogicalTest is a pglogical row's test: containers, a short run.
+func pglogicalTest(what, workload string, options map[string]string, nemeses []string, seed uint64) Test {
+	return Test{
+		Name: matrixName("pglogical-"+what, seed, ClusterDocker), DB: "pglogical", Cluster: ClusterDocker,
+		Workload: workload, Options: options, Nemeses: nemeses, Seed: seed,
+		Duration: 8 * time.Second, Rate: 120, Interval: 500 * time.Millisecond, FaultDuration: 1500 * time.Millisecond,
+		Quiesce: 30 * time.Second,
+	}
 }

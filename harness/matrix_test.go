@@ -119,7 +119,11 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 		}}}
 	idle := valid
 	idle.Stats = harness.Stats{OK: 3, Converged: true}
-	for _, row := range harness.Matrix() {
+	pg, err := harness.MatrixFor("pglogical")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range append(harness.Matrix(), pg...) {
 		want, other := invalid, valid
 		if row.Expect == "valid" || strings.HasPrefix(row.Expect, "valid ") {
 			want, other = valid, invalid

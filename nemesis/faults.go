@@ -13,6 +13,7 @@ import (
 // Catalog names.
 const (
 	PartitionName = "partition"
+	OneWayName    = "one-way" // partitions of the one-way shape only
 	KillName      = "kill"
 	PauseName     = "pause"
 	// DisconnectName takes a leader off the network (the docker cluster).
@@ -67,12 +68,19 @@ func Cuts(shape string, nodes []string, a, b int) []clusters.Link {
 	return cut
 }
 
-// Partition cuts leader-to-leader links in one of the shapes. Clients keep reaching every
-// leader, so each side goes on taking writes.
-type Partition struct{}
+// Partition cuts leader-to-leader links in one of the shapes (Shape, or any). Clients keep
+// reaching every leader, so each side goes on taking writes.
+type Partition struct {
+	Shape string // "" for any of Shapes
+}
 
 // Name implements Nemesis.
-func (Partition) Name() string { return PartitionName }
+func (p Partition) Name() string {
+	if p.Shape == ShapeOneWay {
+		return OneWayName
+	}
+	return PartitionName
+}
 
 // Supports implements Nemesis.
 func (Partition) Supports(env *Env) error {
@@ -83,8 +91,11 @@ func (Partition) Supports(env *Env) error {
 func (Partition) Fs() []string { return []string{"partition"} }
 
 // Plan implements Nemesis.
-func (Partition) Plan(r *rand.Rand, _ *Env, nodes []string) (string, any) {
-	shape := Shapes[r.IntN(len(Shapes))]
+func (p Partition) Plan(r *rand.Rand, _ *Env, nodes []string) (string, any) {
+	shape := p.Shape
+	if shape == "" {
+		shape = Shapes[r.IntN(len(Shapes))]
+	}
 	v := PartitionValue{Shape: shape}
 	for _, l := range Cuts(shape, nodes, r.IntN(len(nodes)), r.IntN(len(nodes))) {
 		v.Cut = append(v.Cut, l.String())

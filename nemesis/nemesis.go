@@ -62,6 +62,7 @@ type Nemesis interface {
 // Catalog lists the nemeses by name.
 var Catalog = map[string]Nemesis{
 	PartitionName:  Partition{},
+	OneWayName:     Partition{Shape: ShapeOneWay},
 	KillName:       Kill,
 	PauseName:      Pause,
 	DisconnectName: Disconnect,

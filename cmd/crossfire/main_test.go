@@ -23,6 +23,7 @@ import (
 
 	"crossfire/checkers"
 	"crossfire/clusters/docker"
+	"crossfire/db/pglogical"
 	"crossfire/harness"
 )
 
@@ -412,9 +413,9 @@ func TestMatrixTableMarksTheUnexpected(t *testing.T) {
 	table := matrixTable([]matrixOutcome{
 		{Row: "cart orset", Faults: "partitions", Seed: 1, Expect: "valid", Valid: checkers.True, Expected: true, Dir: "store/a"},
 		{Row: "cart merge", Faults: "partitions", Seed: 2, Expect: "resurrected", Valid: checkers.True, Why: "no resurrection | none\nsecond line", Dir: "store/b"},
-	}, "docker", 90*time.Second)
+	}, "regionkv, docker", 90*time.Second)
 	for _, want := range []string{
-		"### ❌ crossfire validation matrix (docker cluster): 1 of 2 runs as expected, in 1m30s",
+		"### ❌ crossfire validation matrix (regionkv, docker cluster): 1 of 2 runs as expected, in 1m30s",
 		"| cart orset | partitions | 1 | valid | valid | yes |",
 		`| cart merge | partitions | 2 | resurrected | valid | **no**: no resurrection \| none | 0 | 0 | ` + "`store/b` |",
 	} {
@@ -459,11 +460,32 @@ func TestDockerRunsLeaveNothing(t *testing.T) {
 		t.Skipf("no Docker engine: %v", err)
 	}
 	defer dc.Close()
+	runsLeaveNothing(t, dc, *cleanupRuns, "--cluster", "docker", "--nemesis", "partition,kill,pause,disconnect")
+}
+
+// TestPglogicalRunsLeaveNothing is the same for PostgreSQL with pglogical: a run that finishes,
+// one interrupted with SIGINT and one killed with SIGKILL then cleaned leave nothing behind.
+func TestPglogicalRunsLeaveNothing(t *testing.T) {
+	dc, err := docker.Client(t.Context())
+	if err != nil {
+		t.Skipf("no Docker engine: %v", err)
+	}
+	defer dc.Close()
+	if err := pglogical.Prerequisites(t.Context()); err != nil {
+		t.Skipf("pglogical cannot run here: %v", err)
+	}
+	runsLeaveNothing(t, dc, 3, "--db", "pglogical", "--nemesis", "partition,kill,pause,disconnect,clock")
+}
+
+// runsLeaveNothing makes runs crossfire run with args: every other one interrupted with SIGINT
+// in the middle of its faults, the last killed with SIGKILL and followed by crossfire clean, and
+// checks that each left nothing labelled with its run.
+func runsLeaveNothing(t *testing.T, dc *client.Client, runs int, args ...string) {
 	store := t.TempDir()
-	idPattern := regexp.MustCompile(`docker cluster (cf-[0-9a-f]+)`)
-	for i := range *cleanupRuns {
+	idPattern := regexp.MustCompile(`(?:docker|pglogical) cluster (cf-[0-9a-f]+)`)
+	for i := range runs {
 		how := []string{"finish", "SIGINT"}[i%2]
-		if i == *cleanupRuns-1 {
+		if i == runs-1 {
 			how = "SIGKILL"
 		}
 		t.Run(fmt.Sprintf("run%d-%s", i+1, how), func(t *testing.T) {
@@ -472,9 +494,8 @@ func TestDockerRunsLeaveNothing(t *testing.T) {
 			if how != "finish" {
 				duration = "60s"
 			}
-			cmd := exec.Command(os.Args[0], "run", "--cluster", "docker", "--store", store, "--name", name,
-				"--duration", duration, "--seed", fmt.Sprint(i+1), "--nemesis", "partition,kill,pause,disconnect",
-				"--interval", "300ms", "--fault-duration", "800ms")
+			cmd := exec.Command(os.Args[0], append([]string{"run", "--store", store, "--name", name,
+				"--duration", duration, "--seed", fmt.Sprint(i+1), "--interval", "300ms", "--fault-duration", "800ms"}, args...)...)
 			cmd.Env = append(os.Environ(), "CROSSFIRE_CLI=1")
 			var stdout, stderr syncBuffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"crossfire/checkers"
+	"crossfire/db"
 	"crossfire/harness"
 )
 
@@ -36,13 +37,16 @@ func matrixCmd(args []string, stdout, stderr io.Writer) int {
 Runs the validation matrix: each configuration that is known to break (last-writer-wins
 registers, a PN-counter with a naive order listener, lww and merge carts) must be caught, and each
 safe one (single-leader registers, escrow with deduplicated orders, OR-set carts) must pass, for
-every seed. Prints a line per run and a table at the end, writes matrix.json and matrix.md into
+every seed. --db pglogical runs PostgreSQL with pglogical's matrix instead, in containers:
+single-leader registers must pass; last_update_wins registers under clock skew and partitions, a
+SQL decrement at every leader and carts under one-way partitions must be caught. Prints a line per run and a table at the end, writes matrix.json and matrix.md into
 the store, and exits 0 when every verdict is the expected one, 1 when one is not, 4 when the
 cluster cannot start at all. This is what the nightly chaos job runs (make chaos).`, stderr)
-	var cluster, seeds, rows, summary string
+	var database, cluster, seeds, rows, summary string
 	var duration time.Duration
 	o := harness.Options{}
-	fs.StringVar(&cluster, "cluster", harness.ClusterLocal, "cluster kind: "+harness.ClusterLocal+", "+harness.ClusterDocker)
+	fs.StringVar(&database, "db", db.Default, "the database whose matrix runs: "+db.Default+", pglogical")
+	fs.StringVar(&cluster, "cluster", "", "cluster kind (default: the database's first): "+harness.ClusterLocal+", "+harness.ClusterDocker)
 	fs.StringVar(&seeds, "seeds", "1,2,3", "comma-separated seeds; every row runs with each")
 	fs.DurationVar(&duration, "duration", 0, "main phase of every run (default: each row's short duration, 6 to 10s)")
 	fs.StringVar(&rows, "rows", "", "comma-separated parts of row names to run (default: every row), e.g. cart,escrow")
@@ -68,15 +72,30 @@ cluster cannot start at all. This is what the nightly chaos job runs (make chaos
 		fmt.Fprintln(stderr, "crossfire matrix: no seeds")
 		return exitUsage
 	}
+	matrix, err := harness.MatrixFor(database)
+	if err != nil {
+		fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
+		return exitUsage
+	}
+	if d, _ := db.Lookup(database); d != nil {
+		spec := d.Spec()
+		if cluster == "" && len(spec.Kinds) > 0 {
+			cluster = spec.Kinds[0].Name
+		}
+		if _, err := spec.Kind(cluster); err != nil {
+			fmt.Fprintf(stderr, "crossfire matrix: database %s %v\n", database, err)
+			return exitUsage
+		}
+	}
 	var chosen []harness.MatrixRow
-	for _, row := range harness.Matrix() {
+	for _, row := range matrix {
 		if matchesAny(row.Name, splitList(rows)) {
 			chosen = append(chosen, row)
 		}
 	}
 	if len(chosen) == 0 {
 		var names []string
-		for _, row := range harness.Matrix() {
+		for _, row := range matrix {
 			names = append(names, row.Name)
 		}
 		fmt.Fprintf(stderr, "crossfire matrix: no row matches %q (rows: %s)\n", rows, strings.Join(names, "; "))
@@ -134,7 +153,7 @@ loop:
 		}
 	}
 
-	table := matrixTable(outs, cluster, time.Since(start))
+	table := matrixTable(outs, database+", "+cluster, time.Since(start))
 	fmt.Fprint(stdout, "\n"+table)
 	code := exitValid
 	for _, out := range outs {
@@ -164,7 +183,7 @@ func matchesAny(name string, parts []string) bool {
 }
 
 // matrixTable renders the outcomes as Markdown: a headline, then a row per run.
-func matrixTable(outs []matrixOutcome, cluster string, took time.Duration) string {
+func matrixTable(outs []matrixOutcome, where string, took time.Duration) string {
 	var b strings.Builder
 	bad := 0
 	for _, out := range outs {
@@ -176,7 +195,7 @@ func matrixTable(outs []matrixOutcome, cluster string, took time.Duration) strin
 	if bad > 0 || len(outs) == 0 {
 		mark = "❌"
 	}
-	fmt.Fprintf(&b, "### %s crossfire validation matrix (%s cluster): %d of %d runs as expected, in %s\n\n", mark, cluster, len(outs)-bad, len(outs), took.Round(time.Second))
+	fmt.Fprintf(&b, "### %s crossfire validation matrix (%s cluster): %d of %d runs as expected, in %s\n\n", mark, where, len(outs)-bad, len(outs), took.Round(time.Second))
 	b.WriteString("| configuration | faults | seed | expected | verdict | as expected | ops | faults injected | run folder |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, out := range outs {

@@ -64,3 +64,33 @@ func TestClusterThroughTheSidecar(t *testing.T) {
 	assert.Empty(t, cs.Items)
 	assert.Empty(t, ns.Items)
 }
+
+// BenchmarkNew measures New to three leaders joined in a full mesh with every subscription
+// replicating (images already built), and Close.
+func BenchmarkNew(b *testing.B) {
+	if err := Prerequisites(b.Context()); err != nil {
+		b.Skip(err)
+	}
+	cli, err := docker.Client(b.Context())
+	if err != nil {
+		b.Skip(err)
+	}
+	defer cli.Close()
+	if _, err := EnsureImage(b.Context(), cli, nil); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		c, err := New(b.Context(), Options{})
+		if err != nil {
+			if c != nil {
+				c.Close()
+			}
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := c.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}

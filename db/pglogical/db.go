@@ -27,14 +27,15 @@ type DB struct{}
 func (DB) Name() string { return Name }
 
 // StrategyValues are the values of the strategy option: pglogical's resolutions, the default
-// first, and SingleLeader.
-var StrategyValues = append(slices.Clone(Strategies), SingleLeader)
+// first, error (a conflict stops the link's apply worker, which restarts and stops again on the
+// same row: replication on that link never catches up), and SingleLeader.
+var StrategyValues = append(slices.Clone(Strategies), "error", SingleLeader)
 
 // Spec implements db.DB.
 func (DB) Spec() db.Spec {
 	strategy := db.Option{Name: "strategy", Values: StrategyValues,
-		Usage: "pglogical.conflict_resolution: last_update_wins (commit timestamps), first_update_wins, keep_local, apply_remote; " +
-			"or single-leader (every client at n1: the control)"}
+		Usage: "pglogical.conflict_resolution: last_update_wins (commit timestamps), first_update_wins, keep_local, apply_remote, " +
+			"error (a conflict stops replication on its link); or single-leader (every client at n1: the control)"}
 	orders := db.Option{Name: "orders", Values: OrderDesigns,
 		Usage: "order rows: naive (keyed by the leader and its own id), dedup (keyed by the idempotency id)"}
 	return db.Spec{

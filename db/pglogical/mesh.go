@@ -12,8 +12,8 @@ import (
 )
 
 // Strategies are the ways a pglogical mesh resolves a row conflict (pglogical.conflict_resolution),
-// the default first. "error" is left out: it stops a link's apply worker for good (one of the
-// engine's behaviours, not a way to run a test).
+// the default first. "error" is not one: it stops a link's apply worker on the conflict, for
+// good (the strategy option offers it, to show that behaviour).
 var Strategies = []string{"last_update_wins", "first_update_wins", "keep_local", "apply_remote"}
 
 // Port is PostgreSQL's port inside a leader's container.
