@@ -495,7 +495,7 @@ func runsLeaveNothing(t *testing.T, dc *client.Client, runs int, args ...string)
 				duration = "60s"
 			}
 			cmd := exec.Command(os.Args[0], append([]string{"run", "--store", store, "--name", name,
-				"--duration", duration, "--seed", fmt.Sprint(i+1), "--interval", "300ms", "--fault-duration", "800ms"}, args...)...)
+				"--duration", duration, "--seed", fmt.Sprint(i + 1), "--interval", "300ms", "--fault-duration", "800ms"}, args...)...)
 			cmd.Env = append(os.Environ(), "CROSSFIRE_CLI=1")
 			var stdout, stderr syncBuffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
