@@ -2,11 +2,15 @@ package harness_test
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"crossfire/clusters/docker"
+	"crossfire/db/pglogical"
 	"crossfire/harness"
+	"crossfire/history"
 )
 
 // BenchmarkRunThroughput measures the operations per second one run drives through each cluster
@@ -44,4 +48,90 @@ func BenchmarkRunThroughput(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkPglogical measures runs against PostgreSQL with pglogical in containers: the
+// operations per second each workload drives with no nemesis (12 clients as fast as answers
+// come, 10-second main phase), and, for the last_update_wins row of its matrix, how long after
+// the first client operation the first operation of the first definite anomaly completed.
+//
+//	go test ./harness/ -run '^$' -bench Pglogical -benchtime 1x -count 3 -timeout 30m
+func BenchmarkPglogical(b *testing.B) {
+	if err := pglogical.Prerequisites(b.Context()); err != nil {
+		b.Skipf("pglogical cannot run here: %v", err)
+	}
+	for _, workload := range []string{"register", "inventory", "cart"} {
+		b.Run("throughput/"+workload, func(b *testing.B) {
+			var ops, seconds float64
+			for b.Loop() {
+				t := harness.Test{Name: "bench-pglogical-" + workload, DB: "pglogical", Workload: workload,
+					Nemeses: []string{"none"}, Seed: 1, Duration: 10 * time.Second, Rate: 20000, Concurrency: 12}
+				res, err := harness.Run(b.Context(), t, harness.Options{Store: b.TempDir(), Log: io.Discard})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ops += float64(res.Stats.Ops)
+				seconds += t.Duration.Seconds()
+			}
+			b.ReportMetric(ops/seconds, "ops/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+	b.Run("first-anomaly/register-last_update_wins", func(b *testing.B) {
+		rows, err := harness.MatrixFor("pglogical")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var total time.Duration
+		seed := uint64(0)
+		for b.Loop() {
+			seed++
+			res, err := harness.Run(b.Context(), rows[1].Test(seed, harness.ClusterDocker), harness.Options{Store: b.TempDir(), Log: io.Discard})
+			if err != nil {
+				b.Fatal(err)
+			}
+			d, ok := firstDefinite(b, res)
+			if !ok {
+				b.Fatalf("seed %d: no definite anomaly", seed)
+			}
+			total += d
+		}
+		b.ReportMetric(total.Seconds()/float64(seed), "s-to-first-anomaly")
+		b.ReportMetric(0, "ns/op")
+	})
+}
+
+// firstDefinite is how long after the first client operation began the earliest completion
+// among the operations of a definite anomaly came.
+func firstDefinite(b *testing.B, res harness.Result) (time.Duration, bool) {
+	evidence := map[int64]bool{}
+	for _, r := range res.Summary.Results {
+		for _, a := range r.Anomalies {
+			if a.Definite {
+				for _, i := range a.Ops {
+					evidence[i] = true
+				}
+			}
+		}
+	}
+	f, err := os.Open(filepath.Join(res.Dir, harness.HistoryFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rd := history.NewReader(f)
+	start, first := int64(-1), int64(-1)
+	for {
+		op, err := rd.Next()
+		if err != nil {
+			break
+		}
+		if op.Process >= 0 && start < 0 {
+			start = op.Time
+		}
+		if evidence[op.Index] && op.Type != history.Invoke && (first < 0 || op.Time < first) {
+			first = op.Time
+		}
+	}
+	return time.Duration(first - start), first >= 0 && start >= 0
 }

@@ -702,3 +702,24 @@ func TestCleanSparesRunsInProgress(t *testing.T) {
 	require.Equal(t, exitValid, code)
 	assert.Contains(t, out, "removed 0 containers, 1 networks")
 }
+
+// TestPglogicalMissingPrerequisiteIsExit4: a pglogical run on a machine that cannot build its
+// image (here: an image from another mirror, not built, and no debootstrap on the PATH) ends
+// with exit code 4 and one line that says what to install, before any container is made.
+func TestPglogicalMissingPrerequisiteIsExit4(t *testing.T) {
+	t.Setenv("CROSSFIRE_DEBIAN_MIRROR", "http://mirror.invalid/debian")
+	t.Setenv("PATH", t.TempDir())
+	code, out, errs := cli("run", "--db", "pglogical", "--store", t.TempDir(), "--duration", "2s")
+	require.Equal(t, exitEnv, code, "%s%s", out, errs)
+	var said []string
+	for _, line := range strings.Split(errs, "\n") {
+		if strings.Contains(line, "install") {
+			said = append(said, line)
+		}
+	}
+	require.Len(t, said, 1, "no single line says what to install:\n%s", errs)
+	if !strings.Contains(said[0], "apt-get install -y debootstrap") && !strings.Contains(said[0], "install and start Docker") {
+		t.Fatalf("the line does not name what to install: %s", said[0])
+	}
+	assert.NotContains(t, errs, "pglogical cluster cf-", "a cluster was started")
+}
