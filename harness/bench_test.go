@@ -101,16 +101,15 @@ func BenchmarkPglogical(b *testing.B) {
 	})
 }
 
-// firstDefinite is how long after the first client operation began the earliest completion
-// among the operations of a definite anomaly came.
+// firstDefinite is how long after the first client operation began the evidence of the first
+// definite anomaly was complete: for each definite anomaly, the latest completion among its
+// operations (an invoke counts by its completion); the earliest of those.
 func firstDefinite(b *testing.B, res harness.Result) (time.Duration, bool) {
-	evidence := map[int64]bool{}
+	var anomalies [][]int64
 	for _, r := range res.Summary.Results {
 		for _, a := range r.Anomalies {
-			if a.Definite {
-				for _, i := range a.Ops {
-					evidence[i] = true
-				}
+			if a.Definite && len(a.Ops) > 0 {
+				anomalies = append(anomalies, a.Ops)
 			}
 		}
 	}
@@ -119,18 +118,41 @@ func firstDefinite(b *testing.B, res harness.Result) (time.Duration, bool) {
 		b.Fatal(err)
 	}
 	defer f.Close()
+	done := map[int64]int64{}  // op index -> when it (or, for an invoke, its completion) came
+	pending := map[int]int64{} // process -> index of its open invoke
 	rd := history.NewReader(f)
-	start, first := int64(-1), int64(-1)
+	start := int64(-1)
 	for {
 		op, err := rd.Next()
 		if err != nil {
 			break
 		}
-		if op.Process >= 0 && start < 0 {
+		if op.Process < 0 {
+			continue
+		}
+		if start < 0 {
 			start = op.Time
 		}
-		if evidence[op.Index] && op.Type != history.Invoke && (first < 0 || op.Time < first) {
-			first = op.Time
+		if op.Type == history.Invoke {
+			pending[op.Process] = op.Index
+			continue
+		}
+		done[op.Index] = op.Time
+		if i, ok := pending[op.Process]; ok {
+			done[i] = op.Time
+			delete(pending, op.Process)
+		}
+	}
+	first := int64(-1)
+	for _, ops := range anomalies {
+		last, complete := int64(0), true
+		for _, i := range ops {
+			t, ok := done[i]
+			complete = complete && ok
+			last = max(last, t)
+		}
+		if complete && (first < 0 || last < first) {
+			first = last
 		}
 	}
 	return time.Duration(first - start), first >= 0 && start >= 0

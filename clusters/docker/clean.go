@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -140,6 +141,18 @@ func Clean(ctx context.Context, cli *client.Client, w Which) (Removed, error) {
 		}
 		r.Networks++
 		r.Names = append(r.Names, "network "+n.Name)
+		// The run's host folder goes with its network: both are the run's, not one container's.
+		if run := n.Labels[LabelRun]; run != "" {
+			if _, err := os.Stat(HostDir(run)); err == nil {
+				if !w.DryRun {
+					if err := os.RemoveAll(HostDir(run)); err != nil {
+						errs = append(errs, fmt.Errorf("removing folder %s: %w", HostDir(run), err))
+						continue
+					}
+				}
+				r.Names = append(r.Names, "folder "+HostDir(run))
+			}
+		}
 	}
 	vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: filter})
 	if err != nil {
@@ -161,6 +174,10 @@ func Clean(ctx context.Context, cli *client.Client, w Which) (Removed, error) {
 	}
 	return r, errors.Join(errs...)
 }
+
+// HostDir is the folder on this machine where a run keeps what its containers bind-mount (the
+// clock files of pglogical's leaders). Clean removes it with the run's network.
+func HostDir(run string) string { return filepath.Join(os.TempDir(), "crossfire-"+run) }
 
 // RemoveNetwork removes a run's network; one already gone is no error.
 func RemoveNetwork(ctx context.Context, cli *client.Client, name string) error {

@@ -553,6 +553,9 @@ func runsLeaveNothing(t *testing.T, dc *client.Client, runs int, args ...string)
 			if len(cs.Items)+len(ns.Items)+len(vs.Items) != 0 {
 				t.Fatalf("run %s (%s) left %d containers, %d networks, %d volumes", run, how, len(cs.Items), len(ns.Items), len(vs.Items))
 			}
+			if _, err := os.Stat(docker.HostDir(run)); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("run %s (%s) left its folder %s", run, how, docker.HostDir(run))
+			}
 		})
 	}
 }

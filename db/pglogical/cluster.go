@@ -121,7 +121,7 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 	if swept, _ := docker.Clean(ctx, cli, docker.Which{UnownedOlderThan: docker.SweepAge}); len(swept.Names) > 0 {
 		say("removed what runs that are no longer running left in Docker: %s", strings.Join(swept.Names, ", "))
 	}
-	if c.clocks, err = newClocks(c.ids); err != nil {
+	if c.clocks, err = newClocks(filepath.Join(docker.HostDir(c.run), "clocks"), c.ids); err != nil {
 		return c, err
 	}
 	image, err := EnsureImage(ctx, cli, o.Log)
@@ -148,29 +148,43 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 	if err != nil {
 		return c, err
 	}
+	// The leaders start together: each spends seconds in initdb and recovery.
+	started := make([]testcontainers.Container, len(c.ids))
+	errs := make([]error, len(c.ids))
+	var wg sync.WaitGroup
 	for i, id := range c.ids {
-		ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-			ContainerRequest: testcontainers.ContainerRequest{
-				Image: image, Name: c.run + "-" + id,
-				Entrypoint:   []string{"/bin/sh", "-c", Entrypoint(resolution(o.Strategy))},
-				ExposedPorts: []string{port + "/tcp"},
-				Labels:       labels,
-				// The clock nemesis writes the file libfaketime reads; the leader only reads it.
-				HostConfigModifier: func(hc *container.HostConfig) {
-					hc.Binds = append(hc.Binds, c.clocks.dir(id)+":/faketime:ro")
+		wg.Go(func() {
+			started[i], errs[i] = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+				ContainerRequest: testcontainers.ContainerRequest{
+					Image: image, Name: c.run + "-" + id,
+					Entrypoint:   []string{"/bin/sh", "-c", Entrypoint(resolution(o.Strategy))},
+					ExposedPorts: []string{port + "/tcp"},
+					Labels:       labels,
+					// The clock nemesis writes the file libfaketime reads; the leader only reads it.
+					HostConfigModifier: func(hc *container.HostConfig) {
+						hc.Binds = append(hc.Binds, c.clocks.dir(id)+":/faketime:ro")
+					},
+					Networks:       []string{c.network},
+					NetworkAliases: map[string][]string{c.network: {id}},
+					WaitingFor:     wait.ForLog("database system is ready to accept connections").WithStartupTimeout(o.Ready),
 				},
-				Networks:       []string{c.network},
-				NetworkAliases: map[string][]string{c.network: {id}},
-				WaitingFor:     wait.ForLog("database system is ready to accept connections").WithStartupTimeout(o.Ready),
-			},
-			Started: true,
+				Started: true,
+			})
 		})
-		if ctr != nil {
-			c.ctrs[id] = ctr
+	}
+	wg.Wait()
+	for i, id := range c.ids {
+		if started[i] != nil {
+			c.ctrs[id] = started[i]
 		}
-		if err != nil {
-			return c, fmt.Errorf("docker: starting leader %s: %w", id, err)
+	}
+	for i, id := range c.ids {
+		if errs[i] != nil {
+			return c, fmt.Errorf("docker: starting leader %s: %w", id, errs[i])
 		}
+	}
+	for i, id := range c.ids {
+		ctr := c.ctrs[id]
 		at := i
 		if o.Strategy == SingleLeader {
 			at = 0
@@ -359,7 +373,7 @@ func (c *Cluster) Close() error {
 		errs = append(errs, testcontainers.TerminateContainer(ctr, testcontainers.RemoveVolumes()))
 		delete(c.ctrs, id)
 	}
-	errs = append(errs, c.clocks.remove())
+	errs = append(errs, c.clocks.remove(), os.RemoveAll(docker.HostDir(c.run)))
 	errs = append(errs, c.sidecar.Close())
 	errs = append(errs, docker.RemoveNetwork(ctx, c.cli, c.network))
 	c.network = ""

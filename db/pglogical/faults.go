@@ -267,8 +267,9 @@ func (c *Cluster) SetClock(ctx context.Context, id string, s clusters.ClockSetti
 	return c.clocks.set(id, s, time.Now())
 }
 
-// clocks keeps each leader's libfaketime file: a host folder per leader, bind-mounted at
-// /faketime, and a goroutine that writes the clocks that move.
+// clocks keeps each leader's libfaketime file: a host folder per leader (under the run's
+// docker.HostDir, which crossfire clean removes with the run), bind-mounted at /faketime, and a
+// goroutine that writes the clocks that move.
 type clocks struct {
 	root     string
 	mu       sync.Mutex
@@ -282,15 +283,15 @@ type clockSet struct {
 	at time.Time
 }
 
-func newClocks(ids []string) (*clocks, error) {
-	root, err := os.MkdirTemp("", "crossfire-clocks-")
-	if err != nil {
+func newClocks(root string, ids []string) (*clocks, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
 	k := &clocks{root: root, settings: map[string]clockSet{}, done: make(chan struct{})}
 	for _, id := range ids {
 		// The server runs as postgres, not as this user: it must be able to read the file.
-		if err := os.MkdirAll(k.dir(id), 0o755); err == nil {
+		err := os.MkdirAll(k.dir(id), 0o755)
+		if err == nil {
 			err = os.Chmod(k.dir(id), 0o755)
 		}
 		if err == nil {
@@ -301,7 +302,9 @@ func newClocks(ids []string) (*clocks, error) {
 			return nil, err
 		}
 	}
-	_ = os.Chmod(root, 0o755)
+	for d := root; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()+string(filepath.Separator)); d = filepath.Dir(d) {
+		_ = os.Chmod(d, 0o755) // every folder down to the files, for the server's user
+	}
 	go k.loop()
 	return k, nil
 }
