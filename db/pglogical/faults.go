@@ -9,11 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/moby/moby/api/types/network"
-	"github.com/moby/moby/client"
-
 	"crossfire/clusters"
+	"crossfire/clusters/docker"
+	"github.com/jackc/pgx/v5"
 )
 
 // The faults a pglogical cluster takes: partitions, one-way cuts and latency at the sidecar
@@ -43,27 +41,13 @@ func (c *Cluster) containerID(id string) (string, error) {
 	return "", fmt.Errorf("pglogical: no leader %q (leaders: %s)", id, strings.Join(c.ids, ", "))
 }
 
-// state is a leader's container as Docker reports it. The faults that undo trust it over the
-// cluster's own record: a Docker call that gave up here (a timeout under load) may still have
-// taken effect there.
-func (c *Cluster) state(ctx context.Context, id string) (running, paused, connected bool, err error) {
+// state asks Docker how a leader's container is (docker.InspectLeader).
+func (c *Cluster) state(ctx context.Context, id string) (docker.LeaderState, error) {
 	cid, err := c.containerID(id)
 	if err != nil {
-		return false, false, false, err
+		return docker.LeaderState{}, err
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	defer cancel()
-	res, err := c.cli.ContainerInspect(ctx, cid, client.ContainerInspectOptions{})
-	if err != nil {
-		return false, false, false, fmt.Errorf("docker: inspecting %s: %w", id, err)
-	}
-	if st := res.Container.State; st != nil {
-		running, paused = st.Running, st.Paused
-	}
-	if ns := res.Container.NetworkSettings; ns != nil {
-		_, connected = ns.Networks[c.network]
-	}
-	return running, paused, connected, nil
+	return docker.InspectLeader(ctx, c.cli, cid, c.network, id)
 }
 
 // Kill sends SIGKILL to a leader's container. Its filesystem, and with it the data folder, stays
@@ -78,16 +62,10 @@ func (c *Cluster) Kill(ctx context.Context, id string) error {
 	if c.killed[id] {
 		return nil
 	}
-	if c.paused[id] {
-		// A paused container takes SIGKILL, but Docker keeps it paused until unpaused.
-		if _, err := c.cli.ContainerUnpause(ctx, cid, client.ContainerUnpauseOptions{}); err != nil {
-			return fmt.Errorf("docker: unpausing %s to kill it: %w", id, err)
-		}
-		delete(c.paused, id)
+	if err := docker.KillLeader(ctx, c.cli, cid, id, c.paused[id]); err != nil {
+		return err
 	}
-	if _, err := c.cli.ContainerKill(ctx, cid, client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
-		return fmt.Errorf("docker: killing %s: %w", id, err)
-	}
+	delete(c.paused, id)
 	c.killed[id] = true
 	return nil
 }
@@ -101,26 +79,26 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	running, _, connected, err := c.state(ctx, id)
+	now, err := c.state(ctx, id)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	down := c.killed[id] || !running
-	c.off[id] = !connected
+	down := c.killed[id] || !now.Running
+	c.off[id] = !now.Connected
 	c.mu.Unlock()
 	if !down {
 		return nil
 	}
-	if !running {
-		if _, err := c.cli.ContainerStart(ctx, cid, client.ContainerStartOptions{}); err != nil {
-			return fmt.Errorf("docker: restarting %s: %w", id, err)
+	if !now.Running {
+		if err := docker.StartLeader(ctx, c.cli, cid, id); err != nil {
+			return err
 		}
 	}
 	c.mu.Lock()
 	delete(c.killed, id)
 	c.mu.Unlock()
-	if !connected {
+	if !now.Connected {
 		return nil
 	}
 	return c.rejoined(ctx, id)
@@ -173,12 +151,12 @@ func (c *Cluster) pause(ctx context.Context, id string, on bool) error {
 		return err
 	}
 	if !on {
-		_, paused, _, err := c.state(ctx, id)
+		now, err := c.state(ctx, id)
 		if err != nil {
 			return err
 		}
 		c.mu.Lock()
-		c.paused[id] = paused // a pause that gave up here may have gone through there
+		c.paused[id] = now.Paused // a pause that gave up here may have gone through there
 		c.mu.Unlock()
 	}
 	c.mu.Lock()
@@ -186,13 +164,8 @@ func (c *Cluster) pause(ctx context.Context, id string, on bool) error {
 	if c.killed[id] || c.paused[id] == on {
 		return nil
 	}
-	if on {
-		_, err = c.cli.ContainerPause(ctx, cid, client.ContainerPauseOptions{})
-	} else {
-		_, err = c.cli.ContainerUnpause(ctx, cid, client.ContainerUnpauseOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("docker: pause %v of %s: %w", on, id, err)
+	if err := docker.PauseLeader(ctx, c.cli, cid, id, on); err != nil {
+		return err
 	}
 	c.paused[id] = on
 	return nil
@@ -211,8 +184,8 @@ func (c *Cluster) Disconnect(ctx context.Context, id string) error {
 	if c.off[id] {
 		return nil
 	}
-	if _, err := c.cli.NetworkDisconnect(ctx, c.network, client.NetworkDisconnectOptions{Container: cid, Force: true}); err != nil {
-		return fmt.Errorf("docker: disconnecting %s: %w", id, err)
+	if err := docker.DisconnectLeader(ctx, c.cli, c.network, cid, id); err != nil {
+		return err
 	}
 	c.off[id] = true
 	return nil
@@ -225,21 +198,19 @@ func (c *Cluster) Reconnect(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	running, paused, connected, err := c.state(ctx, id)
+	now, err := c.state(ctx, id)
 	if err != nil {
 		return err
 	}
-	if !connected {
-		if _, err := c.cli.NetworkConnect(ctx, c.network, client.NetworkConnectOptions{
-			Container: cid, EndpointConfig: &network.EndpointSettings{Aliases: []string{id}},
-		}); err != nil {
-			return fmt.Errorf("docker: reconnecting %s: %w", id, err)
+	if !now.Connected {
+		if err := docker.ConnectLeader(ctx, c.cli, c.network, cid, id); err != nil {
+			return err
 		}
 	}
 	c.mu.Lock()
 	delete(c.off, id)
 	c.mu.Unlock()
-	if !running || paused {
+	if !now.Running || now.Paused {
 		return c.sidecar.ResetInto(id)
 	}
 	return c.rejoined(ctx, id)

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/types/network"
-	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
 	"crossfire/clusters"
+	"crossfire/clusters/docker"
 	"crossfire/db/regionkv/server"
 	"crossfire/history"
 )
@@ -28,29 +27,9 @@ func (c *Cluster) container(id string) (testcontainers.Container, int, error) {
 	return nil, 0, fmt.Errorf("docker: no node %q (nodes: %s)", id, strings.Join(c.ids, ", "))
 }
 
-// seen is a leader's container as Docker reports it.
-type seen struct {
-	running, paused, connected bool
-}
-
-// inspect asks Docker how a leader's container is. The heal operations trust it over the
-// cluster's own record: a Docker call that gave up on this side (a timeout under load) may still
-// have taken effect on the other, and a fault nobody knows about is never undone.
-func (c *Cluster) inspect(ctx context.Context, id string) (seen, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	defer cancel()
-	res, err := c.cli.ContainerInspect(ctx, c.ctrs[id].GetContainerID(), client.ContainerInspectOptions{})
-	if err != nil {
-		return seen{}, fmt.Errorf("docker: inspecting %s: %w", id, err)
-	}
-	var s seen
-	if st := res.Container.State; st != nil {
-		s.running, s.paused = st.Running, st.Paused
-	}
-	if ns := res.Container.NetworkSettings; ns != nil {
-		_, s.connected = ns.Networks[c.network]
-	}
-	return s, nil
+// inspect asks Docker how a leader's container is (docker.InspectLeader).
+func (c *Cluster) inspect(ctx context.Context, id string) (docker.LeaderState, error) {
+	return docker.InspectLeader(ctx, c.cli, c.ctrs[id].GetContainerID(), c.network, id)
 }
 
 // Kill sends SIGKILL to a leader's container through the Docker API. Its filesystem, and with
@@ -65,16 +44,10 @@ func (c *Cluster) Kill(ctx context.Context, id string) error {
 	if c.killed[id] {
 		return nil
 	}
-	if c.paused[id] {
-		// A paused container takes SIGKILL, but Docker keeps it paused until unpaused.
-		if _, err := c.cli.ContainerUnpause(ctx, ctr.GetContainerID(), client.ContainerUnpauseOptions{}); err != nil {
-			return fmt.Errorf("docker: unpausing %s to kill it: %w", id, err)
-		}
-		delete(c.paused, id)
+	if err := docker.KillLeader(ctx, c.cli, ctr.GetContainerID(), id, c.paused[id]); err != nil {
+		return err
 	}
-	if _, err := c.cli.ContainerKill(ctx, ctr.GetContainerID(), client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
-		return fmt.Errorf("docker: killing %s: %w", id, err)
-	}
+	delete(c.paused, id)
 	c.killed[id] = true
 	return nil
 }
@@ -92,20 +65,20 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 		return err
 	}
 	c.mu.Lock()
-	killed := c.killed[id] || !now.running
-	c.off[id] = !now.connected
+	killed := c.killed[id] || !now.Running
+	c.off[id] = !now.Connected
 	off := c.off[id]
 	c.mu.Unlock()
 	if !killed {
 		return nil
 	}
 	switch {
-	case now.running:
+	case now.Running:
 		// A start that gave up here went through there: only the return is left to finish.
 	case off:
 		// testcontainers' Start would wait for a readiness check that cannot pass off the network.
-		if _, err := c.cli.ContainerStart(ctx, ctr.GetContainerID(), client.ContainerStartOptions{}); err != nil {
-			return fmt.Errorf("docker: restarting %s: %w", id, err)
+		if err := docker.StartLeader(ctx, c.cli, ctr.GetContainerID(), id); err != nil {
+			return err
 		}
 	default:
 		if err := ctr.Start(ctx); err != nil { // waits for the readiness check
@@ -119,7 +92,7 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 	if off {
 		return nil // Reconnect finishes the return
 	}
-	if now.running {
+	if now.Running {
 		if err := c.awaitHealthy(ctx, id, i); err != nil {
 			return err
 		}
@@ -171,8 +144,8 @@ func (c *Cluster) Disconnect(ctx context.Context, id string) error {
 	if c.off[id] {
 		return nil
 	}
-	if _, err := c.cli.NetworkDisconnect(ctx, c.network, client.NetworkDisconnectOptions{Container: ctr.GetContainerID(), Force: true}); err != nil {
-		return fmt.Errorf("docker: disconnecting %s: %w", id, err)
+	if err := docker.DisconnectLeader(ctx, c.cli, c.network, ctr.GetContainerID(), id); err != nil {
+		return err
 	}
 	c.off[id] = true
 	return nil
@@ -192,17 +165,14 @@ func (c *Cluster) Reconnect(ctx context.Context, id string) error {
 	c.mu.Lock()
 	// Off by the record or by Docker's word: a disconnection or a reconnection that gave up here
 	// may have gone through there.
-	off, down, frozen := c.off[id] || !now.connected, c.killed[id], c.paused[id]
+	off, down, frozen := c.off[id] || !now.Connected, c.killed[id], c.paused[id]
 	c.mu.Unlock()
 	if !off {
 		return nil
 	}
-	if !now.connected {
-		if _, err := c.cli.NetworkConnect(ctx, c.network, client.NetworkConnectOptions{
-			Container:      ctr.GetContainerID(),
-			EndpointConfig: &network.EndpointSettings{Aliases: []string{id}},
-		}); err != nil {
-			return fmt.Errorf("docker: reconnecting %s: %w", id, err)
+	if !now.Connected {
+		if err := docker.ConnectLeader(ctx, c.cli, c.network, ctr.GetContainerID(), id); err != nil {
+			return err
 		}
 	}
 	c.mu.Lock()
@@ -262,7 +232,7 @@ func (c *Cluster) pause(ctx context.Context, id string, on bool) error {
 			return err
 		}
 		c.mu.Lock()
-		c.paused[id] = now.paused // a pause that gave up here may have gone through there
+		c.paused[id] = now.Paused // a pause that gave up here may have gone through there
 		c.mu.Unlock()
 	}
 	c.mu.Lock()
@@ -270,14 +240,9 @@ func (c *Cluster) pause(ctx context.Context, id string, on bool) error {
 		c.mu.Unlock()
 		return nil
 	}
-	if on {
-		_, err = c.cli.ContainerPause(ctx, ctr.GetContainerID(), client.ContainerPauseOptions{})
-	} else {
-		_, err = c.cli.ContainerUnpause(ctx, ctr.GetContainerID(), client.ContainerUnpauseOptions{})
-	}
-	if err != nil {
+	if err := docker.PauseLeader(ctx, c.cli, ctr.GetContainerID(), id, on); err != nil {
 		c.mu.Unlock()
-		return fmt.Errorf("docker: pause %v of %s: %w", on, id, err)
+		return err
 	}
 	c.paused[id] = on
 	back := !on && !c.off[id] && (c.stale[id] || c.missed[id])
