@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"crossfire/clusters/docker"
-	"crossfire/db/pglogical"
 	"crossfire/harness"
 	"crossfire/harness/harnesstest"
 )
@@ -21,25 +20,6 @@ func TestMatrixInContainers(t *testing.T) {
 	}
 	cli.Close()
 	for _, row := range harness.Matrix() {
-		t.Run(strings.ReplaceAll(row.Name, " ", "_"), func(t *testing.T) {
-			if err := row.Judge(harnesstest.Run(t, row.Test(1, harness.ClusterDocker))); err != nil {
-				t.Fatalf("expected %s: %v", row.Expect, err)
-			}
-		})
-	}
-}
-
-// TestPglogicalMatrix: PostgreSQL with pglogical's rows, one seed, where Docker answers and the
-// image is built or can be (crossfire matrix --db pglogical runs more seeds).
-func TestPglogicalMatrix(t *testing.T) {
-	if err := pglogical.Prerequisites(t.Context()); err != nil {
-		t.Skipf("pglogical cannot run here: %v", err)
-	}
-	rows, err := harness.MatrixFor("pglogical")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, row := range rows {
 		t.Run(strings.ReplaceAll(row.Name, " ", "_"), func(t *testing.T) {
 			if err := row.Judge(harnesstest.Run(t, row.Test(1, harness.ClusterDocker))); err != nil {
 				t.Fatalf("expected %s: %v", row.Expect, err)
