@@ -29,25 +29,36 @@ func BenchmarkRunThroughput(b *testing.B) {
 					}
 					cli.Close()
 				}
-				var ops, seconds float64
-				for b.Loop() {
-					t := harness.Test{Name: "bench-" + cluster + "-" + workload, Cluster: cluster, Workload: workload,
-						Nemeses: []string{"none"}, Seed: 1, Duration: 10 * time.Second, Rate: 20000, Concurrency: 12}
-					if workload == "inventory" {
-						t.Options = map[string]string{"stock": "escrow", "orders": "dedup"}
-					}
-					res, err := harness.Run(b.Context(), t, harness.Options{Store: b.TempDir(), Log: io.Discard})
-					if err != nil {
-						b.Fatal(err)
-					}
-					ops += float64(res.Stats.Ops)
-					seconds += t.Duration.Seconds()
+				t := throughputTest("bench-"+cluster+"-"+workload, workload)
+				t.Cluster = cluster
+				if workload == "inventory" {
+					t.Options = map[string]string{"stock": "escrow", "orders": "dedup"}
 				}
-				b.ReportMetric(ops/seconds, "ops/s")
-				b.ReportMetric(0, "ns/op")
+				throughput(b, t)
 			})
 		}
 	}
+}
+
+// throughputTest is a run with no nemesis whose 12 clients go as fast as answers come back.
+func throughputTest(name, workload string) harness.Test {
+	return harness.Test{Name: name, Workload: workload, Nemeses: []string{"none"}, Seed: 1,
+		Duration: 10 * time.Second, Rate: 20000, Concurrency: 12}
+}
+
+// throughput runs t once per iteration and reports the operations per second of its main phase.
+func throughput(b *testing.B, t harness.Test) {
+	var ops, seconds float64
+	for b.Loop() {
+		res, err := harness.Run(b.Context(), t, harness.Options{Store: b.TempDir(), Log: io.Discard})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ops += float64(res.Stats.Ops)
+		seconds += t.Duration.Seconds()
+	}
+	b.ReportMetric(ops/seconds, "ops/s")
+	b.ReportMetric(0, "ns/op")
 }
 
 // BenchmarkPglogical measures runs against PostgreSQL with pglogical in containers: the
@@ -62,19 +73,9 @@ func BenchmarkPglogical(b *testing.B) {
 	}
 	for _, workload := range []string{"register", "inventory", "cart"} {
 		b.Run("throughput/"+workload, func(b *testing.B) {
-			var ops, seconds float64
-			for b.Loop() {
-				t := harness.Test{Name: "bench-pglogical-" + workload, DB: "pglogical", Workload: workload,
-					Nemeses: []string{"none"}, Seed: 1, Duration: 10 * time.Second, Rate: 20000, Concurrency: 12}
-				res, err := harness.Run(b.Context(), t, harness.Options{Store: b.TempDir(), Log: io.Discard})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ops += float64(res.Stats.Ops)
-				seconds += t.Duration.Seconds()
-			}
-			b.ReportMetric(ops/seconds, "ops/s")
-			b.ReportMetric(0, "ns/op")
+			t := throughputTest("bench-pglogical-"+workload, workload)
+			t.DB = "pglogical"
+			throughput(b, t)
 		})
 	}
 	b.Run("first-anomaly/register-last_update_wins", func(b *testing.B) {

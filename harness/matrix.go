@@ -37,15 +37,7 @@ func Matrix() []MatrixRow {
 			Test: func(seed uint64, cluster string) Test {
 				return matrixRegister("single-leader", []string{"partition", "kill"}, seed, cluster)
 			},
-			Judge: func(res Result) error {
-				if err := expectValid(res, 100, 1); err != nil {
-					return err
-				}
-				if !res.Stats.Converged {
-					return errors.New("replication did not catch up after healing")
-				}
-				return nil
-			},
+			Judge: judgeLinearizableControl,
 		},
 		{
 			Name: "register lww", Expect: "linearizability violation found",
@@ -186,6 +178,18 @@ func matrixCart(strategy string, nemeses []string, seed uint64, cluster string) 
 	}
 }
 
+// judgeLinearizableControl holds a single-leader register row: valid, busy enough, and caught up
+// after healing.
+func judgeLinearizableControl(res Result) error {
+	if err := expectValid(res, 100, 1); err != nil {
+		return err
+	}
+	if !res.Stats.Converged {
+		return errors.New("replication did not catch up after healing")
+	}
+	return nil
+}
+
 // expectValid holds a row that must pass: valid, and enough work and faults to prove something.
 func expectValid(res Result, minOK int64, minFaults int) error {
 	if res.Valid != checkers.True {
@@ -269,15 +273,7 @@ func pglogicalMatrix() []MatrixRow {
 				t.Duration, t.Interval = 15*time.Second, 1500*time.Millisecond
 				return t
 			},
-			Judge: func(res Result) error {
-				if err := expectValid(res, 100, 1); err != nil {
-					return err
-				}
-				if !res.Stats.Converged {
-					return errors.New("replication did not catch up after healing")
-				}
-				return nil
-			},
+			Judge: judgeLinearizableControl,
 		},
 		{
 			Name: "register last_update_wins", Expect: "acknowledged writes lost (not linearizable)",
