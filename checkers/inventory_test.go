@@ -254,6 +254,20 @@ func TestStockMismatchDoesNotHideAnOversell(t *testing.T) {
 
 	r = Run(context.Background(), Oversell{}, withStock(sale(two, rows2), "0", "0"))
 	assert.Equal(t, True, r.Valid, "%s", r)
+
+	// The same from a store that gives no metadata at all (no meta.final: the last read of each
+	// key at each leader counts as final).
+	bare := func(ops []history.Op) []history.Op {
+		for i := range ops {
+			ops[i].Meta = nil
+		}
+		return ops
+	}
+	r = Run(context.Background(), Oversell{}, bare(withStock(sale(three, rows3), "1", "1")))
+	require.Equal(t, False, r.Valid, "%s", r)
+	assert.Equal(t, []string{"stock-mismatch", "oversell"}, kinds(r))
+	r = Run(context.Background(), Oversell{}, bare(withStock(sale(two, rows2), "0", "0")))
+	assert.Equal(t, True, r.Valid, "%s", r)
 }
 
 func TestOversellNamesTheFirstUnitPastTheStock(t *testing.T) {

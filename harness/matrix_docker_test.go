@@ -1,7 +1,6 @@
 package harness_test
 
 import (
-	"strings"
 	"testing"
 
 	"crossfire/clusters/docker"
@@ -19,11 +18,5 @@ func TestMatrixInContainers(t *testing.T) {
 		t.Skipf("no Docker engine: %v", err)
 	}
 	cli.Close()
-	for _, row := range harness.Matrix() {
-		t.Run(strings.ReplaceAll(row.Name, " ", "_"), func(t *testing.T) {
-			if err := row.Judge(harnesstest.Run(t, row.Test(1, harness.ClusterDocker))); err != nil {
-				t.Fatalf("expected %s: %v", row.Expect, err)
-			}
-		})
-	}
+	harnesstest.Matrix(t, harness.Matrix(), 1, harness.ClusterDocker)
 }

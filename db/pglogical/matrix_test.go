@@ -1,7 +1,6 @@
 package pglogical_test
 
 import (
-	"strings"
 	"testing"
 
 	"crossfire/db/pglogical"
@@ -21,11 +20,5 @@ func TestPglogicalMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, row := range rows {
-		t.Run(strings.ReplaceAll(row.Name, " ", "_"), func(t *testing.T) {
-			if err := row.Judge(harnesstest.Run(t, row.Test(1, harness.ClusterDocker))); err != nil {
-				t.Fatalf("expected %s: %v", row.Expect, err)
-			}
-		})
-	}
+	harnesstest.Matrix(t, rows, 1, harness.ClusterDocker)
 }

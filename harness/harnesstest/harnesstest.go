@@ -10,6 +10,7 @@ package harnesstest
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"crossfire/harness"
@@ -43,6 +44,19 @@ func Run(t testing.TB, test harness.Test) harness.Result {
 		res.Test.Name, res.Test.Seed, res.Valid, res.Stats.Ops, res.Stats.OK, res.Stats.Fail,
 		res.Stats.Info, res.Summary.Anomalies(), res.Dir)
 	return res
+}
+
+// Matrix runs every row of a validation matrix once, with one seed on one cluster kind, as a
+// subtest named after the row, and fails the rows whose verdict is not the expected one.
+func Matrix(t *testing.T, rows []harness.MatrixRow, seed uint64, cluster string) {
+	t.Helper()
+	for _, row := range rows {
+		t.Run(strings.ReplaceAll(row.Name, " ", "_"), func(t *testing.T) {
+			if err := row.Judge(Run(t, row.Test(seed, cluster))); err != nil {
+				t.Fatalf("expected %s: %v", row.Expect, err)
+			}
+		})
+	}
 }
 
 // removeRun deletes a run folder, the latest link if it pointed there, and the test's folder if
