@@ -51,7 +51,7 @@ const (
 // beaten the lost one under last-writer-wins (concurrent by version vectors, with a later
 // timestamp), or the lost write itself, was made while the clock nemesis had its leader's clock
 // off; last-writer-wins when such a write exists without skew; the merge rule when a removed item
-// came back at a leader that reports merging concurrent versions (meta.strategy "merge").
+// came back at a leader that reports merging concurrent versions (meta.resolution "merge").
 type CartChecker struct{}
 
 // Name implements Checker.
@@ -189,10 +189,10 @@ func concurrentVV(a, b map[string]uint64) bool {
 }
 
 type cartFinal struct {
-	items    map[string]bool
-	index    int64
-	start    int64  // the read's invoke time: it can speak only of writes acknowledged before
-	strategy string // the store's cart strategy, as the read reported it
+	items      map[string]bool
+	index      int64
+	start      int64  // the read's invoke time: it can speak only of writes acknowledged before
+	resolution string // how the leader resolves concurrent versions, as the read reported it (meta.resolution)
 }
 
 type skewSpan struct {
@@ -362,7 +362,7 @@ func (s *cartStream) takeFinals() string {
 		for _, it := range items {
 			f.items[it] = true
 		}
-		f.strategy, _ = jsonString(history.Op{Meta: p.meta}.MetaField("strategy"))
+		f.resolution, _ = jsonString(history.Op{Meta: p.meta}.MetaField("resolution"))
 		if s.finals[p.key] == nil {
 			s.finals[p.key] = map[string]cartFinal{}
 		}
@@ -402,11 +402,11 @@ func (s *cartStream) Result(context.Context) Result {
 		}
 		sort.Strings(leaders)
 		var finalOps []int64
-		var strategy string // as the leaders' final reads report it
+		var resolution string // as the leaders' final reads report it
 		for _, l := range leaders {
 			finalOps = append(finalOps, byLeader[l].index)
-			if byLeader[l].strategy != "" {
-				strategy = byLeader[l].strategy
+			if byLeader[l].resolution != "" {
+				resolution = byLeader[l].resolution
 			}
 		}
 		items := make([]string, 0, len(s.items[cart]))
@@ -427,7 +427,7 @@ func (s *cartStream) Result(context.Context) Result {
 			if it == nil {
 				it = &cartItem{}
 			}
-			for _, a := range s.judgeItem(cart, item, it, leaders, byLeader, strategy, windows) {
+			for _, a := range s.judgeItem(cart, item, it, leaders, byLeader, resolution, windows) {
 				a.Ops = append(append(append([]int64(nil), it.ops...), finalOps...), a.Ops...)
 				if !a.Definite {
 					possible++
@@ -457,7 +457,7 @@ func (s *cartStream) Result(context.Context) Result {
 }
 
 // judgeItem judges one item of a cart against the leaders' final reads.
-func (s *cartStream) judgeItem(cart, item string, it *cartItem, leaders []string, byLeader map[string]cartFinal, strategy string, windows []Window) []Anomaly {
+func (s *cartStream) judgeItem(cart, item string, it *cartItem, leaders []string, byLeader map[string]cartFinal, resolution string, windows []Window) []Anomaly {
 	var out []Anomaly
 	var shown []string
 	for _, l := range leaders {
@@ -537,7 +537,7 @@ func (s *cartStream) judgeItem(cart, item string, it *cartItem, leaders []string
 		a.Description = fmt.Sprintf("%s: %s was removed at %s (op %d) and %s shows it again; whether that remove had seen every add of it, nothing in the history decides",
 			cart, item, rm.node, rm.index, strings.Join(present, ","))
 	}
-	a.Cause, a.Description = s.resurrectionCause(cart, rm, strategy, a.Description)
+	a.Cause, a.Description = s.resurrectionCause(cart, rm, resolution, a.Description)
 	return append(out, a)
 }
 
@@ -577,8 +577,8 @@ func (s *cartStream) lostCause(cart string, add *cartWrite, desc string) (string
 // cause: to the merge rule when the store merged the versions; to skew when a write that could
 // have beaten the remove's version (see beaters) was stamped by a skewed clock; to
 // last-writer-wins when such a write was stamped without skew. Otherwise it names none.
-func (s *cartStream) resurrectionCause(cart string, rm *cartWrite, strategy, desc string) (string, string) {
-	if strategy == "merge" {
+func (s *cartStream) resurrectionCause(cart string, rm *cartWrite, resolution, desc string) (string, string) {
+	if resolution == "merge" {
 		return CauseMergeRule, desc + "; merging a concurrent version that still held it brought it back"
 	}
 	beaters := s.beaters(cart, rm)

@@ -19,7 +19,7 @@ func cartOp(h *hist, node, f, item string, typ history.Type, ts int64, vv map[st
 	h.add(done)
 }
 
-func cartFinalRead(h *hist, node, strategy string, items ...string) {
+func cartFinalRead(h *hist, node, resolution string, items ...string) {
 	p := h.proc
 	h.proc++
 	inv := history.Op{Process: p, Type: history.Invoke, F: "read", Key: "c0", Node: node, Value: history.Null}
@@ -29,7 +29,7 @@ func cartFinalRead(h *hist, node, strategy string, items ...string) {
 		items = []string{}
 	}
 	done := history.Op{Process: p, Type: history.OK, F: "read", Key: "c0", Node: node, Value: history.Value(items)}
-	done.SetMeta("strategy", strategy, "origin", "n1", "ts", 100)
+	done.SetMeta("resolution", resolution, "origin", "n1", "ts", 100)
 	h.add(done)
 }
 

@@ -26,10 +26,6 @@ import (
 	"crossfire/history"
 )
 
-// Default is the database a test runs against when it names none: regionkv, the store crossfire
-// ships.
-const Default = "regionkv"
-
 // DB is one database under test.
 type DB interface {
 	// Name is its name in the catalog (--db NAME).
@@ -168,8 +164,33 @@ func describe(opts []Option) string {
 
 var catalog = struct {
 	sync.RWMutex
-	m map[string]DB
+	m   map[string]DB
+	def string
 }{m: map[string]DB{}}
+
+// SetDefault makes the named database the one a test runs against when it names none (the
+// built-in catalog makes its own store the default).
+func SetDefault(name string) {
+	catalog.Lock()
+	defer catalog.Unlock()
+	catalog.def = name
+}
+
+// Default is the database a test runs against when it names none: the one SetDefault named, or
+// the catalog's only database, or "" when there is no telling.
+func Default() string {
+	catalog.RLock()
+	defer catalog.RUnlock()
+	if catalog.def != "" {
+		return catalog.def
+	}
+	if len(catalog.m) == 1 {
+		for name := range catalog.m {
+			return name
+		}
+	}
+	return ""
+}
 
 // Register adds d to the catalog under its name, in place of any database of that name.
 func Register(d DB) {
@@ -188,7 +209,9 @@ func Names() []string {
 // Lookup finds the named database ("" is Default), or says which there are.
 func Lookup(name string) (DB, error) {
 	if name == "" {
-		name = Default
+		if name = Default(); name == "" {
+			return nil, fmt.Errorf("no database named and no default one (valid: %s)", strings.Join(Names(), ", "))
+		}
 	}
 	catalog.RLock()
 	d, ok := catalog.m[name]

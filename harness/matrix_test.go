@@ -1,86 +1,15 @@
 package harness_test
 
 import (
-	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"crossfire/checkers"
+	_ "crossfire/db/builtin"
 	"crossfire/harness"
-	"crossfire/harness/harnesstest"
 	"crossfire/history"
 )
-
-// matrixSeeds are the seeds every row of the validation matrix runs with in go test.
-var matrixSeeds = []uint64{1, 2, 3}
-
-// TestMatrix runs the validation matrix on the embedded cluster: each known-broken design must be
-// caught and each safe one must pass, in every seed tried, or crossfire's verdicts prove nothing.
-func TestMatrix(t *testing.T) {
-	for _, row := range harness.Matrix() {
-		t.Run(strings.ReplaceAll(row.Name, " ", "_"), func(t *testing.T) {
-			for _, seed := range matrixSeeds {
-				test := row.Test(seed, harness.ClusterLocal)
-				t.Run(test.Name, func(t *testing.T) {
-					res := harnesstest.Run(t, test)
-					if err := row.Judge(res); err != nil {
-						t.Fatalf("expected %s: %v", row.Expect, err)
-					}
-					if row.Name == "register lww" {
-						runFolderIsComplete(t, res)
-					}
-					if row.Name == "cart orset" {
-						lostRecordsAreFound(t, res)
-					}
-				})
-			}
-		})
-	}
-}
-
-// runFolderIsComplete checks that a failing run leaves everything an engineer opens first.
-func runFolderIsComplete(t *testing.T, res harness.Result) {
-	t.Helper()
-	for _, f := range []string{harness.TestFile, harness.HistoryFile, harness.ResultsFile, checkers.VisualizationFile, "nodes/n1/node.log"} {
-		if _, err := os.Stat(filepath.Join(res.Dir, f)); err != nil {
-			t.Errorf("run folder lacks %s", f)
-		}
-	}
-}
-
-// lostRecordsAreFound: a leader that drops one conflict record in twenty is caught. The run's
-// records are checked again twenty times, each time without the records numbered k mod 20; the
-// complete log passes, and some of the twenty losses must be found (which ones the history
-// shows depends on what each leader was read holding).
-func lostRecordsAreFound(t *testing.T, res harness.Result) {
-	t.Helper()
-	recs, _, err := history.LoadConflicts(res.Dir)
-	if err != nil || len(recs) < 40 {
-		t.Fatalf("too few conflict records to drop one in twenty (%d, %v)", len(recs), err)
-	}
-	ops := readHistory(t, filepath.Join(res.Dir, harness.HistoryFile))
-	if r := checkers.Run(context.Background(), checkers.Conflicts{Logs: recs, Loaded: true}, ops); r.Valid != checkers.True {
-		t.Fatalf("the complete log: %s", r)
-	}
-	found := 0
-	for k := range 20 {
-		var kept []history.ConflictRecord
-		for i, rec := range recs {
-			if i%20 != k {
-				kept = append(kept, rec)
-			}
-		}
-		if r := checkers.Run(context.Background(), checkers.Conflicts{Logs: kept, Loaded: true}, ops); r.Valid == checkers.False {
-			found++
-		}
-	}
-	t.Logf("one record in twenty dropped: found in %d of 20 ways of dropping them (%d records)", found, len(recs))
-	if found == 0 {
-		t.Fatal("no lost conflict record was found")
-	}
-}
 
 func readHistory(t *testing.T, path string) []history.Op {
 	t.Helper()
@@ -119,11 +48,18 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 		}}}
 	idle := valid
 	idle.Stats = harness.Stats{OK: 3, Converged: true}
-	pg, err := harness.MatrixFor("pglogical")
-	if err != nil {
-		t.Fatal(err)
+	var rows []harness.MatrixRow
+	for _, name := range harness.Matrices() {
+		m, err := harness.MatrixFor(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, m...)
 	}
-	for _, row := range append(harness.Matrix(), pg...) {
+	if len(rows) < 8 {
+		t.Fatalf("the catalog's matrices have only %d rows (%s)", len(rows), strings.Join(harness.Matrices(), ", "))
+	}
+	for _, row := range rows {
 		want, other := invalid, valid
 		if row.Expect == "valid" || strings.HasPrefix(row.Expect, "valid ") {
 			want, other = valid, invalid

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"crossfire/db"
-	_ "crossfire/db/builtin" // the databases crossfire ships, in the catalog
 	"crossfire/nemesis"
 	"crossfire/workloads"
 )
@@ -18,7 +17,7 @@ import (
 // included, which is enough to run it again. Zero fields take the defaults of WithDefaults.
 type Test struct {
 	Name     string `json:"name"`
-	DB       string `json:"db"` // the database under test, by its name in the catalog; "" is db.Default
+	DB       string `json:"db"` // the database under test, by its name in the catalog; "" is db.Default()
 	Workload string `json:"workload"`
 	// Options are the database's own options for the workload (its strategies and the like);
 	// WithDefaults fills in the ones left out.
@@ -54,7 +53,7 @@ const (
 // and the workload are known; Validate reports what is not.
 func (t Test) WithDefaults() Test {
 	if t.DB == "" {
-		t.DB = db.Default
+		t.DB = db.Default()
 	}
 	if t.Workload == "" {
 		t.Workload = workloads.RegisterName
@@ -109,7 +108,7 @@ func (t Test) WithDefaults() Test {
 // inventory-pncounter-naive-partition+retry; the database is named when it is not the default.
 func (t Test) defaultName(spec db.Spec) string {
 	parts := []string{t.Workload}
-	if t.DB != db.Default {
+	if t.DB != db.Default() {
 		parts = append([]string{t.DB}, parts...)
 	}
 	for _, o := range spec.Options[t.Workload] {

@@ -49,7 +49,7 @@ type RunInfo struct {
 	Ops      int64
 	Report   bool // report.html is there already
 	// What tells runs of one test apart.
-	DB        string // the database and its options, "regionkv: strategy lww"
+	DB        string // the database and its options, "NAME: strategy lww"
 	Cluster   string
 	Seed      uint64
 	Anomalies int

@@ -176,7 +176,7 @@ func Clean(ctx context.Context, cli *client.Client, w Which) (Removed, error) {
 }
 
 // HostDir is the folder on this machine where a run keeps what its containers bind-mount (the
-// clock files of pglogical's leaders). Clean removes it with the run's network.
+// leaders' clock files). Clean removes it with the run's network.
 func HostDir(run string) string { return filepath.Join(os.TempDir(), "crossfire-"+run) }
 
 // RemoveNetwork removes a run's network; one already gone is no error.

@@ -18,7 +18,7 @@ import (
 )
 
 // DebianImage is an image made from Debian's own packages, for a database that ships as them
-// (PostgreSQL, MariaDB): a root filesystem that debootstrap builds from a mirror, a setup script
+// (a database server packaged by Debian): a root filesystem that debootstrap builds from a mirror, a setup script
 // run inside it, imported into Docker. Nothing is pulled from a registry.
 type DebianImage struct {
 	Repo     string   // the image's name; its tag is a hash of everything below

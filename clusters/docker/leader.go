@@ -17,7 +17,8 @@ import (
 // LeaderState is a leader's container as Docker reports it.
 type LeaderState struct {
 	Running, Paused bool
-	Connected       bool // on the run's network
+	Connected       bool   // on the run's network
+	IP              string // its address there, "" when it is off the network
 }
 
 // InspectLeader asks Docker how a leader's container is. The operations that undo a fault trust
@@ -36,7 +37,12 @@ func InspectLeader(ctx context.Context, cli *client.Client, cid, networkName, na
 		s.Running, s.Paused = st.Running, st.Paused
 	}
 	if ns := res.Container.NetworkSettings; ns != nil {
-		_, s.Connected = ns.Networks[networkName]
+		if ep, ok := ns.Networks[networkName]; ok && ep != nil {
+			s.Connected = true
+			if ep.IPAddress.IsValid() {
+				s.IP = ep.IPAddress.String()
+			}
+		}
 	}
 	return s, nil
 }

@@ -39,6 +39,7 @@ type Sidecar struct {
 	API       *toxiclient.Client
 	leaders   []string
 	pull      bool
+	peers     bool // the links between leaders are proxies here too
 
 	mu      sync.Mutex
 	cut     map[clusters.Link]bool
@@ -57,9 +58,12 @@ type SidecarSpec struct {
 	Ready   time.Duration
 	// Pull says that replication is pulled: the receiving leader connects to the sending one
 	// (a subscriber to its provider), so the proxy of link from->to leads to from, and to dials
-	// it. Otherwise a sender connects to the receiver (regionkv pushes), and the proxy of
+	// it. Otherwise a sender connects to the receiver (it pushes), and the proxy of
 	// from->to leads to to. Either way a cut of from->to stops what from sends to to.
 	Pull bool
+	// ClientsOnly makes only the client links' proxies: the leaders reach each other directly
+	// (LinksFirewall).
+	ClientsOnly bool
 }
 
 // StartSidecar starts the sidecar on the run's network and makes every link's proxy, before any
@@ -87,7 +91,7 @@ func StartSidecar(ctx context.Context, s SidecarSpec) (*Sidecar, error) {
 		},
 		Started: true,
 	})
-	sc := &Sidecar{Container: c, leaders: s.Leaders, pull: s.Pull, cut: map[clusters.Link]bool{}, latency: map[clusters.Link]toxiclient.Attributes{}}
+	sc := &Sidecar{Container: c, leaders: s.Leaders, pull: s.Pull, peers: !s.ClientsOnly, cut: map[clusters.Link]bool{}, latency: map[clusters.Link]toxiclient.Attributes{}}
 	if err != nil {
 		return sc, fmt.Errorf("docker: starting the Toxiproxy sidecar: %w", err)
 	}
@@ -98,7 +102,7 @@ func StartSidecar(ctx context.Context, s SidecarSpec) (*Sidecar, error) {
 	sc.API = toxiclient.NewClient(api)
 	for i, from := range s.Leaders {
 		for j, to := range s.Leaders {
-			if i != j {
+			if i != j && !s.ClientsOnly {
 				l := clusters.Link{From: from, To: to}
 				upstream := to
 				if s.Pull {
@@ -160,6 +164,9 @@ func ToxiproxyImage(ctx context.Context, cli *client.Client, dir string) (string
 // answers, which stalls the sidecar's API. A fresh proxy has no pipelines; replacing it also
 // closes the connections in flight, the reset a cut makes.
 func (s *Sidecar) Partition(ctx context.Context, cut []clusters.Link) error {
+	if len(cut) == 0 {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range cut {
@@ -224,7 +231,7 @@ func (s *Sidecar) ResetInto(leader string) error {
 	var errs []error
 	links := []clusters.Link{{From: clusters.ClientLink, To: leader}}
 	for _, other := range s.leaders {
-		if other == leader {
+		if other == leader || !s.peers {
 			continue
 		}
 		if s.pull {
@@ -286,6 +293,9 @@ func (s *Sidecar) replaceProxy(l clusters.Link, cut bool) error {
 
 // SetLatency delays the replies over the given links.
 func (s *Sidecar) SetLatency(ctx context.Context, links []clusters.Link, latency, jitter time.Duration) error {
+	if len(links) == 0 {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range links {

@@ -1,5 +1,5 @@
-// Command crossfire runs fault-injection tests against a three-leader database (regionkv, the
-// store it ships, by default; any database in the db catalog with --db) and judges their
+// Command crossfire runs fault-injection tests against a three-leader database (the catalog's
+// default, the store crossfire ships, or any database in the db catalog with --db) and judges their
 // histories. `crossfire run` starts a cluster, drives a workload while nemeses inject faults, and
 // checks what happened; `crossfire check` judges a recorded history offline.
 //
@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	_ "crossfire/db/builtin" // the databases crossfire ships, in the catalog
 	"errors"
 	"flag"
 	"fmt"
@@ -38,7 +39,7 @@ const (
 const usage = `crossfire: a fault-injection harness for multi-leader replication.
 
 usage:
-  crossfire run   [flags]          run a test (regionkv on local processes by default) and check it
+  crossfire run   [flags]          run a test (the default database, its first cluster kind) and check it
   crossfire check [flags] PATH...  check history files, run folders or the whole store offline
   crossfire matrix [flags]         run the validation matrix: broken designs caught, safe ones pass
   crossfire report RUN             write RUN/report.html again: timeline, anomalies, plots, conflicts
@@ -58,7 +59,7 @@ exit codes: 0 valid, 1 anomalies found, 2 unknown, 3 bad usage or input, 4 envir
 func helpText() string {
 	var b strings.Builder
 	b.WriteString(usage)
-	b.WriteString("\ndatabases (--db; the default is " + db.Default + "):\n")
+	b.WriteString("\ndatabases (--db; the default is " + db.Default() + "):\n")
 	for _, name := range db.Names() {
 		d, _ := db.Lookup(name)
 		spec := d.Spec()

@@ -34,23 +34,22 @@ type matrixOutcome struct {
 func matrixCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("matrix", `usage: crossfire matrix [flags]
 
-Runs the validation matrix: each configuration that is known to break (last-writer-wins
-registers, a PN-counter with a naive order listener, lww and merge carts) must be caught, and each
-safe one (single-leader registers, escrow with deduplicated orders, OR-set carts) must pass, for
-every seed. --db pglogical runs PostgreSQL with pglogical's matrix instead, in containers:
-single-leader registers must pass; last_update_wins registers under clock skew and partitions, a
-SQL decrement at every leader and carts under one-way partitions must be caught. Prints a line per run and a table at the end, writes matrix.json and matrix.md into
-the store, and exits 0 when every verdict is the expected one, 1 when one is not, 4 when the
+Runs the validation matrix a database offers (--db): each configuration of it that is known to
+break must be caught, and each safe one must pass, for every seed ('crossfire matrix --db NAME
+--list' lists its rows). Prints a line per run and a table at
+the end, writes matrix.json and matrix.md into the store, and exits 0 when every verdict is the expected one, 1 when one is not, 4 when the
 cluster cannot start at all. This is what the nightly chaos job runs (make chaos).`, stderr)
 	var database, cluster, seeds, rows, summary string
 	var duration time.Duration
+	var list bool
 	o := harness.Options{}
-	fs.StringVar(&database, "db", db.Default, "the database whose matrix runs: "+db.Default+", pglogical")
+	fs.StringVar(&database, "db", db.Default(), "the database whose matrix runs: "+strings.Join(harness.Matrices(), ", "))
 	fs.StringVar(&cluster, "cluster", "", "cluster kind (default: the database's first): "+harness.ClusterLocal+", "+harness.ClusterDocker)
 	fs.StringVar(&seeds, "seeds", "1,2,3", "comma-separated seeds; every row runs with each")
 	fs.DurationVar(&duration, "duration", 0, "main phase of every run (default: each row's short duration, 6 to 10s)")
 	fs.StringVar(&rows, "rows", "", "comma-separated parts of row names to run (default: every row), e.g. cart,escrow")
 	fs.StringVar(&o.Store, "store", "store", "store directory for run folders")
+	fs.BoolVar(&list, "list", false, "list the database's rows, each with what it must give, and run nothing")
 	fs.StringVar(&summary, "summary", "", "also append the Markdown table to this file (e.g. $GITHUB_STEP_SUMMARY)")
 	if code := parse(fs, args); code >= 0 {
 		return code
@@ -76,6 +75,12 @@ cluster cannot start at all. This is what the nightly chaos job runs (make chaos
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
 		return exitUsage
+	}
+	if list {
+		for _, row := range matrix {
+			fmt.Fprintf(stdout, "%-40s %s\n", row.Name, row.Expect)
+		}
+		return exitValid
 	}
 	if d, _ := db.Lookup(database); d != nil {
 		spec := d.Spec()

@@ -6,12 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
-	"crossfire/db/regionkv/server"
 	"crossfire/harness"
 	"crossfire/history"
+	"crossfire/resolve"
 	"crossfire/workloads"
 )
 
@@ -47,7 +48,7 @@ each conflict, where the outcome differs: the items the other strategy would hav
 ones it would have lost, and which of the checker's lost adds and resurrected items it mends.
 Writes the comparison to RUN/replay-<strategy>.json. Try a new merge rule on real conflicts
 before shipping it.`, stderr)
-	strategy := fs.String("strategy", "", "the strategy to replay under: "+strings.Join(server.CartStrategies, ", "))
+	strategy := fs.String("strategy", "", "the strategy to replay under: "+strings.Join(resolve.CartRules, ", "))
 	asJSON := fs.Bool("json", false, "print the comparison as JSON on stdout")
 	if code := parse(fs, args); code >= 0 {
 		return code
@@ -57,12 +58,12 @@ before shipping it.`, stderr)
 		return exitUsage
 	}
 	dir := runFolder(fs.Arg(0))
-	if _, err := server.ResolveCart(*strategy, nil); err != nil {
+	if _, err := resolve.Cart(*strategy, nil); err != nil {
 		fmt.Fprintf(stderr, "crossfire replay: %v\n", err)
 		return exitUsage
 	}
-	if t, err := harness.LoadTest(dir); err == nil && (t.DB != "" && t.DB != "regionkv" || t.Workload != workloads.CartName) {
-		fmt.Fprintf(stderr, "crossfire replay: %s is a %s run of %s; replay re-resolves regionkv's cart conflicts\n", dir, t.Workload, t.DB)
+	if t, err := harness.LoadTest(dir); err == nil && t.Workload != workloads.CartName {
+		fmt.Fprintf(stderr, "crossfire replay: %s is a %s run; replay re-resolves cart conflicts\n", dir, t.Workload)
 		return exitUsage
 	}
 	logs, found, err := history.LoadConflicts(dir)
@@ -72,6 +73,11 @@ before shipping it.`, stderr)
 	}
 	if !found {
 		fmt.Fprintf(stderr, "crossfire replay: %s holds no conflict records (%s)\n", dir, history.ConflictsFile)
+		return exitUsage
+	}
+	if rules := cartRules(logs); len(rules) == 0 {
+		fmt.Fprintf(stderr, "crossfire replay: none of the %d conflict records in %s was resolved by a cart rule replay knows (%s)\n",
+			len(logs), dir, strings.Join(resolve.CartRules, ", "))
 		return exitUsage
 	}
 	rep := replay(logs, *strategy)
@@ -115,20 +121,32 @@ before shipping it.`, stderr)
 	return exitValid
 }
 
-// replay re-resolves every whole-cart conflict under strategy.
+// cartRules are the cart rules replay knows that resolved the logged conflicts.
+func cartRules(logs []history.ConflictRecord) []string {
+	var out []string
+	for _, c := range logs {
+		if slices.Contains(resolve.CartRules, c.Strategy) && !slices.Contains(out, c.Strategy) {
+			out = append(out, c.Strategy)
+		}
+	}
+	return out
+}
+
+// replay re-resolves every whole-cart conflict under strategy; records of another rule (an
+// engine's own, or orset's operations) are skipped.
 func replay(logs []history.ConflictRecord, strategy string) ReplayReport {
 	rep := ReplayReport{Strategy: strategy, Conflicts: len(logs), Differ: []Replayed{}}
 	for _, c := range logs {
-		if c.Strategy == server.CartORSet {
+		if c.Strategy == resolve.CartORSet || !slices.Contains(resolve.CartRules, c.Strategy) {
 			rep.Skipped++ // orset's logged operations are not whole carts
 			continue
 		}
-		versions := make([]server.Version, 0, len(c.Local)+1)
+		versions := make([]resolve.Version, 0, len(c.Local)+1)
 		for _, v := range append(append([]history.LoggedVersion(nil), c.Local...), c.Incoming) {
-			versions = append(versions, server.Version{Value: v.Value, TS: v.TS, Origin: v.Origin, Seq: v.Seq, VV: v.VV})
+			versions = append(versions, resolve.Version{Value: v.Value, TS: v.TS, Origin: v.Origin, Seq: v.Seq, VV: v.VV})
 		}
-		replayed, _ := server.ResolveCart(strategy, versions)
-		var orig server.CartValue
+		replayed, _ := resolve.Cart(strategy, versions)
+		var orig resolve.CartValue
 		_ = json.Unmarshal(c.Winner.Value, &orig)
 		back, dropped := diff(replayed.Items, orig.Items), diff(orig.Items, replayed.Items)
 		if len(back) == 0 && len(dropped) == 0 {

@@ -34,7 +34,7 @@ a node that would not start, the run folder).`, stderr)
 	var from string
 	var asJSON bool
 	o := harness.Options{}
-	fs.StringVar(&t.DB, "db", db.Default, "the database under test: "+strings.Join(db.Names(), ", "))
+	fs.StringVar(&t.DB, "db", db.Default(), "the database under test: "+strings.Join(db.Names(), ", "))
 	fs.StringVar(&t.Workload, "workload", "register", "workload: "+strings.Join(workloads.Names(), ", "))
 	dbOptions := optionFlags(fs)
 	fs.StringVar(&nemeses, "nemesis", "partition", "comma-separated nemeses: "+strings.Join(nemesis.Names(), ", ")+", or none")

@@ -4,6 +4,10 @@
 package builtin
 
 import (
+	"crossfire/db"
 	_ "crossfire/db/pglogical" // PostgreSQL 15 with pglogical, in containers
-	_ "crossfire/db/regionkv"  // regionkv, the store crossfire ships
+	"crossfire/db/regionkv"    // regionkv, the store crossfire ships
 )
+
+// regionkv, the store crossfire ships, is what a test runs against when it names no database.
+func init() { db.SetDefault(regionkv.Name) }

@@ -4,11 +4,7 @@
 package pglogical
 
 import (
-	"context"
-	"io"
 	"os"
-
-	"github.com/moby/moby/client"
 
 	"crossfire/clusters/docker"
 )
@@ -16,13 +12,10 @@ import (
 // Repo is the image's name; its tag is a hash of what went into it.
 const Repo = "crossfire-pglogical"
 
-// Packages are what the image holds on top of Debian's minimal base: the server, pglogical, and
-// libfaketime, through which the clock nemesis skews a leader's clock.
-var Packages = []string{"postgresql-15", "postgresql-15-pglogical", "libfaketime"}
-
-// FaketimeLib is libfaketime inside the image: a leader started with it preloaded reads its
-// clock from a file the harness writes (the clock nemesis).
-const FaketimeLib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+// Packages are what the image holds on top of Debian's minimal base: the server, pglogical,
+// libfaketime, through which the clock nemesis skews a leader's clock, and iptables and iproute2,
+// with which a cluster whose links are cut by firewall cuts and slows them.
+var Packages = []string{"postgresql-15", "postgresql-15-pglogical", "libfaketime", "iptables", "iproute2"}
 
 // setup runs in the root filesystem once the packages are in: the cluster Debian's packaging
 // made is dropped (each leader makes its own in its data volume), the package caches go, and
@@ -51,11 +44,4 @@ func Image() docker.DebianImage {
 			`CMD ["postgres", "--version"]`,
 		},
 	}
-}
-
-// EnsureImage returns the image's tag, building it first when Docker does not have it (about a
-// minute, once; log gets a line per step).
-func EnsureImage(ctx context.Context, cli *client.Client, log io.Writer) (string, error) {
-	tag, _, err := docker.EnsureDebianImage(ctx, cli, Image(), log)
-	return tag, err
 }

@@ -30,7 +30,7 @@ func TestImageRunsPostgresWithPglogical(t *testing.T) {
 	script := `set -e
 initdb -D /data/pg -U postgres --auth=trust >/dev/null
 echo "+0" > /faketime/clock
-LD_PRELOAD=` + FaketimeLib + ` FAKETIME_TIMESTAMP_FILE=/faketime/clock FAKETIME_DONT_FAKE_MONOTONIC=1 \
+LD_PRELOAD=` + docker.FaketimeLib + ` FAKETIME_TIMESTAMP_FILE=/faketime/clock FAKETIME_DONT_FAKE_MONOTONIC=1 \
   postgres -D /data/pg -c listen_addresses='' -c wal_level=logical -c shared_preload_libraries=pglogical -c track_commit_timestamp=on &
 for i in $(seq 1 100); do pg_isready -q -h /run/postgresql && break; sleep 0.2; done
 psql -h /run/postgresql -U postgres -Atc "CREATE EXTENSION pglogical; SELECT extversion FROM pg_extension WHERE extname = 'pglogical'; SHOW track_commit_timestamp;"

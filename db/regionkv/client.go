@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"crossfire/db"
+	"crossfire/db/regionkv/server"
 	"crossfire/history"
 	"crossfire/workloads"
 )
@@ -183,8 +184,15 @@ func (c *client) cart(ctx context.Context, op history.Op) history.Op {
 	}
 	done := complete(history.OK, v, "")
 	done.SetMeta("ts", resp.TS, "origin", resp.Origin, "seq", resp.Seq, "vv", resp.VV, "clock_offset_ns", resp.OffsetNS, "strategy", resp.Strategy, "served_by", resp.Node)
+	if r := cartResolution[resp.Strategy]; r != "" {
+		done.SetMeta("resolution", r)
+	}
 	return done
 }
+
+// cartResolution is how each cart strategy resolves concurrent versions, in the words of
+// HISTORY.md's meta.resolution.
+var cartResolution = map[string]string{server.CartLWW: "lww", server.CartMerge: "merge", server.CartORSet: "add-wins"}
 
 // unanswered completes an op the store did not carry out with an answer: fail when it certainly
 // did not take effect (the store refused it, or it is a read, which changes nothing), info when

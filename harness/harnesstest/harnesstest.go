@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	_ "crossfire/db/builtin" // the databases crossfire ships, in the catalog
 	"crossfire/harness"
 )
 

@@ -2,27 +2,23 @@ package containers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
-	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"crossfire/clusters"
 	"crossfire/clusters/docker"
 	"crossfire/db/regionkv/server"
+	"crossfire/history"
 )
 
-// nodePort is each leader's port inside the run's network (the sidecar's are docker's).
-const nodePort = "8080"
+// nodePort is each leader's port inside the run's network.
+const nodePort = 8080
 
 // Options configure New.
 type Options struct {
@@ -60,27 +56,53 @@ func WithInventory(stock, orders string) Option {
 // WithCart sets the cart strategy.
 func WithCart(strategy string) Option { return func(o *Options) { o.Cart = strategy } }
 
-// Cluster is a running container cluster: a network made for the run, a Toxiproxy sidecar
-// through which every leader-to-leader and client-to-leader link passes, and one container per
-// leader.
+// Cluster is regionkv in containers: the generic container cluster (every link through the
+// Toxiproxy sidecar, since each leader pushes to the peer address it is given) and what is
+// regionkv's own: clocks and duplicated replication set through each leader's admin endpoint
+// (and given again to a leader that comes back without them), quiescence from the leaders'
+// replication state, and their conflict logs.
 type Cluster struct {
-	opts    Options
-	cli     *client.Client
-	run     string
-	network string
-	sidecar *docker.Sidecar
-	ids     []string
-	nodes   []clusters.Node
-	ctrs    map[string]testcontainers.Container
+	*docker.Cluster
 
 	mu     sync.Mutex
-	killed map[string]bool
-	paused map[string]bool
-	off    map[string]bool                  // taken off the network
-	stale  map[string]bool                  // back on the network while down or frozen: links not reset yet
-	missed map[string]bool                  // clock or replication faults changed while it could not be told
 	clocks map[string]clusters.ClockSetting // each leader's clock, given again when it comes back
 	dup    bool
+}
+
+// Leader is the description of a regionkv leader for the generic container cluster, with the
+// strategies of o.
+func (c *Cluster) Leader(o Options) docker.Leader {
+	return docker.Leader{
+		Engine: "regionkv",
+		Image: func(ctx context.Context, cli *client.Client, _ io.Writer) (string, error) {
+			return NodeImage(ctx, cli)
+		},
+		Port:  nodePort,
+		Links: docker.LinksProxy,
+		Dial:  docker.DialPush,
+		Cmd: func(dc *docker.Cluster, id string) []string {
+			args := []string{"--id", id, "--listen", fmt.Sprintf("0.0.0.0:%d", nodePort), "--data", "/data"}
+			for _, kv := range [][2]string{{"--strategy", o.Strategy}, {"--leader", o.Leader}, {"--stock", o.Stock}, {"--orders", o.Orders}, {"--cart", o.Cart}} {
+				if kv[1] != "" {
+					args = append(args, kv[0], kv[1])
+				}
+			}
+			for _, peer := range dc.IDs() {
+				if peer != id {
+					args = append(args, "--peer", peer+"=http://"+dc.PeerAddress(id, peer))
+				}
+			}
+			return args
+		},
+		Ready: func() wait.Strategy {
+			return wait.ForHTTP("/admin/health").WithPort(fmt.Sprintf("%d/tcp", nodePort))
+		},
+		Up:        func(ctx context.Context, addr string) error { return server.Healthy(ctx, "http://"+addr) },
+		URL:       func(addr string) string { return "http://" + addr },
+		Artifacts: []string{"/data/" + server.ConflictFile},
+		Returned:  c.returned,
+		Timeout:   o.Ready,
+	}
 }
 
 // New starts the cluster and waits until every leader answers. On error it returns the partly
@@ -90,135 +112,109 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	if o.Nodes < 1 || o.Nodes > 9 {
-		return nil, fmt.Errorf("docker: nodes must be from 1 to 9, not %d", o.Nodes)
-	}
-	cli, err := docker.Client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// Leftovers of runs whose process is gone (killed before it could clean up); a run in
-	// progress, here or anywhere its owner still lives, is left alone.
-	if swept, _ := docker.Clean(ctx, cli, docker.Which{UnownedOlderThan: docker.SweepAge}); len(swept.Names) > 0 && o.Log != nil {
-		fmt.Fprintf(o.Log, "crossfire: removed what runs that are no longer running left in Docker: %s\n", strings.Join(swept.Names, ", "))
-	}
 	if o.Strategy == server.SingleLeader && o.Leader == "" {
 		o.Leader = "n1"
 	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	c := &Cluster{opts: o, cli: cli, run: "cf-" + hex.EncodeToString(b[:]), ctrs: map[string]testcontainers.Container{}, killed: map[string]bool{}, paused: map[string]bool{},
-		off: map[string]bool{}, stale: map[string]bool{}, missed: map[string]bool{}, clocks: map[string]clusters.ClockSetting{}}
-	for i := 1; i <= o.Nodes; i++ {
-		c.ids = append(c.ids, fmt.Sprintf("n%d", i))
+	c := &Cluster{clocks: map[string]clusters.ClockSetting{}}
+	dc, err := docker.New(ctx, c.Leader(o), docker.Options{Nodes: o.Nodes, Ready: o.Ready, Log: o.Log})
+	if dc == nil {
+		return nil, err
 	}
-	if o.Log != nil {
-		fmt.Fprintf(o.Log, "crossfire: docker cluster %s: containers, network and volumes labelled %s=%s (crossfire clean --run %s removes them)\n",
-			c.run, docker.LabelRun, c.run, c.run)
-	}
-	dir, err := os.MkdirTemp("", "crossfire-images-")
-	if err != nil {
-		return c, err
-	}
-	defer os.RemoveAll(dir)
-	nodeImage, proxyImage, err := Images(ctx, cli, dir)
-	if err != nil {
-		return c, err
-	}
-	labels := docker.RunLabels(c.run)
-	c.network = "crossfire-" + c.run
-	if _, err := cli.NetworkCreate(ctx, c.network, client.NetworkCreateOptions{Labels: labels}); err != nil {
-		return c, fmt.Errorf("docker: creating network %s: %w", c.network, err)
-	}
-
-	// The sidecar first: every link's proxy must exist before the leaders use it.
-	sc, err := docker.StartSidecar(ctx, docker.SidecarSpec{Image: proxyImage, Run: c.run, Network: c.network, Labels: labels,
-		Leaders: c.ids, Port: nodePort, Ready: o.Ready})
-	c.sidecar = sc
-	if err != nil {
-		return c, err
-	}
-
-	for i, id := range c.ids {
-		args := []string{"--id", id, "--listen", "0.0.0.0:" + nodePort, "--data", "/data"}
-		for k, kv := range map[string]string{"--strategy": o.Strategy, "--leader": o.Leader, "--stock": o.Stock, "--orders": o.Orders, "--cart": o.Cart} {
-			if kv != "" {
-				args = append(args, k, kv)
-			}
-		}
-		for j, peer := range c.ids {
-			if peer != id {
-				args = append(args, "--peer", fmt.Sprintf("%s=http://%s", peer, sc.LinkAddress(i, j)))
-			}
-		}
-		ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-			ContainerRequest: testcontainers.ContainerRequest{
-				Image: nodeImage, Name: c.run + "-" + id, Cmd: args,
-				ExposedPorts:   []string{nodePort + "/tcp"},
-				Labels:         labels,
-				Networks:       []string{c.network},
-				NetworkAliases: map[string][]string{c.network: {id}},
-				WaitingFor:     wait.ForHTTP("/admin/health").WithPort(nodePort + "/tcp").WithStartupTimeout(o.Ready),
-			},
-			Started: true,
-		})
-		if ctr != nil {
-			c.ctrs[id] = ctr
-		}
-		if err != nil {
-			return c, fmt.Errorf("docker: starting leader %s: %w", id, err)
-		}
-		admin, err := ctr.PortEndpoint(ctx, nodePort+"/tcp", "http")
-		if err != nil {
-			return c, err
-		}
-		url, err := sc.ClientEndpoint(ctx, i, "http")
-		if err != nil {
-			return c, err
-		}
-		c.nodes = append(c.nodes, clusters.Node{ID: id, URL: url, AdminURL: admin})
-	}
-	return c, nil
+	c.Cluster = dc
+	return c, err
 }
 
-// Nodes lists the leaders in id order.
-func (c *Cluster) Nodes() []clusters.Node { return append([]clusters.Node(nil), c.nodes...) }
-
-// Run is the run's id, the value of every container's and the network's docker.LabelRun.
-func (c *Cluster) Run() string { return c.run }
-
-// Partition cuts the given links at the sidecar (docker.Sidecar.Partition).
-func (c *Cluster) Partition(ctx context.Context, cut []clusters.Link) error {
-	return c.sidecar.Partition(ctx, cut)
+// returned gives a leader that comes back without them the clock and replication faults that
+// were set while it could not be told (or before it restarted: a new process remembers none).
+func (c *Cluster) returned(ctx context.Context, id string, missed bool) error {
+	if !missed {
+		return nil
+	}
+	c.mu.Lock()
+	clock, dup := c.clocks[id], c.dup
+	c.mu.Unlock()
+	return server.RestoreFaults(ctx, c.admin(id), server.ClockSetting(clock), dup)
 }
 
-// Heal restores every link at the sidecar.
-func (c *Cluster) Heal(ctx context.Context) error { return c.sidecar.Heal(ctx) }
+// admin is a leader's admin URL as Nodes has it now.
+func (c *Cluster) admin(id string) string {
+	for _, n := range c.Nodes() {
+		if n.ID == id {
+			return n.AdminURL
+		}
+	}
+	return ""
+}
 
-// Close removes every container (paused ones are thawed first) and the network. Copy what is
-// wanted out with CollectArtifacts before. It is safe to call more than once.
-func (c *Cluster) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+// SetClock sets a leader's clock through its admin endpoint; a leader that is down, frozen or off
+// the network gets it when it comes back.
+func (c *Cluster) SetClock(ctx context.Context, id string, s clusters.ClockSetting) error {
+	if c.Container(id) == nil {
+		return fmt.Errorf("regionkv: no leader %q", id)
+	}
+	c.mu.Lock()
+	c.clocks[id] = s
+	c.mu.Unlock()
+	if !c.Reachable(id) {
+		return nil
+	}
+	return server.PutClock(ctx, c.admin(id), server.ClockSetting(s))
+}
+
+// DuplicateReplication switches duplicated replication delivery on every running leader; the
+// others get it when they come back.
+func (c *Cluster) DuplicateReplication(ctx context.Context, on bool) error {
+	c.mu.Lock()
+	c.dup = on
+	c.mu.Unlock()
 	var errs []error
-	for id, ctr := range c.ctrs {
-		if c.paused[id] {
-			_, _ = c.cli.ContainerUnpause(ctx, ctr.GetContainerID(), client.ContainerUnpauseOptions{})
+	for _, n := range c.Nodes() {
+		if c.Reachable(n.ID) {
+			errs = append(errs, server.PutFaults(ctx, n.AdminURL, server.FaultsRequest{DuplicateReplication: on}))
 		}
-		errs = append(errs, testcontainers.TerminateContainer(ctr))
-		delete(c.ctrs, id)
-	}
-	errs = append(errs, c.sidecar.Close())
-	errs = append(errs, docker.RemoveNetwork(ctx, c.cli, c.network))
-	c.network = ""
-	if c.cli != nil {
-		errs = append(errs, c.cli.Close())
-		c.cli = nil
 	}
 	return errors.Join(errs...)
 }
 
+// Quiesce waits until every leader has applied every entry every origin wrote, and stayed so.
+func (c *Cluster) Quiesce(ctx context.Context) error {
+	return server.AwaitReplicated(ctx, func() []string {
+		var urls []string
+		for _, n := range c.Nodes() {
+			urls = append(urls, n.AdminURL)
+		}
+		return urls
+	})
+}
+
+// Conflicts copies every leader's conflict log out of its container and reads it.
+func (c *Cluster) Conflicts(ctx context.Context) ([]history.ConflictRecord, error) {
+	var out []history.ConflictRecord
+	for _, id := range c.IDs() {
+		f, err := c.CopyFile(ctx, id, "/data/"+server.ConflictFile)
+		if err != nil {
+			continue // a leader that never saw a conflict has no log
+		}
+		recs, err := server.ConflictRecords(f)
+		f.Close()
+		if err != nil {
+			return out, fmt.Errorf("docker: %s's conflict log: %w", id, err)
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
 var (
-	_ clusters.Cluster     = (*Cluster)(nil)
-	_ clusters.Partitioner = (*Cluster)(nil)
+	_ clusters.Cluster               = (*Cluster)(nil)
+	_ clusters.Partitioner           = (*Cluster)(nil)
+	_ clusters.Quiescer              = (*Cluster)(nil)
+	_ clusters.ConflictSource        = (*Cluster)(nil)
+	_ clusters.Killer                = (*Cluster)(nil)
+	_ clusters.Pauser                = (*Cluster)(nil)
+	_ clusters.Disconnector          = (*Cluster)(nil)
+	_ clusters.ClockSkewer           = (*Cluster)(nil)
+	_ clusters.LinkShaper            = (*Cluster)(nil)
+	_ clusters.ReplicationDuplicator = (*Cluster)(nil)
+	_ clusters.ArtifactCollector     = (*Cluster)(nil)
 )

@@ -291,14 +291,14 @@ func TestHealTrustsDocker(t *testing.T) {
 	dockerOrSkip(t)
 	ctx := t.Context()
 	c := startCluster(t)
-	id := func(n string) string { return c.ctrs[n].GetContainerID() }
-	if _, err := c.cli.ContainerKill(ctx, id("n1"), client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
+	id := func(n string) string { return c.Container(n).GetContainerID() }
+	if _, err := c.Docker().ContainerKill(ctx, id("n1"), client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.cli.ContainerPause(ctx, id("n2"), client.ContainerPauseOptions{}); err != nil {
+	if _, err := c.Docker().ContainerPause(ctx, id("n2"), client.ContainerPauseOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.cli.NetworkDisconnect(ctx, c.network, client.NetworkDisconnectOptions{Container: id("n3"), Force: true}); err != nil {
+	if _, err := c.Docker().NetworkDisconnect(ctx, c.Network(), client.NetworkDisconnectOptions{Container: id("n3"), Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, heal := range []func(context.Context, string) error{c.Resume, c.Restart, c.Reconnect} {
@@ -357,7 +357,7 @@ func TestAFailedHealKeepsTheLinkCut(t *testing.T) {
 	dockerOrSkip(t)
 	ctx := t.Context()
 	c := startCluster(t)
-	api, err := c.sidecar.Container.PortEndpoint(ctx, docker.SidecarAPIPort+"/tcp", "http")
+	api, err := c.Sidecar().Container.PortEndpoint(ctx, docker.SidecarAPIPort+"/tcp", "http")
 	require.NoError(t, err)
 	target, err := url.Parse(api)
 	require.NoError(t, err)
@@ -374,23 +374,23 @@ func TestAFailedHealKeepsTheLinkCut(t *testing.T) {
 
 	cut := clusters.Link{From: "n1", To: "n3"}
 	require.NoError(t, c.Partition(ctx, []clusters.Link{cut}))
-	real := c.sidecar.API
-	c.sidecar.API = toxiclient.NewClient(refusing.URL)
+	real := c.Sidecar().API
+	c.Sidecar().API = toxiclient.NewClient(refusing.URL)
 	require.Error(t, c.Heal(ctx), "a heal the sidecar refused passed")
-	require.True(t, c.sidecar.Cut(cut), "the cluster forgot that the link is cut")
+	require.True(t, c.Sidecar().Cut(cut), "the cluster forgot that the link is cut")
 
-	c.sidecar.API = real
+	c.Sidecar().API = real
 	require.NoError(t, c.Heal(ctx))
-	assert.False(t, c.sidecar.Cut(cut))
+	assert.False(t, c.Sidecar().Cut(cut))
 	require.NoError(t, writeAt(c, 0, "healed", "1"))
 	require.NoError(t, c.Quiesce(ctxFor(t, 20*time.Second)), "replication over the rebuilt link")
 
 	// The same for a slowed link whose latency could not be removed.
 	require.NoError(t, c.SetLatency(ctx, []clusters.Link{cut}, 50*time.Millisecond, 0))
-	c.sidecar.API = toxiclient.NewClient(refusing.URL)
+	c.Sidecar().API = toxiclient.NewClient(refusing.URL)
 	require.Error(t, c.ClearLatency(ctx), "a clear the sidecar refused passed")
-	require.True(t, c.sidecar.Slowed(cut), "the cluster forgot that the link is slowed")
-	c.sidecar.API = real
+	require.True(t, c.Sidecar().Slowed(cut), "the cluster forgot that the link is slowed")
+	c.Sidecar().API = real
 	require.NoError(t, c.ClearLatency(ctx))
-	assert.False(t, c.sidecar.Slowed(cut))
+	assert.False(t, c.Sidecar().Slowed(cut))
 }

@@ -1,11 +1,12 @@
-// Package containers is regionkv's container cluster, started by testcontainers-go: leaders in
-// their own containers on a network made for the run, every link through a Toxiproxy sidecar,
-// faults made by Docker and the network. Its images are built here (package clusters/docker),
-// never pulled.
+// Package containers is regionkv's container cluster: a description of a regionkv leader (its
+// image, command, readiness and the files it leaves) handed to the generic container cluster of
+// clusters/docker, plus what is regionkv's own (clocks and replication faults through the admin
+// endpoint, quiescence, conflict logs). Its images are built here, never pulled.
 package containers
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 
 	"github.com/moby/moby/client"
@@ -19,14 +20,30 @@ const (
 	NodePackage = "crossfire/cmd/regionkv"
 )
 
+// NodeImage builds (or finds) the node's image and returns its tag.
+func NodeImage(ctx context.Context, cli *client.Client) (string, error) {
+	dir, err := os.MkdirTemp("", "crossfire-images-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	return nodeImage(ctx, cli, dir)
+}
+
+// nodeImage builds the node's binary into dir and finds or builds its image.
+func nodeImage(ctx context.Context, cli *client.Client, dir string) (string, error) {
+	bin := filepath.Join(dir, NodeRepo)
+	if err := docker.BuildStatic(ctx, NodePackage, bin); err != nil {
+		return "", err
+	}
+	tag, _, err := docker.EnsureImage(ctx, cli, NodeRepo, bin)
+	return tag, err
+}
+
 // Images builds (or finds) the node and Toxiproxy images, building the binaries into dir, and
 // returns their tags.
 func Images(ctx context.Context, cli *client.Client, dir string) (node, toxiproxy string, err error) {
-	bin := filepath.Join(dir, NodeRepo)
-	if err := docker.BuildStatic(ctx, NodePackage, bin); err != nil {
-		return "", "", err
-	}
-	if node, _, err = docker.EnsureImage(ctx, cli, NodeRepo, bin); err != nil {
+	if node, err = nodeImage(ctx, cli, dir); err != nil {
 		return "", "", err
 	}
 	if toxiproxy, err = docker.ToxiproxyImage(ctx, cli, dir); err != nil {

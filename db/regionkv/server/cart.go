@@ -1,32 +1,28 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"sort"
+
+	"crossfire/resolve"
 )
 
-// Cart strategies.
+// Cart strategies: the rules of package resolve.
 const (
-	CartLWW   = "lww"   // the whole cart is one value: the newest timestamp wins
-	CartMerge = "merge" // application-level: concurrent carts are merged by the union of their items
-	CartORSet = "orset" // an add-wins observed-remove set CRDT
+	CartLWW   = resolve.CartLWW
+	CartMerge = resolve.CartMerge
+	CartORSet = resolve.CartORSet
 )
 
 // CartStrategies lists the cart strategies by name.
-var CartStrategies = []string{CartLWW, CartMerge, CartORSet}
+var CartStrategies = resolve.CartRules
 
 // CartSpace is the Entry space of carts.
 const CartSpace = "cart"
 
-// CartValue is a cart as lww and merge store it: its items, and the items its history removed.
-// The removals change nothing for lww and merge (which is how merge brings removed items back);
-// they let a replay under orset tell a removed item from a concurrently added one.
-type CartValue struct {
-	Items   []string `json:"items"`
-	Removed []string `json:"removed,omitempty"`
-}
+// CartValue is a cart as lww and merge store it (resolve.CartValue).
+type CartValue = resolve.CartValue
 
 // CartOp is an orset cart operation, as replicated.
 type CartOp struct {
@@ -39,101 +35,9 @@ type CartOp struct {
 // ErrNotInCart is a remove of an item the region does not show: nothing was removed.
 var ErrNotInCart = fmt.Errorf("not in cart")
 
-func decodeCart(raw json.RawMessage) CartValue {
-	var c CartValue
-	if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &c)
-	}
-	return c
-}
-
-func (c CartValue) encode() json.RawMessage {
-	sort.Strings(c.Items)
-	sort.Strings(c.Removed)
-	if c.Items == nil {
-		c.Items = []string{}
-	}
-	b, _ := json.Marshal(c)
-	return b
-}
-
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func union(a, b []string) []string {
-	out := append([]string(nil), a...)
-	for _, x := range b {
-		if !has(out, x) {
-			out = append(out, x)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func without(list []string, s string) []string {
-	var out []string
-	for _, x := range list {
-		if x != s {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// resolveMerge is the merge strategy: the union of every sibling's items (and removals).
-func resolveMerge(sibs []Version) Version {
-	w := resolveLWW(sibs) // its timestamp and origin stand for the merged cart
-	var c CartValue
-	for _, s := range sibs {
-		sc := decodeCart(s.Value)
-		c.Items = union(c.Items, sc.Items)
-		c.Removed = union(c.Removed, sc.Removed)
-	}
-	w.Value = c.encode()
-	vv := VV{}
-	for _, s := range sibs {
-		vv = vv.Merge(s.VV)
-	}
-	w.VV = vv
-	return w
-}
-
-// ResolveCart resolves concurrent cart versions under a strategy, as the store does (lww,
-// merge) or as an add-wins set would (orset: the union of the items, less every item either
-// side removed: with items added once each, a removal always observed the add it undoes).
+// ResolveCart resolves concurrent cart versions under a strategy (resolve.Cart).
 func ResolveCart(strategy string, sibs []Version) (CartValue, error) {
-	if !contains(CartStrategies, strategy) {
-		return CartValue{}, fmt.Errorf("unknown cart strategy %q (valid: %v)", strategy, CartStrategies)
-	}
-	if len(sibs) == 0 {
-		return CartValue{Items: []string{}}, nil
-	}
-	switch strategy {
-	case CartLWW:
-		return decodeCart(resolveLWW(sibs).Value), nil
-	case CartMerge:
-		return decodeCart(resolveMerge(sibs).Value), nil
-	case CartORSet:
-		var c CartValue
-		for _, s := range sibs {
-			sc := decodeCart(s.Value)
-			c.Items = union(c.Items, sc.Items)
-			c.Removed = union(c.Removed, sc.Removed)
-		}
-		for _, r := range c.Removed {
-			c.Items = without(c.Items, r)
-		}
-		sort.Strings(c.Items)
-		return c, nil
-	}
-	return CartValue{}, fmt.Errorf("unknown cart strategy %q (valid: %v)", strategy, CartStrategies)
+	return resolve.Cart(strategy, sibs)
 }
 
 // orCart is one cart under orset: every add's tag, the tags removed, and a version vector that
@@ -201,11 +105,11 @@ func (cs *carts) read(id string) ([]string, Version) {
 	if len(sibs) == 0 {
 		return []string{}, Version{}
 	}
-	v := resolveLWW(sibs)
+	v := resolve.LWW(sibs)
 	if cs.strategy == CartMerge {
-		v = resolveMerge(sibs)
+		v = resolve.Merge(sibs)
 	}
-	items := decodeCart(v.Value).Items
+	items := resolve.DecodeCart(v.Value).Items
 	if items == nil {
 		items = []string{}
 	}
@@ -228,7 +132,7 @@ func (cs *carts) apply(node string, e Entry) *Conflict {
 	if !e.Version.VV.Covers(c.vv) {
 		before := CartValue{Items: c.items()}
 		conflict = &Conflict{Node: node, Key: CartSpace + ":" + e.Key, Strategy: CartORSet,
-			Local: []Version{{Value: before.encode(), VV: maps.Clone(c.vv)}}, Incoming: e.Version} // as held before
+			Local: []Version{{Value: before.Encode(), VV: maps.Clone(c.vv)}}, Incoming: e.Version} // as held before
 	}
 	switch e.Cart.Op {
 	case "add":
@@ -245,7 +149,7 @@ func (cs *carts) apply(node string, e Entry) *Conflict {
 		c.vv[e.Version.Origin] = dot
 	}
 	if conflict != nil {
-		conflict.Winner = Version{Value: CartValue{Items: c.items()}.encode(), VV: c.vv}
+		conflict.Winner = Version{Value: CartValue{Items: c.items()}.Encode(), VV: c.vv}
 	}
 	return conflict
 }

@@ -47,8 +47,8 @@ func TestCartStrategies(t *testing.T) {
 }
 
 func TestResolveCart(t *testing.T) {
-	v1 := Version{Value: CartValue{Items: []string{"a", "x"}}.encode(), TS: 2, Origin: "n1"}
-	v2 := Version{Value: CartValue{Items: []string{"a"}, Removed: []string{"x"}}.encode(), TS: 1, Origin: "n2"}
+	v1 := Version{Value: CartValue{Items: []string{"a", "x"}}.Encode(), TS: 2, Origin: "n1"}
+	v2 := Version{Value: CartValue{Items: []string{"a"}, Removed: []string{"x"}}.Encode(), TS: 1, Origin: "n2"}
 	for strategy, want := range map[string][]string{CartLWW: {"a", "x"}, CartMerge: {"a", "x"}, CartORSet: {"a"}} {
 		got, err := ResolveCart(strategy, []Version{v1, v2})
 		if err != nil || !reflect.DeepEqual(got.Items, want) {

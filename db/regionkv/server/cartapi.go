@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+
+	"crossfire/resolve"
 )
 
 // CartResult is a cart operation's outcome: the cart's items after it, and the version written
@@ -42,7 +45,7 @@ func (n *Node) CartRemove(cart, item string, clientTS int64) (CartResult, error)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	items, _ := n.carts.read(cart)
-	if !has(items, item) {
+	if !slices.Contains(items, item) {
 		return CartResult{Items: items, Node: n.cfg.ID}, ErrNotInCart
 	}
 	return n.cartWriteLocked(cart, item, false, clientTS), nil
@@ -64,14 +67,14 @@ func (n *Node) cartWriteLocked(cart, item string, add bool, clientTS int64) Cart
 		e = Entry{Space: CartSpace, Key: cart, Version: Version{Value: desc, TS: ts, VV: vv}, Cart: op}
 	} else {
 		items, cur := n.carts.read(cart)
-		value := decodeCart(cur.Value)
+		value := resolve.DecodeCart(cur.Value)
 		if add {
-			value.Items = union(items, []string{item})
+			value.Items = resolve.Union(items, []string{item})
 		} else {
-			value.Items = without(items, item)
-			value.Removed = union(value.Removed, []string{item})
+			value.Items = resolve.Without(items, item)
+			value.Removed = resolve.Union(value.Removed, []string{item})
 		}
-		v := n.carts.versions.next(cart, n.cfg.ID, seq, value.encode(), ts)
+		v := n.carts.versions.next(cart, n.cfg.ID, seq, value.Encode(), ts)
 		e = Entry{Space: CartSpace, Key: cart, Version: v}
 	}
 	e = n.appendOwnLocked(e)

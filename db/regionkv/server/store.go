@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+
+	"crossfire/resolve"
 )
 
 // Register strategies.
@@ -36,41 +38,11 @@ const (
 // RegisterStrategies lists the register strategies by name.
 var RegisterStrategies = []string{LWW, SingleLeader}
 
-// VV is a version vector: for each node, how many of its updates to the key a version includes.
-type VV map[string]uint64
+// VV is a version vector (resolve.VV).
+type VV = resolve.VV
 
-// Covers reports whether a includes every update that b includes (a ≥ b).
-func (a VV) Covers(b VV) bool {
-	for n, c := range b {
-		if a[n] < c {
-			return false
-		}
-	}
-	return true
-}
-
-// Merge is the least version vector that covers both a and b.
-func (a VV) Merge(b VV) VV {
-	m := make(VV, len(a)+len(b))
-	for n, c := range a {
-		m[n] = c
-	}
-	for n, c := range b {
-		if c > m[n] {
-			m[n] = c
-		}
-	}
-	return m
-}
-
-// Version is one value of a key, with where and when it was written.
-type Version struct {
-	Value  json.RawMessage `json:"value"`
-	TS     int64           `json:"ts"`     // the writer's clock, Unix nanoseconds
-	Origin string          `json:"origin"` // the leader that accepted the write
-	Seq    uint64          `json:"seq"`    // its position in the origin's stream
-	VV     VV              `json:"vv"`
-}
+// Version is one value of a key, with where and when it was written (resolve.Version).
+type Version = resolve.Version
 
 // Entry is one replicated update in its origin's stream: a new version of a register, or, with
 // Inv set, an inventory change (its Version then carries only origin, seq and timestamp).
@@ -92,25 +64,6 @@ type Conflict struct {
 	Local    []Version `json:"local"`    // the concurrent versions the node held
 	Incoming Version   `json:"incoming"` // the replicated version
 	Winner   Version   `json:"winner"`   // what reads return afterwards
-}
-
-// lwwLess orders versions for last-writer-wins: by timestamp, then by origin.
-func lwwLess(a, b Version) bool {
-	if a.TS != b.TS {
-		return a.TS < b.TS
-	}
-	return a.Origin < b.Origin
-}
-
-// resolveLWW is the version a read returns among concurrent siblings.
-func resolveLWW(sibs []Version) Version {
-	w := sibs[0]
-	for _, s := range sibs[1:] {
-		if lwwLess(w, s) {
-			w = s
-		}
-	}
-	return w
 }
 
 // registers holds every key's siblings. It is not safe for concurrent use; Node locks it.
@@ -154,7 +107,7 @@ func (r *registers) read(key string) (Version, bool) {
 	if len(sibs) == 0 {
 		return Version{}, false
 	}
-	return resolveLWW(sibs), true
+	return resolve.LWW(sibs), true
 }
 
 // snapshot returns every key's resolved version, for final reads and convergence.

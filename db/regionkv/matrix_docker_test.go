@@ -1,14 +1,15 @@
-package harness_test
+package regionkv_test
 
 import (
 	"testing"
 
 	"crossfire/clusters/docker"
+	"crossfire/db/regionkv"
 	"crossfire/harness"
 	"crossfire/harness/harnesstest"
 )
 
-// The validation matrix against containers: every row, one seed, skipped where no Docker engine
+// regionkv's validation matrix against containers: every row, one seed, skipped where no Docker engine
 // answers. The rows that must stay valid also take leaders off the network, which only the
 // container cluster can do. The nightly chaos job (crossfire matrix) runs it longer and with
 // more seeds.
@@ -18,5 +19,5 @@ func TestMatrixInContainers(t *testing.T) {
 		t.Skipf("no Docker engine: %v", err)
 	}
 	cli.Close()
-	harnesstest.Matrix(t, harness.Matrix(), 1, harness.ClusterDocker)
+	harnesstest.Matrix(t, (regionkv.DB{}).Matrix(), 1, harness.ClusterDocker)
 }

@@ -1,0 +1,83 @@
+package pglogical
+
+import (
+	"fmt"
+	"time"
+
+	"crossfire/checkers"
+	"crossfire/harness"
+)
+
+// Matrix implements harness.Validated: PostgreSQL with pglogical's matrix, in containers (the
+// behaviours of the package's README): single-leader registers must pass; under
+// last_update_wins, registers lose acknowledged writes, a SQL decrement at every leader oversells
+// and carts diverge or bring removed items back.
+func (DB) Matrix() []harness.MatrixRow {
+	return []harness.MatrixRow{
+		{
+			Name: "register single-leader", Expect: "valid (linearizable)",
+			Test: func(seed uint64, _ string) harness.Test {
+				// Every client is at n1, which takes seconds of crash recovery after each kill: a
+				// longer run, with quieter gaps between faults, so that it does enough to prove
+				// something.
+				t := matrixTest("register-single-leader", "register", map[string]string{"strategy": "single-leader"}, []string{"partition", "kill"}, seed)
+				t.Duration, t.Interval = 15*time.Second, 1500*time.Millisecond
+				return t
+			},
+			Judge: harness.JudgeLinearizableControl,
+		},
+		{
+			Name: "register last_update_wins", Expect: "acknowledged writes lost (not linearizable)",
+			Test: func(seed uint64, _ string) harness.Test {
+				return matrixTest("register-last_update_wins", "register", map[string]string{"strategy": "last_update_wins"}, []string{"clock", "partition"}, seed)
+			},
+			Judge: func(res harness.Result) error {
+				lin := harness.ResultOf(res, checkers.LinearizableName)
+				if lin.Valid != checkers.False || !harness.HasAnomaly(lin, "nonlinearizable", "") {
+					return fmt.Errorf("linearizable judged %s with %d anomalies", lin.Valid, len(lin.Anomalies))
+				}
+				if a := lin.Anomalies[0]; len(a.Ops) == 0 || len(a.Nodes) == 0 {
+					return fmt.Errorf("the anomaly lacks its evidence: %+v", a)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "inventory decrement everywhere", Expect: "definite oversell",
+			Test: func(seed uint64, _ string) harness.Test {
+				t := matrixTest("inventory-decrement", "inventory", map[string]string{"strategy": "last_update_wins", "orders": "naive"}, []string{"partition"}, seed)
+				t.Duration, t.Rate, t.Concurrency = 10*time.Second, 150, 9
+				return t
+			},
+			Judge: func(res harness.Result) error {
+				if o := harness.ResultOf(res, checkers.OversellName); o.Valid != checkers.False || !harness.HasAnomaly(o, "oversell", "") {
+					return fmt.Errorf("oversell flagged no definite oversell (%s)", o.Valid)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "cart last_update_wins", Expect: "leaders diverge or removed items come back",
+			Test: func(seed uint64, _ string) harness.Test {
+				return matrixTest("cart-last_update_wins", "cart", map[string]string{"strategy": "last_update_wins"}, []string{"one-way"}, seed)
+			},
+			Judge: func(res harness.Result) error {
+				conv, cart := harness.ResultOf(res, checkers.ConvergenceName), harness.ResultOf(res, checkers.CartName)
+				if harness.HasAnomaly(conv, "divergence", "") || harness.HasAnomaly(cart, "resurrected", "") {
+					return nil
+				}
+				return fmt.Errorf("no definite divergence (convergence %s) and no definite resurrection (cart %s)", conv.Valid, cart.Valid)
+			},
+		},
+	}
+}
+
+// matrixTest is a row's test: containers, a short run.
+func matrixTest(what, workload string, options map[string]string, nemeses []string, seed uint64) harness.Test {
+	return harness.Test{
+		Name: harness.MatrixName("pglogical-"+what, seed, harness.ClusterDocker), DB: Name, Cluster: harness.ClusterDocker,
+		Workload: workload, Options: options, Nemeses: nemeses, Seed: seed,
+		Duration: 8 * time.Second, Rate: 120, Interval: 500 * time.Millisecond, FaultDuration: 1500 * time.Millisecond,
+		Quiesce: 30 * time.Second,
+	}
+}

@@ -1,0 +1,144 @@
+package regionkv
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"crossfire/checkers"
+	"crossfire/harness"
+)
+
+// Matrix implements harness.Validated: regionkv's validation matrix, on either cluster kind.
+// Every design the store offers is a row: those known to break must be caught (lww registers,
+// a CRDT counter with a naive order listener, lww and merged carts), those known to be safe
+// must pass (single-leader registers, escrow with deduplicated orders, the OR-set cart).
+func (DB) Matrix() []harness.MatrixRow {
+	return []harness.MatrixRow{
+		{
+			Name: "register single-leader", Expect: "valid (linearizable)",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixRegister("single-leader", []string{"partition", "kill"}, seed, cluster)
+			},
+			Judge: harness.JudgeLinearizableControl,
+		},
+		{
+			Name: "register lww", Expect: "linearizability violation found",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixRegister("lww", []string{"partition"}, seed, cluster)
+			},
+			Judge: func(res harness.Result) error {
+				lin := harness.ResultOf(res, checkers.LinearizableName)
+				if lin.Valid != checkers.False || len(lin.Anomalies) == 0 {
+					return fmt.Errorf("linearizable judged %s with %d anomalies", lin.Valid, len(lin.Anomalies))
+				}
+				a := lin.Anomalies[0]
+				if a.Kind != "nonlinearizable" || !a.Definite || len(a.Ops) == 0 || len(a.Nodes) == 0 {
+					return fmt.Errorf("the anomaly lacks its evidence: %+v", a)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "inventory pncounter+naive", Expect: "duplicate orders and definite oversell found",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixInventory("pncounter", "naive", []string{"partition", "retry"}, seed, cluster)
+			},
+			Judge: func(res harness.Result) error {
+				var errs []error
+				if d := harness.ResultOf(res, checkers.DedupName); d.Valid != checkers.False || !harness.HasAnomaly(d, "duplicate-order", "") {
+					errs = append(errs, fmt.Errorf("dedup flagged no definite duplicate order (%s)", d.Valid))
+				}
+				if o := harness.ResultOf(res, checkers.OversellName); o.Valid != checkers.False || !harness.HasAnomaly(o, "oversell", "") {
+					errs = append(errs, fmt.Errorf("oversell flagged no definite oversell (%s)", o.Valid))
+				}
+				if c := harness.ResultOf(res, checkers.ConvergenceName); c.Valid != checkers.True {
+					errs = append(errs, fmt.Errorf("the CRDT did not converge (%s)", c.Valid))
+				}
+				return errors.Join(errs...)
+			},
+		},
+		{
+			Name: "inventory escrow+dedup", Expect: "valid",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixInventory("escrow", "dedup", harness.EveryNemesis(cluster, "partition", "retry", "kill", "pause"), seed, cluster)
+			},
+			Judge: func(res harness.Result) error {
+				// Overlapping kills, pauses and slow replies throttle the clients: the floors
+				// only make sure the run was not idle. In containers, where leaders are also
+				// taken off the network and every fault goes through Docker, fewer ops get
+				// through, and on a loaded machine fewer still (151 ok ops alone, 92 beside a
+				// race-detector run of the other packages).
+				minOK, minRows := int64(150), int64(50)
+				if res.Test.Cluster == harness.ClusterDocker {
+					minOK, minRows = 50, 20
+				}
+				if err := harness.ExpectValid(res, minOK, 4); err != nil {
+					return err
+				}
+				if rows := harness.StatInt(harness.ResultOf(res, checkers.DedupName).Stats["order_rows"]); rows < minRows {
+					return fmt.Errorf("too few sales to judge: %d order rows", rows)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "cart lww", Expect: "lost adds found, attributed to skew",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixCart("lww", []string{"partition", "clock"}, seed, cluster)
+			},
+			Judge: func(res harness.Result) error {
+				if c := harness.ResultOf(res, checkers.CartName); c.Valid != checkers.False || !harness.HasAnomaly(c, "lost-add", checkers.CauseClockSkew) {
+					return fmt.Errorf("no definite lost add put down to clock skew (cart %s)", c.Valid)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "cart merge", Expect: "removed items resurrected, attributed to the merge rule",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixCart("merge", []string{"partition"}, seed, cluster)
+			},
+			Judge: func(res harness.Result) error {
+				if c := harness.ResultOf(res, checkers.CartName); c.Valid != checkers.False || !harness.HasAnomaly(c, "resurrected", checkers.CauseMergeRule) {
+					return fmt.Errorf("no definite resurrection put down to the merge rule (cart %s)", c.Valid)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "cart orset", Expect: "valid",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixCart("orset", harness.EveryNemesis(cluster, "partition", "clock", "retry", "kill", "pause"), seed, cluster)
+			},
+			Judge: func(res harness.Result) error { return harness.ExpectValid(res, 150, 5) },
+		},
+	}
+}
+
+func matrixRegister(strategy string, nemeses []string, seed uint64, cluster string) harness.Test {
+	return harness.Test{
+		Name: harness.MatrixName("register-"+strategy, seed, cluster), Cluster: cluster,
+		Workload: "register", Options: map[string]string{"strategy": strategy}, Nemeses: nemeses, Seed: seed,
+		Duration: 6 * time.Second, Rate: 120, Interval: 500 * time.Millisecond, FaultDuration: 1200 * time.Millisecond,
+		Quiesce: 10 * time.Second,
+	}
+}
+
+func matrixInventory(stock, orders string, nemeses []string, seed uint64, cluster string) harness.Test {
+	return harness.Test{
+		Name: harness.MatrixName("inventory-"+stock+"-"+orders, seed, cluster), Cluster: cluster,
+		Workload: "inventory", Options: map[string]string{"stock": stock, "orders": orders}, Nemeses: nemeses, Seed: seed,
+		Duration: 10 * time.Second, Rate: 150, Concurrency: 9, Interval: 300 * time.Millisecond, FaultDuration: time.Second,
+		Quiesce: 10 * time.Second,
+	}
+}
+
+func matrixCart(strategy string, nemeses []string, seed uint64, cluster string) harness.Test {
+	return harness.Test{
+		Name: harness.MatrixName("cart-"+strategy, seed, cluster), Cluster: cluster,
+		Workload: "cart", Options: map[string]string{"strategy": strategy}, Nemeses: nemeses, Seed: seed,
+		Duration: 8 * time.Second, Interval: 300 * time.Millisecond, FaultDuration: time.Second,
+		Quiesce: 10 * time.Second,
+	}
+}
