@@ -204,16 +204,24 @@ func Compose(ctx context.Context, ops []history.Op, cs ...Checker) Summary {
 	results := make([]Result, len(cs))
 	var wg sync.WaitGroup
 	for i, c := range cs {
+		if _, ok := c.(WellFormed); ok {
+			continue // the format check below is its judgement: the history is validated once
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			results[i] = Run(ctx, c, ops)
 		}()
 	}
-	wg.Wait()
 	var f formatCheck
 	for _, op := range ops {
 		f.add(op)
+	}
+	wg.Wait()
+	for i, c := range cs {
+		if _, ok := c.(WellFormed); ok {
+			results[i] = Run(ctx, streamChecker{c, f.wellFormed()}, nil)
+		}
 	}
 	untrusted(results, f.err())
 	return Summary{Valid: Verdict(results), Results: results}
@@ -224,28 +232,34 @@ var knownFs = map[string]bool{"read": true, "write": true, "cas": true, "restock
 	"read-stock": true, "read-orders": true, "add": true, "remove": true}
 
 // formatCheck follows a history's format as the checkers read it: the rules of HISTORY.md
-// (history.Validator), and client operations whose effect they know. An operation of another
-// name that may have taken effect (ok or info) may have changed what the others judge.
+// (history.Validator, whose verdict is the well-formed checker's), and client operations whose
+// effect they know. An operation of another name that may have taken effect (ok or info) may
+// have changed what the others judge. It is the one pass that validates a history in a check.
 type formatCheck struct {
-	v       *history.Validator
+	ws      *wellFormedStream
 	unknown string
 }
 
-func (f *formatCheck) add(op history.Op) {
-	if f.v == nil {
-		f.v = history.NewValidator(1)
+// wellFormed is the well-formed checker's stream, fed by add.
+func (f *formatCheck) wellFormed() *wellFormedStream {
+	if f.ws == nil {
+		f.ws = WellFormed{}.Stream().(*wellFormedStream)
 	}
-	f.v.Add(op)
+	return f.ws
+}
+
+func (f *formatCheck) add(op history.Op) {
+	f.wellFormed().Observe(op)
 	if f.unknown == "" && !op.IsNemesis() && (op.Type == history.OK || op.Type == history.Info) && !knownFs[op.F] {
 		f.unknown = fmt.Sprintf("op %d: operation %q is none the checkers know, and it may have taken effect", op.Index, op.F)
 	}
 }
 
 func (f *formatCheck) err() error {
-	if f.v == nil {
+	if f.ws == nil {
 		return nil
 	}
-	if err := f.v.Err(); err != nil {
+	if err := f.ws.v.Err(); err != nil {
 		return err
 	}
 	if f.unknown != "" {

@@ -38,7 +38,7 @@ func (Convergence) Stream() Stream { return &convergenceStream{} }
 type readKey struct{ f, key string }
 
 type convergenceStream struct {
-	open      map[int]readInvoke // process -> its read in flight
+	open      history.Matcher[readInvoke] // each process's read in flight
 	finals    finalReads
 	reads     int // completed reads of any kind
 	quiesceNS int64
@@ -60,23 +60,19 @@ func (s *convergenceStream) Observe(op history.Op) {
 		return
 	}
 	if op.Type == history.Invoke {
-		if s.open == nil {
-			s.open = map[int]readInvoke{}
-		}
 		final := op.MetaBool("final")
 		if final && op.MetaField("quiesce_ns") != nil {
 			s.sawMeta = true
 			s.quiesceNS = op.MetaInt("quiesce_ns")
 			s.converged = op.MetaBool("converged")
 		}
-		s.open[op.Process] = readInvoke{finalKey{op.F, op.Key, op.Node}, op.Time, final}
+		s.open.Invoke(op, readInvoke{finalKey{op.F, op.Key, op.Node}, op.Time, final})
 		return
 	}
-	inv, ok := s.open[op.Process]
+	inv, ok := s.open.Complete(op)
 	if !ok {
 		return
 	}
-	delete(s.open, op.Process)
 	s.reads++
 	s.finals.take(inv.k, inv.start, inv.final, op)
 }

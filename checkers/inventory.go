@@ -118,10 +118,15 @@ func firstOps(ops []int64) []int64 {
 	return append([]int64(nil), ops[:min(len(ops), maxEvidence)]...)
 }
 
+// saleOpen is an op in flight: its invoke, and for a buy its buyer (found once, at the invoke).
+type saleOpen struct {
+	inv history.Op
+	b   *buyer
+}
+
 // saleFacts is what both inventory checkers gather: buyers, restocks and final order rows.
 type saleFacts struct {
-	p         pairer
-	buying    map[int]*buyer // process -> the buyer of its buy in flight, to skip a second lookup
+	p         history.Matcher[saleOpen] // each process's op in flight
 	nodeBits  leaders
 	w         windowTracker
 	buyers    map[string]*buyer   // pointers to flat buyers: the map holds no slices
@@ -161,7 +166,7 @@ type stockEvent struct {
 }
 
 func newSaleFacts() *saleFacts {
-	return &saleFacts{buyers: map[string]*buyer{}, buying: map[int]*buyer{}, rows: map[rowID]row{}, byReq: map[string][]rowID{},
+	return &saleFacts{buyers: map[string]*buyer{}, rows: map[rowID]row{}, byReq: map[string][]rowID{},
 		finalOps: map[string][]int64{}, finalAt: map[string][]string{}, toldOK: map[toldID]okSale{}, skuIndex: map[string]int32{},
 		restock: map[string]*restocks{}, seenRows: map[uint64]bool{}}
 }
@@ -190,32 +195,28 @@ func (s *saleFacts) observe(op history.Op) {
 			}
 			b.add(op.Index)
 			b.nodes |= s.nodeBits.bit(op.Node)
-			s.buying[op.Process] = b
+			s.p.Invoke(op, saleOpen{op, b})
 		case "restock", "read-orders", "read-stock":
+			s.p.Invoke(op, saleOpen{inv: op})
 		default:
 			return // nothing these checkers judge: no need to pair it
 		}
 		s.any = true
-		s.p.observe(op)
 		return
 	}
-	inv, ok := s.p.observe(op)
+	open, ok := s.p.Complete(op)
 	if !ok {
 		return
 	}
-	s.complete(inv, op)
+	s.complete(open, op)
 }
 
 // complete handles one finished op (done.Index is -1 for a pending invoke read as info).
-func (s *saleFacts) complete(inv, done history.Op) {
+func (s *saleFacts) complete(open saleOpen, done history.Op) {
+	inv := open.inv
 	switch inv.F {
 	case "buy":
-		b, ok := s.buying[inv.Process]
-		if ok {
-			delete(s.buying, inv.Process)
-		} else {
-			b = s.buyers[inv.Req]
-		}
+		b := open.b
 		if done.Index >= 0 {
 			b.add(done.Index)
 		}
@@ -310,8 +311,8 @@ func (s *saleFacts) finish() {
 		return
 	}
 	s.finished = true
-	for _, inv := range s.p.pending() {
-		s.complete(inv, history.Op{Index: -1, Time: s.w.end, Type: history.Info, F: inv.F, Key: inv.Key})
+	for open := range s.p.Pending() {
+		s.complete(open, history.Op{Index: -1, Time: s.w.end, Type: history.Info, F: open.inv.F, Key: open.inv.Key})
 	}
 	picks, rule := s.fr.picks()
 	s.finalRule = rule

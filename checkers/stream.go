@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 
 	"crossfire/history"
 )
@@ -41,10 +42,16 @@ func checkByStreaming(ctx context.Context, s Streamer, ops []history.Op) Result 
 func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Checker) (Summary, error) {
 	streams := make([]Stream, 0, len(cs))
 	var shared *saleFacts // one set of sale facts serves every checker that reads them
+	var format formatCheck
 	for _, c := range cs {
 		s, ok := c.(Streamer)
 		if !ok {
 			return collectAndCompose(ctx, next, cs)
+		}
+		if _, ok := c.(WellFormed); ok {
+			// The format check validates the history once; its verdict is this checker's.
+			streams = append(streams, observeNothing{format.wellFormed()})
+			continue
 		}
 		st := s.Stream()
 		if ss, ok := st.(saleStream); ok {
@@ -58,7 +65,6 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 		streams = append(streams, st)
 	}
 	failed := make([]string, len(cs)) // a stream that panicked is out, with its reason
-	var format formatCheck
 	// Reading and parsing run in a goroutine of their own, a batch ahead of the checkers.
 	batches, errc, stop := readAhead(next)
 	defer func() {
@@ -191,34 +197,16 @@ func collectAndCompose(ctx context.Context, next func() (history.Op, error), cs 
 	}
 }
 
-// pairer matches completions to invokes as ops stream by, holding one open invoke per process.
+// pairer matches completions to invokes as ops stream by (history.Matcher), keeping each open
+// invoke whole.
 type pairer struct {
-	open map[int]history.Op
+	m history.Matcher[history.Op]
 }
 
 // observe returns the invoke that op completes, if it completes one.
-func (p *pairer) observe(op history.Op) (history.Op, bool) {
-	if p.open == nil {
-		p.open = map[int]history.Op{}
-	}
-	if op.Type == history.Invoke {
-		p.open[op.Process] = op
-		return history.Op{}, false
-	}
-	inv, ok := p.open[op.Process]
-	if ok {
-		delete(p.open, op.Process)
-	}
-	return inv, ok
-}
+func (p *pairer) observe(op history.Op) (history.Op, bool) { return p.m.Observe(op, op) }
 
 // pending lists the invokes that never completed: they are read as info.
-func (p *pairer) pending() []history.Op {
-	out := make([]history.Op, 0, len(p.open))
-	for _, op := range p.open {
-		out = append(out, op)
-	}
-	return out
-}
+func (p *pairer) pending() []history.Op { return slices.Collect(p.m.Pending()) }
 
 func isEOF(err error) bool { return err == io.EOF }

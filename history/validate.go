@@ -12,7 +12,7 @@ import (
 type Validator struct {
 	next     int64
 	lastTime int64
-	open     map[int]pendingOp // the pending invoke of each process
+	open     Matcher[pendingOp] // the pending invoke of each process
 	crashed  map[int]bool      // processes whose last op ended in info
 	errs     []error
 	maxErrs  int
@@ -30,7 +30,7 @@ func NewValidator(maxErrs int) *Validator {
 	if maxErrs <= 0 {
 		maxErrs = 100
 	}
-	return &Validator{open: map[int]pendingOp{}, crashed: map[int]bool{}, maxErrs: maxErrs}
+	return &Validator{crashed: map[int]bool{}, maxErrs: maxErrs}
 }
 
 func (v *Validator) fail(op Op, format string, args ...any) {
@@ -53,17 +53,16 @@ func (v *Validator) Add(op Op) {
 		v.fail(op, "unknown type %q", op.Type)
 		return
 	}
-	pending, isOpen := v.open[op.Process]
 	switch op.Type {
 	case Invoke:
-		if isOpen {
+		if pending, isOpen := v.open.Invoke(op, pendingOp{op.Index, op.F, op.Key}); isOpen {
 			v.fail(op, "process %d invokes while its op %d is still open", op.Process, pending.Index)
 		}
 		if v.crashed[op.Process] && !op.IsNemesis() {
 			v.fail(op, "process %d invokes after an info completion; a fresh process must be used", op.Process)
 		}
-		v.open[op.Process] = pendingOp{op.Index, op.F, op.Key}
 	default:
+		pending, isOpen := v.open.Complete(op)
 		if !isOpen {
 			v.fail(op, "%s completion on process %d with no open invoke", op.Type, op.Process)
 			return
@@ -71,7 +70,6 @@ func (v *Validator) Add(op Op) {
 		if pending.F != op.F || pending.Key != op.Key {
 			v.fail(op, "completion %s/%q does not match invoke %d's %s/%q", op.F, op.Key, pending.Index, pending.F, pending.Key)
 		}
-		delete(v.open, op.Process)
 		if op.Type == Info {
 			v.crashed[op.Process] = true
 		}
@@ -91,61 +89,3 @@ func Validate(ops []Op) error {
 	return v.Err()
 }
 
-// Pair is an operation: its invoke and its completion. A pending op (its history ended before it
-// completed) has Pending set and a synthetic info completion at the end of time.
-type Pair struct {
-	Invoke     Op
-	Completion Op
-	Pending    bool
-}
-
-// Pairs matches every invoke with its completion, in invoke order. Completions without an
-// invoke are skipped (Validate reports them). Invokes never completed become info at endTime.
-// PairIndices is Pairs without copies: for each invoke, in order, its index in ops and its
-// completion's, or -1 when the history ended first (read it as info).
-func PairIndices(ops []Op) [][2]int {
-	pairs := make([][2]int, 0, len(ops)/2+1)
-	open := map[int]int{} // process -> index in pairs
-	for i := range ops {
-		op := &ops[i]
-		if op.Type == Invoke {
-			open[op.Process] = len(pairs)
-			pairs = append(pairs, [2]int{i, -1})
-			continue
-		}
-		if j, ok := open[op.Process]; ok {
-			pairs[j][1] = i
-			delete(open, op.Process)
-		}
-	}
-	return pairs
-}
-
-func Pairs(ops []Op) []Pair {
-	pairs := make([]Pair, 0, len(ops)/2+1)
-	open := map[int]int{} // process -> index in pairs
-	var endTime int64
-	for _, op := range ops {
-		if op.Time > endTime {
-			endTime = op.Time
-		}
-		if op.Type == Invoke {
-			open[op.Process] = len(pairs)
-			pairs = append(pairs, Pair{Invoke: op})
-			continue
-		}
-		if i, ok := open[op.Process]; ok {
-			pairs[i].Completion = op
-			delete(open, op.Process)
-		}
-	}
-	for _, i := range open {
-		inv := pairs[i].Invoke
-		pairs[i].Completion = Op{
-			Index: -1, Time: endTime, Process: inv.Process, Type: Info, F: inv.F, Key: inv.Key,
-			Node: inv.Node, Req: inv.Req, Error: "history ended before the op completed",
-		}
-		pairs[i].Pending = true
-	}
-	return pairs
-}

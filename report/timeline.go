@@ -77,11 +77,11 @@ func buildTimeline(r io.Reader) (*timeline, error) {
 		process int
 		node    int32
 	}
-	laneOf := map[laneKey]int32{} // (process, leader) -> lane
-	var laneNode []int32          // lane -> node index
-	var laneProc []int            // lane -> process
-	pending := map[int]int{}      // process -> op awaiting its completion
-	var nemesis []history.Op      // for the windows
+	laneOf := map[laneKey]int32{}    // (process, leader) -> lane
+	var laneNode []int32             // lane -> node index
+	var laneProc []int               // lane -> process
+	var pending history.Matcher[int] // each process's op awaiting its completion
+	var nemesis []history.Op         // for the windows
 	var last int64
 	for {
 		op, err := hr.Next()
@@ -106,7 +106,7 @@ func buildTimeline(r io.Reader) (*timeline, error) {
 				laneProc = append(laneProc, op.Process)
 				laneNode = append(laneNode, node)
 			}
-			pending[op.Process] = len(d.Start)
+			pending.Invoke(op, len(d.Start))
 			d.Lane = append(d.Lane, lane)
 			d.Start = append(d.Start, us)
 			d.Stop = append(d.Stop, -1)
@@ -119,11 +119,10 @@ func buildTimeline(r io.Reader) (*timeline, error) {
 			d.Detail = append(d.Detail, [5]string{clip(compact(op.Value), maxDetail), "", "", clip(op.Req, maxDetail), clip(compact(op.Meta), maxDetail)})
 			continue
 		}
-		i, ok := pending[op.Process]
+		i, ok := pending.Complete(op)
 		if !ok {
 			continue // a completion without its invoke: well-formed says so; nothing to draw
 		}
-		delete(pending, op.Process)
 		d.Stop[i] = us
 		d.Cmp[i] = op.Index
 		switch op.Type {

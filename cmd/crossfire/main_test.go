@@ -482,7 +482,7 @@ func TestPglogicalRunsLeaveNothing(t *testing.T) {
 // checks that each left nothing labelled with its run.
 func runsLeaveNothing(t *testing.T, dc *client.Client, runs int, args ...string) {
 	store := t.TempDir()
-	idPattern := regexp.MustCompile(`(?:docker|pglogical) cluster (cf-[0-9a-f]+)`)
+	idPattern := regexp.MustCompile(`\w+ cluster (cf-[0-9a-f]+)`)
 	for i := range runs {
 		how := []string{"finish", "SIGINT"}[i%2]
 		if i == runs-1 {
