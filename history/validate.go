@@ -13,7 +13,7 @@ type Validator struct {
 	next     int64
 	lastTime int64
 	open     Matcher[pendingOp] // the pending invoke of each process
-	crashed  map[int]bool      // processes whose last op ended in info
+	crashed  map[int]bool       // processes whose last op ended in info
 	errs     []error
 	maxErrs  int
 }
@@ -88,4 +88,3 @@ func Validate(ops []Op) error {
 	}
 	return v.Err()
 }
-
