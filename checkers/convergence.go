@@ -134,7 +134,6 @@ func mix(x uint64) uint64 {
 type finalRead struct {
 	sum   uint64 // the value's digest
 	value json.RawMessage
-	shown string // the start of the value, to show when leaders differ
 	index int64
 }
 
@@ -164,12 +163,7 @@ func (s *convergenceStream) Result(context.Context) Result {
 		if reads[k] == nil {
 			reads[k] = map[string]finalRead{}
 		}
-		v := p.value
-		shown := string(v[:min(len(v), 120)])
-		if len(v) > 120 {
-			shown = shown[:117] + "..."
-		}
-		reads[k][p.node] = finalRead{sum: s.digest(v, false), value: v, shown: shown, index: p.index}
+		reads[k][p.node] = finalRead{sum: s.digest(p.value, false), value: p.value, index: p.index}
 	}
 	r := Result{Valid: True, Stats: map[string]any{"leaders": len(leaders), "final_reads": len(reads), "final_rule": rule}}
 	if s.sawMeta {
@@ -196,7 +190,7 @@ func (s *convergenceStream) Result(context.Context) Result {
 	for _, k := range keys {
 		byLeader := reads[k]
 		values := map[uint64][]string{} // value digest -> leaders
-		shown := map[uint64]string{}
+		shown := map[uint64]json.RawMessage{}
 		var ops []int64
 		for _, l := range leaders {
 			fr, ok := byLeader[l]
@@ -205,30 +199,29 @@ func (s *convergenceStream) Result(context.Context) Result {
 				continue
 			}
 			values[fr.sum] = append(values[fr.sum], l)
-			shown[fr.sum] = fr.shown
+			shown[fr.sum] = fr.value
 			ops = append(ops, fr.index)
 		}
 		if len(values) > 1 {
 			// Told apart by their bytes: compare them as data.
-			values, shown = map[uint64][]string{}, map[uint64]string{}
+			values, shown = map[uint64][]string{}, map[uint64]json.RawMessage{}
 			for _, l := range leaders {
 				if fr, ok := byLeader[l]; ok {
 					sum := s.digest(fr.value, true)
 					values[sum] = append(values[sum], l)
-					shown[sum] = fr.shown
+					shown[sum] = fr.value
 				}
 			}
 		}
 		if len(values) < 2 {
 			continue
 		}
-		var parts []string
+		var groups []valueGroup
 		for sum, ls := range values {
-			parts = append(parts, fmt.Sprintf("%s: %s", strings.Join(ls, ","), shown[sum]))
+			groups = append(groups, valueGroup{ls, shown[sum]})
 		}
-		sort.Strings(parts)
 		r.Anomalies = append(r.Anomalies, Anomaly{Kind: "divergence", Key: k.key, Ops: ops, Nodes: leaders, Definite: true,
-			Description: fmt.Sprintf("final %s of %q differs between leaders: %s", k.f, k.key, strings.Join(parts, "; "))})
+			Description: fmt.Sprintf("final %s of %q differs between leaders: %s", k.f, k.key, differences(groups))})
 	}
 	switch {
 	case len(r.Anomalies) > 0:

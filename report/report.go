@@ -64,20 +64,48 @@ var pageSource string
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"dur": func(ns int64) string { return time.Duration(ns).Round(time.Millisecond).String() },
 	// stat shows a checker's stat: whole numbers without an exponent.
-	"stat": func(v any) string {
-		if f, ok := v.(float64); ok && f == float64(int64(f)) {
-			return fmt.Sprint(int64(f))
-		}
-		return fmt.Sprint(v)
-	},
+	"stat": Stat,
 	// ns shows a duration that came through JSON as a number of nanoseconds.
 	"ns": func(v any) string {
 		if f, ok := v.(float64); ok {
-			return time.Duration(f).Round(time.Millisecond).String()
+			return Duration(time.Duration(f))
 		}
 		return fmt.Sprint(v)
 	},
 }).Parse(pageSource))
+
+// Stat shows one of a checker's stats as a person reads it: its name in words and its value, a
+// number of nanoseconds (a name ending in _ns) as a duration: "quiesce 7.6 s", "final reads 12".
+func Stat(name string, v any) string {
+	f, isNumber := v.(float64)
+	if n, ok := v.(int64); ok {
+		f, isNumber = float64(n), true
+	}
+	if n, ok := v.(int); ok {
+		f, isNumber = float64(n), true
+	}
+	words := strings.ReplaceAll(strings.TrimSuffix(name, "_ns"), "_", " ")
+	switch {
+	case isNumber && strings.HasSuffix(name, "_ns"):
+		return words + " " + Duration(time.Duration(f))
+	case isNumber && f == float64(int64(f)):
+		return fmt.Sprintf("%s %d", words, int64(f))
+	}
+	return fmt.Sprintf("%s %v", words, v)
+}
+
+// Duration is a duration as the report and the CLI show it: "430 ms", "7.6 s", "95 s".
+func Duration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond && d > -time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < time.Second && d > -time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < 100*time.Second && d > -100*time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.0f s", d.Seconds())
+}
 
 // Write builds the report of the run folder dir and writes it to dir/report.html (through a
 // temporary file, so a reader never sees half a page). It returns the report's path.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -191,4 +192,22 @@ func TestConflictTimesAreSecondsSinceTheStart(t *testing.T) {
 		assert.Contains(t, page.String(), want)
 	}
 	assert.NotContains(t, page.String(), fmt.Sprint(start+1_250_000_000))
+}
+
+func TestStatsReadAsWords(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"quiesce_ns", float64(7627051636), "quiesce 7.6 s"},
+		{"quiesce_ns", float64(430 * time.Millisecond), "quiesce 430 ms"},
+		{"final_reads", float64(12), "final reads 12"},
+		{"final_rule", "meta.final", "final rule meta.final"},
+		{"replication_caught_up", true, "replication caught up true"},
+	} {
+		if got := Stat(c.name, c.v); got != c.want {
+			t.Errorf("Stat(%s, %v) = %q, want %q", c.name, c.v, got, c.want)
+		}
+	}
 }

@@ -145,7 +145,7 @@ func printRun(w io.Writer, res harness.Result) {
 	if s.Interrupted {
 		fmt.Fprint(w, ", interrupted")
 	} else if s.Converged {
-		fmt.Fprintf(w, ", replicated everywhere %v after healing", time.Duration(s.QuiesceNS).Round(time.Millisecond))
+		fmt.Fprintf(w, ", replicated everywhere %s after healing", report.Duration(time.Duration(s.QuiesceNS)))
 	} else {
 		fmt.Fprint(w, ", replication had NOT caught up when the final reads ran")
 	}
