@@ -10,7 +10,7 @@ import (
 )
 
 // The lines are pglogical 2.4.2's, as a PostgreSQL 15 server with log_line_prefix '%m [%p] '
-// wrote them (targets/pglogical.md), among other lines of the log.
+// wrote them (README.md), among other lines of the log.
 const serverLog = `2026-11-27 15:16:50.001 UTC [800] LOG:  database system is ready to accept connections
 2026-11-27 15:16:57.793 UTC [812] LOG:  CONFLICT: remote UPDATE on relation public.kv (local index kv_pkey). Resolution: keep_local.
 2026-11-27 15:16:57.793 UTC [812] DETAIL:  existing local tuple {k[int4]:10 v[int4]:1} xid=740,origin=0,timestamp=2026-11-27 15:16:57.79302+00; remote tuple {k[int4]:10 v[int4]:3} in xact origin=2,timestamp=2026-11-27 15:16:32.953176+00,commit_lsn=0/1973D68

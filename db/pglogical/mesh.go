@@ -19,7 +19,7 @@ var Strategies = []string{"last_update_wins", "first_update_wins", "keep_local",
 // Port is PostgreSQL's port inside a leader's container.
 const Port = 5432
 
-// ServerSettings are each leader's settings (targets/pglogical.md): logical decoding, pglogical
+// ServerSettings are each leader's settings (README.md): logical decoding, pglogical
 // loaded, commit timestamps kept (conflict resolution compares them), the resolution, conflicts
 // logged at LOG with the prefix ParseConflicts reads.
 func ServerSettings(strategy string) []string {
