@@ -377,19 +377,25 @@ func (c *Cluster) AdminURL(ctx context.Context, id string) (string, error) {
 // Partition cuts links: client links at the sidecar, the links between leaders at the sidecar
 // or by firewall (Leader.Links).
 func (c *Cluster) Partition(ctx context.Context, cut []clusters.Link) error {
-	var proxied, walled []clusters.Link
-	for _, l := range cut {
+	proxied, walled := c.split(cut)
+	errs := []error{c.sidecar.Partition(ctx, proxied)}
+	if len(walled) > 0 {
+		errs = append(errs, c.fw.partition(ctx, walled))
+	}
+	return errors.Join(errs...)
+}
+
+// split parts links into those of the sidecar (client links, and every link with LinksProxy)
+// and those of the firewall.
+func (c *Cluster) split(links []clusters.Link) (proxied, walled []clusters.Link) {
+	for _, l := range links {
 		if c.fw != nil && l.From != clusters.ClientLink {
 			walled = append(walled, l)
 		} else {
 			proxied = append(proxied, l)
 		}
 	}
-	errs := []error{c.sidecar.Partition(ctx, proxied)}
-	if len(walled) > 0 {
-		errs = append(errs, c.fw.partition(ctx, walled))
-	}
-	return errors.Join(errs...)
+	return proxied, walled
 }
 
 // Heal restores every link.
@@ -404,14 +410,7 @@ func (c *Cluster) Heal(ctx context.Context) error {
 // SetLatency delays the replies over links: at the sidecar, or with tc netem inside the leaders
 // (the packets the listening side of each link sends back).
 func (c *Cluster) SetLatency(ctx context.Context, links []clusters.Link, latency, jitter time.Duration) error {
-	var proxied, walled []clusters.Link
-	for _, l := range links {
-		if c.fw != nil && l.From != clusters.ClientLink {
-			walled = append(walled, l)
-		} else {
-			proxied = append(proxied, l)
-		}
-	}
+	proxied, walled := c.split(links)
 	errs := []error{c.sidecar.SetLatency(ctx, proxied, latency, jitter)}
 	if len(walled) > 0 {
 		errs = append(errs, c.fw.setLatency(ctx, walled, latency, jitter))
@@ -435,6 +434,16 @@ func (c *Cluster) inspect(ctx context.Context, id string) (LeaderState, error) {
 		return LeaderState{}, err
 	}
 	return InspectLeader(ctx, c.cli, ctr.GetContainerID(), c.network, id)
+}
+
+// state is a leader's container and how Docker reports it now.
+func (c *Cluster) state(ctx context.Context, id string) (testcontainers.Container, LeaderState, error) {
+	ctr, err := c.container(id)
+	if err != nil {
+		return nil, LeaderState{}, err
+	}
+	now, err := InspectLeader(ctx, c.cli, ctr.GetContainerID(), c.network, id)
+	return ctr, now, err
 }
 
 // Kill sends SIGKILL to a leader's container. Its filesystem, and with it the leader's data,
@@ -461,11 +470,7 @@ func (c *Cluster) Kill(ctx context.Context, id string) error {
 // answers (crash recovery included). A running leader is left alone. A leader that is off the
 // network starts there, unreachable, and Reconnect finishes its return.
 func (c *Cluster) Restart(ctx context.Context, id string) error {
-	ctr, err := c.container(id)
-	if err != nil {
-		return err
-	}
-	now, err := c.inspect(ctx, id)
+	ctr, now, err := c.state(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -615,11 +620,7 @@ func (c *Cluster) Disconnect(ctx context.Context, id string) error {
 // not frozen, waits until it answers there and finishes its return; otherwise the start or the
 // thaw finishes it.
 func (c *Cluster) Reconnect(ctx context.Context, id string) error {
-	ctr, err := c.container(id)
-	if err != nil {
-		return err
-	}
-	now, err := c.inspect(ctx, id)
+	ctr, now, err := c.state(ctx, id)
 	if err != nil {
 		return err
 	}

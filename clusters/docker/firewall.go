@@ -60,21 +60,23 @@ func (f *firewall) isBehind(id string) bool {
 	return f.behind[id]
 }
 
-func (f *firewall) partition(ctx context.Context, links []clusters.Link) error {
+// change records a change of what is cut or slowed, then makes every leader's rules again.
+func (f *firewall) change(ctx context.Context, do func()) error {
 	f.mu.Lock()
-	for _, l := range links {
-		f.cut[l] = true
-	}
+	do()
 	f.mu.Unlock()
 	return f.sync(ctx, f.c.ids)
 }
 
-func (f *firewall) heal(ctx context.Context) error {
-	f.mu.Lock()
-	clear(f.cut)
-	f.mu.Unlock()
-	return f.sync(ctx, f.c.ids)
+func (f *firewall) partition(ctx context.Context, links []clusters.Link) error {
+	return f.change(ctx, func() {
+		for _, l := range links {
+			f.cut[l] = true
+		}
+	})
 }
+
+func (f *firewall) heal(ctx context.Context) error { return f.change(ctx, func() { clear(f.cut) }) }
 
 // ErrNoNetem says that links cut by firewall cannot be slowed on this machine: its kernel (which
 // containers share) lacks the netem or prio queueing disciplines, or the image lacks tc.
@@ -94,19 +96,15 @@ func (f *firewall) setLatency(ctx context.Context, links []clusters.Link, latenc
 	if err := f.probeNetem(ctx); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	for _, l := range links {
-		f.slow[l] = netem{latency, jitter}
-	}
-	f.mu.Unlock()
-	return f.sync(ctx, f.c.ids)
+	return f.change(ctx, func() {
+		for _, l := range links {
+			f.slow[l] = netem{latency, jitter}
+		}
+	})
 }
 
 func (f *firewall) clearLatency(ctx context.Context) error {
-	f.mu.Lock()
-	clear(f.slow)
-	f.mu.Unlock()
-	return f.sync(ctx, f.c.ids)
+	return f.change(ctx, func() { clear(f.slow) })
 }
 
 // probeNetem finds out once, on a running leader, whether links can be slowed here.

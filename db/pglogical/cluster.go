@@ -265,15 +265,9 @@ func EnsureImage(ctx context.Context, cli *client.Client, log io.Writer) (string
 	return tag, err
 }
 
+// What pglogical adds to the generic cluster's capabilities.
 var (
-	_ clusters.Cluster           = (*Cluster)(nil)
-	_ clusters.Partitioner       = (*Cluster)(nil)
-	_ clusters.LinkShaper        = (*Cluster)(nil)
-	_ clusters.Killer            = (*Cluster)(nil)
-	_ clusters.Pauser            = (*Cluster)(nil)
-	_ clusters.Disconnector      = (*Cluster)(nil)
-	_ clusters.ClockSkewer       = (*Cluster)(nil)
-	_ clusters.Quiescer          = (*Cluster)(nil)
-	_ clusters.ConflictSource    = (*Cluster)(nil)
-	_ clusters.ArtifactCollector = (*Cluster)(nil)
+	_ clusters.ClockSkewer    = (*Cluster)(nil)
+	_ clusters.Quiescer       = (*Cluster)(nil)
+	_ clusters.ConflictSource = (*Cluster)(nil)
 )

@@ -189,32 +189,19 @@ func (c *Cluster) Quiesce(ctx context.Context) error {
 
 // Conflicts copies every leader's conflict log out of its container and reads it.
 func (c *Cluster) Conflicts(ctx context.Context) ([]history.ConflictRecord, error) {
-	var out []history.ConflictRecord
-	for _, id := range c.IDs() {
+	return server.CollectConflicts(c.IDs(), func(id string) (io.ReadCloser, error) {
 		f, err := c.CopyFile(ctx, id, "/data/"+server.ConflictFile)
 		if err != nil {
-			continue // a leader that never saw a conflict has no log
+			return nil, nil // a leader that never saw a conflict has no log
 		}
-		recs, err := server.ConflictRecords(f)
-		f.Close()
-		if err != nil {
-			return out, fmt.Errorf("docker: %s's conflict log: %w", id, err)
-		}
-		out = append(out, recs...)
-	}
-	return out, nil
+		return f, nil
+	})
 }
 
+// What regionkv adds to the generic cluster's capabilities.
 var (
-	_ clusters.Cluster               = (*Cluster)(nil)
-	_ clusters.Partitioner           = (*Cluster)(nil)
+	_ clusters.ClockSkewer           = (*Cluster)(nil)
+	_ clusters.ReplicationDuplicator = (*Cluster)(nil)
 	_ clusters.Quiescer              = (*Cluster)(nil)
 	_ clusters.ConflictSource        = (*Cluster)(nil)
-	_ clusters.Killer                = (*Cluster)(nil)
-	_ clusters.Pauser                = (*Cluster)(nil)
-	_ clusters.Disconnector          = (*Cluster)(nil)
-	_ clusters.ClockSkewer           = (*Cluster)(nil)
-	_ clusters.LinkShaper            = (*Cluster)(nil)
-	_ clusters.ReplicationDuplicator = (*Cluster)(nil)
-	_ clusters.ArtifactCollector     = (*Cluster)(nil)
 )

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -602,23 +603,13 @@ func (c *Cluster) Quiesce(ctx context.Context) error {
 
 // Conflicts reads every node's conflict log from its data directory.
 func (c *Cluster) Conflicts(ctx context.Context) ([]history.ConflictRecord, error) {
-	var out []history.ConflictRecord
-	for _, id := range c.ids {
+	return server.CollectConflicts(c.ids, func(id string) (io.ReadCloser, error) {
 		f, err := os.Open(filepath.Join(c.nodeDir(id), "data", server.ConflictFile))
 		if errors.Is(err, os.ErrNotExist) {
-			continue // a node that never saw a conflict has no log
+			return nil, nil // a node that never saw a conflict has no log
 		}
-		if err != nil {
-			return out, err
-		}
-		recs, err := server.ConflictRecords(f)
-		f.Close()
-		if err != nil {
-			return out, fmt.Errorf("local: %s's conflict log: %w", id, err)
-		}
-		out = append(out, recs...)
-	}
-	return out, nil
+		return f, err
+	})
 }
 
 var (

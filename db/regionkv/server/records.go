@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"strings"
 
@@ -16,4 +17,26 @@ func ConflictRecords(r io.Reader) ([]history.ConflictRecord, error) {
 		recs[i].Key = strings.TrimPrefix(recs[i].Key, CartSpace+":")
 	}
 	return recs, err
+}
+
+// CollectConflicts reads the conflict log of each node, which open opens (nil, nil for a node
+// that never saw a conflict and so has no log), as crossfire's records.
+func CollectConflicts(nodes []string, open func(node string) (io.ReadCloser, error)) ([]history.ConflictRecord, error) {
+	var out []history.ConflictRecord
+	for _, id := range nodes {
+		f, err := open(id)
+		if err != nil {
+			return out, err
+		}
+		if f == nil {
+			continue
+		}
+		recs, err := ConflictRecords(f)
+		f.Close()
+		if err != nil {
+			return out, fmt.Errorf("%s's conflict log: %w", id, err)
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
 }
