@@ -82,7 +82,7 @@ func listDifferences(groups []valueGroup) (string, bool) {
 			order = append(order, it+" held "+strings.Join(tally, ", "))
 			continue
 		}
-		where := "only at " + strings.Join(holders, "; ")
+		where := "only at " + strings.Join(holders, " and ")
 		if _, ok := byHolders[where]; !ok {
 			order = append(order, where)
 		}

@@ -27,3 +27,14 @@ func TestDifferencesSayWhatDiffers(t *testing.T) {
 		}
 	}
 }
+
+func TestDifferencesOfThreeLeaders(t *testing.T) {
+	got := differences([]valueGroup{
+		{[]string{"n1"}, json.RawMessage(`["a","b"]`)},
+		{[]string{"n2"}, json.RawMessage(`["b"]`)},
+		{[]string{"n3"}, json.RawMessage(`["a","b","c"]`)},
+	})
+	if want := "a only at n1 and n3; c only at n3"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}

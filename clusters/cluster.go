@@ -7,8 +7,10 @@
 //
 // Every link the harness can cut is named by a Link: leader-to-leader links are directed (n1->n2
 // carries what n1 sends to n2), and client links run from "client" to a leader. The clusters
-// crossfire ships route every link through a Toxiproxy proxy, so the same fault means the same
-// thing on every database and every cluster kind.
+// crossfire ships route every client link, and every link between leaders that can be, through a
+// Toxiproxy proxy, so the same fault means the same thing on every database and every cluster
+// kind; engines whose peers dial the addresses each node advertises have their links cut by
+// firewall rules inside the leaders instead (package clusters/docker).
 //
 // The package names no database: each database's clusters live in its own folder under db/.
 package clusters

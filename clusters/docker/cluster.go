@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -79,6 +80,10 @@ type Leader struct {
 	Entrypoint func(c *Cluster, id string) []string
 	Cmd        func(c *Cluster, id string) []string
 	Env        map[string]string
+	// DataVolume is the folder inside a leader where it keeps its data, held in a volume of the
+	// leader's own (labelled with the run, removed by Close and by Clean); "" keeps the data in
+	// the container's filesystem. Either way it survives Kill and Restart.
+	DataVolume string
 	// Ready is how a leader that was just started is known to be up (testcontainers' wait).
 	Ready func() wait.Strategy
 	// Up says whether a leader answers at addr (host:port of its published Port), after it came
@@ -233,6 +238,10 @@ func New(ctx context.Context, l Leader, o Options) (*Cluster, error) {
 				if l.Links == LinksFirewall {
 					hc.CapAdd = append(hc.CapAdd, "NET_ADMIN")
 				}
+				if l.DataVolume != "" {
+					hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: c.volume(id), Target: l.DataVolume,
+						VolumeOptions: &mount.VolumeOptions{Labels: maps.Clone(labels)}})
+				}
 			},
 		}
 		if l.Entrypoint != nil {
@@ -286,6 +295,9 @@ func New(ctx context.Context, l Leader, o Options) (*Cluster, error) {
 	}
 	return c, nil
 }
+
+// volume is the name of a leader's data volume.
+func (c *Cluster) volume(id string) string { return c.run + "-" + id + "-data" }
 
 // say writes a line to the run's log.
 func (c *Cluster) say(format string, args ...any) {
@@ -746,6 +758,13 @@ func (c *Cluster) Close() error {
 		}
 		errs = append(errs, testcontainers.TerminateContainer(ctr, testcontainers.RemoveVolumes()))
 		delete(c.ctrs, id)
+	}
+	if c.leader.DataVolume != "" && c.cli != nil {
+		for _, id := range c.ids {
+			if _, err := c.cli.VolumeRemove(ctx, c.volume(id), client.VolumeRemoveOptions{Force: true}); err != nil && !strings.Contains(err.Error(), "no such volume") && !strings.Contains(err.Error(), "not found") {
+				errs = append(errs, fmt.Errorf("docker: removing %s: %w", c.volume(id), err))
+			}
+		}
 	}
 	errs = append(errs, c.clocks.remove(), os.RemoveAll(HostDir(c.run)))
 	errs = append(errs, c.sidecar.Close())

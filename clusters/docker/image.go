@@ -1,8 +1,16 @@
-// Package docker is what every database's container cluster shares: the connection to the Docker
-// engine (testcontainers' own moby client), the labels on everything crossfire makes, Clean for
-// what a crashed run left behind, and images built here, never pulled: a static Go binary (CGO
-// off) copied into a FROM scratch image, tagged by the binary's content hash, so an image is
-// built once and reused while the binary stays the same. The Toxiproxy sidecar is one such image.
+// Package docker is the container cluster every database uses: New starts the leaders a Leader
+// describes (image, command, port, readiness, how peers dial, clock file, artifacts) on a
+// network made for the run, with the Toxiproxy sidecar in front of them, and gives every fault a
+// container can suffer (links cut and slowed through the sidecar's proxies or by firewall inside
+// the leaders, SIGKILL and restart, freeze and thaw, off the network and back, clocks through
+// libfaketime files) with one state machine. A database's cluster embeds it and adds what only the
+// engine knows: how its leaders join, when replication has caught up, where its conflicts are.
+//
+// Around it: the connection to the Docker engine (testcontainers' own moby client), the labels on
+// everything crossfire makes, Clean for what a crashed run left behind, and images built here,
+// never pulled: a static Go binary (CGO off) copied into a FROM scratch image, tagged by the
+// binary's content hash, or a Debian root filesystem made by debootstrap (DebianImage), each
+// built once and reused while what went into it stays the same.
 //
 // testcontainers' reaper is not used (its image cannot be pulled): every container, network and
 // volume carries the label "crossfire" (and "crossfire.run" with the run's id). Only this package

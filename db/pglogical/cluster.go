@@ -96,9 +96,10 @@ func Leader(o Options) docker.Leader {
 			_, err = conn.Exec(ctx, "SELECT 1")
 			return err
 		},
-		URL:      url,
-		Faketime: true,
-		Timeout:  o.Ready,
+		URL:        url,
+		DataVolume: "/data",
+		Faketime:   true,
+		Timeout:    o.Ready,
 	}
 }
 

@@ -53,6 +53,10 @@ func TestClusterThroughTheSidecar(t *testing.T) {
 	assert.Empty(t, recs, "one write, no conflict")
 	dir := t.TempDir()
 	require.NoError(t, c.CollectArtifacts(ctx, dir))
+	// Each leader's data is in a volume of its own, labelled with the run.
+	vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", docker.LabelRun+"="+c.Run())})
+	require.NoError(t, err)
+	assert.Len(t, vs.Items, 3)
 
 	run := c.Run()
 	require.NoError(t, c.Close())
@@ -61,8 +65,11 @@ func TestClusterThroughTheSidecar(t *testing.T) {
 	require.NoError(t, err)
 	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: filter})
 	require.NoError(t, err)
+	vs, err = cli.VolumeList(ctx, client.VolumeListOptions{Filters: filter})
+	require.NoError(t, err)
 	assert.Empty(t, cs.Items)
 	assert.Empty(t, ns.Items)
+	assert.Empty(t, vs.Items, "the leaders' data volumes")
 }
 
 // BenchmarkNew measures New to three leaders joined in a full mesh with every subscription
