@@ -103,7 +103,8 @@ type Leader struct {
 	// be reached (see Cluster.Reachable), so faults set meanwhile must be given again. Nil for
 	// nothing.
 	Returned func(ctx context.Context, id string, missed bool) error
-	// Ready bound for each leader's start and return, when Options says none.
+	// Timeout bounds each leader's start and return when Options.Ready is 0 (a minute when both
+	// are).
 	Timeout time.Duration
 }
 
