@@ -26,7 +26,8 @@ test:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race ./history/... ./checkers/... ./nemesis/... ./workloads/... ./db ./db/regionkv ./db/regionkv/server ./clusters ./report/...
+	$(GO) test -race ./history/... ./checkers/... ./nemesis/... ./workloads/... ./db ./db/regionkv/server ./clusters/... ./resolve ./report/...
+	$(GO) test -race -skip Matrix ./db/regionkv
 
 bench:
 	$(GO) test ./history/ -run '^$$' -bench 'Reader|WriterAppend' -benchtime 2s -count 3
