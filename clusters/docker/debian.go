@@ -29,6 +29,15 @@ type DebianImage struct {
 	Changes  []string // Dockerfile instructions applied on import: ENV, USER, CMD …
 }
 
+// DebianMirror is the Debian mirror images are made from: CROSSFIRE_DEBIAN_MIRROR, or Debian's
+// own.
+func DebianMirror() string {
+	if m := os.Getenv("CROSSFIRE_DEBIAN_MIRROR"); m != "" {
+		return m
+	}
+	return "http://deb.debian.org/debian"
+}
+
 // recipeVersion changes when the way images are made changes, so that their tags do too.
 const recipeVersion = "debian-1"
 

@@ -3,11 +3,7 @@
 // (no registry can be reached): see Image.
 package pglogical
 
-import (
-	"os"
-
-	"crossfire/clusters/docker"
-)
+import "crossfire/clusters/docker"
 
 // Repo is the image's name; its tag is a hash of what went into it.
 const Repo = "crossfire-pglogical"
@@ -31,12 +27,8 @@ chown postgres:postgres /data /faketime /run/postgresql
 // Image is the image every pglogical leader runs: Debian bookworm's packages, from the mirror
 // CROSSFIRE_DEBIAN_MIRROR names (Debian's own by default).
 func Image() docker.DebianImage {
-	mirror := os.Getenv("CROSSFIRE_DEBIAN_MIRROR")
-	if mirror == "" {
-		mirror = "http://deb.debian.org/debian"
-	}
 	return docker.DebianImage{
-		Repo: Repo, Suite: "bookworm", Mirror: mirror, Packages: Packages, Setup: setup,
+		Repo: Repo, Suite: "bookworm", Mirror: docker.DebianMirror(), Packages: Packages, Setup: setup,
 		Changes: []string{
 			"ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			"ENV LANG=C.UTF-8",

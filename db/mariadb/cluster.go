@@ -1,0 +1,353 @@
+package mariadb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"crossfire/clusters"
+	"crossfire/clusters/docker"
+)
+
+// SingleLeader is the control strategy: every client, whichever leader it was given, at n1.
+const SingleLeader = "single-leader"
+
+// WriteAnywhere is every client at its own leader: the design under test.
+const WriteAnywhere = "write-anywhere"
+
+// Options configure New.
+type Options struct {
+	Nodes    int // leaders; 3 by default
+	Settings     // the servers' settings; Replication Galera, Flush "1", SyncWait "0" by default
+	Strategy string
+	Ready    time.Duration // bound on each leader's start and on the cluster's; 3 minutes by default
+	Log      io.Writer
+}
+
+// Cluster is MariaDB in containers: the generic container cluster (leaders on a network made for
+// the run, clients through the sidecar, links between leaders cut by firewall, since Galera's
+// peers dial the addresses each node advertises) and what is MariaDB's own: when the cluster is
+// ready and caught up, and the harness's own connection to each leader, past every fault.
+type Cluster struct {
+	*docker.Cluster
+	opts Options
+
+	mu    sync.Mutex
+	conns map[string]*sql.DB
+}
+
+// Leader is the description of a MariaDB leader for the generic container cluster.
+func Leader(o Options) docker.Leader {
+	return docker.Leader{
+		Engine: Name,
+		Image: func(ctx context.Context, cli *client.Client, log io.Writer) (string, error) {
+			tag, _, err := docker.EnsureDebianImage(ctx, cli, Image(), log)
+			return tag, err
+		},
+		Port:  Port,
+		Links: docker.LinksFirewall,
+		Dial:  docker.DialEither,
+		Entrypoint: func(_ *docker.Cluster, id string) []string {
+			var n int
+			fmt.Sscanf(id, "n%d", &n)
+			return []string{"/bin/sh", "-c", o.Settings.Entrypoint(id, n)}
+		},
+		Ready:      func() wait.Strategy { return wait.ForLog("ready for connections") },
+		Up:         func(ctx context.Context, addr string) error { return ping(ctx, dsnURL(addr)) },
+		URL:        dsnURL,
+		DataVolume: "/var/lib/mysql",
+		Faketime:   true,
+		Timeout:    o.Ready,
+	}
+}
+
+// dsnURL is a client's URL for a leader at addr (host:port).
+func dsnURL(addr string) string { return "mysql://cf:cf@" + addr + "/crossfire" }
+
+// driverDSN turns a mysql:// URL into the driver's own DSN, with timeouts.
+func driverDSN(u string, timeout time.Duration) (string, error) {
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme != "mysql" {
+		return "", fmt.Errorf("mariadb: %q is no mysql:// URL", u)
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = p.User.Username()
+	cfg.Passwd, _ = p.User.Password()
+	cfg.Net, cfg.Addr, cfg.DBName = "tcp", p.Host, strings.TrimPrefix(p.Path, "/")
+	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, timeout, timeout
+	cfg.InterpolateParams = true
+	return cfg.FormatDSN(), nil
+}
+
+// ping connects to a leader and pings it: it answers, whatever its state in the cluster.
+func ping(ctx context.Context, u string) error {
+	dsn, err := driverDSN(strings.TrimSuffix(u, "/crossfire")+"/", 2*time.Second)
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.PingContext(ctx)
+}
+
+func (o *Options) defaults() {
+	if o.Nodes == 0 {
+		o.Nodes = 3
+	}
+	o.Settings.Nodes = o.Nodes
+	if o.Replication == "" {
+		o.Replication = Galera
+	}
+	if o.Flush == "" {
+		o.Flush = "1"
+	}
+	if o.SyncWait == "" {
+		o.SyncWait = "0"
+	}
+	if o.ExecMode == "" {
+		o.ExecMode = ExecModes[0]
+	}
+	if o.Strategy == "" {
+		o.Strategy = WriteAnywhere
+	}
+	if o.Ready == 0 {
+		o.Ready = 3 * time.Minute
+	}
+}
+
+// New starts the leaders and waits until the cluster is ready: with Galera, every leader Synced
+// in one primary component of them all; with async, every master replicating from every other.
+// The workloads' tables are made once the cluster is ready. On error it returns what it started
+// too, for Close.
+func New(ctx context.Context, o Options) (*Cluster, error) {
+	o.defaults()
+	if o.Nodes < 2 || o.Nodes > 9 {
+		return nil, fmt.Errorf("mariadb: nodes must be from 2 to 9, not %d", o.Nodes)
+	}
+	if o.Replication != Galera {
+		return nil, fmt.Errorf("mariadb: replication %q is not built yet (valid: %s)", o.Replication, Galera)
+	}
+	d := docker.Options{Nodes: o.Nodes, Ready: o.Ready, Log: o.Log}
+	if o.Strategy == SingleLeader {
+		d.ClientsAt = "n1"
+	}
+	dc, err := docker.New(ctx, Leader(o), d)
+	if dc == nil {
+		return nil, err
+	}
+	c := &Cluster{Cluster: dc, opts: o, conns: map[string]*sql.DB{}}
+	if err != nil {
+		return c, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, o.Ready)
+	defer cancel()
+	dc.Say("waiting for %d leaders Synced in one primary component", o.Nodes)
+	if err := c.awaitSynced(rctx); err != nil {
+		return c, err
+	}
+	conn, err := c.conn(rctx, "n1")
+	if err != nil {
+		return c, err
+	}
+	for _, stmt := range Schema {
+		if _, err := conn.ExecContext(rctx, stmt); err != nil {
+			return c, fmt.Errorf("mariadb: making the tables at n1: %w", err)
+		}
+	}
+	if err := c.Quiesce(rctx); err != nil {
+		return c, err
+	}
+	dc.Say("ready")
+	return c, nil
+}
+
+// conn is the harness's connection pool to a leader at its published port (a restart may move
+// it: the pool is made again when it does).
+func (c *Cluster) conn(ctx context.Context, id string) (*sql.DB, error) {
+	admin, err := c.AdminURL(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := id + " " + admin
+	if db := c.conns[key]; db != nil {
+		return db, nil
+	}
+	// The harness's connection names no database: the workloads' may not exist yet.
+	dsn, err := driverDSN(strings.TrimSuffix(admin, "/crossfire")+"/", 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(2)
+	for k, old := range c.conns {
+		if strings.HasPrefix(k, id+" ") {
+			old.Close()
+			delete(c.conns, k)
+		}
+	}
+	c.conns[key] = db
+	return db, nil
+}
+
+// galeraState is what a leader says of itself in the cluster.
+type galeraState struct {
+	status, state string // wsrep_cluster_status (Primary), wsrep_local_state_comment (Synced)
+	size          int
+	committed     int64 // wsrep_last_committed
+	recvQueue     int64 // wsrep_local_recv_queue: write sets received, not applied yet
+}
+
+func (s galeraState) String() string {
+	return fmt.Sprintf("%s %s, size %d, committed %d, %d to apply", s.status, s.state, s.size, s.committed, s.recvQueue)
+}
+
+// galera reads a leader's wsrep status.
+func (c *Cluster) galera(ctx context.Context, id string) (galeraState, error) {
+	db, err := c.conn(ctx, id)
+	if err != nil {
+		return galeraState{}, err
+	}
+	rows, err := db.QueryContext(ctx, "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status', 'wsrep_local_state_comment', 'wsrep_cluster_size', 'wsrep_last_committed', 'wsrep_local_recv_queue')")
+	if err != nil {
+		return galeraState{}, err
+	}
+	defer rows.Close()
+	var s galeraState
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			return s, err
+		}
+		switch name {
+		case "wsrep_cluster_status":
+			s.status = value
+		case "wsrep_local_state_comment":
+			s.state = value
+		case "wsrep_cluster_size":
+			fmt.Sscan(value, &s.size)
+		case "wsrep_last_committed":
+			fmt.Sscan(value, &s.committed)
+		case "wsrep_local_recv_queue":
+			fmt.Sscan(value, &s.recvQueue)
+		}
+	}
+	return s, rows.Err()
+}
+
+// states reads every leader's wsrep status; what could not be read says why.
+func (c *Cluster) states(ctx context.Context) (map[string]galeraState, map[string]error) {
+	out, bad := map[string]galeraState{}, map[string]error{}
+	for _, id := range c.IDs() {
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		s, err := c.galera(qctx, id)
+		cancel()
+		if err != nil {
+			bad[id] = err
+		} else {
+			out[id] = s
+		}
+	}
+	return out, bad
+}
+
+// awaitSynced waits until every leader is Synced in a primary component of them all.
+func (c *Cluster) awaitSynced(ctx context.Context) error {
+	_, err := c.await(ctx, func(states map[string]galeraState) bool {
+		for _, s := range states {
+			if s.status != "Primary" || s.state != "Synced" || s.size != c.opts.Nodes {
+				return false
+			}
+		}
+		return true
+	})
+	return err
+}
+
+// await polls every leader's state until ok says so; when ctx ends first, it says where each
+// leader was.
+func (c *Cluster) await(ctx context.Context, ok func(map[string]galeraState) bool) (map[string]galeraState, error) {
+	for {
+		states, bad := c.states(ctx)
+		if len(bad) == 0 && len(states) == c.opts.Nodes && ok(states) {
+			return states, nil
+		}
+		select {
+		case <-ctx.Done():
+			var where []string
+			for _, id := range c.IDs() {
+				if err := bad[id]; err != nil {
+					where = append(where, fmt.Sprintf("%s: %v", id, err))
+				} else {
+					where = append(where, fmt.Sprintf("%s: %s", id, states[id]))
+				}
+			}
+			sort.Strings(where)
+			return states, fmt.Errorf("mariadb: the cluster did not settle: %s", strings.Join(where, "; "))
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Quiesce implements clusters.Quiescer: every leader Synced in one primary component of them
+// all, with nothing left to apply and the same last committed write set, twice in a row.
+func (c *Cluster) Quiesce(ctx context.Context) error {
+	var last int64 = -1
+	_, err := c.await(ctx, func(states map[string]galeraState) bool {
+		var committed int64 = -1
+		for _, s := range states {
+			if s.status != "Primary" || s.state != "Synced" || s.size != c.opts.Nodes || s.recvQueue != 0 {
+				last = -1
+				return false
+			}
+			if committed >= 0 && s.committed != committed {
+				last = -1
+				return false
+			}
+			committed = s.committed
+		}
+		settled := committed == last
+		last = committed
+		return settled
+	})
+	return err
+}
+
+// SetClock implements clusters.ClockSkewer through each leader's libfaketime file.
+func (c *Cluster) SetClock(ctx context.Context, id string, s clusters.ClockSetting) error {
+	return c.SetFaketime(id, s)
+}
+
+// Close closes the harness's connections and removes the leaders, the sidecar and the network.
+func (c *Cluster) Close() error {
+	c.mu.Lock()
+	for k, db := range c.conns {
+		db.Close()
+		delete(c.conns, k)
+	}
+	c.mu.Unlock()
+	return c.Cluster.Close()
+}
+
+// What MariaDB adds to the generic cluster's capabilities.
+var (
+	_ clusters.ClockSkewer = (*Cluster)(nil)
+	_ clusters.Quiescer    = (*Cluster)(nil)
+)

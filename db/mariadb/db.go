@@ -1,0 +1,97 @@
+package mariadb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"crossfire/clusters"
+	"crossfire/clusters/docker"
+	"crossfire/db"
+	"crossfire/workloads"
+)
+
+// KindDocker is the one cluster kind: MariaDB runs from the image Image describes.
+const KindDocker = "docker"
+
+func init() { db.Register(DB{}) }
+
+// DB is MariaDB in the catalog.
+type DB struct{}
+
+// Name implements db.DB.
+func (DB) Name() string { return Name }
+
+// Spec implements db.DB.
+func (DB) Spec() db.Spec {
+	common := []db.Option{
+		{Name: "replication", Values: []string{Galera},
+			Usage: "galera: synchronous replication, certification at commit"},
+		{Name: "strategy", Values: []string{WriteAnywhere, SingleLeader},
+			Usage: "write-anywhere (every client at its own leader) or single-leader (every client at n1: the control)"},
+		{Name: "flush", Values: []string{"1", "0"},
+			Usage: "innodb_flush_log_at_trx_commit: 1 (as shipped, flushed at every commit) or 0 (once a second, as Galera's documentation recommends)"},
+		{Name: "sync-wait", Values: []string{"0", "1"},
+			Usage: "wsrep_sync_wait: 0 (as shipped: reads may be stale) or 1 (causal reads)"},
+	}
+	inventory := append(append([]db.Option(nil), common...),
+		db.Option{Name: "buy", Values: BuyWays,
+			Usage: "how a purchase is written: decrement (one conditional UPDATE) or read-modify-write (read the units, check, write the read value less the quantity)"},
+		db.Option{Name: "orders", Values: OrderDesigns,
+			Usage: "order rows: naive (a row per sale) or dedup (a row per idempotency id)"},
+		db.Option{Name: "snapshot-isolation", Values: []string{"off", "on"},
+			Usage: "innodb_snapshot_isolation for the clients' transactions: off (as shipped in 10.11) or on (a write to a row changed since the transaction's snapshot fails, 1020)"},
+	)
+	return db.Spec{
+		About: "MariaDB 10.11 with Galera 4, three leaders in containers built from Debian's packages",
+		Kinds: []db.Kind{{Name: KindDocker, About: "containers on a network made for the run, links cut by firewall inside the leaders, clients through a Toxiproxy sidecar",
+			Cluster: (*Cluster)(nil)}},
+		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName},
+		Options: map[string][]db.Option{
+			workloads.RegisterName:  common,
+			workloads.InventoryName: inventory,
+			workloads.CartName:      common,
+		},
+	}
+}
+
+// Start implements db.DB. A machine that cannot build or run the image (no Docker, no
+// debootstrap) gets an error wrapping docker.ErrMissing that says what to install.
+func (DB) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
+	if s.Kind != KindDocker {
+		return nil, fmt.Errorf("mariadb cannot start a %q cluster (valid: %s)", s.Kind, KindDocker)
+	}
+	if err := Prerequisites(ctx); err != nil {
+		return nil, err
+	}
+	c, err := New(ctx, Options{Nodes: s.Nodes, Strategy: s.Options["strategy"], Log: s.Log, Settings: Settings{
+		Replication: s.Options["replication"], Flush: s.Options["flush"], SyncWait: s.Options["sync-wait"]}})
+	if c == nil {
+		return nil, err
+	}
+	return c, err
+}
+
+// Prerequisites says, in one line wrapping docker.ErrMissing, what this machine lacks to run
+// MariaDB: a Docker engine, and debootstrap (as root) while the image is not built yet.
+func Prerequisites(ctx context.Context) error {
+	cli, err := docker.Client(ctx)
+	if err != nil {
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return fmt.Errorf("%w: mariadb runs in containers and no Docker engine answers (%s): install and start Docker", docker.ErrMissing, msg)
+	}
+	defer cli.Close()
+	if _, err := cli.ImageInspect(ctx, Image().Tag()); err == nil {
+		return nil
+	}
+	return Image().Prerequisites()
+}
+
+// Open implements db.DB.
+func (DB) Open(ctx context.Context, c db.ClientConfig) (db.Client, error) {
+	cl, err := open(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
