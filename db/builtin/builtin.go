@@ -5,6 +5,7 @@ package builtin
 
 import (
 	"crossfire/db"
+	_ "crossfire/db/mariadb"   // MariaDB 10.11 with Galera, in containers
 	_ "crossfire/db/pglogical" // PostgreSQL 15 with pglogical, in containers
 	"crossfire/db/regionkv"    // regionkv, the store crossfire ships
 )

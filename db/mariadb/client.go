@@ -207,9 +207,11 @@ func (c *sqlClient) register(ctx context.Context, op history.Op) history.Op {
 		var res sql.Result
 		var err error
 		if string(pair[0]) == "null" {
-			// A register never written holds null: the swap may create its row.
-			res, err = c.conn.ExecContext(ctx, `INSERT INTO registers (k, v) VALUES (?, ?)
-				ON DUPLICATE KEY UPDATE v = IF(v IS NULL OR v = 'null', VALUES(v), v)`, op.Key, string(pair[1]))
+			// A register never written holds null: the swap creates its row, or finds it null.
+			res, err = c.conn.ExecContext(ctx, `INSERT IGNORE INTO registers (k, v) VALUES (?, ?)`, op.Key, string(pair[1]))
+			if n, _ := rowsOf(res); err == nil && n == 0 {
+				res, err = c.conn.ExecContext(ctx, `UPDATE registers SET v = ? WHERE k = ? AND (v IS NULL OR v = 'null')`, string(pair[1]), op.Key)
+			}
 		} else {
 			res, err = c.conn.ExecContext(ctx, `UPDATE registers SET v = ? WHERE k = ? AND v = ?`, string(pair[1]), op.Key, string(pair[0]))
 		}
@@ -222,6 +224,14 @@ func (c *sqlClient) register(ctx context.Context, op history.Op) history.Op {
 		return ok(nil)
 	}
 	return history.Refused("unknown register op " + op.F)
+}
+
+// rowsOf is a result's rows affected (matched, with ClientFoundRows), 0 without a result.
+func rowsOf(res sql.Result) (int64, error) {
+	if res == nil {
+		return 0, nil
+	}
+	return res.RowsAffected()
 }
 
 func positive(op history.Op) (int64, error) {

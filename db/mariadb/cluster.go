@@ -86,6 +86,9 @@ func driverDSN(u string, timeout time.Duration) (string, error) {
 	cfg.Net, cfg.Addr, cfg.DBName = "tcp", p.Host, strings.TrimPrefix(p.Path, "/")
 	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, timeout, timeout
 	cfg.InterpolateParams = true
+	// An UPDATE's rows affected are the rows it matched, not only those it changed: a cas whose
+	// new value is the value it expected succeeded, though it changed nothing.
+	cfg.ClientFoundRows = true
 	return cfg.FormatDSN(), nil
 }
 

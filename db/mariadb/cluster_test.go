@@ -3,6 +3,7 @@ package mariadb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -11,6 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossfire/clusters/docker"
+	"crossfire/db"
+	"crossfire/history"
+	"crossfire/workloads"
 )
 
 // sqlAt opens a client's connection through a leader's client link.
@@ -44,6 +48,7 @@ func TestGaleraCluster(t *testing.T) {
 	require.NoError(t, sqlAt(t, c, 2).QueryRowContext(ctx, `SELECT v FROM registers WHERE k = 'r0'`).Scan(&v))
 	assert.Equal(t, `"galera"`, v)
 	require.NoError(t, c.CollectArtifacts(ctx, t.TempDir()))
+	clientsDoWhatTheySay(t, c)
 
 	run := c.Run()
 	require.NoError(t, c.Close())
@@ -57,4 +62,60 @@ func TestGaleraCluster(t *testing.T) {
 	assert.Empty(t, cs.Items)
 	assert.Empty(t, ns.Items)
 	assert.Empty(t, vs.Items)
+}
+
+// clientsDoWhatTheySay runs each workload's operations through the clients, against the real
+// server, and checks each completion: a cas that writes the value it expected succeeds (MariaDB
+// counts such an UPDATE's row as matched, not changed), a cas of null creates the register or
+// fails on a value, a remove of what is not there fails, a buy of stock that is not there fails,
+// and every ok says which leader served it.
+func clientsDoWhatTheySay(t *testing.T, c *Cluster) {
+	ctx := t.Context()
+	client := func(workload string, options map[string]string) db.Client {
+		cl, err := (DB{}).Open(ctx, db.ClientConfig{Workload: workload, Node: c.Nodes()[1], Timeout: 5 * time.Second, Options: options})
+		require.NoError(t, err)
+		t.Cleanup(func() { cl.Close() })
+		return cl
+	}
+	do := func(cl db.Client, f, key string, v any, want history.Type) history.Op {
+		t.Helper()
+		done := cl.Invoke(ctx, history.Op{F: f, Key: key, Value: history.Value(v), Req: "r-" + key})
+		require.Equal(t, want, done.Type, "%s %s %v: %s", f, key, v, done.Error)
+		if done.Type == history.OK {
+			assert.JSONEq(t, `"n2"`, string(done.MetaField("served_by")))
+		}
+		return done
+	}
+	reg := client(workloads.RegisterName, nil)
+	do(reg, "cas", "c1", []any{nil, 1}, history.OK) // creates it
+	do(reg, "cas", "c1", []any{nil, 2}, history.Fail)
+	do(reg, "cas", "c1", []any{1, 1}, history.OK) // the same value: matched, not changed
+	do(reg, "cas", "c1", []any{3, 4}, history.Fail)
+	do(reg, "write", "c1", 5, history.OK)
+	assert.JSONEq(t, "5", string(do(reg, "read", "c1", nil, history.OK).Value))
+	assert.JSONEq(t, "null", string(do(reg, "read", "never", nil, history.OK).Value))
+
+	for _, way := range BuyWays {
+		inv := client(workloads.InventoryName, map[string]string{"buy": way})
+		sku := "s-" + way
+		do(inv, "buy", sku, 1, history.Fail) // nothing there: sold out
+		do(inv, "restock", sku, 1, history.OK)
+		id := do(inv, "buy", sku, 1, history.OK).Value
+		again := inv.Invoke(ctx, history.Op{F: "buy", Key: sku, Value: history.Value(1), Req: "another buyer"})
+		assert.Equal(t, history.Fail, again.Type, "a second unit sold: %s", again.Value)
+		retry := inv.Invoke(ctx, history.Op{F: "buy", Key: sku, Value: history.Value(1), Req: "r-" + sku})
+		assert.JSONEq(t, string(id), string(retry.Value), "a retry of the sale is told its order")
+		assert.JSONEq(t, "0", string(do(inv, "read-stock", sku, nil, history.OK).Value))
+		var rows []map[string]any
+		require.NoError(t, json.Unmarshal(do(inv, "read-orders", sku, nil, history.OK).Value, &rows))
+		require.Len(t, rows, 1)
+		assert.Equal(t, "n2", rows[0]["node"])
+		assert.JSONEq(t, string(id), `"`+rows[0]["order"].(string)+`"`)
+	}
+
+	cart := client(workloads.CartName, nil)
+	do(cart, "add", "k", "x", history.OK)
+	do(cart, "add", "k", "x", history.OK)
+	do(cart, "remove", "k", "y", history.Fail)
+	assert.JSONEq(t, `["x"]`, string(do(cart, "read", "k", nil, history.OK).Value))
 }
