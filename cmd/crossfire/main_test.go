@@ -23,6 +23,7 @@ import (
 
 	"crossfire/checkers"
 	"crossfire/clusters/docker"
+	"crossfire/db/mariadb"
 	"crossfire/db/pglogical"
 	"crossfire/harness"
 )
@@ -475,6 +476,20 @@ func TestPglogicalRunsLeaveNothing(t *testing.T) {
 		t.Skipf("pglogical cannot run here: %v", err)
 	}
 	runsLeaveNothing(t, dc, 3, "--db", "pglogical", "--nemesis", "partition,kill,pause,disconnect,clock")
+}
+
+// TestMariaDBRunsLeaveNothing is the same for MariaDB with Galera, whose links are cut by
+// firewall inside the leaders and whose data is in volumes of the run's own.
+func TestMariaDBRunsLeaveNothing(t *testing.T) {
+	dc, err := docker.Client(t.Context())
+	if err != nil {
+		t.Skipf("no Docker engine: %v", err)
+	}
+	defer dc.Close()
+	if err := mariadb.Prerequisites(t.Context()); err != nil {
+		t.Skipf("mariadb cannot run here: %v", err)
+	}
+	runsLeaveNothing(t, dc, 3, "--db", "mariadb", "--nemesis", "partition,pause,disconnect,clock")
 }
 
 // runsLeaveNothing makes runs crossfire run with args: every other one interrupted with SIGINT
