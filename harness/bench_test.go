@@ -1,6 +1,7 @@
 package harness_test
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"crossfire/clusters/docker"
+	"crossfire/db/mariadb"
 	"crossfire/db/pglogical"
 	"crossfire/harness"
 	"crossfire/history"
@@ -68,18 +70,32 @@ func throughput(b *testing.B, t harness.Test) {
 //
 //	go test ./harness/ -run '^$' -bench Pglogical -benchtime 1x -count 3 -timeout 30m
 func BenchmarkPglogical(b *testing.B) {
-	if err := pglogical.Prerequisites(b.Context()); err != nil {
-		b.Skipf("pglogical cannot run here: %v", err)
+	engineRuns(b, pglogical.Name, pglogical.Prerequisites, 1, "register-last_update_wins")
+}
+
+// BenchmarkMariaDB is the same for MariaDB with Galera, the first anomaly of its P4 row (a
+// read-modify-write purchase, no fault).
+//
+//	go test ./harness/ -run '^$' -bench MariaDB -benchtime 1x -count 3 -timeout 30m
+func BenchmarkMariaDB(b *testing.B) {
+	engineRuns(b, mariadb.Name, mariadb.Prerequisites, 1, "inventory-read-modify-write")
+}
+
+// engineRuns measures a database's throughput per workload and the time to the first definite
+// anomaly of its matrix row number row (named what).
+func engineRuns(b *testing.B, database string, prerequisites func(context.Context) error, row int, what string) {
+	if err := prerequisites(b.Context()); err != nil {
+		b.Skipf("%s cannot run here: %v", database, err)
 	}
 	for _, workload := range []string{"register", "inventory", "cart"} {
 		b.Run("throughput/"+workload, func(b *testing.B) {
-			t := throughputTest("bench-pglogical-"+workload, workload)
-			t.DB = "pglogical"
+			t := throughputTest("bench-"+database+"-"+workload, workload)
+			t.DB = database
 			throughput(b, t)
 		})
 	}
-	b.Run("first-anomaly/register-last_update_wins", func(b *testing.B) {
-		rows, err := harness.MatrixFor("pglogical")
+	b.Run("first-anomaly/"+what, func(b *testing.B) {
+		rows, err := harness.MatrixFor(database)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -87,7 +103,7 @@ func BenchmarkPglogical(b *testing.B) {
 		seed := uint64(0)
 		for b.Loop() {
 			seed++
-			res, err := harness.Run(b.Context(), rows[1].Test(seed, harness.ClusterDocker), harness.Options{Store: b.TempDir(), Log: io.Discard})
+			res, err := harness.Run(b.Context(), rows[row].Test(seed, harness.ClusterDocker), harness.Options{Store: b.TempDir(), Log: io.Discard})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -119,8 +135,8 @@ func firstDefinite(b *testing.B, res harness.Result) (time.Duration, bool) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	done := map[int64]int64{}  // op index -> when it (or, for an invoke, its completion) came
-	pending := map[int]int64{} // process -> index of its open invoke
+	done := map[int64]int64{}          // op index -> when it (or, for an invoke, its completion) came
+	var pending history.Matcher[int64] // each process's open invoke
 	rd := history.NewReader(f)
 	start := int64(-1)
 	for {
@@ -134,14 +150,11 @@ func firstDefinite(b *testing.B, res harness.Result) (time.Duration, bool) {
 		if start < 0 {
 			start = op.Time
 		}
-		if op.Type == history.Invoke {
-			pending[op.Process] = op.Index
-			continue
-		}
-		done[op.Index] = op.Time
-		if i, ok := pending[op.Process]; ok {
+		if i, ok := pending.Observe(op, op.Index); ok {
 			done[i] = op.Time
-			delete(pending, op.Process)
+		}
+		if op.Type != history.Invoke {
+			done[op.Index] = op.Time
 		}
 	}
 	first := int64(-1)
