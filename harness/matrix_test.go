@@ -36,7 +36,9 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 			{Checker: checkers.ConvergenceName, Valid: checkers.True},
 			{Checker: checkers.CartName, Valid: checkers.True},
 		}}}
-	invalid := harness.Result{Valid: checkers.False, Stats: valid.Stats,
+	broken := valid.Stats
+	broken.QuiesceErr = "mariadb: replication stopped: n2's channel from_n1 stopped: 1062: Duplicate entry 'r0' for key 'PRIMARY'"
+	invalid := harness.Result{Valid: checkers.False, Stats: broken,
 		Summary: checkers.Summary{Valid: checkers.False, Results: []checkers.Result{
 			{Checker: checkers.LinearizableName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "nonlinearizable", Definite: true, Ops: []int64{1}, Nodes: []string{"n1"}}}},
 			{Checker: checkers.DedupName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "duplicate-order", Definite: true}}},

@@ -56,7 +56,7 @@ func Leader(o Options) docker.Leader {
 		},
 		Port:  Port,
 		Links: docker.LinksFirewall,
-		Dial:  docker.DialEither,
+		Dial:  dial(o.Replication),
 		Entrypoint: func(_ *docker.Cluster, id string) []string {
 			var n int
 			fmt.Sscanf(id, "n%d", &n)
@@ -69,6 +69,16 @@ func Leader(o Options) docker.Leader {
 		Faketime:   true,
 		Timeout:    o.Ready,
 	}
+}
+
+// dial is how the links between leaders are opened: Galera's group communication both ways
+// (either side connects, and a cut drops every packet from sender to receiver); an async replica
+// connects to its master's SQL port, so a cut of n1->n3 drops exactly n3's connection to n1.
+func dial(replication string) docker.Dial {
+	if replication == Async {
+		return docker.DialPull
+	}
+	return docker.DialEither
 }
 
 // dsnURL is a client's URL for a leader at addr (host:port).
@@ -140,8 +150,8 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 	if o.Nodes < 2 || o.Nodes > 9 {
 		return nil, fmt.Errorf("mariadb: nodes must be from 2 to 9, not %d", o.Nodes)
 	}
-	if o.Replication != Galera {
-		return nil, fmt.Errorf("mariadb: replication %q is not built yet (valid: %s)", o.Replication, Galera)
+	if o.Replication != Galera && o.Replication != Async {
+		return nil, fmt.Errorf("mariadb: no replication %q (valid: %s)", o.Replication, strings.Join(Replications, ", "))
 	}
 	d := docker.Options{Nodes: o.Nodes, Ready: o.Ready, Log: o.Log}
 	if o.Strategy == SingleLeader {
@@ -157,17 +167,23 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.Ready)
 	defer cancel()
-	dc.Say("waiting for %d leaders Synced in one primary component", o.Nodes)
-	if err := c.awaitSynced(rctx); err != nil {
-		return c, err
-	}
-	conn, err := c.conn(rctx, "n1")
-	if err != nil {
-		return c, err
-	}
-	for _, stmt := range Schema {
-		if _, err := conn.ExecContext(rctx, stmt); err != nil {
-			return c, fmt.Errorf("mariadb: making the tables at n1: %w", err)
+	if o.Replication == Async {
+		if err := c.mesh(rctx); err != nil {
+			return c, err
+		}
+	} else {
+		dc.Say("waiting for %d leaders Synced in one primary component", o.Nodes)
+		if err := c.awaitSynced(rctx); err != nil {
+			return c, err
+		}
+		conn, err := c.conn(rctx, "n1")
+		if err != nil {
+			return c, err
+		}
+		for _, stmt := range Schema {
+			if _, err := conn.ExecContext(rctx, stmt); err != nil {
+				return c, fmt.Errorf("mariadb: making the tables at n1: %w", err)
+			}
 		}
 	}
 	if err := c.Quiesce(rctx); err != nil {
@@ -309,9 +325,13 @@ func (c *Cluster) await(ctx context.Context, ok func(map[string]galeraState) boo
 	}
 }
 
-// Quiesce implements clusters.Quiescer: every leader Synced in one primary component of them
-// all, with nothing left to apply and the same last committed write set, twice in a row.
+// Quiesce implements clusters.Quiescer. With Galera: every leader Synced in one primary
+// component of them all, with nothing left to apply and the same last committed write set, twice
+// in a row. With async: see quiesceAsync.
 func (c *Cluster) Quiesce(ctx context.Context) error {
+	if c.opts.Replication == Async {
+		return c.quiesceAsync(ctx)
+	}
 	var last int64 = -1
 	_, err := c.await(ctx, func(states map[string]galeraState) bool {
 		var committed int64 = -1

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"crossfire/clusters"
 	"crossfire/clusters/docker"
 	"crossfire/db"
 	"crossfire/history"
@@ -142,4 +143,47 @@ func BenchmarkNew(b *testing.B) {
 		}
 		b.StartTimer()
 	}
+}
+
+// TestAsyncCluster starts three masters replicating from each other, writes at n1 and reads the
+// write at n3 once quiescent; then, with every link cut, inserts the same row at n1 and n2: once
+// healed, replication stops (STRICT, duplicate key) and Quiesce names the stopped channels.
+func TestAsyncCluster(t *testing.T) {
+	imageOrSkip(t)
+	ctx := t.Context()
+	c, err := New(ctx, Options{Log: testLog{t}, Settings: Settings{Replication: Async}})
+	if c != nil {
+		t.Cleanup(func() { c.Close() })
+	}
+	require.NoError(t, err)
+	_, err = sqlAt(t, c, 0).ExecContext(ctx, `INSERT INTO registers (k, v) VALUES ('r0', '"async"')`)
+	require.NoError(t, err)
+	qctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, c.Quiesce(qctx))
+	var v string
+	require.NoError(t, sqlAt(t, c, 2).QueryRowContext(ctx, `SELECT v FROM registers WHERE k = 'r0'`).Scan(&v))
+	assert.Equal(t, `"async"`, v)
+
+	var all []clusters.Link
+	for _, a := range c.IDs() {
+		for _, b := range c.IDs() {
+			if a != b {
+				all = append(all, clusters.Link{From: a, To: b})
+			}
+		}
+	}
+	require.NoError(t, c.Partition(ctx, all))
+	_, err = sqlAt(t, c, 0).ExecContext(ctx, `INSERT INTO registers (k, v) VALUES ('dup', '1')`)
+	require.NoError(t, err)
+	_, err = sqlAt(t, c, 1).ExecContext(ctx, `INSERT INTO registers (k, v) VALUES ('dup', '2')`)
+	require.NoError(t, err)
+	require.NoError(t, c.Heal(ctx))
+	qctx, cancel = context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err = c.Quiesce(qctx)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "stopped")
+	assert.Contains(t, err.Error(), "1062")
+	t.Log(err)
 }

@@ -25,8 +25,10 @@ func (DB) Name() string { return Name }
 // Spec implements db.DB.
 func (DB) Spec() db.Spec {
 	common := []db.Option{
-		{Name: "replication", Values: []string{Galera},
-			Usage: "galera: synchronous replication, certification at commit"},
+		{Name: "replication", Values: Replications,
+			Usage: "galera (synchronous replication, certification at commit) or async (every master replicates from every other, no conflict detection)"},
+		{Name: "exec-mode", Values: ExecModes,
+			Usage: "async only, slave_exec_mode: strict (a duplicate key stops replication) or idempotent (conflicting rows applied blindly)"},
 		{Name: "strategy", Values: []string{WriteAnywhere, SingleLeader},
 			Usage: "write-anywhere (every client at its own leader) or single-leader (every client at n1: the control)"},
 		{Name: "flush", Values: []string{"1", "0"},
@@ -43,7 +45,7 @@ func (DB) Spec() db.Spec {
 			Usage: "innodb_snapshot_isolation for the clients' transactions: off (as shipped in 10.11) or on (a write to a row changed since the transaction's snapshot fails, 1020)"},
 	)
 	return db.Spec{
-		About: "MariaDB 10.11 with Galera 4, three leaders in containers built from Debian's packages",
+		About: "MariaDB 10.11, Galera 4 or asynchronous multi-master, three leaders in containers built from Debian's packages",
 		Kinds: []db.Kind{{Name: KindDocker, About: "containers on a network made for the run, links cut by firewall inside the leaders, clients through a Toxiproxy sidecar",
 			Cluster: (*Cluster)(nil)}},
 		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName},
@@ -65,7 +67,7 @@ func (DB) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
 		return nil, err
 	}
 	c, err := New(ctx, Options{Nodes: s.Nodes, Strategy: s.Options["strategy"], Log: s.Log, Settings: Settings{
-		Replication: s.Options["replication"], Flush: s.Options["flush"], SyncWait: s.Options["sync-wait"]}})
+		Replication: s.Options["replication"], Flush: s.Options["flush"], SyncWait: s.Options["sync-wait"], ExecMode: s.Options["exec-mode"]}})
 	if c == nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package mariadb
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"crossfire/checkers"
@@ -13,7 +14,8 @@ import (
 // registers must pass under partitions and kills; a purchase written as a read, a check and a
 // write of the read value loses updates with no fault at all (Jepsen's P4, lost update), while
 // the same sale as one conditional UPDATE stays correct under partitions, since certification
-// serialises the row's writes.
+// serialises the row's writes. Asynchronous multi-master detects no conflict: under partitions
+// registers diverge for good or replication stops, and carts lose or bring back items.
 func (DB) Matrix() []harness.MatrixRow {
 	return []harness.MatrixRow{
 		{
@@ -53,6 +55,44 @@ func (DB) Matrix() []harness.MatrixRow {
 					return errors.New("too few sales to judge")
 				}
 				return nil
+			},
+		},
+		{
+			Name: "async register", Expect: "acknowledged writes lost (not linearizable)",
+			Test: func(seed uint64, _ string) harness.Test {
+				return matrixTest("async-register", "register", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"partition"}, seed)
+			},
+			Judge: func(res harness.Result) error {
+				lin := harness.ResultOf(res, checkers.LinearizableName)
+				if lin.Valid != checkers.False || !harness.HasAnomaly(lin, "nonlinearizable", "") {
+					return fmt.Errorf("linearizable judged %s with %d anomalies", lin.Valid, len(lin.Anomalies))
+				}
+				return nil
+			},
+		},
+		{
+			Name: "async cart strict", Expect: "replication stops, named",
+			Test: func(seed uint64, _ string) harness.Test {
+				return matrixTest("async-cart-strict", "cart", map[string]string{"replication": Async, "exec-mode": "strict"}, []string{"partition"}, seed)
+			},
+			Judge: func(res harness.Result) error {
+				if strings.Contains(res.Stats.QuiesceErr, "replication stopped") && strings.Contains(res.Stats.QuiesceErr, "channel from_n") {
+					return nil
+				}
+				return fmt.Errorf("no stopped channel named (%q)", res.Stats.QuiesceErr)
+			},
+		},
+		{
+			Name: "async cart idempotent", Expect: "lost or resurrected items",
+			Test: func(seed uint64, _ string) harness.Test {
+				return matrixTest("async-cart-idempotent", "cart", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"partition"}, seed)
+			},
+			Judge: func(res harness.Result) error {
+				cart := harness.ResultOf(res, checkers.CartName)
+				if cart.Valid == checkers.False && (harness.HasAnomaly(cart, "lost-add", "") || harness.HasAnomaly(cart, "resurrected", "")) {
+					return nil
+				}
+				return fmt.Errorf("no definite lost add and no definite resurrection (cart %s)", cart.Valid)
 			},
 		},
 	}
