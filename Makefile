@@ -39,6 +39,8 @@ bench:
 	$(GO) test ./db/pglogical/ -run '^$$' -bench Image -benchtime 3x -count 2 -timeout 30m
 	$(GO) test ./db/pglogical/ -run '^$$' -bench New -benchtime 2x -count 2 -timeout 30m
 	$(GO) test ./harness/ -run '^$$' -bench Pglogical -benchtime 1x -count 2 -timeout 30m
+	$(GO) test ./db/mariadb/ -run '^$$' -bench New -benchtime 2x -count 2 -timeout 30m
+	$(GO) test ./harness/ -run '^$$' -bench MariaDB -benchtime 1x -count 2 -timeout 30m
 	$(GO) test ./report/ -run '^$$' -bench 'ReportWrite100k|Build100k' -benchtime 5x -count 3 -benchmem
 	$(GO) test ./report/ -run '^$$' -bench ReportOpen100k -benchtime 3x -count 3
 
