@@ -17,6 +17,7 @@ package clusters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -132,6 +133,19 @@ type Quiescer interface {
 type ConflictSource interface {
 	Conflicts(ctx context.Context) ([]history.ConflictRecord, error)
 }
+
+// ErrNoConflictLog is what a ConflictSource returns (wrapped, saying why) when the database, as
+// it runs this time, detects and logs no conflicts at all: the run then says so, as it does for
+// a cluster that is no ConflictSource.
+var ErrNoConflictLog = errors.New("no conflict log")
+
+// NoConflictLog is an error that is ErrNoConflictLog and says why.
+func NoConflictLog(why string) error { return noConflictLog(why) }
+
+type noConflictLog string
+
+func (e noConflictLog) Error() string        { return string(e) }
+func (e noConflictLog) Is(target error) bool { return target == ErrNoConflictLog }
 
 // ArtifactCollector copies what the nodes leave into dir/<node>/: node.log, the node's own log,
 // which the report shows, and whatever else helps to explain a run (data files, raw logs).

@@ -292,7 +292,9 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	noConflicts := fmt.Sprintf("database %s gives no conflict records (its cluster is no ConflictSource)", r.t.DB)
 	if src, ok := c.(clusters.ConflictSource); ok {
 		noConflicts = ""
-		if err := writeConflicts(actx, src, r.dir); err != nil {
+		if err := writeConflicts(actx, src, r.dir); errors.Is(err, clusters.ErrNoConflictLog) {
+			noConflicts = fmt.Sprintf("database %s gives no conflict records: %v", r.t.DB, err)
+		} else if err != nil {
 			noConflicts = "collecting the conflict records failed: " + err.Error()
 			r.logf("crossfire: %s", noConflicts)
 		}

@@ -80,7 +80,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "--workload", "inventory", "--stock", "magic", "--store", dir}, exitUsage, `database regionkv has no stock "magic" for the inventory workload (valid: pncounter, escrow)`},
 		{[]string{"run", "--workload", "inventory", "--orders", "hope", "--store", dir}, exitUsage, `database regionkv has no orders "hope" for the inventory workload (valid: naive, dedup)`},
 		{[]string{"run", "--workload", "inventory", "--strategy", "lww", "--store", dir}, exitUsage, "database regionkv takes no --strategy for the inventory workload (its options there: --stock, --orders, --node-binary)"},
-		{[]string{"run", "--db", "nope", "--store", dir}, exitUsage, `unknown database "nope" (valid: pglogical, regionkv)`},
+		{[]string{"run", "--db", "nope", "--store", dir}, exitUsage, `unknown database "nope" (valid: mariadb, pglogical, regionkv)`},
 		{[]string{"run", "--cluster", "moon", "--store", dir}, exitUsage, "database regionkv cannot start a moon cluster (valid: local, docker)"},
 		{[]string{"run", "--nemesis", "partition,disconnect", "--store", dir}, exitUsage, "database regionkv on a local cluster: nemesis disconnect: the cluster cannot take a node off its network (it is no Disconnector)"},
 		{[]string{"help"}, exitValid, "clusters: local (processes on loopback, no Docker)"},
