@@ -91,6 +91,13 @@ type Killer interface {
 	Restart(ctx context.Context, node string) error
 }
 
+// GroupRestarter restarts several killed nodes together, for databases whose nodes can only come
+// back together (a cluster every node of which was killed, that needs a quorum of them to
+// restart into). Without it, nodes are restarted one after another.
+type GroupRestarter interface {
+	RestartAll(ctx context.Context, nodes []string) error
+}
+
 // Pauser freezes a node (SIGSTOP) and thaws it.
 type Pauser interface {
 	Pause(ctx context.Context, node string) error

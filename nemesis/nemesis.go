@@ -64,6 +64,7 @@ var Catalog = map[string]Nemesis{
 	PartitionName:  Partition{},
 	OneWayName:     Partition{Shape: ShapeOneWay},
 	KillName:       Kill,
+	KillAllName:    KillAll{},
 	PauseName:      Pause,
 	DisconnectName: Disconnect,
 	RetryName:      Retry{},

@@ -83,7 +83,7 @@ func TestLookup(t *testing.T) {
 		t.Fatalf("none: %v %v", ns, err)
 	}
 	_, err := Lookup([]string{"partition", "meteor"})
-	if err == nil || !strings.Contains(err.Error(), `"meteor"`) || !strings.Contains(err.Error(), "kill, one-way, partition, pause, retry") {
+	if err == nil || !strings.Contains(err.Error(), `"meteor"`) || !strings.Contains(err.Error(), "kill, kill-all, one-way, partition, pause, retry") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -513,6 +513,19 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 	return c.rejoin(ctx, id)
 }
 
+// RestartAll restarts killed leaders together (clusters.GroupRestarter): each starts at once and
+// is waited for side by side, so that leaders that can only come back together (a cluster that
+// needs a quorum of them to restart into) do.
+func (c *Cluster) RestartAll(ctx context.Context, ids []string) error {
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() { errs[i] = c.Restart(ctx, id) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // rejoin finishes a leader's return: it waits until the leader answers, resets the links into
 // it, makes the firewall rules again (a restarted container has none, and a leader back on the
 // network may have a new address), and lets the engine do the rest (Leader.Returned).
@@ -783,6 +796,7 @@ var (
 	_ clusters.Partitioner       = (*Cluster)(nil)
 	_ clusters.LinkShaper        = (*Cluster)(nil)
 	_ clusters.Killer            = (*Cluster)(nil)
+	_ clusters.GroupRestarter    = (*Cluster)(nil)
 	_ clusters.Pauser            = (*Cluster)(nil)
 	_ clusters.Disconnector      = (*Cluster)(nil)
 	_ clusters.ArtifactCollector = (*Cluster)(nil)

@@ -353,6 +353,27 @@ func (c *Cluster) Quiesce(ctx context.Context) error {
 	return err
 }
 
+// RestartAll implements clusters.GroupRestarter: the killed leaders start together and, with
+// Galera, the cluster must form one primary component of them all again. When every leader was
+// killed, each restarts from the position it recovers from its own data (galera_recovery), and
+// they restore the last primary component from the state each saved (gvwstate.dat, Galera's
+// pc.recovery). A cluster that does not come back within the cluster's bound says so, with where
+// each leader was.
+func (c *Cluster) RestartAll(ctx context.Context, ids []string) error {
+	if err := c.Cluster.RestartAll(ctx, ids); err != nil {
+		return err
+	}
+	if c.opts.Replication != Galera {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.opts.Ready)
+	defer cancel()
+	if err := c.awaitSynced(rctx); err != nil {
+		return fmt.Errorf("mariadb: the cluster did not recover after its leaders restarted: %w", err)
+	}
+	return nil
+}
+
 // SetClock implements clusters.ClockSkewer through each leader's libfaketime file.
 func (c *Cluster) SetClock(ctx context.Context, id string, s clusters.ClockSetting) error {
 	return c.SetFaketime(id, s)

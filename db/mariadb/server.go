@@ -135,6 +135,7 @@ else
 fi
 `, id)
 	}
+	b.WriteString("echo \"crossfire: starting mariadbd $extra\" >&2\n")
 	fmt.Fprintf(&b, "exec env %s mariadbd --user=mysql $extra\n", strings.Join(docker.FaketimeEnv(), " "))
 	return b.String()
 }
