@@ -50,6 +50,7 @@ func TestGaleraCluster(t *testing.T) {
 	assert.Equal(t, `"galera"`, v)
 	require.NoError(t, c.CollectArtifacts(ctx, t.TempDir()))
 	clientsDoWhatTheySay(t, c)
+	clockMoves(t, c)
 
 	run := c.Run()
 	require.NoError(t, c.Close())
@@ -186,4 +187,22 @@ func TestAsyncCluster(t *testing.T) {
 	assert.Contains(t, err.Error(), "stopped")
 	assert.Contains(t, err.Error(), "1062")
 	t.Log(err)
+}
+
+// clockMoves sets n2's clock 30 s ahead through its libfaketime file and sees NOW() move there,
+// then puts it back.
+func clockMoves(t *testing.T, c *Cluster) {
+	ctx := t.Context()
+	ahead := func() time.Duration {
+		t.Helper()
+		db, err := c.conn(ctx, "n2")
+		require.NoError(t, err)
+		var now float64
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT UNIX_TIMESTAMP(NOW(6))").Scan(&now))
+		return time.Until(time.Unix(0, int64(now*1e9)))
+	}
+	require.NoError(t, c.SetClock(ctx, "n2", clusters.ClockSetting{OffsetNS: int64(30 * time.Second)}))
+	require.Eventually(t, func() bool { return ahead() > 25*time.Second }, time.Minute, 200*time.Millisecond, "n2's NOW() did not move")
+	require.NoError(t, c.SetClock(ctx, "n2", clusters.ClockSetting{}))
+	require.Eventually(t, func() bool { d := ahead(); return d < 5*time.Second && d > -5*time.Second }, time.Minute, 200*time.Millisecond, "n2's NOW() did not come back")
 }
