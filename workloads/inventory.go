@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 
@@ -80,4 +81,24 @@ func (w *Inventory) Final() []history.Op {
 // Checkers implements Workload.
 func (w *Inventory) Checkers() []checkers.Checker {
 	return []checkers.Checker{checkers.Dedup{}, checkers.Oversell{}, checkers.Convergence{}}
+}
+
+// OrderRow is one order row as a read-orders completion lists it (HISTORY.md): the order id the
+// buyer was told, the SKU, the units, the buyer's idempotency id and the leader that took it.
+// A database's client fills one per row it reads.
+type OrderRow struct {
+	Order string `json:"order"`
+	SKU   string `json:"sku"`
+	Qty   int64  `json:"qty"`
+	Req   string `json:"req"`
+	Node  string `json:"node"`
+}
+
+// Units reads the positive number of units a restock or a buy carries as its value.
+func Units(op history.Op) (int64, error) {
+	var n int64
+	if err := json.Unmarshal(op.Value, &n); err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s value must be a positive number of units", op.F)
+	}
+	return n, nil
 }

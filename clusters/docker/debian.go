@@ -69,6 +69,22 @@ func (d DebianImage) Prerequisites() error {
 	return nil
 }
 
+// EnginePrerequisites says, in one line wrapping ErrMissing, what this machine lacks to run an
+// engine in containers from d: a Docker engine, and while d is not built yet, what building it
+// needs. nil when nothing is missing.
+func EnginePrerequisites(ctx context.Context, engine string, d DebianImage) error {
+	cli, err := Client(ctx)
+	if err != nil {
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return fmt.Errorf("%w: %s runs in containers and no Docker engine answers (%s): install and start Docker", ErrMissing, engine, msg)
+	}
+	defer cli.Close()
+	if _, err := cli.ImageInspect(ctx, d.Tag()); err == nil {
+		return nil
+	}
+	return d.Prerequisites()
+}
+
 // EnsureDebianImage returns d's tag, building and importing the image first when Docker does
 // not have it yet (built reports whether it did). log, when not nil, gets a line per step: a
 // cold build downloads and unpacks a few hundred megabytes.

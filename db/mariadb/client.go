@@ -234,14 +234,6 @@ func rowsOf(res sql.Result) (int64, error) {
 	return res.RowsAffected()
 }
 
-func positive(op history.Op) (int64, error) {
-	var n int64
-	if err := json.Unmarshal(op.Value, &n); err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s value must be a positive number of units", op.F)
-	}
-	return n, nil
-}
-
 // OrderID is the order id a buyer is told: the leader that took the sale and the row's id.
 func OrderID(leader string, id int64) string { return leader + "-" + strconv.FormatInt(id, 10) }
 
@@ -255,7 +247,7 @@ func (c *sqlClient) table() string {
 func (c *sqlClient) inventory(ctx context.Context, op history.Op) history.Op {
 	switch op.F {
 	case "restock":
-		units, err := positive(op)
+		units, err := workloads.Units(op)
 		if err != nil {
 			return history.Refused(err.Error())
 		}
@@ -264,7 +256,7 @@ func (c *sqlClient) inventory(ctx context.Context, op history.Op) history.Op {
 		}
 		return ok(nil)
 	case "buy":
-		qty, err := positive(op)
+		qty, err := workloads.Units(op)
 		if err != nil {
 			return history.Refused(err.Error())
 		}
@@ -282,16 +274,9 @@ func (c *sqlClient) inventory(ctx context.Context, op history.Op) history.Op {
 			return c.outcome(err, true)
 		}
 		defer rows.Close()
-		type row struct {
-			Order string `json:"order"`
-			SKU   string `json:"sku"`
-			Qty   int64  `json:"qty"`
-			Req   string `json:"req"`
-			Node  string `json:"node"`
-		}
-		out := []row{}
+		out := []workloads.OrderRow{}
 		for rows.Next() {
-			var r row
+			var r workloads.OrderRow
 			var id int64
 			if err := rows.Scan(&r.Node, &id, &r.SKU, &r.Qty, &r.Req); err != nil {
 				return c.outcome(err, true)

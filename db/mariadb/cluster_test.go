@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -54,16 +53,9 @@ func TestGaleraCluster(t *testing.T) {
 
 	run := c.Run()
 	require.NoError(t, c.Close())
-	filter := make(client.Filters).Add("label", docker.LabelRun+"="+run)
-	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filter})
+	left, err := docker.Clean(ctx, cli, docker.Which{Run: run, Running: true, DryRun: true})
 	require.NoError(t, err)
-	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: filter})
-	require.NoError(t, err)
-	vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: filter})
-	require.NoError(t, err)
-	assert.Empty(t, cs.Items)
-	assert.Empty(t, ns.Items)
-	assert.Empty(t, vs.Items)
+	assert.Empty(t, left.Names, "what the run left in Docker")
 }
 
 // clientsDoWhatTheySay runs each workload's operations through the clients, against the real

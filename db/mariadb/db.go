@@ -3,7 +3,6 @@ package mariadb
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"crossfire/clusters"
 	"crossfire/clusters/docker"
@@ -77,16 +76,7 @@ func (DB) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
 // Prerequisites says, in one line wrapping docker.ErrMissing, what this machine lacks to run
 // MariaDB: a Docker engine, and debootstrap (as root) while the image is not built yet.
 func Prerequisites(ctx context.Context) error {
-	cli, err := docker.Client(ctx)
-	if err != nil {
-		msg, _, _ := strings.Cut(err.Error(), "\n")
-		return fmt.Errorf("%w: mariadb runs in containers and no Docker engine answers (%s): install and start Docker", docker.ErrMissing, msg)
-	}
-	defer cli.Close()
-	if _, err := cli.ImageInspect(ctx, Image().Tag()); err == nil {
-		return nil
-	}
-	return Image().Prerequisites()
+	return docker.EnginePrerequisites(ctx, Name, Image())
 }
 
 // Open implements db.DB.

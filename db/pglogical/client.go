@@ -196,7 +196,7 @@ func (c *sqlClient) register(ctx context.Context, op history.Op) history.Op {
 func (c *sqlClient) inventory(ctx context.Context, op history.Op) history.Op {
 	switch op.F {
 	case "restock":
-		units, err := positive(op)
+		units, err := workloads.Units(op)
 		if err != nil {
 			return history.Refused(err.Error())
 		}
@@ -206,7 +206,7 @@ func (c *sqlClient) inventory(ctx context.Context, op history.Op) history.Op {
 		}
 		return ok(nil)
 	case "buy":
-		qty, err := positive(op)
+		qty, err := workloads.Units(op)
 		if err != nil {
 			return history.Refused(err.Error())
 		}
@@ -227,16 +227,9 @@ func (c *sqlClient) inventory(ctx context.Context, op history.Op) history.Op {
 		if err != nil {
 			return outcome(err, true)
 		}
-		type row struct {
-			Order string `json:"order"`
-			SKU   string `json:"sku"`
-			Qty   int64  `json:"qty"`
-			Req   string `json:"req"`
-			Node  string `json:"node"`
-		}
-		out := []row{}
+		out := []workloads.OrderRow{}
 		for rows.Next() {
-			var r row
+			var r workloads.OrderRow
 			var id int64
 			if err := rows.Scan(&r.Node, &id, &r.SKU, &r.Qty, &r.Req); err != nil {
 				rows.Close()
@@ -251,14 +244,6 @@ func (c *sqlClient) inventory(ctx context.Context, op history.Op) history.Op {
 		return ok(history.Value(out))
 	}
 	return history.Refused("unknown inventory op " + op.F)
-}
-
-func positive(op history.Op) (int64, error) {
-	var n int64
-	if err := json.Unmarshal(op.Value, &n); err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s value must be a positive number of units", op.F)
-	}
-	return n, nil
 }
 
 // buy is one sale, in one transaction at the leader the buyer reached: the order already taken

@@ -60,16 +60,9 @@ func TestClusterThroughTheSidecar(t *testing.T) {
 
 	run := c.Run()
 	require.NoError(t, c.Close())
-	filter := make(client.Filters).Add("label", docker.LabelRun+"="+run)
-	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filter})
+	left, err := docker.Clean(ctx, cli, docker.Which{Run: run, Running: true, DryRun: true})
 	require.NoError(t, err)
-	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: filter})
-	require.NoError(t, err)
-	vs, err = cli.VolumeList(ctx, client.VolumeListOptions{Filters: filter})
-	require.NoError(t, err)
-	assert.Empty(t, cs.Items)
-	assert.Empty(t, ns.Items)
-	assert.Empty(t, vs.Items, "the leaders' data volumes")
+	assert.Empty(t, left.Names, "what the run left in Docker")
 }
 
 // BenchmarkNew measures New to three leaders joined in a full mesh with every subscription

@@ -70,20 +70,7 @@ func (DB) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
 // Prerequisites says, in one line wrapping docker.ErrMissing, what this machine lacks to run
 // pglogical: a Docker engine, and debootstrap (as root) while the image is not built yet.
 func Prerequisites(ctx context.Context) error {
-	cli, err := docker.Client(ctx)
-	if err != nil {
-		return fmt.Errorf("%w: pglogical runs in containers and no Docker engine answers (%v): install and start Docker", docker.ErrMissing, oneLine(err))
-	}
-	defer cli.Close()
-	if _, err := cli.ImageInspect(ctx, Image().Tag()); err == nil {
-		return nil
-	}
-	return Image().Prerequisites()
-}
-
-func oneLine(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
+	return docker.EnginePrerequisites(ctx, Name, Image())
 }
 
 // Open implements db.DB.
