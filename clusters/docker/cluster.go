@@ -372,6 +372,15 @@ func (c *Cluster) PeerAddress(dialer, listener string) string {
 // AdminURL finds where a leader's port is published now (a restart may move it) and records it
 // in Nodes.
 func (c *Cluster) AdminURL(ctx context.Context, id string) (string, error) {
+	addr, err := c.published(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return c.record(id, addr), nil
+}
+
+// published is where a leader's port is published now, as host:port.
+func (c *Cluster) published(ctx context.Context, id string) (string, error) {
 	ctr, err := c.container(id)
 	if err != nil {
 		return "", err
@@ -380,11 +389,16 @@ func (c *Cluster) AdminURL(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("docker: %s's port: %w", id, err)
 	}
+	return addr, nil
+}
+
+// record keeps a leader's published address as its AdminURL in Nodes, and returns that URL.
+func (c *Cluster) record(id, addr string) string {
 	u := c.leader.URL(addr)
 	c.mu.Lock()
 	c.nodes[c.index(id)].AdminURL = u
 	c.mu.Unlock()
-	return u, nil
+	return u
 }
 
 // Partition cuts links: client links at the sidecar, the links between leaders at the sidecar
@@ -503,12 +517,10 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 	c.mu.Lock()
 	delete(c.killed, id)
 	c.missed[id] = true // a new process remembers no fault
+	c.stale[id] = !now.Connected
 	c.mu.Unlock()
 	if !now.Connected {
-		c.mu.Lock()
-		c.stale[id] = true
-		c.mu.Unlock()
-		return nil
+		return nil // Reconnect finishes the return
 	}
 	return c.rejoin(ctx, id)
 }
@@ -553,12 +565,10 @@ func (c *Cluster) awaitUp(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Ready)
 	defer cancel()
 	for {
-		admin, err := c.ctrs[id].PortEndpoint(ctx, fmt.Sprintf("%d/tcp", c.leader.Port), "")
+		addr, err := c.published(ctx, id)
 		if err == nil {
-			if err = c.leader.Up(ctx, admin); err == nil {
-				c.mu.Lock()
-				c.nodes[c.index(id)].AdminURL = c.leader.URL(admin)
-				c.mu.Unlock()
+			if err = c.leader.Up(ctx, addr); err == nil {
+				c.record(id, addr)
 				return nil
 			}
 		}

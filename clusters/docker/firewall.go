@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -150,11 +151,7 @@ func (f *firewall) sync(ctx context.Context, ids []string) error {
 			f.behind[id] = true
 			continue
 		}
-		script, err := f.script(id, states)
-		if err != nil {
-			results[i] = err
-			continue
-		}
+		script := f.script(id, states)
 		wg.Go(func() { results[i] = f.c.execRoot(ctx, id, script) })
 	}
 	wg.Wait()
@@ -179,11 +176,11 @@ func (f *firewall) ends(l clusters.Link) (dialer, listener string) {
 }
 
 // script is the shell script that makes leader me's rules. f.mu is held.
-func (f *firewall) script(me string, states map[string]LeaderState) (string, error) {
+func (f *firewall) script(me string, states map[string]LeaderState) string {
 	port := fmt.Sprint(f.c.leader.Port)
 	either := f.c.leader.Dial == DialEither
 	var rules []string
-	for _, l := range slices.SortedFunc(mapKeys(f.cut), linkOrder) {
+	for _, l := range slices.SortedFunc(maps.Keys(f.cut), linkOrder) {
 		d, s := f.ends(l)
 		dIP, sIP := states[d].IP, states[s].IP
 		switch {
@@ -210,7 +207,7 @@ iptables -w -C OUTPUT -j CF-OUT 2>/dev/null || iptables -w -I OUTPUT -j CF-OUT
 	// The replies over each slowed link: what its listener sends back to its dialer.
 	var delays []string
 	band := 4 // bands 1-3 carry everything else, as a prio qdisc's default priomap sends it
-	for _, l := range slices.SortedFunc(mapKeys(f.slow), linkOrder) {
+	for _, l := range slices.SortedFunc(maps.Keys(f.slow), linkOrder) {
 		d, s := f.ends(l)
 		if me != s || states[d].IP == "" || band > 16 {
 			continue
@@ -242,17 +239,7 @@ iptables -w -C OUTPUT -j CF-OUT 2>/dev/null || iptables -w -I OUTPUT -j CF-OUT
 		b.WriteString("else\n  echo 'the image has no tc (iproute2): links cannot be slowed' >&2; exit 1\n")
 	}
 	b.WriteString("fi\n")
-	return b.String(), nil
-}
-
-func mapKeys[V any](m map[clusters.Link]V) func(func(clusters.Link) bool) {
-	return func(yield func(clusters.Link) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
+	return b.String()
 }
 
 func linkOrder(a, b clusters.Link) int { return strings.Compare(a.String(), b.String()) }

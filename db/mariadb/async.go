@@ -25,7 +25,7 @@ func Channel(from string) string { return "from_" + from }
 func (c *Cluster) mesh(ctx context.Context) error {
 	c.Say("joining %d masters in a full mesh of replication channels", c.opts.Nodes)
 	for _, id := range c.IDs() {
-		conn, err := c.conn(ctx, id)
+		conn, err := c.conn(id)
 		if err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ type channel struct {
 
 // channels reads a master's replication channels (SHOW ALL SLAVES STATUS) and its position.
 func (c *Cluster) channels(ctx context.Context, id string) ([]channel, string, error) {
-	db, err := c.conn(ctx, id)
+	db, err := c.conn(id)
 	if err != nil {
 		return nil, "", err
 	}

@@ -43,7 +43,7 @@ type Cluster struct {
 	opts Options
 
 	mu    sync.Mutex
-	conns map[string]*sql.DB
+	conns map[string]adminConn // by leader
 }
 
 // Leader is the description of a MariaDB leader for the generic container cluster.
@@ -104,16 +104,22 @@ func driverDSN(u string, timeout time.Duration) (string, error) {
 
 // ping connects to a leader and pings it: it answers, whatever its state in the cluster.
 func ping(ctx context.Context, u string) error {
-	dsn, err := driverDSN(strings.TrimSuffix(u, "/crossfire")+"/", 2*time.Second)
-	if err != nil {
-		return err
-	}
-	db, err := sql.Open("mysql", dsn)
+	db, err := openServer(u, 2*time.Second)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	return db.PingContext(ctx)
+}
+
+// openServer opens a pool to the server at u (a mysql:// URL) that names no database: the
+// workloads' may not exist yet.
+func openServer(u string, timeout time.Duration) (*sql.DB, error) {
+	dsn, err := driverDSN(strings.TrimSuffix(u, "/crossfire")+"/", timeout)
+	if err != nil {
+		return nil, err
+	}
+	return sql.Open("mysql", dsn)
 }
 
 func (o *Options) defaults() {
@@ -161,7 +167,7 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 	if dc == nil {
 		return nil, err
 	}
-	c := &Cluster{Cluster: dc, opts: o, conns: map[string]*sql.DB{}}
+	c := &Cluster{Cluster: dc, opts: o, conns: map[string]adminConn{}}
 	if err != nil {
 		return c, err
 	}
@@ -176,7 +182,7 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 		if err := c.awaitSynced(rctx); err != nil {
 			return c, err
 		}
-		conn, err := c.conn(rctx, "n1")
+		conn, err := c.conn("n1")
 		if err != nil {
 			return c, err
 		}
@@ -195,35 +201,34 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 
 // conn is the harness's connection pool to a leader at its published port (a restart may move
 // it: the pool is made again when it does).
-func (c *Cluster) conn(ctx context.Context, id string) (*sql.DB, error) {
-	admin, err := c.AdminURL(ctx, id)
-	if err != nil {
-		return nil, err
+func (c *Cluster) conn(id string) (*sql.DB, error) {
+	admin := ""
+	for _, n := range c.Nodes() { // where the leader was last seen answering
+		if n.ID == id {
+			admin = n.AdminURL
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := id + " " + admin
-	if db := c.conns[key]; db != nil {
-		return db, nil
+	if a, ok := c.conns[id]; ok && a.url == admin {
+		return a.db, nil
 	}
-	// The harness's connection names no database: the workloads' may not exist yet.
-	dsn, err := driverDSN(strings.TrimSuffix(admin, "/crossfire")+"/", 5*time.Second)
+	db, err := openServer(admin, 5*time.Second)
 	if err != nil {
-		return nil, err
-	}
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mariadb: %s: %w", id, err)
 	}
 	db.SetMaxOpenConns(2)
-	for k, old := range c.conns {
-		if strings.HasPrefix(k, id+" ") {
-			old.Close()
-			delete(c.conns, k)
-		}
+	if a, ok := c.conns[id]; ok {
+		a.db.Close()
 	}
-	c.conns[key] = db
+	c.conns[id] = adminConn{admin, db}
 	return db, nil
+}
+
+// adminConn is the harness's pool to a leader and the URL it was opened for.
+type adminConn struct {
+	url string
+	db  *sql.DB
 }
 
 // galeraState is what a leader says of itself in the cluster.
@@ -240,7 +245,7 @@ func (s galeraState) String() string {
 
 // galera reads a leader's wsrep status.
 func (c *Cluster) galera(ctx context.Context, id string) (galeraState, error) {
-	db, err := c.conn(ctx, id)
+	db, err := c.conn(id)
 	if err != nil {
 		return galeraState{}, err
 	}
@@ -382,8 +387,8 @@ func (c *Cluster) SetClock(ctx context.Context, id string, s clusters.ClockSetti
 // Close closes the harness's connections and removes the leaders, the sidecar and the network.
 func (c *Cluster) Close() error {
 	c.mu.Lock()
-	for k, db := range c.conns {
-		db.Close()
+	for k, a := range c.conns {
+		a.db.Close()
 		delete(c.conns, k)
 	}
 	c.mu.Unlock()

@@ -28,25 +28,34 @@ func sqlAt(t *testing.T, c *Cluster, i int) *sql.DB {
 	return db
 }
 
-// TestGaleraCluster starts three Galera leaders (n1 bootstraps, the others join by state
-// transfer), writes at n1 through its client link and reads the write at n3 once quiescent, and
-// leaves nothing of the run behind on Close.
-func TestGaleraCluster(t *testing.T) {
-	cli, _ := imageOrSkip(t)
+// startReplicating starts a cluster that the test's end removes, writes value at n1 through its
+// client link and reads it at n3 once quiescent.
+func startReplicating(t *testing.T, o Options, value string) *Cluster {
+	t.Helper()
 	ctx := t.Context()
-	c, err := New(ctx, Options{Log: testLog{t}})
+	c, err := New(ctx, o)
 	if c != nil {
 		t.Cleanup(func() { c.Close() })
 	}
 	require.NoError(t, err)
-	_, err = sqlAt(t, c, 0).ExecContext(ctx, `INSERT INTO registers (k, v) VALUES ('r0', '"galera"')`)
+	_, err = sqlAt(t, c, 0).ExecContext(ctx, `INSERT INTO registers (k, v) VALUES ('r0', ?)`, value)
 	require.NoError(t, err)
 	qctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	require.NoError(t, c.Quiesce(qctx))
 	var v string
 	require.NoError(t, sqlAt(t, c, 2).QueryRowContext(ctx, `SELECT v FROM registers WHERE k = 'r0'`).Scan(&v))
-	assert.Equal(t, `"galera"`, v)
+	assert.Equal(t, value, v)
+	return c
+}
+
+// TestGaleraCluster starts three Galera leaders (n1 bootstraps, the others join by state
+// transfer), writes at n1 through its client link and reads the write at n3 once quiescent, and
+// leaves nothing of the run behind on Close.
+func TestGaleraCluster(t *testing.T) {
+	cli, _ := imageOrSkip(t)
+	ctx := t.Context()
+	c := startReplicating(t, Options{Log: testLog{t}}, `"galera"`)
 	require.NoError(t, c.CollectArtifacts(ctx, t.TempDir()))
 	clientsDoWhatTheySay(t, c)
 	clockMoves(t, c)
@@ -144,19 +153,7 @@ func BenchmarkNew(b *testing.B) {
 func TestAsyncCluster(t *testing.T) {
 	imageOrSkip(t)
 	ctx := t.Context()
-	c, err := New(ctx, Options{Log: testLog{t}, Settings: Settings{Replication: Async}})
-	if c != nil {
-		t.Cleanup(func() { c.Close() })
-	}
-	require.NoError(t, err)
-	_, err = sqlAt(t, c, 0).ExecContext(ctx, `INSERT INTO registers (k, v) VALUES ('r0', '"async"')`)
-	require.NoError(t, err)
-	qctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	require.NoError(t, c.Quiesce(qctx))
-	var v string
-	require.NoError(t, sqlAt(t, c, 2).QueryRowContext(ctx, `SELECT v FROM registers WHERE k = 'r0'`).Scan(&v))
-	assert.Equal(t, `"async"`, v)
+	c := startReplicating(t, Options{Log: testLog{t}, Settings: Settings{Replication: Async}}, `"async"`)
 
 	var all []clusters.Link
 	for _, a := range c.IDs() {
@@ -167,12 +164,12 @@ func TestAsyncCluster(t *testing.T) {
 		}
 	}
 	require.NoError(t, c.Partition(ctx, all))
-	_, err = sqlAt(t, c, 0).ExecContext(ctx, `INSERT INTO registers (k, v) VALUES ('dup', '1')`)
+	_, err := sqlAt(t, c, 0).ExecContext(ctx, `INSERT INTO registers (k, v) VALUES ('dup', '1')`)
 	require.NoError(t, err)
 	_, err = sqlAt(t, c, 1).ExecContext(ctx, `INSERT INTO registers (k, v) VALUES ('dup', '2')`)
 	require.NoError(t, err)
 	require.NoError(t, c.Heal(ctx))
-	qctx, cancel = context.WithTimeout(ctx, time.Minute)
+	qctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	err = c.Quiesce(qctx)
 	require.Error(t, err)
@@ -187,7 +184,7 @@ func clockMoves(t *testing.T, c *Cluster) {
 	ctx := t.Context()
 	ahead := func() time.Duration {
 		t.Helper()
-		db, err := c.conn(ctx, "n2")
+		db, err := c.conn("n2")
 		require.NoError(t, err)
 		var now float64
 		require.NoError(t, db.QueryRowContext(ctx, "SELECT UNIX_TIMESTAMP(NOW(6))").Scan(&now))
