@@ -19,6 +19,16 @@ func (fake) Open(context.Context, ClientConfig) (Client, error) { return nil, ni
 // The default database is the one SetDefault named; without one, the catalog's only database;
 // with several and none named, there is none, and a test must name its database.
 func TestDefault(t *testing.T) {
+	// A catalog of its own, so that the test runs the same however often it runs.
+	catalog.Lock()
+	saved, savedDef := catalog.m, catalog.def
+	catalog.m, catalog.def = map[string]DB{}, ""
+	catalog.Unlock()
+	t.Cleanup(func() {
+		catalog.Lock()
+		catalog.m, catalog.def = saved, savedDef
+		catalog.Unlock()
+	})
 	Register(fake("a"))
 	if Default() != "a" {
 		t.Fatalf("one database, default %q", Default())
