@@ -1,7 +1,10 @@
 package workloads
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"crossfire/history"
@@ -12,6 +15,7 @@ func TestRegisterGenerator(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	counts := map[string]int{}
 	keys := map[string]bool{}
+	written := map[string]bool{} // key and value
 	for i := 0; i < 3000; i++ {
 		op := w.Next(r)
 		counts[op.F]++
@@ -19,6 +23,29 @@ func TestRegisterGenerator(t *testing.T) {
 		if op.Type != history.Invoke || len(op.Value) == 0 {
 			t.Fatalf("bad invocation %+v", op)
 		}
+		var v int64
+		switch op.F {
+		case "write":
+			if err := json.Unmarshal(op.Value, &v); err != nil {
+				t.Fatal(err)
+			}
+		case "cas":
+			var c [2]int64
+			if err := json.Unmarshal(op.Value, &c); err != nil {
+				t.Fatal(err)
+			}
+			if c[0] >= c[1] || c[0] < c[1]-2 {
+				t.Fatalf("cas %s does not expect one of the two values drawn before it", op.Value)
+			}
+			v = c[1]
+		default:
+			continue
+		}
+		kv := fmt.Sprintf("%s=%d", op.Key, v)
+		if written[kv] {
+			t.Fatalf("%s written twice: a read of it would not name one write", kv)
+		}
+		written[kv] = true
 	}
 	if len(keys) != 4 || counts["read"] < 1200 || counts["write"] < 800 || counts["cas"] < 300 {
 		t.Fatalf("mix %v over keys %v", counts, keys)
@@ -28,5 +55,36 @@ func TestRegisterGenerator(t *testing.T) {
 	}
 	if _, err := New("nope", Options{}); err == nil {
 		t.Fatal("unknown workload accepted")
+	}
+}
+
+// TestRegisterValuesUniqueAcrossClients draws from many clients at once (go test -race): values
+// stay unique per key.
+func TestRegisterValuesUniqueAcrossClients(t *testing.T) {
+	w := NewRegister(Options{Keys: 1})
+	const clients, each = 8, 500
+	got := make(chan string, clients*each)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(c), 9))
+			for range each {
+				if op := w.Next(r); op.F == "write" {
+					got <- string(op.Value)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(got)
+	seen := map[string]bool{}
+	for v := range got {
+		if seen[v] {
+			t.Fatalf("value %s written twice", v)
+		}
+		seen[v] = true
+	}
+	if len(seen) < clients*each/4 {
+		t.Fatalf("only %d writes drawn", len(seen))
 	}
 }
