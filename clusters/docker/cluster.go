@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -560,7 +562,12 @@ func (c *Cluster) rejoin(ctx context.Context, id string) error {
 	return errors.Join(errs...)
 }
 
-// awaitUp waits, at most the cluster's Ready, until a leader answers at its published port.
+// ErrExited is what a return fails with when the leader's container stopped by itself before it
+// answered (its engine gave up: see its log).
+var ErrExited = errors.New("stopped by itself before it answered")
+
+// awaitUp waits, at most the cluster's Ready, until a leader answers at its published port. A
+// leader whose container stops meanwhile fails at once, with ErrExited.
 func (c *Cluster) awaitUp(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Ready)
 	defer cancel()
@@ -571,6 +578,9 @@ func (c *Cluster) awaitUp(ctx context.Context, id string) error {
 				c.record(id, addr)
 				return nil
 			}
+		}
+		if now, ierr := c.inspect(ctx, id); ierr == nil && !now.Running {
+			return fmt.Errorf("%s: %s %w", c.leader.Engine, id, ErrExited)
 		}
 		select {
 		case <-ctx.Done():
@@ -721,6 +731,37 @@ func (c *Cluster) CopyFile(ctx context.Context, id, path string) (io.ReadCloser,
 		return nil, err
 	}
 	return ctr.CopyFileFromContainer(ctx, path)
+}
+
+// Running reports whether Docker says a leader's container is running now.
+func (c *Cluster) Running(ctx context.Context, id string) bool {
+	now, err := c.inspect(ctx, id)
+	return err == nil && now.Running
+}
+
+// WriteFile writes a file into a leader's container (its parent folder must exist), running or
+// not: what an engine's entrypoint reads on its next start.
+func (c *Cluster) WriteFile(ctx context.Context, id, path string, content []byte) error {
+	ctr, err := c.container(id)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	hdr := &tar.Header{Name: strings.TrimPrefix(path, "/"), Mode: 0o644, Size: int64(len(content)), ModTime: time.Now()}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if _, err := tw.Write(content); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if _, err := c.cli.CopyToContainer(ctx, ctr.GetContainerID(), client.CopyToContainerOptions{DestinationPath: "/", Content: &buf}); err != nil {
+		return fmt.Errorf("docker: writing %s into %s: %w", path, id, err)
+	}
+	return nil
 }
 
 // CollectArtifacts copies each leader's log to dir/<node>/node.log, and the files of

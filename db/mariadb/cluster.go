@@ -1,12 +1,16 @@
 package mariadb
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -362,14 +366,23 @@ func (c *Cluster) Quiesce(ctx context.Context) error {
 // Galera, the cluster must form one primary component of them all again. When every leader was
 // killed, each restarts from the position it recovers from its own data (galera_recovery), and
 // they restore the last primary component from the state each saved (gvwstate.dat, Galera's
-// pc.recovery). A cluster that does not come back within the cluster's bound says so, with where
-// each leader was.
+// pc.recovery). Where they cannot (pc.recovery off, or saved states that do not agree), every
+// leader gives up waiting for a primary component and stops; the cluster is then recovered as
+// MariaDB documents: the leader whose recovered position is the most advanced bootstraps a new
+// primary component and the others join it. A cluster that does not come back within the
+// cluster's bound says so, with where each leader was.
 func (c *Cluster) RestartAll(ctx context.Context, ids []string) error {
-	if err := c.Cluster.RestartAll(ctx, ids); err != nil {
+	err := c.Cluster.RestartAll(ctx, ids)
+	if c.opts.Replication != Galera {
 		return err
 	}
-	if c.opts.Replication != Galera {
-		return nil
+	if err != nil {
+		if !errors.Is(err, docker.ErrExited) {
+			return err
+		}
+		if err := c.bootstrapMostAdvanced(ctx, err); err != nil {
+			return err
+		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.opts.Ready)
 	defer cancel()
@@ -377,6 +390,107 @@ func (c *Cluster) RestartAll(ctx context.Context, ids []string) error {
 		return fmt.Errorf("mariadb: the cluster did not recover after its leaders restarted: %w", err)
 	}
 	return nil
+}
+
+// bootstrapMostAdvanced recovers a Galera cluster none of whose leaders found a primary
+// component to rejoin (why says so): once every leader has stopped, the one that recovered the
+// most advanced position (the last "crossfire: starting mariadbd" line of its log; the first
+// such leader by name on a tie) is marked to bootstrap and started, then the others.
+func (c *Cluster) bootstrapMostAdvanced(ctx context.Context, why error) error {
+	wctx, cancel := context.WithTimeout(ctx, c.opts.Ready)
+	defer cancel()
+	for {
+		running := 0
+		for _, id := range c.IDs() {
+			if c.Running(wctx, id) {
+				running++
+			}
+		}
+		if running == 0 {
+			break
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("mariadb: no primary component after the leaders restarted (%v), and %d leaders still running after %s", why, running, c.opts.Ready)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	positions := map[string]Position{}
+	best := ""
+	for _, id := range c.IDs() {
+		p, err := c.recovered(ctx, id)
+		if err != nil {
+			return fmt.Errorf("mariadb: no primary component after the leaders restarted, and the cluster cannot be recovered: %w", err)
+		}
+		positions[id] = p
+		if best == "" || p.Seqno > positions[best].Seqno {
+			best = id
+		}
+	}
+	var where []string
+	for _, id := range c.IDs() {
+		where = append(where, fmt.Sprintf("%s at %d", id, positions[id].Seqno))
+	}
+	c.Say("no primary component after every leader restarted: bootstrapping %s, the most advanced (%s)", best, strings.Join(where, ", "))
+	if err := c.WriteFile(ctx, best, BootstrapMark, nil); err != nil {
+		return err
+	}
+	if err := c.Cluster.Restart(ctx, best); err != nil {
+		return fmt.Errorf("mariadb: bootstrapping %s: %w", best, err)
+	}
+	var rest []string
+	for _, id := range c.IDs() {
+		if id != best {
+			rest = append(rest, id)
+		}
+	}
+	return c.Cluster.RestartAll(ctx, rest)
+}
+
+// Position is a Galera leader's position: the cluster's state UUID and the last write set.
+type Position struct {
+	UUID  string
+	Seqno int64
+}
+
+// startLine is how a leader's entrypoint says how it starts mariadbd; after a restart it carries
+// the position galera_recovery found.
+var startLine = regexp.MustCompile(`crossfire: starting mariadbd .*--wsrep_start_position=([0-9a-f-]+):(-?[0-9]+)`)
+
+// recovered is the position a leader recovered at its last start, from its log.
+func (c *Cluster) recovered(ctx context.Context, id string) (Position, error) {
+	r, err := c.Logs(ctx, id)
+	if err != nil {
+		return Position{}, err
+	}
+	defer r.Close()
+	p, err := LastPosition(r)
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", id, err)
+	}
+	return p, nil
+}
+
+// LastPosition reads a leader's log for the position it recovered at its last start.
+func LastPosition(r io.Reader) (Position, error) {
+	var p Position
+	found := false
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if m := startLine.FindStringSubmatch(sc.Text()); m != nil {
+			p.UUID = m[1]
+			p.Seqno, _ = strconv.ParseInt(m[2], 10, 64)
+			found = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return p, err
+	}
+	if !found {
+		return p, errors.New("its log names no recovered position (galera_recovery found none)")
+	}
+	return p, nil
 }
 
 // SetClock implements clusters.ClockSkewer through each leader's libfaketime file.

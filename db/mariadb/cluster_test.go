@@ -195,3 +195,31 @@ func clockMoves(t *testing.T, c *Cluster) {
 	require.NoError(t, c.SetClock(ctx, "n2", clusters.ClockSetting{}))
 	require.Eventually(t, func() bool { d := ahead(); return d < 5*time.Second && d > -5*time.Second }, time.Minute, 200*time.Millisecond, "n2's NOW() did not come back")
 }
+
+// TestGaleraRecoversFromKillingEveryLeader kills n1, writes at n2 (so that n2 and n3 are ahead
+// of n1), kills n2 and n3 and restarts all three together. With pc.recovery off no leader
+// restores a primary component by itself: the cluster must bootstrap the most advanced leader
+// (n2 or n3), never n1, whose bootstrap would lose the write.
+func TestGaleraRecoversFromKillingEveryLeader(t *testing.T) {
+	imageOrSkip(t)
+	ctx := t.Context()
+	c := startReplicating(t, Options{Log: testLog{t}, Settings: Settings{PCRecovery: "off"}}, `"before"`)
+	require.NoError(t, c.Kill(ctx, "n1"))
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	require.Eventually(t, func() bool {
+		_, err := sqlAt(t, c, 1).ExecContext(wctx, `INSERT INTO registers (k, v) VALUES ('after', '"n1 down"')`)
+		return err == nil
+	}, 2*time.Minute, time.Second, "n2 took no write with n1 down")
+	require.NoError(t, c.Kill(ctx, "n2"))
+	require.NoError(t, c.Kill(ctx, "n3"))
+	require.NoError(t, c.RestartAll(ctx, []string{"n1", "n2", "n3"}))
+	qctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, c.Quiesce(qctx))
+	for i := range 3 {
+		var v string
+		require.NoError(t, sqlAt(t, c, i).QueryRowContext(ctx, `SELECT v FROM registers WHERE k = 'after'`).Scan(&v), "n%d", i+1)
+		assert.Equal(t, `"n1 down"`, v)
+	}
+}

@@ -2,6 +2,7 @@ package mariadb
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,4 +45,22 @@ func TestKeyOf(t *testing.T) {
 	} {
 		assert.Equal(t, want, KeyOf(stmt), stmt)
 	}
+}
+
+// TestLastPosition reads the position a leader recovered at its last start from its log, as
+// its entrypoint writes it (lines from a real log, two starts), and says when there is none.
+func TestLastPosition(t *testing.T) {
+	log := `crossfire: starting mariadbd --wsrep-new-cluster
+2026-12-06  3:02:40 0 [Note] WSREP: Found saved state: 00000000-0000-0000-0000-000000000000:-1, safe_to_bootstrap: 1
+WSREP: Recovered position 7ffd44f4-f121-11f1-866a-2f0c55e78781:10
+crossfire: starting mariadbd --wsrep_start_position=7ffd44f4-f121-11f1-866a-2f0c55e78781:10
+2026-12-06  3:03:40 0 [ERROR] WSREP: gcs connect failed: Operation timed out
+WSREP: Recovered position 7ffd44f4-f121-11f1-866a-2f0c55e78781:12
+crossfire: starting mariadbd --wsrep_start_position=7ffd44f4-f121-11f1-866a-2f0c55e78781:12 --wsrep-new-cluster
+`
+	p, err := LastPosition(strings.NewReader(log))
+	require.NoError(t, err)
+	assert.Equal(t, Position{UUID: "7ffd44f4-f121-11f1-866a-2f0c55e78781", Seqno: 12}, p)
+	_, err = LastPosition(strings.NewReader("crossfire: starting mariadbd --wsrep-new-cluster\n"))
+	assert.ErrorContains(t, err, "no recovered position")
 }

@@ -34,6 +34,8 @@ func (DB) Spec() db.Spec {
 			Usage: "innodb_flush_log_at_trx_commit: 1 (as shipped, flushed at every commit) or 0 (once a second, as Galera's documentation recommends)"},
 		{Name: "sync-wait", Values: []string{"0", "1"},
 			Usage: "wsrep_sync_wait: 0 (as shipped: reads may be stale) or 1 (causal reads)"},
+		{Name: "pc-recovery", Values: []string{"on", "off"},
+			Usage: "Galera's pc.recovery: on (as shipped: leaders restarted together restore their last primary component) or off (crossfire bootstraps the most advanced leader, as MariaDB documents)"},
 	}
 	inventory := append(append([]db.Option(nil), common...),
 		db.Option{Name: "buy", Values: BuyWays,
@@ -66,7 +68,7 @@ func (DB) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
 		return nil, err
 	}
 	c, err := New(ctx, Options{Nodes: s.Nodes, Strategy: s.Options["strategy"], Log: s.Log, Settings: Settings{
-		Replication: s.Options["replication"], Flush: s.Options["flush"], SyncWait: s.Options["sync-wait"], ExecMode: s.Options["exec-mode"]}})
+		Replication: s.Options["replication"], Flush: s.Options["flush"], SyncWait: s.Options["sync-wait"], PCRecovery: s.Options["pc-recovery"], ExecMode: s.Options["exec-mode"]}})
 	if c == nil {
 		return nil, err
 	}

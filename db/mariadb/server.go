@@ -32,6 +32,11 @@ type Settings struct {
 	Flush string
 	// SyncWait is wsrep_sync_wait: 0 as shipped (reads may be stale), 1 for causal reads.
 	SyncWait string
+	// PCRecovery is Galera's pc.recovery: "on" as shipped (a leader saves the last primary
+	// component and, when every leader restarts, they restore it by themselves) or "off" (after
+	// every leader was killed none is primary until one is bootstrapped, as MariaDB documents for
+	// a cluster that cannot restore its component).
+	PCRecovery string
 	// ExecMode is slave_exec_mode for Async: strict (a duplicate key stops replication) or
 	// idempotent (conflicting rows are applied blindly).
 	ExecMode string
@@ -83,7 +88,7 @@ func (s Settings) Config(id string, n int) string {
 		"wsrep_node_name="+id,
 		"wsrep_sst_method=rsync",
 		"wsrep_log_conflicts=ON",
-		`wsrep_provider_options="cert.log_conflicts=YES"`,
+		fmt.Sprintf(`wsrep_provider_options="cert.log_conflicts=YES;pc.recovery=%t"`, s.PCRecovery != "off"),
 		"wsrep_sync_wait="+s.SyncWait,
 	)
 	return strings.Join(lines, "\n") + "\n"
@@ -113,6 +118,9 @@ GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%';
 // by state transfer. On every later start (a restart after a kill) a leader first recovers its
 // position from its data (Debian's galera_recovery, which runs mariadbd --wsrep-recover) and
 // rejoins from there, by incremental state transfer where its peers still have what it missed.
+// A leader that finds BootstrapMark (put there when no primary component was left to rejoin)
+// removes it, marks its saved state safe to bootstrap and starts a new primary component from
+// its own position.
 func (s Settings) Entrypoint(id string, n int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "set -e\ncat > /etc/mysql/mariadb.conf.d/99-crossfire.cnf <<'CNF'\n%sCNF\n", s.Config(id, n))
@@ -128,17 +136,25 @@ extra=""
 	if s.Replication == Galera {
 		fmt.Fprintf(&b, `if [ -f /var/lib/mysql/grastate.dat ]; then
   extra=$(/usr/bin/galera_recovery || true)
-elif [ %q = n1 ]; then
+  if [ -f %[2]s ]; then
+    rm -f %[2]s
+    sed -i 's/^safe_to_bootstrap: 0/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat
+    extra="$extra --wsrep-new-cluster"
+  fi
+elif [ %[1]q = n1 ]; then
   extra=--wsrep-new-cluster
 else
   until mariadb-admin --host=n1 --connect-timeout=1 ping >/dev/null 2>&1; do sleep 0.5; done
 fi
-`, id)
+`, id, BootstrapMark)
 	}
 	b.WriteString("echo \"crossfire: starting mariadbd $extra\" >&2\n")
 	fmt.Fprintf(&b, "exec env %s mariadbd --user=mysql $extra\n", strings.Join(docker.FaketimeEnv(), " "))
 	return b.String()
 }
+
+// BootstrapMark is the file that tells a Galera leader's next start to bootstrap the cluster.
+const BootstrapMark = "/etc/mysql/crossfire-bootstrap"
 
 // Schema is the workloads' tables, as a team would write them (pglogical's, in MariaDB's
 // dialect): a row per register (its value as JSON text), a stock row per SKU, an order row per
