@@ -84,6 +84,9 @@ type Option struct {
 	Usage string
 	// Values are the valid values, the default first; none means any value, "" by default.
 	Values []string
+	// Named puts the option in a test's default name as name-value, and only where its value is
+	// not the default: for settings whose bare values ("0", "on") would say nothing there.
+	Named bool
 }
 
 // Setup is what Start is asked to start.

@@ -105,15 +105,22 @@ func (t Test) WithDefaults() Test {
 }
 
 // defaultName is [db-]workload-<the database's chosen values>-nemeses: register-lww-partition,
-// inventory-pncounter-naive-partition+retry; the database is named when it is not the default.
+// inventory-pncounter-naive-partition+retry; the database is named when it is not the default,
+// and a Named option (mariadb-register-galera-write-anywhere-flush-0-kill-all) only when it is
+// not its default.
 func (t Test) defaultName(spec db.Spec) string {
 	parts := []string{t.Workload}
 	if t.DB != db.Default() {
 		parts = append([]string{t.DB}, parts...)
 	}
 	for _, o := range spec.Options[t.Workload] {
-		if v := t.Options[o.Name]; len(o.Values) > 0 && v != "" {
+		v := t.Options[o.Name]
+		switch {
+		case len(o.Values) == 0 || v == "":
+		case !o.Named:
 			parts = append(parts, v)
+		case v != o.Values[0]:
+			parts = append(parts, o.Name+"-"+v)
 		}
 	}
 	nem := "none"

@@ -26,15 +26,15 @@ func (DB) Spec() db.Spec {
 	common := []db.Option{
 		{Name: "replication", Values: Replications,
 			Usage: "galera (synchronous replication, certification at commit) or async (every master replicates from every other, no conflict detection)"},
-		{Name: "exec-mode", Values: ExecModes,
+		{Name: "exec-mode", Named: true, Values: ExecModes,
 			Usage: "async only, slave_exec_mode: strict (a duplicate key stops replication) or idempotent (conflicting rows applied blindly)"},
 		{Name: "strategy", Values: []string{WriteAnywhere, SingleLeader},
 			Usage: "write-anywhere (every client at its own leader) or single-leader (every client at n1: the control)"},
-		{Name: "flush", Values: []string{"1", "0"},
+		{Name: "flush", Named: true, Values: []string{"1", "0"},
 			Usage: "innodb_flush_log_at_trx_commit: 1 (as shipped, flushed at every commit) or 0 (once a second, as Galera's documentation recommends)"},
-		{Name: "sync-wait", Values: []string{"0", "1"},
+		{Name: "sync-wait", Named: true, Values: []string{"0", "1"},
 			Usage: "wsrep_sync_wait: 0 (as shipped: reads may be stale) or 1 (causal reads)"},
-		{Name: "pc-recovery", Values: []string{"on", "off"},
+		{Name: "pc-recovery", Named: true, Values: []string{"on", "off"},
 			Usage: "Galera's pc.recovery: on (as shipped: leaders restarted together restore their last primary component) or off (crossfire bootstraps the most advanced leader, as MariaDB documents)"},
 	}
 	inventory := append(append([]db.Option(nil), common...),
@@ -42,7 +42,7 @@ func (DB) Spec() db.Spec {
 			Usage: "how a purchase is written: decrement (one conditional UPDATE) or read-modify-write (read the units, check, write the read value less the quantity)"},
 		db.Option{Name: "orders", Values: OrderDesigns,
 			Usage: "order rows: naive (a row per sale) or dedup (a row per idempotency id)"},
-		db.Option{Name: "snapshot-isolation", Values: []string{"off", "on"},
+		db.Option{Name: "snapshot-isolation", Named: true, Values: []string{"off", "on"},
 			Usage: "innodb_snapshot_isolation for the clients' transactions: off (as shipped in 10.11) or on (a write to a row changed since the transaction's snapshot fails, 1020)"},
 	)
 	return db.Spec{
