@@ -36,9 +36,10 @@ func matrixCmd(args []string, stdout, stderr io.Writer) int {
 
 Runs the validation matrix a database offers (--db): each configuration of it that is known to
 break must be caught, and each safe one must pass, for every seed ('crossfire matrix --db NAME
---list' lists its rows). Prints a line per run and a table at
-the end, writes matrix.json and matrix.md into the store, and exits 0 when every verdict is the expected one, 1 when one is not, 4 when the
-cluster cannot start at all. This is what the nightly chaos job runs (make chaos).`, stderr)
+--list' lists its rows). Prints a line per run and a table at the end, writes matrix.json and
+matrix.md into the store, and exits 0 when every verdict is the expected one, 1 when one is
+not, 4 when the cluster cannot start at all. This is what the nightly chaos job runs (make
+chaos).`, stderr)
 	var database, cluster, seeds, rows, summary string
 	var duration time.Duration
 	var list bool
@@ -46,7 +47,7 @@ cluster cannot start at all. This is what the nightly chaos job runs (make chaos
 	fs.StringVar(&database, "db", db.Default(), "the database whose matrix runs: "+strings.Join(harness.Matrices(), ", "))
 	fs.StringVar(&cluster, "cluster", "", "cluster kind (default: the database's first): "+harness.ClusterLocal+", "+harness.ClusterDocker)
 	fs.StringVar(&seeds, "seeds", "1,2,3", "comma-separated seeds; every row runs with each")
-	fs.DurationVar(&duration, "duration", 0, "main phase of every run (default: each row's short duration, 6 to 10s)")
+	fs.DurationVar(&duration, "duration", 0, "main phase of every run (default: each row's own, 6 to 40s)")
 	fs.StringVar(&rows, "rows", "", "comma-separated parts of row names to run (default: every row), e.g. cart,escrow")
 	fs.StringVar(&o.Store, "store", "store", "store directory for run folders")
 	fs.BoolVar(&list, "list", false, "list the database's rows, each with what it must give, and run nothing")
