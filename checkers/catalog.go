@@ -52,6 +52,7 @@ var Catalog = map[string]Checker{
 	ConvergenceName:  Convergence{},
 	CartName:         CartChecker{},
 	ConflictsName:    Conflicts{},
+	FieldsName:       Fields{},
 }
 
 // Names lists the catalog, sorted.

@@ -49,6 +49,7 @@ var Catalog = map[string]Factory{
 	RegisterName:  NewRegister,
 	InventoryName: NewInventory,
 	CartName:      NewCart,
+	ProfileName:   NewProfile,
 }
 
 // Names lists the catalog's names, sorted.
@@ -69,6 +70,7 @@ var Ops = map[string][]string{
 	RegisterName:  {"read", "write", "cas"},
 	InventoryName: {"restock", "buy", "read-stock", "read-orders"},
 	CartName:      {"add", "remove", "read"},
+	ProfileName:   {"set-field", "read-profile"},
 }
 
 // Infer names the workload whose operations a history holds, from the names of its client
