@@ -27,10 +27,12 @@ type Profile struct {
 	n    atomic.Int64 // values drawn so far, across records and fields
 }
 
-// NewProfile makes the profile workload; the default is 2 records, so that edits meet.
+// NewProfile makes the profile workload; the default is 8 records (40 fields): edits of one
+// record meet often, and what a checker can judge is the last edit of each field, so there are
+// enough of those.
 func NewProfile(o Options) Workload {
 	if o.Keys <= 0 {
-		o.Keys = 2
+		o.Keys = 8
 	}
 	return &Profile{keys: o.Keys}
 }

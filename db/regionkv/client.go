@@ -22,6 +22,7 @@ import (
 // that op left on the wire.
 type client struct {
 	workload string
+	layout   string // the profile workload's: ProfileLWW, ProfileFields or ProfileSingleLeader
 	url      string
 	timeout  time.Duration
 	http     *http.Client
@@ -29,7 +30,7 @@ type client struct {
 
 func newClient(c db.ClientConfig) (*client, error) {
 	switch c.Workload {
-	case workloads.RegisterName, workloads.InventoryName, workloads.CartName:
+	case workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName:
 	default:
 		return nil, fmt.Errorf("regionkv has no client for the %s workload", c.Workload)
 	}
@@ -37,7 +38,11 @@ func newClient(c db.ClientConfig) (*client, error) {
 	if timeout <= 0 {
 		timeout = time.Second
 	}
-	return &client{workload: c.Workload, url: c.Node.URL, timeout: timeout,
+	layout := c.Options["strategy"]
+	if layout == "" {
+		layout = ProfileStrategies[0]
+	}
+	return &client{workload: c.Workload, layout: layout, url: c.Node.URL, timeout: timeout,
 		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second}}}, nil
 }
 
@@ -54,6 +59,8 @@ func (c *client) Invoke(ctx context.Context, op history.Op) history.Op {
 		return c.register(ctx, op)
 	case workloads.InventoryName:
 		return c.inventory(ctx, op)
+	case workloads.ProfileName:
+		return c.profile(ctx, op)
 	default:
 		return c.cart(ctx, op)
 	}
@@ -95,6 +102,121 @@ func (c *client) register(ctx context.Context, op history.Op) history.Op {
 		return complete(history.Fail, nil, "precondition failed")
 	}
 	return unanswered(out, op.F == "read")
+}
+
+// The layouts of a profile (the profile workload's strategy option).
+const (
+	// ProfileLWW keeps a profile as one register holding the whole record, last writer wins: an
+	// edit reads the record at its leader and swaps in the record with one field changed (a
+	// row whose image replicates whole).
+	ProfileLWW = "lww"
+	// ProfileFields keeps each field of a profile in a register of its own (p0/email …), last
+	// writer wins per field.
+	ProfileFields = "fields"
+	// ProfileSingleLeader is ProfileLWW with every operation at one leader: the control.
+	ProfileSingleLeader = "single-leader"
+)
+
+// ProfileStrategies are the profile workload's strategies, the default first.
+var ProfileStrategies = []string{ProfileLWW, ProfileFields, ProfileSingleLeader}
+
+// registerFor is the register strategy a profile strategy runs on.
+func registerFor(profile string) string {
+	if profile == ProfileSingleLeader {
+		return server.SingleLeader
+	}
+	return server.LWW
+}
+
+// registerAnswer is what /register/* answers.
+type registerAnswer struct {
+	Value  json.RawMessage   `json:"value"`
+	TS     int64             `json:"ts"`
+	Origin string            `json:"origin"`
+	VV     map[string]uint64 `json:"vv"`
+	Node   string            `json:"node"`
+}
+
+// profileSwaps bounds how often an edit of a whole record reads it again after its swap found
+// the record changed at its leader (another edit there came first).
+const profileSwaps = 3
+
+// profile carries out set-field and read-profile in the client's layout.
+func (c *client) profile(ctx context.Context, op history.Op) history.Op {
+	var set workloads.SetField
+	if op.F == "set-field" {
+		if err := json.Unmarshal(op.Value, &set); err != nil || set.Field == "" {
+			return history.Refused("set-field value is not {\"field\": …, \"value\": …}")
+		}
+	} else if op.F != "read-profile" {
+		return history.Refused("unknown profile op " + op.F)
+	}
+	if c.layout == ProfileFields {
+		return c.profileByField(ctx, op, set)
+	}
+	var resp registerAnswer
+	for range profileSwaps {
+		out := c.post(ctx, "/register/read", map[string]any{"key": op.Key}, &resp)
+		if !out.ok {
+			return unanswered(out, true)
+		}
+		record := map[string]json.RawMessage{}
+		if len(resp.Value) > 0 && string(resp.Value) != "null" {
+			if err := json.Unmarshal(resp.Value, &record); err != nil {
+				return history.Refused(fmt.Sprintf("profile %s holds no record: %s", op.Key, resp.Value))
+			}
+		}
+		if op.F == "read-profile" {
+			done := complete(history.OK, history.Value(record), "")
+			done.SetMeta("ts", resp.TS, "origin", resp.Origin, "vv", resp.VV, "served_by", resp.Node)
+			return done
+		}
+		expected := resp.Value
+		if len(expected) == 0 {
+			expected = history.Null
+		}
+		record[set.Field] = history.Value(set.Value)
+		var swapped registerAnswer
+		out = c.post(ctx, "/register/cas", map[string]any{"key": op.Key, "expected": expected, "new": history.Value(record)}, &swapped)
+		switch {
+		case out.ok:
+			done := complete(history.OK, nil, "")
+			done.SetMeta("ts", swapped.TS, "origin", swapped.Origin, "vv", swapped.VV, "served_by", swapped.Node)
+			return done
+		case !out.precondition:
+			return unanswered(out, false)
+		}
+	}
+	return complete(history.Fail, nil, "the record kept changing under the edit")
+}
+
+// profileByField is profile for ProfileFields: an edit writes its field's register, a read
+// reads every field's.
+func (c *client) profileByField(ctx context.Context, op history.Op, set workloads.SetField) history.Op {
+	var resp registerAnswer
+	if op.F == "set-field" {
+		out := c.post(ctx, "/register/write", map[string]any{"key": op.Key + "/" + set.Field, "value": history.Value(set.Value)}, &resp)
+		if !out.ok {
+			return unanswered(out, false)
+		}
+		done := complete(history.OK, nil, "")
+		done.SetMeta("ts", resp.TS, "origin", resp.Origin, "vv", resp.VV, "served_by", resp.Node)
+		return done
+	}
+	record := map[string]json.RawMessage{}
+	for _, f := range workloads.ProfileFields {
+		resp = registerAnswer{} // a fresh answer: the record keeps each field's bytes
+		out := c.post(ctx, "/register/read", map[string]any{"key": op.Key + "/" + f}, &resp)
+		if !out.ok {
+			return unanswered(out, true)
+		}
+		if len(resp.Value) > 0 && string(resp.Value) != "null" {
+			record[f] = resp.Value
+		}
+	}
+	done := complete(history.OK, history.Value(record), "")
+	done.SetMeta("served_by", resp.Node)
+	return done
 }
 
 func (c *client) inventory(ctx context.Context, op history.Op) history.Op {

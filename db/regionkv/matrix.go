@@ -113,6 +113,34 @@ func (DB) Matrix() []harness.MatrixRow {
 			},
 			Judge: func(res harness.Result) error { return harness.ExpectValid(res, 150, 5) },
 		},
+		{
+			Name: "profile lww", Expect: "an edit of one field lost under an edit of another (the record collapsed)",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixProfile(ProfileLWW, []string{"partition"}, seed, cluster)
+			},
+			Judge: func(res harness.Result) error {
+				if f := harness.ResultOf(res, checkers.FieldsName); f.Valid != checkers.False || !harness.HasAnomaly(f, "lost-field-edit", "") {
+					return fmt.Errorf("no definite lost field edit (fields %s)", f.Valid)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "profile fields", Expect: "valid",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixProfile(ProfileFields, harness.EveryNemesis(cluster, "partition", "kill"), seed, cluster)
+			},
+			Judge: func(res harness.Result) error { return harness.ExpectValid(res, 150, 3) },
+		},
+	}
+}
+
+func matrixProfile(strategy string, nemeses []string, seed uint64, cluster string) harness.Test {
+	return harness.Test{
+		Name: harness.MatrixName("profile-"+strategy, seed, cluster), Cluster: cluster,
+		Workload: "profile", Options: map[string]string{"strategy": strategy}, Nemeses: nemeses, Seed: seed, Keys: 16,
+		Duration: 8 * time.Second, Interval: 300 * time.Millisecond, FaultDuration: time.Second,
+		Quiesce: 10 * time.Second,
 	}
 }
 
