@@ -53,6 +53,7 @@ var Catalog = map[string]Checker{
 	CartName:         CartChecker{},
 	ConflictsName:    Conflicts{},
 	FieldsName:       Fields{},
+	UniquenessName:   Uniqueness{},
 }
 
 // Names lists the catalog, sorted.

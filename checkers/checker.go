@@ -229,7 +229,8 @@ func Compose(ctx context.Context, ops []history.Op, cs ...Checker) Summary {
 
 // knownFs are the client operations of HISTORY.md, which the checkers know the effect of.
 var knownFs = map[string]bool{"read": true, "write": true, "cas": true, "restock": true, "buy": true,
-	"read-stock": true, "read-orders": true, "add": true, "remove": true, "set-field": true, "read-profile": true}
+	"read-stock": true, "read-orders": true, "add": true, "remove": true, "set-field": true, "read-profile": true,
+	"claim": true, "release": true, "read-owner": true}
 
 // formatCheck follows a history's format as the checkers read it: the rules of HISTORY.md
 // (history.Validator, whose verdict is the well-formed checker's), and client operations whose

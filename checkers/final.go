@@ -11,7 +11,7 @@ import (
 )
 
 // readFs are the reads of the built-in workloads (HISTORY.md): what a final read can be.
-var readFs = map[string]bool{"read": true, "read-stock": true, "read-orders": true, "read-profile": true}
+var readFs = map[string]bool{"read": true, "read-stock": true, "read-orders": true, "read-profile": true, "read-owner": true}
 
 // The rules by which final reads are found; results name the one they used.
 const (

@@ -50,6 +50,7 @@ var Catalog = map[string]Factory{
 	InventoryName: NewInventory,
 	CartName:      NewCart,
 	ProfileName:   NewProfile,
+	ClaimsName:    NewClaims,
 }
 
 // Names lists the catalog's names, sorted.
@@ -71,6 +72,7 @@ var Ops = map[string][]string{
 	InventoryName: {"restock", "buy", "read-stock", "read-orders"},
 	CartName:      {"add", "remove", "read"},
 	ProfileName:   {"set-field", "read-profile"},
+	ClaimsName:    {"claim", "release", "read-owner"},
 }
 
 // Infer names the workload whose operations a history holds, from the names of its client

@@ -30,7 +30,7 @@ type client struct {
 
 func newClient(c db.ClientConfig) (*client, error) {
 	switch c.Workload {
-	case workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName:
+	case workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName:
 	default:
 		return nil, fmt.Errorf("regionkv has no client for the %s workload", c.Workload)
 	}
@@ -61,6 +61,8 @@ func (c *client) Invoke(ctx context.Context, op history.Op) history.Op {
 		return c.inventory(ctx, op)
 	case workloads.ProfileName:
 		return c.profile(ctx, op)
+	case workloads.ClaimsName:
+		return c.claims(ctx, op)
 	default:
 		return c.cart(ctx, op)
 	}
@@ -217,6 +219,48 @@ func (c *client) profileByField(ctx context.Context, op history.Op, set workload
 	done := complete(history.OK, history.Value(record), "")
 	done.SetMeta("served_by", resp.Node)
 	return done
+}
+
+// claims carries out claim, release and read-owner on a register per name: a claim swaps the
+// owner in where there is none, a release swaps null in where the owner is, as a team writes
+// "INSERT … if absent" and "DELETE … where owner" against one leader's view.
+func (c *client) claims(ctx context.Context, op history.Op) history.Op {
+	var body map[string]any
+	switch op.F {
+	case "read-owner":
+		body = map[string]any{"key": op.Key}
+	case "claim":
+		body = map[string]any{"key": op.Key, "expected": history.Null, "new": op.Value}
+	case "release":
+		body = map[string]any{"key": op.Key, "expected": op.Value, "new": history.Null}
+	default:
+		return history.Refused("unknown claims op " + op.F)
+	}
+	path := "/register/cas"
+	if op.F == "read-owner" {
+		path = "/register/read"
+	}
+	var resp registerAnswer
+	out := c.post(ctx, path, body, &resp)
+	switch {
+	case out.ok:
+		var v json.RawMessage
+		if op.F == "read-owner" {
+			v = resp.Value
+			if len(v) == 0 {
+				v = history.Null
+			}
+		}
+		done := complete(history.OK, v, "")
+		done.SetMeta("ts", resp.TS, "origin", resp.Origin, "vv", resp.VV, "served_by", resp.Node)
+		return done
+	case out.precondition:
+		if op.F == "claim" {
+			return complete(history.Fail, nil, "taken")
+		}
+		return complete(history.Fail, nil, "not held by that owner")
+	}
+	return unanswered(out, op.F == "read-owner")
 }
 
 func (c *client) inventory(ctx context.Context, op history.Op) history.Op {

@@ -132,6 +132,34 @@ func (DB) Matrix() []harness.MatrixRow {
 			},
 			Judge: func(res harness.Result) error { return harness.ExpectValid(res, 150, 3) },
 		},
+		{
+			Name: "claims lww", Expect: "two owners of one name both acknowledged (double claim)",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixClaims("lww", []string{"partition"}, seed, cluster)
+			},
+			Judge: func(res harness.Result) error {
+				if u := harness.ResultOf(res, checkers.UniquenessName); u.Valid != checkers.False || !harness.HasAnomaly(u, "double-claim", "") {
+					return fmt.Errorf("no definite double claim (uniqueness %s)", u.Valid)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "claims single-leader", Expect: "valid",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixClaims("single-leader", harness.EveryNemesis(cluster, "partition", "kill"), seed, cluster)
+			},
+			Judge: func(res harness.Result) error { return harness.ExpectValid(res, 100, 3) },
+		},
+	}
+}
+
+func matrixClaims(strategy string, nemeses []string, seed uint64, cluster string) harness.Test {
+	return harness.Test{
+		Name: harness.MatrixName("claims-"+strategy, seed, cluster), Cluster: cluster,
+		Workload: "claims", Options: map[string]string{"strategy": strategy}, Nemeses: nemeses, Seed: seed,
+		Duration: 8 * time.Second, Interval: 300 * time.Millisecond, FaultDuration: time.Second,
+		Quiesce: 10 * time.Second,
 	}
 }
 

@@ -45,7 +45,7 @@ func (DB) Spec() db.Spec {
 			{Name: KindLocal, About: "processes on loopback, no Docker", Cluster: (*local.Cluster)(nil)},
 			{Name: KindDocker, About: "containers on a network made for the run", Cluster: (*containers.Cluster)(nil)},
 		},
-		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName},
+		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName},
 		Options: map[string][]db.Option{
 			workloads.RegisterName: {{Name: "strategy", Values: server.RegisterStrategies,
 				Usage: "register strategy: lww (last writer wins), single-leader (the linearizable control)"}, nodeBinary},
@@ -55,6 +55,8 @@ func (DB) Spec() db.Spec {
 				nodeBinary},
 			workloads.CartName: {{Name: "strategy", Values: server.CartStrategies,
 				Usage: "cart strategy: lww (whole cart), merge (union), orset (add-wins observed-remove set)"}, nodeBinary},
+			workloads.ClaimsName: {{Name: "strategy", Values: server.RegisterStrategies,
+				Usage: "claims strategy: lww (a name's owner is a last-writer-wins register), single-leader (every claim at one leader: the control)"}, nodeBinary},
 			workloads.ProfileName: {{Name: "strategy", Values: ProfileStrategies,
 				Usage: "profile layout: lww (the whole record in one register, last writer wins), fields (a register per field, last writer wins per field), single-leader (the whole record, every operation at one leader: the control)"}, nodeBinary},
 		},
@@ -67,7 +69,7 @@ func (DB) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
 	switch s.Workload {
 	case workloads.CartName:
 		cart = s.Options["strategy"]
-	case workloads.RegisterName:
+	case workloads.RegisterName, workloads.ClaimsName:
 		register = s.Options["strategy"]
 	case workloads.ProfileName:
 		register = registerFor(s.Options["strategy"])

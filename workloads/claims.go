@@ -1,0 +1,83 @@
+package workloads
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+
+	"crossfire/checkers"
+	"crossfire/history"
+)
+
+// ClaimsName is the claims workload's name.
+const ClaimsName = "claims"
+
+// Claims drives data with one right answer: names (usernames, seats; keys name0, name1 …) that
+// owners claim at any leader, release, and read. Every claim is made for an owner of its own
+// ("o17"), so an owner names the one claim that made it. A release is by the first owner drawn
+// for the name since its last release, the one most likely to hold it (the claims after it were
+// most likely refused), so that names change hands and are often free to claim again. Its
+// checker is uniqueness: no two owners of one name both told they hold it, and no acknowledged
+// claim gone without a release.
+type Claims struct {
+	keys int
+
+	mu    sync.Mutex
+	n     int
+	since [][]string // per name, the owners drawn for it since its last release
+}
+
+// NewClaims makes the claims workload; the default is 6 names.
+func NewClaims(o Options) Workload {
+	if o.Keys <= 0 {
+		o.Keys = 6
+	}
+	return &Claims{keys: o.Keys, since: make([][]string, o.Keys)}
+}
+
+// Name implements Workload.
+func (w *Claims) Name() string { return ClaimsName }
+
+// Setup implements Workload: every name starts unowned.
+func (w *Claims) Setup() []history.Op { return nil }
+
+// Retryable implements Workload: a claim or a release is not retried; a fresh process goes on.
+func (w *Claims) Retryable(history.Op) bool { return false }
+
+func (w *Claims) key(i int) string { return fmt.Sprintf("name%d", i) }
+
+// Next implements Workload: half the ops claim a name for a new owner, a fifth release it (when
+// an owner has been drawn for it since its last release), the rest read who owns it.
+func (w *Claims) Next(r *rand.Rand) history.Op {
+	k := r.IntN(w.keys)
+	op := history.Op{Type: history.Invoke, Key: w.key(k)}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch x := r.IntN(10); {
+	case x < 5:
+		w.n++
+		owner := fmt.Sprintf("o%d", w.n)
+		w.since[k] = append(w.since[k], owner)
+		op.F, op.Value = "claim", history.Value(owner)
+	case x < 7 && len(w.since[k]) > 0:
+		op.F, op.Value = "release", history.Value(w.since[k][0])
+		w.since[k] = w.since[k][:0]
+	default:
+		op.F, op.Value = "read-owner", history.Null
+	}
+	return op
+}
+
+// Final implements Workload: who owns each name, at every leader.
+func (w *Claims) Final() []history.Op {
+	out := make([]history.Op, w.keys)
+	for i := range out {
+		out[i] = history.Op{Type: history.Invoke, F: "read-owner", Key: w.key(i), Value: history.Null}
+	}
+	return out
+}
+
+// Checkers implements Workload.
+func (w *Claims) Checkers() []checkers.Checker {
+	return []checkers.Checker{checkers.Uniqueness{}, checkers.Convergence{}}
+}
