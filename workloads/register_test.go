@@ -88,3 +88,71 @@ func TestRegisterValuesUniqueAcrossClients(t *testing.T) {
 		t.Fatalf("only %d writes drawn", len(seen))
 	}
 }
+
+// TestProfileGenerator: edits and reads over every record and field, every value new to its
+// field of its record.
+func TestProfileGenerator(t *testing.T) {
+	w := NewProfile(Options{})
+	r := rand.New(rand.NewPCG(3, 4))
+	fields, seen := map[string]bool{}, map[string]bool{}
+	counts := map[string]int{}
+	for range 3000 {
+		op := w.Next(r)
+		counts[op.F]++
+		if op.F != "set-field" {
+			continue
+		}
+		var v SetField
+		if err := json.Unmarshal(op.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		fields[v.Field] = true
+		k := op.Key + "." + v.Field + "=" + v.Value
+		if seen[k] {
+			t.Fatalf("%s written twice", k)
+		}
+		seen[k] = true
+	}
+	if len(fields) != len(ProfileFields) || counts["read-profile"] < 600 || counts["set-field"] < 1800 {
+		t.Fatalf("mix %v, fields %v", counts, fields)
+	}
+	if got := len(w.Final()); got != 8 {
+		t.Fatalf("%d final reads for 8 records", got)
+	}
+}
+
+// TestClaimsGenerator: every claim has an owner of its own, and a release names the first owner
+// drawn for its name since that name's last release.
+func TestClaimsGenerator(t *testing.T) {
+	w := NewClaims(Options{Keys: 2})
+	r := rand.New(rand.NewPCG(5, 6))
+	owners := map[string]bool{}
+	since := map[string][]string{}
+	counts := map[string]int{}
+	for range 2000 {
+		op := w.Next(r)
+		counts[op.F]++
+		var owner string
+		if op.F != "read-owner" {
+			if err := json.Unmarshal(op.Value, &owner); err != nil {
+				t.Fatal(err)
+			}
+		}
+		switch op.F {
+		case "claim":
+			if owners[owner] {
+				t.Fatalf("owner %s claims twice", owner)
+			}
+			owners[owner] = true
+			since[op.Key] = append(since[op.Key], owner)
+		case "release":
+			if len(since[op.Key]) == 0 || since[op.Key][0] != owner {
+				t.Fatalf("release of %s by %s, not the first owner since the last release (%v)", op.Key, owner, since[op.Key])
+			}
+			since[op.Key] = nil
+		}
+	}
+	if counts["claim"] < 800 || counts["release"] < 200 || counts["read-owner"] < 300 {
+		t.Fatalf("mix %v", counts)
+	}
+}
