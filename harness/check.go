@@ -41,6 +41,16 @@ func CheckFile(ctx context.Context, path string, cs []checkers.Checker) (checker
 	return s, r.Truncated(), nil
 }
 
+// costsOf measures the costs of a history file (checkers.Costs).
+func costsOf(path string) (checkers.Costs, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return checkers.Costs{}, err
+	}
+	defer f.Close()
+	return checkers.MeasureCosts(history.NewReader(f).Next)
+}
+
 // WriteArtifacts writes every result's artifacts into dir.
 func WriteArtifacts(dir string, s checkers.Summary) error {
 	var errs []error

@@ -88,6 +88,9 @@ type Stats struct {
 	// LeftOut names the checkers of the workload that did not run, each with why (a database
 	// that gives no conflict records has no conflicts checker).
 	LeftOut []string `json:"left_out,omitempty"`
+	// Costs is what the design cost the clients: latency per leader, and how much was
+	// acknowledged while a fault was in force.
+	Costs *checkers.Costs `json:"costs,omitempty"`
 }
 
 // Result is what a run produced.
@@ -324,6 +327,9 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		return r.res, fmt.Errorf("%w: reading back the history: %v", ErrEnvironment, err)
 	}
 	s := &r.res.Stats
+	if c, err := costsOf(filepath.Join(r.dir, HistoryFile)); err == nil {
+		s.Costs = &c
+	}
 	s.OK, s.Fail, s.Info = r.ok.Load(), r.fail.Load(), r.info.Load()
 	s.Ops = s.OK + s.Fail + s.Info
 	s.Truncated = truncated

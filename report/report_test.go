@@ -170,6 +170,23 @@ func TestReportSaysNoFaultTookEffect(t *testing.T) {
 	}
 }
 
+// TestReportShowsTheCosts: the latency each leader's clients saw and how much was acknowledged
+// under a fault, from results.json's stats.
+func TestReportShowsTheCosts(t *testing.T) {
+	dir := fixtureRun(t, 0)
+	costs := checkers.Costs{Leaders: []checkers.LeaderCosts{{Node: "n1", OK: 3, P50NS: 4_000_000, P99NS: 250_000_000}},
+		UnderFault: checkers.Availability{Ops: 9, OK: 3}, Clear: checkers.Availability{Ops: 10, OK: 10}}
+	writeJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+		"valid": true, "summary": checkers.Summary{Valid: checkers.True},
+		"stats": map[string]any{"ops": 19, "faults": 1, "costs": costs},
+	})
+	var page bytes.Buffer
+	require.NoError(t, Build(&page, dir))
+	for _, want := range []string{"n1: p50 4 ms, p99 250 ms", "acknowledged under a fault: 3 of 9 begun", "with none: 10 of 10 begun"} {
+		assert.Contains(t, page.String(), want)
+	}
+}
+
 // TestConflictTimesAreSecondsSinceTheStart: with the run's start known, the conflict log reads in
 // the page's own time, not wall clocks and raw nanoseconds.
 func TestConflictTimesAreSecondsSinceTheStart(t *testing.T) {

@@ -29,6 +29,9 @@ type matrixOutcome struct {
 	Faulted  int            `json:"faults_injected"`
 	Took     time.Duration  `json:"took_ns"`
 	Dir      string         `json:"dir,omitempty"`
+	// What the design cost its clients in this run, and the anomalies it cost them.
+	Costs     *checkers.Costs `json:"costs,omitempty"`
+	Anomalies int             `json:"anomalies"`
 }
 
 func matrixCmd(args []string, stdout, stderr io.Writer) int {
@@ -129,7 +132,8 @@ loop:
 			t0 := time.Now()
 			res, err := harness.Run(ctx, test, o)
 			out := matrixOutcome{Row: row.Name, Faults: strings.Join(test.Nemeses, ", "), Seed: seed, Expect: row.Expect, Valid: res.Valid,
-				Ops: res.Stats.Ops, Faulted: res.Stats.Faults, Took: time.Since(t0), Dir: res.Dir}
+				Ops: res.Stats.Ops, Faulted: res.Stats.Faults, Took: time.Since(t0), Dir: res.Dir,
+				Costs: res.Stats.Costs, Anomalies: res.Summary.Anomalies()}
 			switch {
 			case err != nil && len(outs) == 0 && errors.Is(err, harness.ErrEnvironment):
 				// Nothing ran: the cluster itself cannot start here (no Docker, say).
@@ -211,7 +215,46 @@ func matrixTable(outs []matrixOutcome, where string, took time.Duration) string 
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %d | %d | `%s` |\n", out.Row, out.Faults, out.Seed, out.Expect, out.Valid, ok, out.Ops, out.Faulted, mdCell(out.Dir))
 	}
+	b.WriteString(costsTable(outs))
 	return b.String()
+}
+
+// costsTable renders what each run's design cost: latency of acknowledged operations per
+// leader (p50/p99), the share of operations acknowledged while a fault was in force and while
+// none was, and the anomalies found.
+func costsTable(outs []matrixOutcome) string {
+	var b strings.Builder
+	b.WriteString("\nWhat each design cost its clients (latency of acknowledged operations per leader, p50/p99; operations acknowledged of those begun under a fault, and with none):\n\n")
+	b.WriteString("| configuration | seed | latency p50/p99 per leader | acknowledged under a fault | acknowledged with none | anomalies |\n")
+	b.WriteString("|---|---|---|---|---|---|\n")
+	for _, out := range outs {
+		if out.Costs == nil {
+			continue
+		}
+		var lat []string
+		for _, l := range out.Costs.Leaders {
+			lat = append(lat, fmt.Sprintf("%s %s/%s", l.Node, ms(l.P50NS), ms(l.P99NS)))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %d |\n", out.Row, out.Seed, strings.Join(lat, ", "),
+			share(out.Costs.UnderFault), share(out.Costs.Clear), out.Anomalies)
+	}
+	return b.String()
+}
+
+// ms renders nanoseconds as milliseconds, with a decimal below 10.
+func ms(ns int64) string {
+	if ns < 10e6 {
+		return fmt.Sprintf("%.1f ms", float64(ns)/1e6)
+	}
+	return fmt.Sprintf("%d ms", ns/1e6)
+}
+
+// share renders an availability as a percentage with its counts.
+func share(a checkers.Availability) string {
+	if a.Ops == 0 {
+		return "none begun"
+	}
+	return fmt.Sprintf("%.0f%% (%d of %d)", 100*a.Fraction(), a.OK, a.Ops)
 }
 
 // mdCell keeps a table cell on one line and its pipes out of the table's structure.
