@@ -404,6 +404,12 @@ func TestMatrixCommand(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &outs) != nil || len(outs) != 1 || !outs[0].Expected || outs[0].Dir == "" {
 		t.Fatalf("matrix.json %v: %s", err, b)
 	}
+	if c := outs[0].Costs; c == nil || len(c.Leaders) != 3 || c.Leaders[0].P50NS <= 0 || c.UnderFault.Ops == 0 || outs[0].Anomalies == 0 {
+		t.Errorf("matrix.json holds no costs of the run: %s", b)
+	}
+	if !strings.Contains(string(md), "| register lww | 4 | n1 ") {
+		t.Errorf("the summary has no costs table:\n%s", md)
+	}
 	if _, err := os.Stat(filepath.Join(outs[0].Dir, harness.HistoryFile)); err != nil {
 		t.Errorf("the run folder was not kept: %v", err)
 	}
