@@ -1,12 +1,18 @@
 package regionkv
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"crossfire/checkers"
 	"crossfire/harness"
+	"crossfire/history"
 )
 
 // Matrix implements harness.Validated: regionkv's validation matrix, on either cluster kind.
@@ -114,6 +120,24 @@ func (DB) Matrix() []harness.MatrixRow {
 			Judge: func(res harness.Result) error { return harness.ExpectValid(res, 150, 5) },
 		},
 		{
+			Name: "register read-replicas", Expect: "stale reads (not linearizable), while the writes alone are",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixRegister("read-replicas", []string{"partition"}, seed, cluster)
+			},
+			Judge: func(res harness.Result) error {
+				lin := harness.ResultOf(res, checkers.LinearizableName)
+				if lin.Valid != checkers.False || !harness.HasAnomaly(lin, "nonlinearizable", "") {
+					return fmt.Errorf("no stale read found (linearizable %s)", lin.Valid)
+				}
+				for _, a := range lin.Anomalies {
+					if !strings.Contains(a.Description, "stuck at read()") {
+						return fmt.Errorf("an anomaly that is not a stale read: %s", a.Description)
+					}
+				}
+				return writesLinearizable(res.Dir)
+			},
+		},
+		{
 			Name: "profile lww", Expect: "an edit of one field lost under an edit of another (the record collapsed)",
 			Test: func(seed uint64, cluster string) harness.Test {
 				return matrixProfile(ProfileLWW, []string{"partition"}, seed, cluster)
@@ -197,4 +221,44 @@ func matrixCart(strategy string, nemeses []string, seed uint64, cluster string) 
 		Duration: 8 * time.Second, Interval: 300 * time.Millisecond, FaultDuration: time.Second,
 		Quiesce: 10 * time.Second,
 	}
+}
+
+// writesLinearizable checks a run's history with its reads left out, but for the final ones
+// (taken once replication settled): with writes at one leader, what was acknowledged must be
+// one order that the final state ends, whatever the replicas served meanwhile.
+func writesLinearizable(dir string) error {
+	f, err := os.Open(filepath.Join(dir, harness.HistoryFile))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := history.NewReader(f)
+	var ops []history.Op
+	skip := map[int]bool{} // processes whose open op is a read left out
+	for {
+		op, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if op.Type == history.Invoke && op.F == "read" && !op.MetaBool("final") {
+			skip[op.Process] = true
+			continue
+		}
+		if op.Type != history.Invoke && skip[op.Process] {
+			delete(skip, op.Process)
+			continue
+		}
+		ops = append(ops, op)
+	}
+	for i := range ops {
+		ops[i].Index = int64(i)
+	}
+	lin := checkers.Run(context.Background(), checkers.Linearizable{}, ops)
+	if lin.Valid != checkers.True {
+		return fmt.Errorf("the writes and the final reads alone are not linearizable (%s, %d anomalies %s)", lin.Valid, len(lin.Anomalies), lin.Error)
+	}
+	return nil
 }

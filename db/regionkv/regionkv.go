@@ -48,7 +48,7 @@ func (DB) Spec() db.Spec {
 		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName},
 		Options: map[string][]db.Option{
 			workloads.RegisterName: {{Name: "strategy", Values: server.RegisterStrategies,
-				Usage: "register strategy: lww (last writer wins), single-leader (the linearizable control)"}, nodeBinary},
+				Usage: "register strategy: lww (last writer wins), single-leader (the linearizable control), read-replicas (writes at one leader, reads served by every leader from what has reached it)"}, nodeBinary},
 			workloads.InventoryName: {
 				{Name: "stock", Values: server.StockStrategies, Usage: "stock strategy: pncounter (a CRDT counter), escrow (bounded, rights move between regions)"},
 				{Name: "orders", Values: server.OrderStrategies, Usage: "order strategy: naive (dedup within a region), dedup (by idempotency id everywhere)"},

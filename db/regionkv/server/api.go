@@ -86,7 +86,8 @@ func (n *Node) register(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: err.Error(), Definite: true})
 		return
 	}
-	if n.cfg.Strategy == SingleLeader && n.cfg.Leader != n.cfg.ID {
+	local := n.cfg.Strategy == ReadReplicas && r.URL.Path == "/register/read"
+	if HasLeader(n.cfg.Strategy) && n.cfg.Leader != n.cfg.ID && !local {
 		n.forwardTo(w, r, n.cfg.Peers[n.cfg.Leader], body)
 		return
 	}

@@ -67,7 +67,7 @@ func Open(cfg Config) (*Node, error) {
 	switch cfg.Strategy {
 	case "":
 		cfg.Strategy = LWW
-	case LWW, SingleLeader:
+	case LWW, SingleLeader, ReadReplicas:
 	default:
 		return nil, errorf("unknown register strategy %q (valid: %v)", cfg.Strategy, RegisterStrategies)
 	}
@@ -89,10 +89,10 @@ func Open(cfg Config) (*Node, error) {
 	if !contains(OrderStrategies, cfg.Orders) {
 		return nil, errorf("unknown order strategy %q (valid: %v)", cfg.Orders, OrderStrategies)
 	}
-	if cfg.Strategy == SingleLeader && cfg.Leader == "" {
-		return nil, errorf("single-leader needs a leader")
+	if HasLeader(cfg.Strategy) && cfg.Leader == "" {
+		return nil, errorf("%s needs a leader", cfg.Strategy)
 	}
-	if cfg.Strategy == SingleLeader && cfg.Leader != cfg.ID && cfg.Peers[cfg.Leader] == "" {
+	if HasLeader(cfg.Strategy) && cfg.Leader != cfg.ID && cfg.Peers[cfg.Leader] == "" {
 		return nil, errorf("leader %s is not a peer of %s", cfg.Leader, cfg.ID)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {

@@ -11,7 +11,8 @@
 // greater node id), and every time a replicated version turns out to be concurrent with a local
 // one, the conflict is appended to the node's durable conflict log with all versions and the
 // winner. With the single-leader strategy, every register operation is forwarded to one leader,
-// which answers only from its own fsynced state: the linearizable control.
+// which answers only from its own fsynced state: the linearizable control. With read-replicas,
+// only writes and cas are: reads are answered locally, from what replication has brought.
 //
 // Every timestamp the node takes comes from its Clock, whose offset the clock nemesis sets at
 // run time through the admin endpoint. The package imports nothing of the harness: it is a
@@ -33,10 +34,16 @@ import (
 const (
 	LWW          = "lww"
 	SingleLeader = "single-leader"
+	// ReadReplicas is the single leader with regional read replicas: writes and cas go to the
+	// leader, reads are served by the leader the client asked, from what has reached it.
+	ReadReplicas = "read-replicas"
 )
 
 // RegisterStrategies lists the register strategies by name.
-var RegisterStrategies = []string{LWW, SingleLeader}
+var RegisterStrategies = []string{LWW, SingleLeader, ReadReplicas}
+
+// HasLeader reports whether a register strategy writes at one leader.
+func HasLeader(strategy string) bool { return strategy == SingleLeader || strategy == ReadReplicas }
 
 // VV is a version vector (resolve.VV).
 type VV = resolve.VV
