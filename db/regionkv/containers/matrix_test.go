@@ -1,4 +1,4 @@
-package regionkv_test
+package containers_test
 
 import (
 	"testing"
@@ -10,7 +10,8 @@ import (
 )
 
 // regionkv's validation matrix against containers: every row, one seed, skipped where no Docker engine
-// answers. The rows that must stay valid also take leaders off the network, which only the
+// answers. It lives here, apart from the embedded cluster's matrix in package regionkv, so that
+// each package's tests stay well inside go test's limit. The rows that must stay valid also take leaders off the network, which only the
 // container cluster can do. The nightly chaos job (crossfire matrix) runs it longer and with
 // more seeds.
 func TestMatrixInContainers(t *testing.T) {
