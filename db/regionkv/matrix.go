@@ -120,6 +120,21 @@ func (DB) Matrix() []harness.MatrixRow {
 			Judge: func(res harness.Result) error { return harness.ExpectValid(res, 150, 5) },
 		},
 		{
+			Name: "inventory pncounter+queue", Expect: "valid (one writer)",
+			Test: func(seed uint64, cluster string) harness.Test {
+				return matrixInventory("pncounter", "queue", harness.EveryNemesis(cluster, "partition", "one-way", "clock", "retry", "kill", "kill-all", "pause"), seed, cluster)
+			},
+			Judge: func(res harness.Result) error {
+				if err := harness.ExpectValid(res, 100, 5); err != nil {
+					return err
+				}
+				if rows := harness.StatInt(harness.ResultOf(res, checkers.DedupName).Stats["order_rows"]); rows < 10 {
+					return fmt.Errorf("too few sales to judge (%d order rows)", rows)
+				}
+				return nil
+			},
+		},
+		{
 			Name: "register read-replicas", Expect: "stale reads (not linearizable), while the writes alone are",
 			Test: func(seed uint64, cluster string) harness.Test {
 				return matrixRegister("read-replicas", []string{"partition"}, seed, cluster)

@@ -51,7 +51,7 @@ func (DB) Spec() db.Spec {
 				Usage: "register strategy: lww (last writer wins), single-leader (the linearizable control), read-replicas (writes at one leader, reads served by every leader from what has reached it)"}, nodeBinary},
 			workloads.InventoryName: {
 				{Name: "stock", Values: server.StockStrategies, Usage: "stock strategy: pncounter (a CRDT counter), escrow (bounded, rights move between regions)"},
-				{Name: "orders", Values: server.OrderStrategies, Usage: "order strategy: naive (dedup within a region), dedup (by idempotency id everywhere)"},
+				{Name: "orders", Values: server.OrderStrategies, Usage: "order strategy: naive (dedup within a region), dedup (by idempotency id everywhere), queue (one writer: every region hands its purchases to n1 through its replicated stream, and waits for the answer)"},
 				nodeBinary},
 			workloads.CartName: {{Name: "strategy", Values: server.CartStrategies,
 				Usage: "cart strategy: lww (whole cart), merge (union), orset (add-wins observed-remove set)"}, nodeBinary},

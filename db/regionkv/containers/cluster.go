@@ -112,7 +112,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	if server.HasLeader(o.Strategy) && o.Leader == "" {
+	if (server.HasLeader(o.Strategy) || o.Orders == server.Queue) && o.Leader == "" {
 		o.Leader = "n1"
 	}
 	c := &Cluster{clocks: map[string]clusters.ClockSetting{}}

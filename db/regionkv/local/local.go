@@ -116,7 +116,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	for i := 1; i <= o.Nodes; i++ {
 		c.ids = append(c.ids, fmt.Sprintf("n%d", i))
 	}
-	if server.HasLeader(c.opts.Strategy) && c.opts.Leader == "" {
+	if (server.HasLeader(c.opts.Strategy) || c.opts.Orders == server.Queue) && c.opts.Leader == "" {
 		c.opts.Leader = c.ids[0]
 	}
 	if c.opts.Dir == "" {

@@ -44,6 +44,9 @@ func (n *Node) Buy(ctx context.Context, sku string, qty int64, req string) (Orde
 	if qty <= 0 {
 		return Order{}, errorf("qty must be positive, not %d", qty)
 	}
+	if n.cfg.Orders == Queue && n.cfg.Leader != n.cfg.ID {
+		return n.buyThroughWriter(ctx, sku, qty, req)
+	}
 	for attempt := 0; ; attempt++ {
 		n.mu.Lock()
 		if o, ok := n.inv.existing(req); ok {
@@ -51,16 +54,63 @@ func (n *Node) Buy(ctx context.Context, sku string, qty int64, req string) (Orde
 			return o, nil
 		}
 		if n.inv.available(sku) >= qty {
-			seq := n.streams.ownLen() + 1
-			o := Order{Order: fmt.Sprintf("%s-%d", n.cfg.ID, seq), SKU: sku, Qty: qty, Req: req,
-				Node: n.cfg.ID, TS: n.clock.Now().UnixNano()}
-			n.appendOwnLocked(Entry{Key: sku, Version: Version{TS: o.TS}, Inv: &InvOp{Kind: KindSale, SKU: sku, Units: qty, Order: &o}})
+			o := n.saleLocked(sku, qty, req)
 			n.mu.Unlock()
 			return o, nil
 		}
 		n.mu.Unlock()
 		if n.cfg.Stock != Escrow || attempt > 0 || !n.borrowRights(ctx, sku, qty) {
 			return Order{}, ErrSoldOut
+		}
+	}
+}
+
+// saleLocked sells at this region: the order row and the decrement, in one entry. n.mu must be
+// held.
+func (n *Node) saleLocked(sku string, qty int64, req string) Order {
+	seq := n.streams.ownLen() + 1
+	o := Order{Order: fmt.Sprintf("%s-%d", n.cfg.ID, seq), SKU: sku, Qty: qty, Req: req,
+		Node: n.cfg.ID, TS: n.clock.Now().UnixNano()}
+	n.appendOwnLocked(Entry{Key: sku, Version: Version{TS: o.TS}, Inv: &InvOp{Kind: KindSale, SKU: sku, Units: qty, Order: &o}})
+	return o
+}
+
+// ErrNotAnswered is a purchase handed to the writer that the writer's answer did not reach in
+// time: it stays queued and may still be sold.
+var ErrNotAnswered = errors.New("the writer's answer did not come back in time")
+
+// buyThroughWriter hands a purchase to the writer as a request entry of this region's stream
+// (durable before anything else happens; replication delivers it, at least once, whenever the
+// link allows), then waits until the writer's order for the req, or its refusal of this
+// request, has replicated back.
+func (n *Node) buyThroughWriter(ctx context.Context, sku string, qty int64, req string) (Order, error) {
+	n.mu.Lock()
+	if o, ok := n.inv.existing(req); ok {
+		n.mu.Unlock()
+		return o, nil
+	}
+	e := n.appendOwnLocked(Entry{Key: sku, Inv: &InvOp{Kind: KindRequest, SKU: sku, Units: qty, Req: req}})
+	n.mu.Unlock()
+	id := requestID(n.cfg.ID, e.Version.Seq)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a client gone quiet is not waited for
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n.mu.Lock()
+		o, sold := n.inv.existing(req)
+		refused := n.inv.refused[id]
+		n.mu.Unlock()
+		switch {
+		case sold:
+			return o, nil
+		case refused:
+			return Order{}, ErrSoldOut
+		}
+		select {
+		case <-ctx.Done():
+			return Order{}, ErrNotAnswered
+		case <-tick.C:
 		}
 	}
 }
@@ -204,6 +254,8 @@ func (n *Node) inventoryRoutes(mux *http.ServeMux) {
 		switch {
 		case errors.Is(err, ErrSoldOut):
 			writeJSON(w, http.StatusConflict, ErrorResponse{Error: err.Error(), Definite: true})
+		case errors.Is(err, ErrNotAnswered):
+			writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: err.Error(), Definite: false})
 		case err != nil:
 			writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: err.Error(), Definite: true})
 		default:

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 )
 
@@ -11,12 +12,17 @@ const (
 	Escrow    = "escrow"    // a bounded counter: a region sells only the rights it holds
 	Naive     = "naive"     // an order row per sale; retries deduplicated only within a region
 	Dedup     = "dedup"     // order rows keyed by the idempotency id across all regions
+	// Queue is one writer: every region hands its purchases to the writer (Config.Leader) as
+	// request entries of its own replicated stream, a durable queue that survives partitions
+	// and restarts; the writer alone sells, deduplicating by idempotency id, and answers each
+	// request with its order or a refusal, which replicate back.
+	Queue = "queue"
 )
 
 // StockStrategies and OrderStrategies list the inventory strategies by name.
 var (
 	StockStrategies = []string{PNCounter, Escrow}
-	OrderStrategies = []string{Naive, Dedup}
+	OrderStrategies = []string{Naive, Dedup, Queue}
 )
 
 // Inventory entry kinds.
@@ -25,6 +31,8 @@ const (
 	KindSale     = "sale"
 	KindTransfer = "transfer"
 	KindRefund   = "refund"
+	KindRequest  = "request"  // queue: a purchase handed to the writer
+	KindRefusal  = "refusal"  // queue: the writer's answer to a request it could not fill
 )
 
 // Order is an order row, as read-orders returns it.
@@ -44,6 +52,18 @@ type InvOp struct {
 	Units int64  `json:"units,omitempty"`
 	To    string `json:"to,omitempty"`    // transfer: the region that receives the rights
 	Order *Order `json:"order,omitempty"` // sale: the new order; refund: the order refunded
+	// Req is a request's idempotency id; Request names the request a refusal answers
+	// (<origin>-<seq>).
+	Req     string `json:"req,omitempty"`
+	Request string `json:"request,omitempty"`
+}
+
+// pendingRequest is a purchase request the writer has not answered yet.
+type pendingRequest struct {
+	id  string // <origin>-<seq>
+	sku string
+	qty int64
+	req string
 }
 
 // skuState is one SKU's counters, each split by the region that made the change, so that every
@@ -64,12 +84,17 @@ type inventory struct {
 	winners       map[string]Order // dedup: the order that stands for each req
 	lost          map[string]Order // dedup: this region's orders that lost to another region's
 	refunded      map[string]bool  // this region's orders already refunded
+	// queue: the requests the writer has yet to answer (at the writer), in arrival order, and
+	// the requests refused (everywhere)
+	writer   string
+	requests []pendingRequest
+	refused  map[string]bool
 }
 
 func newInventory(self, stock, orders string) *inventory {
 	return &inventory{self: self, stock: stock, orders: orders, skus: map[string]*skuState{},
 		rows: map[string]Order{}, local: map[string]string{}, winners: map[string]Order{},
-		lost: map[string]Order{}, refunded: map[string]bool{}}
+		lost: map[string]Order{}, refunded: map[string]bool{}, refused: map[string]bool{}}
 }
 
 func (in *inventory) sku(name string) *skuState {
@@ -146,9 +171,20 @@ type orderConflict struct {
 	held, incoming, winner Order
 }
 
-// apply applies one inventory entry from origin. It returns the dedup conflict it revealed, if
-// any; a losing order of this region is added to lost, for the node to refund.
-func (in *inventory) apply(origin string, op *InvOp) *orderConflict {
+// requestID names a purchase request by the entry that carries it.
+func requestID(origin string, seq uint64) string { return fmt.Sprintf("%s-%d", origin, seq) }
+
+// takeRequests returns the requests waiting for the writer, and forgets them.
+func (in *inventory) takeRequests() []pendingRequest {
+	out := in.requests
+	in.requests = nil
+	return out
+}
+
+// apply applies one inventory entry from origin (seq is its place in origin's stream). It
+// returns the dedup conflict it revealed, if any; a losing order of this region is added to
+// lost, for the node to refund.
+func (in *inventory) apply(origin string, seq uint64, op *InvOp) *orderConflict {
 	s := in.sku(op.SKU)
 	switch op.Kind {
 	case KindRestock:
@@ -161,12 +197,18 @@ func (in *inventory) apply(origin string, op *InvOp) *orderConflict {
 			in.refunded[op.Order.Order] = true
 			delete(in.lost, op.Order.Order)
 		}
+	case KindRequest:
+		if in.self == in.writer {
+			in.requests = append(in.requests, pendingRequest{id: requestID(origin, seq), sku: op.SKU, qty: op.Units, req: op.Req})
+		}
+	case KindRefusal:
+		in.refused[op.Request] = true
 	case KindSale:
 		o := *op.Order
 		s.sold[origin] += o.Qty
 		if in.orders != Dedup {
 			in.rows[o.Order] = o
-			if origin == in.self {
+			if origin == in.self || in.orders == Queue { // with one writer, its orders are everyone's
 				in.local[o.Req] = o.Order
 			}
 			return nil

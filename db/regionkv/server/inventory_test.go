@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func invNode(t *testing.T, id, dir, stock, orders string) *Node {
@@ -160,5 +162,64 @@ func TestDedupKeepsOneOrderAndRefundsTheLoser(t *testing.T) {
 	re := invNode(t, loser.cfg.ID, dir, PNCounter, Dedup)
 	if re.streams.ownLen() != own || re.Stock("s") != 4 {
 		t.Fatalf("after restart: %d own entries (was %d), stock %d", re.streams.ownLen(), own, re.Stock("s"))
+	}
+}
+
+// TestQueueSellsOnlyAtTheWriter: a purchase at a region is a request in that region's stream;
+// while the writer has not seen it the buyer is not answered (and the request stays queued),
+// the writer fills it when it arrives, a retry of it is told that order, and a purchase of stock
+// that is not there is refused, the refusal reaching the buyer's region.
+func TestQueueSellsOnlyAtTheWriter(t *testing.T) {
+	dir := t.TempDir()
+	open := func(id string) *Node {
+		n, err := Open(Config{ID: id, DataDir: filepath.Join(dir, id), Stock: PNCounter, Orders: Queue, Leader: "n1",
+			Peers: map[string]string{"n1": "http://n1.invalid", "n2": "http://n2.invalid"}, Logger: log.New(io.Discard, "", 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+	w, b := open("n1"), open("n2")
+	w.Restock("s", 1)
+	exchange(w, b)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	_, err := b.Buy(ctx, "s", 1, "r1")
+	cancel()
+	if !errors.Is(err, ErrNotAnswered) {
+		t.Fatalf("a purchase the writer never saw: %v", err)
+	}
+	if b.Stock("s") != 1 || len(b.Orders("s")) != 0 {
+		t.Fatal("a region other than the writer sold")
+	}
+	exchange(w, b) // the writer takes the request and sells
+	exchange(w, b) // its order reaches n2
+	o := mustBuy(t, b, "s", "r1")
+	if o.Node != "n1" {
+		t.Fatalf("the order was taken by %s, not the writer", o.Node)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Buy(context.Background(), "s", 1, "r2")
+		done <- err
+	}()
+	deadline := time.After(time.Minute)
+	for {
+		exchange(w, b)
+		select {
+		case <-deadline:
+			t.Fatal("the refusal never reached the buyer")
+		case err := <-done:
+			if !errors.Is(err, ErrSoldOut) {
+				t.Fatalf("a purchase of stock that is not there: %v", err)
+			}
+			if w.Stock("s") != 0 || b.Stock("s") != 0 || len(w.Orders("s")) != 1 {
+				t.Fatalf("stock %d/%d, orders %v", w.Stock("s"), b.Stock("s"), w.Orders("s"))
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }

@@ -89,6 +89,12 @@ func Open(cfg Config) (*Node, error) {
 	if !contains(OrderStrategies, cfg.Orders) {
 		return nil, errorf("unknown order strategy %q (valid: %v)", cfg.Orders, OrderStrategies)
 	}
+	if cfg.Orders == Queue && cfg.Leader == "" {
+		return nil, errorf("queue orders need a leader, the writer")
+	}
+	if (HasLeader(cfg.Strategy) || cfg.Orders == Queue) && cfg.Leader != cfg.ID && cfg.Peers[cfg.Leader] == "" {
+		return nil, errorf("leader %s is not a peer of %s", cfg.Leader, cfg.ID)
+	}
 	if HasLeader(cfg.Strategy) && cfg.Leader == "" {
 		return nil, errorf("%s needs a leader", cfg.Strategy)
 	}
@@ -109,6 +115,7 @@ func Open(cfg Config) (*Node, error) {
 		client:  &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}},
 		forward: &http.Client{Timeout: 700 * time.Millisecond, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 	}
+	n.inv.writer = cfg.Leader
 	var err error
 	if n.wal, err = openReplay(filepath.Join(cfg.DataDir, WALFile), n.replay); err != nil {
 		return nil, err
@@ -117,10 +124,12 @@ func Open(cfg Config) (*Node, error) {
 		n.wal.Close()
 		return nil, err
 	}
-	// A crash can fall between learning that an order lost and refunding it.
+	// A crash can fall between learning that an order lost and refunding it, or between taking
+	// a purchase request and answering it.
 	for _, o := range n.inv.pendingRefunds() {
 		n.refundLocked(o)
 	}
+	n.answerRequestsLocked()
 	n.log.Printf("opened %s: strategy %s, stock %s, orders %s, %d own entries, applied %v",
 		cfg.DataDir, cfg.Strategy, cfg.Stock, cfg.Orders, n.streams.ownLen(), n.streams.applied)
 	return n, nil
@@ -209,7 +218,7 @@ func (n *Node) applyEntry(e Entry) *Conflict {
 		return n.carts.apply(n.cfg.ID, e)
 	}
 	if e.Inv != nil {
-		oc := n.inv.apply(e.Version.Origin, e.Inv)
+		oc := n.inv.apply(e.Version.Origin, e.Version.Seq, e.Inv)
 		if oc == nil {
 			return nil
 		}
@@ -326,7 +335,24 @@ func (n *Node) Apply(origin string, entries []Entry) uint64 {
 	for _, o := range n.inv.pendingRefunds() {
 		n.refundLocked(o)
 	}
+	n.answerRequestsLocked()
 	return applied
+}
+
+// answerRequestsLocked is the writer's side of the queue: each request not answered yet is
+// filled (a sale at the writer, unless its req already has an order) or refused (sold out).
+// n.mu must be held.
+func (n *Node) answerRequestsLocked() {
+	for _, r := range n.inv.takeRequests() {
+		if _, ok := n.inv.existing(r.req); ok || n.inv.refused[r.id] {
+			continue // answered before (a retry of a sale already made, or a replayed request)
+		}
+		if n.inv.available(r.sku) >= r.qty {
+			n.saleLocked(r.sku, r.qty, r.req)
+			continue
+		}
+		n.appendOwnLocked(Entry{Key: r.sku, Inv: &InvOp{Kind: KindRefusal, SKU: r.sku, Request: r.id}})
+	}
 }
 
 // State is what the admin endpoint reports: every register's resolved version and how far each
