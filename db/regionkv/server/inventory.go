@@ -31,8 +31,8 @@ const (
 	KindSale     = "sale"
 	KindTransfer = "transfer"
 	KindRefund   = "refund"
-	KindRequest  = "request"  // queue: a purchase handed to the writer
-	KindRefusal  = "refusal"  // queue: the writer's answer to a request it could not fill
+	KindRequest  = "request" // queue: a purchase handed to the writer
+	KindRefusal  = "refusal" // queue: the writer's answer to a request it could not fill
 )
 
 // Order is an order row, as read-orders returns it.
