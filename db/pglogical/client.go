@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,7 +51,7 @@ type sqlClient struct {
 // SingleLeader every node's URL leads to n1, and the rows it writes say so).
 func open(ctx context.Context, c db.ClientConfig) (*sqlClient, error) {
 	switch c.Workload {
-	case workloads.RegisterName, workloads.InventoryName, workloads.CartName:
+	case workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName:
 	default:
 		return nil, fmt.Errorf("pglogical has no client for the %s workload", c.Workload)
 	}
@@ -105,6 +107,10 @@ func (c *sqlClient) Invoke(ctx context.Context, op history.Op) history.Op {
 		done = c.register(ctx, op)
 	case workloads.InventoryName:
 		done = c.inventory(ctx, op)
+	case workloads.ProfileName:
+		done = c.profile(ctx, op)
+	case workloads.ClaimsName:
+		done = c.claims(ctx, op)
 	default:
 		done = c.cart(ctx, op)
 	}
@@ -325,4 +331,81 @@ func (c *sqlClient) cart(ctx context.Context, op history.Op) history.Op {
 		return ok(history.Value(items))
 	}
 	return history.Refused("unknown cart op " + op.F)
+}
+
+// profile edits one column of a profile's row, as a team writes it (UPDATE … SET field, the row
+// made on its first edit), and reads the row. pglogical replicates the whole new row of an
+// UPDATE, and last_update_wins keeps one row of two concurrent ones: edits to different columns
+// at two leaders collapse into one.
+func (c *sqlClient) profile(ctx context.Context, op history.Op) history.Op {
+	switch op.F {
+	case "set-field":
+		var set workloads.SetField
+		if err := json.Unmarshal(op.Value, &set); err != nil || !slices.Contains(workloads.ProfileFields, set.Field) {
+			return history.Refused("set-field value must name a profile field: " + string(op.Value))
+		}
+		q := fmt.Sprintf(`INSERT INTO profiles (id, %[1]s) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET %[1]s = EXCLUDED.%[1]s`, set.Field)
+		if _, err := c.conn.Exec(ctx, q, op.Key, set.Value); err != nil {
+			return outcome(err, false)
+		}
+		return ok(nil)
+	case "read-profile":
+		cols := make([]*string, len(workloads.ProfileFields))
+		dest := make([]any, len(cols))
+		for i := range cols {
+			dest[i] = &cols[i]
+		}
+		q := `SELECT ` + strings.Join(workloads.ProfileFields, ", ") + ` FROM profiles WHERE id = $1`
+		record := map[string]string{}
+		switch err := c.conn.QueryRow(ctx, q, op.Key).Scan(dest...); {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return outcome(err, true)
+		default:
+			for i, f := range workloads.ProfileFields {
+				if cols[i] != nil {
+					record[f] = *cols[i]
+				}
+			}
+		}
+		return ok(history.Value(record))
+	}
+	return history.Refused("unknown profile op " + op.F)
+}
+
+// claims claims a name by inserting its row (a name already there is taken), releases it by
+// deleting the row where the owner is the releaser, and reads the owner.
+func (c *sqlClient) claims(ctx context.Context, op history.Op) history.Op {
+	switch op.F {
+	case "claim", "release":
+		var owner string
+		if json.Unmarshal(op.Value, &owner) != nil || owner == "" {
+			return history.Refused(op.F + " value must be an owner")
+		}
+		q := `INSERT INTO claims (name, owner) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+		if op.F == "release" {
+			q = `DELETE FROM claims WHERE name = $1 AND owner = $2`
+		}
+		tag, err := c.conn.Exec(ctx, q, op.Key, owner)
+		if err != nil {
+			return outcome(err, false)
+		}
+		if tag.RowsAffected() == 0 {
+			if op.F == "claim" {
+				return failed("taken")
+			}
+			return failed("not held by that owner")
+		}
+		return ok(nil)
+	case "read-owner":
+		var owner string
+		switch err := c.conn.QueryRow(ctx, `SELECT owner FROM claims WHERE name = $1`, op.Key).Scan(&owner); {
+		case errors.Is(err, pgx.ErrNoRows):
+			return ok(history.Null)
+		case err != nil:
+			return outcome(err, true)
+		}
+		return ok(history.Value(owner))
+	}
+	return history.Refused("unknown claims op " + op.F)
 }

@@ -42,11 +42,13 @@ func (DB) Spec() db.Spec {
 		About: "PostgreSQL 15 with pglogical 2.4, a full mesh of subscriptions, in containers built from Debian's packages",
 		Kinds: []db.Kind{{Name: KindDocker, About: "containers on a network made for the run, every link through a Toxiproxy sidecar",
 			Cluster: (*Cluster)(nil)}},
-		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName},
+		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName},
 		Options: map[string][]db.Option{
 			workloads.RegisterName:  {strategy},
 			workloads.InventoryName: {strategy, orders},
 			workloads.CartName:      {strategy},
+			workloads.ProfileName:   {strategy},
+			workloads.ClaimsName:    {strategy},
 		},
 	}
 }

@@ -69,6 +69,32 @@ func (DB) Matrix() []harness.MatrixRow {
 				return fmt.Errorf("no definite divergence (convergence %s) and no definite resurrection (cart %s)", conv.Valid, cart.Valid)
 			},
 		},
+		{
+			Name: "profile last_update_wins", Expect: "an edit of one column lost under an edit of another (the row collapsed)",
+			Test: func(seed uint64, _ string) harness.Test {
+				t := matrixTest("profile-last_update_wins", "profile", map[string]string{"strategy": "last_update_wins"}, []string{"partition"}, seed)
+				t.Keys = 16
+				return t
+			},
+			Judge: func(res harness.Result) error {
+				if f := harness.ResultOf(res, checkers.FieldsName); f.Valid != checkers.False || !harness.HasAnomaly(f, "lost-field-edit", "") {
+					return fmt.Errorf("no definite lost field edit (fields %s)", f.Valid)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "claims last_update_wins", Expect: "two owners of one name both acknowledged (double claim)",
+			Test: func(seed uint64, _ string) harness.Test {
+				return matrixTest("claims-last_update_wins", "claims", map[string]string{"strategy": "last_update_wins"}, []string{"partition"}, seed)
+			},
+			Judge: func(res harness.Result) error {
+				if u := harness.ResultOf(res, checkers.UniquenessName); u.Valid != checkers.False || !harness.HasAnomaly(u, "double-claim", "") {
+					return fmt.Errorf("no definite double claim (uniqueness %s)", u.Valid)
+				}
+				return nil
+			},
+		},
 	}
 }
 
