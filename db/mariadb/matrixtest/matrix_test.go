@@ -1,4 +1,4 @@
-package mariadb_test
+package matrixtest_test
 
 import (
 	"testing"
