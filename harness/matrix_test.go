@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -35,19 +36,33 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 			{Checker: checkers.OversellName, Valid: checkers.True},
 			{Checker: checkers.ConvergenceName, Valid: checkers.True},
 			{Checker: checkers.CartName, Valid: checkers.True},
+			{Checker: checkers.FieldsName, Valid: checkers.True},
+			{Checker: checkers.UniquenessName, Valid: checkers.True},
 		}}}
 	broken := valid.Stats
 	broken.QuiesceErr = "mariadb: replication stopped: n2's channel from_n1 stopped: 1062: Duplicate entry 'r0' for key 'PRIMARY'"
 	invalid := harness.Result{Valid: checkers.False, Stats: broken,
 		Summary: checkers.Summary{Valid: checkers.False, Results: []checkers.Result{
-			{Checker: checkers.LinearizableName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "nonlinearizable", Definite: true, Ops: []int64{1}, Nodes: []string{"n1"}}}},
+			{Checker: checkers.LinearizableName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "nonlinearizable", Definite: true, Ops: []int64{1}, Nodes: []string{"n1"},
+				Description: `key "r0": no order of its 4 ops explains the history; it gets stuck at read() → 1`}}},
 			{Checker: checkers.DedupName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "duplicate-order", Definite: true}}},
 			{Checker: checkers.OversellName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "oversell", Definite: true}}},
 			{Checker: checkers.ConvergenceName, Valid: checkers.True},
 			{Checker: checkers.CartName, Valid: checkers.False, Anomalies: []checkers.Anomaly{
 				{Kind: "lost-add", Definite: true, Cause: checkers.CauseClockSkew},
 				{Kind: "resurrected", Definite: true, Cause: checkers.CauseMergeRule}}},
+			{Checker: checkers.FieldsName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "lost-field-edit", Definite: true}}},
+			{Checker: checkers.UniquenessName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "double-claim", Definite: true}}},
 		}}}
+	// A run folder whose writes, with the final reads, are linearizable, for the rows that read it.
+	invalid.Dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(invalid.Dir, harness.HistoryFile), []byte(`{"index":0,"time":0,"process":0,"type":"invoke","f":"write","key":"r0","value":1}
+{"index":1,"time":1,"process":0,"type":"ok","f":"write","key":"r0"}
+{"index":2,"time":2,"process":1,"type":"invoke","f":"read","key":"r0","value":null,"meta":{"final":true}}
+{"index":3,"time":3,"process":1,"type":"ok","f":"read","key":"r0","value":1}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	idle := valid
 	idle.Stats = harness.Stats{OK: 3, Converged: true}
 	var rows []harness.MatrixRow

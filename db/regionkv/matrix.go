@@ -125,7 +125,9 @@ func (DB) Matrix() []harness.MatrixRow {
 				return matrixInventory("pncounter", "queue", harness.EveryNemesis(cluster, "partition", "one-way", "clock", "retry", "kill", "kill-all", "pause"), seed, cluster)
 			},
 			Judge: func(res harness.Result) error {
-				if err := harness.ExpectValid(res, 100, 5); err != nil {
+				// While the writer is down, cut off or frozen, buyers elsewhere wait for it and
+				// time out (info): fewer answers than the other inventory rows get.
+				if err := harness.ExpectValid(res, 50, 5); err != nil {
 					return err
 				}
 				if rows := harness.StatInt(harness.ResultOf(res, checkers.DedupName).Stats["order_rows"]); rows < 10 {
