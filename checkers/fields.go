@@ -23,10 +23,11 @@ const FieldsName = "fields"
 // and an info update may have taken effect at any time). Otherwise the acknowledged update is
 // lost, definitely, from the history alone:
 //
-//   - lost-field-edit when an update of another field of the record, concurrent with or later
-//     than the lost one, put its own value in the final record: the record was replaced whole,
-//     and that update carried the field's old value over the lost edit (last-writer-wins
-//     collapsing edits to different fields into one outcome);
+//   - lost-field-edit when the final record also holds an update of another field that was not
+//     over before the lost one began: the record was replaced whole by a version without the
+//     edit (last-writer-wins collapsing edits to different fields into one outcome). That update
+//     is named as evidence; the version that replaced the record may have come from another
+//     edit of the same leader's lineage;
 //   - lost-update when no such update is there: the field itself lost the write.
 //
 // It needs written values new to their field (the workload makes them so): a final value names
@@ -275,7 +276,7 @@ func (s *fieldsStream) judge(u *fieldUpdate, byLeader map[string]map[string]stri
 		a.Ops = append(a.Ops, carrier.done)
 		a.Nodes = append(a.Nodes, carrier.node)
 		a.Cause = "the record was replaced whole"
-		a.Description = fmt.Sprintf("%s: %s, concurrent with it or later, put its value in that record and carried the old %s over the edit", head, carrier, u.field)
+		a.Description = fmt.Sprintf("%s, beside %s, an edit of another field not over before it began: the record was replaced whole by a version without the edit of %s", head, carrier, u.field)
 	} else {
 		a.Kind = "lost-update"
 		a.Description = fmt.Sprintf("%s: no later or concurrent update of %s explains it, and no update of another field carried it", head, u.field)

@@ -1,4 +1,4 @@
-package pglogical_test
+package matrixtest_test
 
 import (
 	"testing"
@@ -10,8 +10,8 @@ import (
 
 // TestPglogicalMatrix: PostgreSQL with pglogical's rows of the validation matrix, one seed,
 // where Docker answers and the image is built or can be (crossfire matrix --db pglogical runs
-// more seeds). It lives here rather than beside regionkv's rows in package harness, so that the
-// two run side by side.
+// more seeds). It lives in a package of its own, apart from the cluster tests and from the other
+// databases' matrices, so that they run side by side.
 func TestPglogicalMatrix(t *testing.T) {
 	if err := pglogical.Prerequisites(t.Context()); err != nil {
 		t.Skipf("pglogical cannot run here: %v", err)
