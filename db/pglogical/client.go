@@ -41,6 +41,7 @@ func OrderID(leader, id string) string { return leader + "-" + id }
 type sqlClient struct {
 	workload string
 	orders   string
+	table    string // the claims workload's: ClaimsByName or ClaimsByAccount
 	cfg      *pgx.ConnConfig
 	conn     *pgx.Conn
 	leader   string // the pglogical node this connection reached
@@ -70,7 +71,7 @@ func open(ctx context.Context, c db.ClientConfig) (*sqlClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pglogical: connecting to %s: %w", c.Node.ID, err)
 	}
-	cl := &sqlClient{workload: c.Workload, orders: c.Options["orders"], cfg: cfg, conn: conn, timeout: timeout}
+	cl := &sqlClient{workload: c.Workload, orders: c.Options["orders"], table: c.Options["table"], cfg: cfg, conn: conn, timeout: timeout}
 	if cl.orders == "" {
 		cl.orders = OrdersNaive
 	}
@@ -373,18 +374,37 @@ func (c *sqlClient) profile(ctx context.Context, op history.Op) history.Op {
 	return history.Refused("unknown profile op " + op.F)
 }
 
+// The claims workload's two tables (its table option).
+const (
+	// ClaimsByName is a row per name, the name its primary key.
+	ClaimsByName = "names"
+	// ClaimsByAccount is an account row per owner, its own id the primary key, the name it
+	// claims (an email) a second UNIQUE index: pglogical resolves a conflict on that index, and
+	// the row it replaces is gone.
+	ClaimsByAccount = "accounts"
+)
+
+// ClaimsTables are the values of the table option, the default first.
+var ClaimsTables = []string{ClaimsByName, ClaimsByAccount}
+
 // claims claims a name by inserting its row (a name already there is taken), releases it by
 // deleting the row where the owner is the releaser, and reads the owner.
 func (c *sqlClient) claims(ctx context.Context, op history.Op) history.Op {
+	claim, release, read := `INSERT INTO claims (name, owner) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		`DELETE FROM claims WHERE name = $1 AND owner = $2`, `SELECT owner FROM claims WHERE name = $1`
+	if c.table == ClaimsByAccount {
+		claim, release, read = `INSERT INTO accounts (email, id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			`DELETE FROM accounts WHERE email = $1 AND id = $2`, `SELECT id FROM accounts WHERE email = $1`
+	}
 	switch op.F {
 	case "claim", "release":
 		var owner string
 		if json.Unmarshal(op.Value, &owner) != nil || owner == "" {
 			return history.Refused(op.F + " value must be an owner")
 		}
-		q := `INSERT INTO claims (name, owner) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+		q := claim
 		if op.F == "release" {
-			q = `DELETE FROM claims WHERE name = $1 AND owner = $2`
+			q = release
 		}
 		tag, err := c.conn.Exec(ctx, q, op.Key, owner)
 		if err != nil {
@@ -399,7 +419,7 @@ func (c *sqlClient) claims(ctx context.Context, op history.Op) history.Op {
 		return ok(nil)
 	case "read-owner":
 		var owner string
-		switch err := c.conn.QueryRow(ctx, `SELECT owner FROM claims WHERE name = $1`, op.Key).Scan(&owner); {
+		switch err := c.conn.QueryRow(ctx, read, op.Key).Scan(&owner); {
 		case errors.Is(err, pgx.ErrNoRows):
 			return ok(history.Null)
 		case err != nil:

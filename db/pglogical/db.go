@@ -48,7 +48,8 @@ func (DB) Spec() db.Spec {
 			workloads.InventoryName: {strategy, orders},
 			workloads.CartName:      {strategy},
 			workloads.ProfileName:   {strategy},
-			workloads.ClaimsName:    {strategy},
+			workloads.ClaimsName: {strategy, {Name: "table", Values: ClaimsTables,
+				Usage: "names (a row per name, the name its primary key) or accounts (a row per owner, its id the primary key, the name an email under a second UNIQUE index)"}},
 		},
 	}
 }

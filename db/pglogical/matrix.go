@@ -84,6 +84,18 @@ func (DB) Matrix() []harness.MatrixRow {
 			},
 		},
 		{
+			Name: "claims accounts last_update_wins", Expect: "an acknowledged claim gone, its row replaced on the UNIQUE email",
+			Test: func(seed uint64, _ string) harness.Test {
+				return matrixTest("claims-accounts-last_update_wins", "claims", map[string]string{"strategy": "last_update_wins", "table": ClaimsByAccount}, []string{"partition"}, seed)
+			},
+			Judge: func(res harness.Result) error {
+				if u := harness.ResultOf(res, checkers.UniquenessName); u.Valid != checkers.False || !harness.HasAnomaly(u, "lost-claim", "") {
+					return fmt.Errorf("no definite lost claim (uniqueness %s)", u.Valid)
+				}
+				return nil
+			},
+		},
+		{
 			Name: "claims last_update_wins", Expect: "two owners of one name both acknowledged (double claim)",
 			Test: func(seed uint64, _ string) harness.Test {
 				return matrixTest("claims-last_update_wins", "claims", map[string]string{"strategy": "last_update_wins"}, []string{"partition"}, seed)
