@@ -52,7 +52,7 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 				{Kind: "lost-add", Definite: true, Cause: checkers.CauseClockSkew},
 				{Kind: "resurrected", Definite: true, Cause: checkers.CauseMergeRule}}},
 			{Checker: checkers.FieldsName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "lost-field-edit", Definite: true}}},
-			{Checker: checkers.UniquenessName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "double-claim", Definite: true}}},
+			{Checker: checkers.UniquenessName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "double-claim", Definite: true}, {Kind: "lost-claim", Definite: true}}},
 		}}}
 	// A run folder whose writes, with the final reads, are linearizable, for the rows that read it.
 	invalid.Dir = t.TempDir()
