@@ -21,13 +21,15 @@ type Test struct {
 	Workload string `json:"workload"`
 	// Options are the database's own options for the workload (its strategies and the like);
 	// WithDefaults fills in the ones left out.
-	Options     map[string]string `json:"options,omitempty"`
-	Nemeses     []string          `json:"nemeses"`
-	Cluster     string            `json:"cluster"` // a cluster kind of the database: local, docker …
-	Nodes       int               `json:"nodes"`
-	Keys        int               `json:"keys"`
-	Rate        float64           `json:"rate"` // operations per second, all clients together
-	Concurrency int               `json:"concurrency"`
+	Options map[string]string `json:"options,omitempty"`
+	Nemeses []string          `json:"nemeses"`
+	Cluster string            `json:"cluster"` // a cluster kind of the database: local, docker …
+	Nodes   int               `json:"nodes"`
+	Keys    int               `json:"keys"`
+	// UniqueValues: register values new to each key (workloads.Options.UniqueValues).
+	UniqueValues bool    `json:"unique_values,omitempty"`
+	Rate         float64 `json:"rate"` // operations per second, all clients together
+	Concurrency  int     `json:"concurrency"`
 	// Seed drives the generator and the nemesis schedule; 0 means draw one.
 	Seed uint64 `json:"seed"`
 

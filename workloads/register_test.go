@@ -11,7 +11,7 @@ import (
 )
 
 func TestRegisterGenerator(t *testing.T) {
-	w := NewRegister(Options{Keys: 4})
+	w := NewRegister(Options{Keys: 4, UniqueValues: true})
 	r := rand.New(rand.NewPCG(1, 2))
 	counts := map[string]int{}
 	keys := map[string]bool{}
@@ -61,7 +61,7 @@ func TestRegisterGenerator(t *testing.T) {
 // TestRegisterValuesUniqueAcrossClients draws from many clients at once (go test -race): values
 // stay unique per key.
 func TestRegisterValuesUniqueAcrossClients(t *testing.T) {
-	w := NewRegister(Options{Keys: 1})
+	w := NewRegister(Options{Keys: 1, UniqueValues: true})
 	const clients, each = 8, 500
 	got := make(chan string, clients*each)
 	var wg sync.WaitGroup
@@ -154,5 +154,25 @@ func TestClaimsGenerator(t *testing.T) {
 	}
 	if counts["claim"] < 800 || counts["release"] < 200 || counts["read-owner"] < 300 {
 		t.Fatalf("mix %v", counts)
+	}
+}
+
+// TestRegisterSmallValuesByDefault: without UniqueValues the values are 0 to 4, and every one of
+// them is written.
+func TestRegisterSmallValuesByDefault(t *testing.T) {
+	w := NewRegister(Options{})
+	r := rand.New(rand.NewPCG(7, 8))
+	seen := map[int]bool{}
+	for range 2000 {
+		if op := w.Next(r); op.F == "write" {
+			var v int
+			if err := json.Unmarshal(op.Value, &v); err != nil || v < 0 || v > 4 {
+				t.Fatalf("write of %s", op.Value)
+			}
+			seen[v] = true
+		}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("values written: %v", seen)
 	}
 }

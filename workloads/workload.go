@@ -20,6 +20,9 @@ import (
 // Options tune a workload. Zero values mean the workload's defaults.
 type Options struct {
 	Keys int // how many keys (registers, SKUs, carts)
+	// UniqueValues makes the register workload write values new to each key (1, 2, 3 …) instead
+	// of 0 to 4.
+	UniqueValues bool
 }
 
 // Workload is one kind of traffic.
