@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"crossfire/history"
@@ -281,7 +280,7 @@ func (s *fieldsStream) judge(u *fieldUpdate, byLeader map[string]map[string]stri
 		a.Kind = "lost-update"
 		a.Description = fmt.Sprintf("%s: no later or concurrent update of %s explains it, and no update of another field carried it", head, u.field)
 	}
-	a.Nodes = uniqueSorted(a.Nodes)
+	a.Nodes = union(a.Nodes, nil)
 	return a, true
 }
 
@@ -303,9 +302,4 @@ func (s *fieldsStream) carrierOf(u *fieldUpdate, record map[string]string) *fiel
 		}
 	}
 	return best
-}
-
-func uniqueSorted(xs []string) []string {
-	sort.Strings(xs)
-	return slices.Compact(xs)
 }

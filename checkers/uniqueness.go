@@ -192,7 +192,7 @@ func (s *uniquenessStream) Result(context.Context) Result {
 				}
 				counts["double-claim"]++
 				r.Anomalies = append(r.Anomalies, Anomaly{Kind: "double-claim", Key: key, Definite: true, Item: key,
-					Ops: []int64{a.inv, a.done, b.inv, b.done}, Nodes: uniqueSorted([]string{a.node, b.node}),
+					Ops: []int64{a.inv, a.done, b.inv, b.done}, Nodes: union([]string{a.node}, []string{b.node}),
 					Nemesis:     During(windows, min(a.start, b.start), max(a.end, b.end)),
 					Description: fmt.Sprintf("%s: the claims of %s and of %s were both acknowledged, and neither owner's release can have come between them: both were told the name is theirs", key, a, b)})
 			}
@@ -223,7 +223,7 @@ func (s *uniquenessStream) Result(context.Context) Result {
 			}
 			counts["lost-claim"]++
 			r.Anomalies = append(r.Anomalies, Anomaly{Kind: "lost-claim", Key: key, Definite: true, Item: key, Ops: ops,
-				Nodes: uniqueSorted(append([]string{c.node}, lostAt...)), Nemesis: During(windows, c.start, c.end),
+				Nodes: union([]string{c.node}, lostAt), Nemesis: During(windows, c.start, c.end),
 				Description: fmt.Sprintf("%s: the claim of %s was acknowledged and never released, and %s's final read shows %s", key, c, strings.Join(lostAt, ","), shows)})
 		}
 	}
