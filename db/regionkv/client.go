@@ -83,13 +83,7 @@ func (c *client) register(ctx context.Context, op history.Op) history.Op {
 	default:
 		return history.Refused("unknown register op " + op.F)
 	}
-	var resp struct {
-		Value  json.RawMessage   `json:"value"`
-		TS     int64             `json:"ts"`
-		Origin string            `json:"origin"`
-		VV     map[string]uint64 `json:"vv"`
-		Node   string            `json:"node"`
-	}
+	var resp registerAnswer
 	out := c.post(ctx, "/register/"+op.F, body, &resp)
 	switch {
 	case out.ok:
@@ -101,9 +95,22 @@ func (c *client) register(ctx context.Context, op history.Op) history.Op {
 		done.SetMeta("ts", resp.TS, "origin", resp.Origin, "vv", resp.VV, "served_by", resp.Node)
 		return done
 	case out.precondition:
-		return complete(history.Fail, nil, "precondition failed")
+		return complete(history.Fail, nil, errPrecondition)
 	}
 	return unanswered(out, op.F == "read")
+}
+
+// errPrecondition is a register cas whose comparison failed: nothing was written.
+const errPrecondition = "precondition failed"
+
+// swapFailed reports whether done is a cas whose comparison failed.
+func swapFailed(done history.Op) bool {
+	return done.Type == history.Fail && done.Error == errPrecondition
+}
+
+// registerOp carries out one register operation for the profile and claims layouts.
+func (c *client) registerOp(ctx context.Context, f, key string, value json.RawMessage) history.Op {
+	return c.register(ctx, history.Op{F: f, Key: key, Value: value})
 }
 
 // The layouts of a profile (the profile workload's strategy option).
@@ -143,7 +150,7 @@ type registerAnswer struct {
 // the record changed at its leader (another edit there came first).
 const profileSwaps = 3
 
-// profile carries out set-field and read-profile in the client's layout.
+// profile carries out set-field and read-profile in the client's layout, on registers.
 func (c *client) profile(ctx context.Context, op history.Op) history.Op {
 	var set workloads.SetField
 	if op.F == "set-field" {
@@ -156,37 +163,29 @@ func (c *client) profile(ctx context.Context, op history.Op) history.Op {
 	if c.layout == ProfileFields {
 		return c.profileByField(ctx, op, set)
 	}
-	var resp registerAnswer
 	for range profileSwaps {
-		out := c.post(ctx, "/register/read", map[string]any{"key": op.Key}, &resp)
-		if !out.ok {
-			return unanswered(out, true)
+		read := c.registerOp(ctx, "read", op.Key, history.Null)
+		if read.Type != history.OK {
+			return read
 		}
 		record := map[string]json.RawMessage{}
-		if len(resp.Value) > 0 && string(resp.Value) != "null" {
-			if err := json.Unmarshal(resp.Value, &record); err != nil {
-				return history.Refused(fmt.Sprintf("profile %s holds no record: %s", op.Key, resp.Value))
+		if len(read.Value) > 0 && string(read.Value) != "null" {
+			if err := json.Unmarshal(read.Value, &record); err != nil {
+				return history.Refused(fmt.Sprintf("profile %s holds no record: %s", op.Key, read.Value))
 			}
 		}
 		if op.F == "read-profile" {
-			done := complete(history.OK, history.Value(record), "")
-			done.SetMeta("ts", resp.TS, "origin", resp.Origin, "vv", resp.VV, "served_by", resp.Node)
-			return done
+			read.Value = history.Value(record)
+			return read
 		}
-		expected := resp.Value
+		expected := read.Value
 		if len(expected) == 0 {
 			expected = history.Null
 		}
 		record[set.Field] = history.Value(set.Value)
-		var swapped registerAnswer
-		out = c.post(ctx, "/register/cas", map[string]any{"key": op.Key, "expected": expected, "new": history.Value(record)}, &swapped)
-		switch {
-		case out.ok:
-			done := complete(history.OK, nil, "")
-			done.SetMeta("ts", swapped.TS, "origin", swapped.Origin, "vv", swapped.VV, "served_by", swapped.Node)
-			return done
-		case !out.precondition:
-			return unanswered(out, false)
+		swapped := c.registerOp(ctx, "cas", op.Key, history.Value([]json.RawMessage{expected, history.Value(record)}))
+		if !swapFailed(swapped) {
+			return swapped
 		}
 	}
 	return complete(history.Fail, nil, "the record kept changing under the edit")
@@ -195,29 +194,23 @@ func (c *client) profile(ctx context.Context, op history.Op) history.Op {
 // profileByField is profile for ProfileFields: an edit writes its field's register, a read
 // reads every field's.
 func (c *client) profileByField(ctx context.Context, op history.Op, set workloads.SetField) history.Op {
-	var resp registerAnswer
 	if op.F == "set-field" {
-		out := c.post(ctx, "/register/write", map[string]any{"key": op.Key + "/" + set.Field, "value": history.Value(set.Value)}, &resp)
-		if !out.ok {
-			return unanswered(out, false)
-		}
-		done := complete(history.OK, nil, "")
-		done.SetMeta("ts", resp.TS, "origin", resp.Origin, "vv", resp.VV, "served_by", resp.Node)
-		return done
+		return c.registerOp(ctx, "write", op.Key+"/"+set.Field, history.Value(set.Value))
 	}
 	record := map[string]json.RawMessage{}
+	var served json.RawMessage
 	for _, f := range workloads.ProfileFields {
-		resp = registerAnswer{} // a fresh answer: the record keeps each field's bytes
-		out := c.post(ctx, "/register/read", map[string]any{"key": op.Key + "/" + f}, &resp)
-		if !out.ok {
-			return unanswered(out, true)
+		read := c.registerOp(ctx, "read", op.Key+"/"+f, history.Null)
+		if read.Type != history.OK {
+			return read
 		}
-		if len(resp.Value) > 0 && string(resp.Value) != "null" {
-			record[f] = resp.Value
+		if len(read.Value) > 0 && string(read.Value) != "null" {
+			record[f] = read.Value
 		}
+		served = read.MetaField("served_by")
 	}
 	done := complete(history.OK, history.Value(record), "")
-	done.SetMeta("served_by", resp.Node)
+	done.SetMeta("served_by", served)
 	return done
 }
 
@@ -225,42 +218,24 @@ func (c *client) profileByField(ctx context.Context, op history.Op, set workload
 // owner in where there is none, a release swaps null in where the owner is, as a team writes
 // "INSERT … if absent" and "DELETE … where owner" against one leader's view.
 func (c *client) claims(ctx context.Context, op history.Op) history.Op {
-	var body map[string]any
+	var done history.Op
 	switch op.F {
 	case "read-owner":
-		body = map[string]any{"key": op.Key}
+		return c.registerOp(ctx, "read", op.Key, history.Null)
 	case "claim":
-		body = map[string]any{"key": op.Key, "expected": history.Null, "new": op.Value}
+		done = c.registerOp(ctx, "cas", op.Key, history.Value([]json.RawMessage{history.Null, op.Value}))
+		if swapFailed(done) {
+			done.Error = "taken"
+		}
 	case "release":
-		body = map[string]any{"key": op.Key, "expected": op.Value, "new": history.Null}
+		done = c.registerOp(ctx, "cas", op.Key, history.Value([]json.RawMessage{op.Value, history.Null}))
+		if swapFailed(done) {
+			done.Error = "not held by that owner"
+		}
 	default:
 		return history.Refused("unknown claims op " + op.F)
 	}
-	path := "/register/cas"
-	if op.F == "read-owner" {
-		path = "/register/read"
-	}
-	var resp registerAnswer
-	out := c.post(ctx, path, body, &resp)
-	switch {
-	case out.ok:
-		var v json.RawMessage
-		if op.F == "read-owner" {
-			v = resp.Value
-			if len(v) == 0 {
-				v = history.Null
-			}
-		}
-		done := complete(history.OK, v, "")
-		done.SetMeta("ts", resp.TS, "origin", resp.Origin, "vv", resp.VV, "served_by", resp.Node)
-		return done
-	case out.precondition:
-		if op.F == "claim" {
-			return complete(history.Fail, nil, "taken")
-		}
-		return complete(history.Fail, nil, "not held by that owner")
-	}
-	return unanswered(out, op.F == "read-owner")
+	return done
 }
 
 func (c *client) inventory(ctx context.Context, op history.Op) history.Op {
