@@ -1,7 +1,6 @@
 package checkers
 
 import (
-	"io"
 	"slices"
 	"sort"
 
@@ -50,9 +49,9 @@ func (c Costs) Worst() (p50, p99 int64) {
 	return p50, p99
 }
 
-// costsStream measures Costs op by op: it keeps a latency per acknowledged op and a start time
-// per client op, not the ops.
-type costsStream struct {
+// CostMeter measures Costs op by op (Observe, then Costs): it keeps a latency per acknowledged
+// op and a start time per client op, not the ops. The zero CostMeter is ready.
+type CostMeter struct {
 	p       history.Matcher[startedOp]
 	w       windowTracker
 	latency map[string][]int64
@@ -65,7 +64,8 @@ type startedOp struct {
 	ok    bool
 }
 
-func (s *costsStream) observe(op history.Op) {
+// Observe takes the history's next op.
+func (s *CostMeter) Observe(op history.Op) {
 	s.w.observe(op)
 	if op.IsNemesis() {
 		return
@@ -84,7 +84,8 @@ func (s *costsStream) observe(op history.Op) {
 	}
 }
 
-func (s *costsStream) costs() Costs {
+// Costs is what the ops observed so far cost.
+func (s *CostMeter) Costs() Costs {
 	for st := range s.p.Pending() {
 		if !st.final {
 			s.started = append(s.started, st) // never completed: not acknowledged
@@ -130,24 +131,9 @@ func quantile(sorted []int64, q float64) int64 {
 
 // CostsOf measures a history's Costs.
 func CostsOf(ops []history.Op) Costs {
-	var s costsStream
+	var s CostMeter
 	for _, op := range ops {
-		s.observe(op)
+		s.Observe(op)
 	}
-	return s.costs()
-}
-
-// MeasureCosts measures the Costs of the history next returns, op by op, until io.EOF.
-func MeasureCosts(next func() (history.Op, error)) (Costs, error) {
-	var s costsStream
-	for {
-		op, err := next()
-		if err == io.EOF {
-			return s.costs(), nil
-		}
-		if err != nil {
-			return Costs{}, err
-		}
-		s.observe(op)
-	}
+	return s.Costs()
 }

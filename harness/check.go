@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -17,7 +18,12 @@ import (
 // CheckDir checks dir's history with cs, as the file stands on disk, and writes each checker's
 // artifacts into dir. truncated reports a last line cut off by an interrupted run.
 func CheckDir(ctx context.Context, dir string, cs []checkers.Checker) (checkers.Summary, bool, error) {
-	s, truncated, err := CheckFile(ctx, filepath.Join(dir, HistoryFile), cs)
+	return checkDir(ctx, dir, cs, nil)
+}
+
+// checkDir is CheckDir, with observe (when not nil) shown every op as it is read.
+func checkDir(ctx context.Context, dir string, cs []checkers.Checker, observe func(history.Op)) (checkers.Summary, bool, error) {
+	s, truncated, err := checkFile(ctx, filepath.Join(dir, HistoryFile), cs, observe)
 	if err != nil {
 		return s, truncated, err
 	}
@@ -28,27 +34,54 @@ func CheckDir(ctx context.Context, dir string, cs []checkers.Checker) (checkers.
 // judge op by op (memory then follows the history's keys and requests, not its length). A
 // history that cannot be read is an error (a *history.LineError names the line), never a verdict.
 func CheckFile(ctx context.Context, path string, cs []checkers.Checker) (checkers.Summary, bool, error) {
+	return checkFile(ctx, path, cs, nil)
+}
+
+// checkFile is CheckFile, with observe (when not nil) shown every op as it is read, in the one
+// pass that reads the file.
+func checkFile(ctx context.Context, path string, cs []checkers.Checker, observe func(history.Op)) (checkers.Summary, bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return checkers.Summary{}, false, err
 	}
 	defer f.Close()
 	r := history.NewReader(f)
-	s, err := checkers.CheckStream(ctx, r.Next, cs...)
+	next := r.Next
+	if observe != nil {
+		next = func() (history.Op, error) {
+			op, err := r.Next()
+			if err == nil {
+				observe(op)
+			}
+			return op, err
+		}
+	}
+	s, err := checkers.CheckStream(ctx, next, cs...)
 	if err != nil {
 		return s, r.Truncated(), fmt.Errorf("%s: %w", path, err)
 	}
 	return s, r.Truncated(), nil
 }
 
-// costsOf measures the costs of a history file (checkers.Costs).
+// costsOf measures the costs of a whole history file (checkers.Costs).
 func costsOf(path string) (checkers.Costs, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return checkers.Costs{}, err
 	}
 	defer f.Close()
-	return checkers.MeasureCosts(history.NewReader(f).Next)
+	r := history.NewReader(f)
+	var m checkers.CostMeter
+	for {
+		op, err := r.Next()
+		if err == io.EOF {
+			return m.Costs(), nil
+		}
+		if err != nil {
+			return checkers.Costs{}, err
+		}
+		m.Observe(op)
+	}
 }
 
 // WriteArtifacts writes every result's artifacts into dir.

@@ -322,14 +322,21 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	for _, why := range r.res.Stats.LeftOut {
 		r.logf("crossfire: not checked: %s", why)
 	}
-	summary, truncated, err := CheckDir(cctx, r.dir, cs)
+	// The costs are measured in the pass that checks the history (which has stopped reading
+	// when it returns); a check that ran out of time stopped early, and the rest is read for them.
+	var meter checkers.CostMeter
+	summary, truncated, err := checkDir(cctx, r.dir, cs, meter.Observe)
 	if err != nil {
 		return r.res, fmt.Errorf("%w: reading back the history: %v", ErrEnvironment, err)
 	}
 	s := &r.res.Stats
-	if c, err := costsOf(filepath.Join(r.dir, HistoryFile)); err == nil {
-		s.Costs = &c
+	costs := meter.Costs()
+	if cctx.Err() != nil {
+		if c, err := costsOf(filepath.Join(r.dir, HistoryFile)); err == nil {
+			costs = c
+		}
 	}
+	s.Costs = &costs
 	s.OK, s.Fail, s.Info = r.ok.Load(), r.fail.Load(), r.info.Load()
 	s.Ops = s.OK + s.Fail + s.Info
 	s.Truncated = truncated
