@@ -253,33 +253,22 @@ func (s *cartStream) observeClock(op history.Op) {
 	}
 	switch {
 	case op.Type == history.Invoke && history.SkewsClock(op.F):
-		var v struct {
-			Node string `json:"node"`
+		for _, node := range history.ClockNodes(op.Value) {
+			s.open[node] = len(s.skew[node])
+			s.skew[node] = append(s.skew[node], skewSpan{start: op.Time, end: -1, description: describe(op)})
 		}
-		if json.Unmarshal(op.Value, &v) != nil || v.Node == "" {
-			return
-		}
-		s.open[v.Node] = len(s.skew[v.Node])
-		s.skew[v.Node] = append(s.skew[v.Node], skewSpan{start: op.Time, end: -1, description: describe(op)})
 	case op.Type == history.Fail && history.SkewsClock(op.F):
 		// The skew could not be applied: no span.
-		var v struct {
-			Node string `json:"node"`
-		}
-		if json.Unmarshal(op.Value, &v) != nil {
-			return
-		}
-		if i, ok := s.open[v.Node]; ok {
-			s.skew[v.Node] = append(s.skew[v.Node][:i], s.skew[v.Node][i+1:]...)
-			delete(s.open, v.Node)
+		for _, node := range history.ClockNodes(op.Value) {
+			if i, ok := s.open[node]; ok {
+				s.skew[node] = append(s.skew[node][:i], s.skew[node][i+1:]...)
+				delete(s.open, node)
+			}
 		}
 	case op.Type != history.Invoke && undoesClock(op.F):
-		var v struct {
-			Node string `json:"node"`
-		}
-		_ = json.Unmarshal(op.Value, &v)
+		nodes := history.ClockNodes(op.Value)
 		for node, i := range s.open {
-			if v.Node == "" || v.Node == node {
+			if len(nodes) == 0 || slices.Contains(nodes, node) {
 				s.skew[node][i].end = op.Time
 				delete(s.open, node)
 			}

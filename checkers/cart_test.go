@@ -72,6 +72,24 @@ func TestCartChecker(t *testing.T) {
 			cartOp(h, "n2", "add", "y", history.OK, 5000000020, map[string]int{"n2": 1})
 			cartFinalRead(h, "n1", "lww", "y")
 		}, False, "lost-add", CauseClockSkew},
+		{"a lost add, to a tie of two frozen clocks (a fault that names several nodes)", func(h *hist) {
+			v := history.Value(map[string]any{"node": "n3", "nodes": []string{"n3", "n2"}})
+			h.add(history.Op{Process: -1, Type: history.Invoke, F: "clock-freeze", Value: v})
+			h.add(history.Op{Process: -1, Type: history.Info, F: "clock-freeze", Value: v})
+			cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
+			cartOp(h, "n2", "add", "y", history.OK, 20, map[string]int{"n2": 1})
+			cartFinalRead(h, "n1", "lww", "y")
+		}, False, "lost-add", CauseClockSkew},
+		{"a lost add after the frozen clocks were reset is last-writer-wins", func(h *hist) {
+			v := history.Value(map[string]any{"node": "n3", "nodes": []string{"n3", "n2"}})
+			h.add(history.Op{Process: -1, Type: history.Invoke, F: "clock-freeze", Value: v})
+			h.add(history.Op{Process: -1, Type: history.Info, F: "clock-freeze", Value: v})
+			h.add(history.Op{Process: -1, Type: history.Invoke, F: "clock-reset", Value: v})
+			h.add(history.Op{Process: -1, Type: history.Info, F: "clock-reset", Value: v})
+			cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
+			cartOp(h, "n2", "add", "y", history.OK, 20, map[string]int{"n2": 1})
+			cartFinalRead(h, "n1", "lww", "y")
+		}, False, "lost-add", CauseLWW},
 		{"a resurrection by merge", func(h *hist) {
 			cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
 			cartOp(h, "n2", "remove", "x", history.OK, 20, map[string]int{"n1": 1, "n2": 1})

@@ -71,12 +71,16 @@ type Partitioner interface {
 
 // ClockSetting is how a node's clock differs from the host's: a fixed offset, a drift (parts per
 // million: 1000 runs 0.1% fast, -1000 as much slow, counted from when it is set) and a strobe
-// that adds +StrobeNS and -StrobeNS in turn, each for StrobePeriodNS. The zero setting is no skew.
+// that adds +StrobeNS and -StrobeNS in turn, each for StrobePeriodNS. FrozenAtNS, when not zero,
+// stops the clock at that instant (Unix nanoseconds; the other fields are then ignored): two
+// nodes frozen at one instant stamp everything they do with the same time. The zero setting is
+// no skew.
 type ClockSetting struct {
 	OffsetNS       int64 `json:"offset_ns"`
 	DriftPPM       int64 `json:"drift_ppm,omitempty"`
 	StrobeNS       int64 `json:"strobe_ns,omitempty"`
 	StrobePeriodNS int64 `json:"strobe_period_ns,omitempty"`
+	FrozenAtNS     int64 `json:"frozen_at_ns,omitempty"`
 }
 
 // ClockSkewer sets how a node's clock differs from the host's; the zero setting puts it back. A

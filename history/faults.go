@@ -1,6 +1,7 @@
 package history
 
 import (
+	"encoding/json"
 	"slices"
 	"sync"
 )
@@ -8,7 +9,8 @@ import (
 // FaultKind is how a history names one kind of fault: the fs of the nemesis ops that start it
 // and the f of the op that undoes it (partition and heal; clock-bump, clock-strobe, clock-drift
 // and clock-reset). Clock says that the fault skews the clock of the node its value names
-// ({"node": …}), so that checkers can tell which timestamps a skewed clock made.
+// ({"node": …}, or several: {"nodes": […]}), so that checkers can tell which timestamps a skewed
+// clock made.
 type FaultKind struct {
 	Faults []string
 	Undo   string
@@ -51,4 +53,23 @@ func SkewsClock(f string) bool {
 	faultKinds.RLock()
 	defer faultKinds.RUnlock()
 	return faultKinds.byFault[f].Clock
+}
+
+// ClockNodes are the nodes whose clocks a clock fault's value names: its "nodes", or else its
+// "node"; none when it names neither (a reset of every clock).
+func ClockNodes(value json.RawMessage) []string {
+	var v struct {
+		Node  string   `json:"node"`
+		Nodes []string `json:"nodes"`
+	}
+	if json.Unmarshal(value, &v) != nil {
+		return nil
+	}
+	if len(v.Nodes) > 0 {
+		return v.Nodes
+	}
+	if v.Node != "" {
+		return []string{v.Node}
+	}
+	return nil
 }

@@ -95,3 +95,83 @@ func (Clock) HealAll(ctx context.Context, env *Env) error {
 	}
 	return errors.Join(errs...)
 }
+
+// ClockTieName is the clock-tie nemesis's catalog name.
+const ClockTieName = "clock-tie"
+
+// ClockTieValue describes a clock-freeze fault: the clocks it stops at one instant. Node is the
+// first of them, so that a reader that knows only a clock fault's node still sees one.
+type ClockTieValue struct {
+	Node  string   `json:"node"`
+	Nodes []string `json:"nodes"`
+}
+
+// ClockTie stops the clocks of two leaders at one instant (clock-freeze), the instant it is
+// applied, to the second; clock-reset starts them again. Everything the two do meanwhile carries
+// the same timestamp, so a last-writer-wins rule meets ties that only its tie-break can order:
+// an engine without one, or with one that each leader applies differently, diverges. A leader
+// that another clock fault skews meanwhile takes whichever setting came last.
+type ClockTie struct{}
+
+// Name implements Nemesis.
+func (ClockTie) Name() string { return ClockTieName }
+
+// UndoF implements Nemesis.
+func (ClockTie) UndoF() string { return "clock-reset" }
+
+// Supports implements Nemesis.
+func (ClockTie) Supports(env *Env) error {
+	return Capable[clusters.ClockSkewer](env.Cluster, "ClockSkewer", "set clocks")
+}
+
+// Fs implements Nemesis.
+func (ClockTie) Fs() []string { return []string{"clock-freeze"} }
+
+// SkewsClock says that a clock-freeze skews the clocks of the nodes its value names.
+func (ClockTie) SkewsClock() bool { return true }
+
+// Plan implements Nemesis: two leaders drawn at random (the only one, where there is one).
+func (ClockTie) Plan(r *rand.Rand, _ *Env, nodes []string) (string, any) {
+	pick := append([]string(nil), nodes...)
+	r.Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
+	pick = pick[:min(2, len(pick))]
+	return "clock-freeze", ClockTieValue{Node: pick[0], Nodes: pick}
+}
+
+func tieValue(f Fault) (ClockTieValue, error) {
+	var v ClockTieValue
+	if err := json.Unmarshal(f.Value, &v); err != nil || len(v.Nodes) == 0 {
+		return v, fmt.Errorf("clock-freeze value %s: no nodes", f.Value)
+	}
+	return v, nil
+}
+
+// Apply implements Nemesis: every clock the value names stops at now, to the second.
+func (ClockTie) Apply(ctx context.Context, env *Env, f Fault) error {
+	v, err := tieValue(f)
+	if err != nil {
+		return err
+	}
+	at := clusters.ClockSetting{FrozenAtNS: time.Now().Truncate(time.Second).UnixNano()}
+	var errs []error
+	for _, id := range v.Nodes {
+		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, at))
+	}
+	return errors.Join(errs...)
+}
+
+// Undo implements Nemesis.
+func (ClockTie) Undo(ctx context.Context, env *Env, f Fault) error {
+	v, err := tieValue(f)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range v.Nodes {
+		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, clusters.ClockSetting{}))
+	}
+	return errors.Join(errs...)
+}
+
+// HealAll implements Nemesis: every clock back to the host's.
+func (ClockTie) HealAll(ctx context.Context, env *Env) error { return Clock{}.HealAll(ctx, env) }

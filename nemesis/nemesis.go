@@ -69,6 +69,7 @@ var Catalog = map[string]Nemesis{
 	DisconnectName: Disconnect,
 	RetryName:      Retry{},
 	ClockName:      Clock{},
+	ClockTieName:   ClockTie{},
 }
 
 // Names lists the catalog, sorted.

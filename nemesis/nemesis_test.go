@@ -407,3 +407,70 @@ func TestCurrentEndsWithTheHeal(t *testing.T) {
 	r.Healed()
 	require.Empty(t, r.Current())
 }
+
+// clocked is a cluster whose clocks can be set: it keeps each node's setting.
+type clocked struct {
+	fakeCluster
+	set map[string]clusters.ClockSetting
+}
+
+func (c *clocked) SetClock(_ context.Context, node string, s clusters.ClockSetting) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.set == nil {
+		c.set = map[string]clusters.ClockSetting{}
+	}
+	c.set[node] = s
+	return nil
+}
+
+func TestClockTieFreezesTwoLeadersAtOneInstant(t *testing.T) {
+	c := &clocked{}
+	env := &Env{Cluster: c}
+	s := Plan(5, env, []Nemesis{ClockTie{}}, three, 30*time.Second, Timing{})
+	if len(s) == 0 {
+		t.Fatal("no fault planned")
+	}
+	pairs := map[string]bool{}
+	for _, f := range s {
+		var v ClockTieValue
+		if err := json.Unmarshal(f.Value, &v); err != nil || len(v.Nodes) != 2 || v.Nodes[0] == v.Nodes[1] || v.Node != v.Nodes[0] {
+			t.Fatalf("clock-freeze value %s: %v", f.Value, err)
+		}
+		pairs[strings.Join(slices.Sorted(slices.Values(v.Nodes)), ",")] = true
+	}
+	if len(pairs) < 2 {
+		t.Errorf("every fault froze the same pair: %v", pairs)
+	}
+
+	f := s[0]
+	var v ClockTieValue
+	_ = json.Unmarshal(f.Value, &v)
+	if err := (ClockTie{}).Apply(context.Background(), env, f); err != nil {
+		t.Fatal(err)
+	}
+	a, b := c.set[v.Nodes[0]], c.set[v.Nodes[1]]
+	if a.FrozenAtNS == 0 || a != b || a.FrozenAtNS%int64(time.Second) != 0 {
+		t.Fatalf("the two clocks are not frozen at one whole second: %+v %+v", a, b)
+	}
+	if len(c.set) != 2 {
+		t.Fatalf("clocks set: %v", c.set)
+	}
+	if err := (ClockTie{}).Undo(context.Background(), env, f); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range v.Nodes {
+		if c.set[id] != (clusters.ClockSetting{}) {
+			t.Fatalf("%s still skewed after the reset: %+v", id, c.set[id])
+		}
+	}
+	if !history.SkewsClock("clock-freeze") {
+		t.Fatal("clock-freeze is not registered as a clock fault")
+	}
+	if fs, ok := history.Undoes("clock-reset"); !ok || !slices.Contains(fs, "clock-freeze") || !slices.Contains(fs, "clock-bump") {
+		t.Fatalf("clock-reset undoes %v", fs)
+	}
+	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{ClockTie{}}); err == nil || !strings.Contains(err.Error(), "ClockSkewer") {
+		t.Fatalf("err = %v", err)
+	}
+}

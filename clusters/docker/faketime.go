@@ -48,6 +48,20 @@ func Faketime(offset time.Duration) string {
 	return fmt.Sprintf("%+.6f", offset.Seconds())
 }
 
+// FaketimeFrozen is a clock stopped at an instant as libfaketime's file reads it: an absolute
+// time of day in UTC (the leaders' libc zone), to the second, which libfaketime holds still.
+func FaketimeFrozen(at time.Time) string {
+	return at.UTC().Format(time.DateTime)
+}
+
+// FaketimeLine is what a leader's clock file says for a setting made at `at`, at `now`.
+func FaketimeLine(s clusters.ClockSetting, at, now time.Time) string {
+	if s.FrozenAtNS != 0 {
+		return FaketimeFrozen(time.Unix(0, s.FrozenAtNS))
+	}
+	return Faketime(FaketimeOffset(s, at, now))
+}
+
 // FaketimeOffset is where a setting made at `at` puts a clock at `now`. A strobe holds each side
 // for its period but at least ClockCache, since libfaketime reads the file no more often.
 func FaketimeOffset(s clusters.ClockSetting, at, now time.Time) time.Duration {
@@ -95,7 +109,7 @@ func newClocks(root string, ids []string) (*clocks, error) {
 			err = os.Chmod(k.dir(id), 0o755)
 		}
 		if err == nil {
-			err = k.write(id, 0)
+			err = k.write(id, Faketime(0))
 		}
 		if err != nil {
 			_ = os.RemoveAll(root)
@@ -111,11 +125,11 @@ func newClocks(root string, ids []string) (*clocks, error) {
 
 func (k *clocks) dir(id string) string { return filepath.Join(k.root, id) }
 
-// write replaces a leader's clock file with an offset, atomically (rename in the bind-mounted
-// folder: the leader sees the old file or the new one, never half of one).
-func (k *clocks) write(id string, offset time.Duration) error {
+// write replaces a leader's clock file with a line of FaketimeLine's, atomically (rename in the
+// bind-mounted folder: the leader sees the old file or the new one, never half of one).
+func (k *clocks) write(id string, line string) error {
 	tmp := filepath.Join(k.dir(id), ".clock")
-	if err := os.WriteFile(tmp, []byte(Faketime(offset)+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(line+"\n"), 0o644); err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o644); err != nil {
@@ -132,7 +146,7 @@ func (k *clocks) set(id string, s clusters.ClockSetting, at time.Time) error {
 	} else {
 		k.settings[id] = clockSet{s: s, at: at}
 	}
-	return k.write(id, FaketimeOffset(s, at, at))
+	return k.write(id, FaketimeLine(s, at, at))
 }
 
 // loop writes the clocks that move every ClockStep.
@@ -146,8 +160,8 @@ func (k *clocks) loop() {
 		case now := <-t.C:
 			k.mu.Lock()
 			for id, cs := range k.settings {
-				if cs.s.DriftPPM != 0 || cs.s.StrobeNS != 0 {
-					_ = k.write(id, FaketimeOffset(cs.s, cs.at, now))
+				if cs.s.FrozenAtNS == 0 && (cs.s.DriftPPM != 0 || cs.s.StrobeNS != 0) {
+					_ = k.write(id, FaketimeLine(cs.s, cs.at, now))
 				}
 			}
 			k.mu.Unlock()

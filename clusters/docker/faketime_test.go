@@ -31,3 +31,11 @@ func TestFaketimeOffsets(t *testing.T) {
 	assert.Equal(t, time.Second, FaketimeOffset(slowStrobe, at, at.Add(2*time.Second)))
 	assert.Equal(t, -time.Second, FaketimeOffset(slowStrobe, at, at.Add(4*time.Second)))
 }
+
+func TestFaketimeFrozen(t *testing.T) {
+	at := time.Unix(1796536800, 0) // 2026-12-06 06:00:00 UTC
+	frozen := clusters.ClockSetting{FrozenAtNS: at.UnixNano(), OffsetNS: int64(time.Hour)}
+	assert.Equal(t, "2026-12-06 06:00:00", FaketimeLine(frozen, at, at.Add(time.Minute)), "a frozen clock is an absolute time, whatever else the setting says")
+	assert.Equal(t, "+3600.000000", FaketimeLine(clusters.ClockSetting{OffsetNS: int64(time.Hour)}, at, at))
+	assert.Equal(t, "+0.000000", FaketimeLine(clusters.ClockSetting{}, at, at))
+}

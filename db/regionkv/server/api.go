@@ -67,8 +67,12 @@ func (n *Node) Handler() http.Handler {
 			return
 		}
 		n.clock.Set(c)
-		n.log.Printf("clock set: offset %v, drift %d ppm, strobe ±%v every %v",
-			time.Duration(c.OffsetNS), c.DriftPPM, time.Duration(c.StrobeNS), time.Duration(c.StrobePeriodNS))
+		if c.FrozenAtNS != 0 {
+			n.log.Printf("clock frozen at %s", time.Unix(0, c.FrozenAtNS).UTC().Format(time.RFC3339Nano))
+		} else {
+			n.log.Printf("clock set: offset %v, drift %d ppm, strobe ±%v every %v",
+				time.Duration(c.OffsetNS), c.DriftPPM, time.Duration(c.StrobeNS), time.Duration(c.StrobePeriodNS))
+		}
 		writeJSON(w, http.StatusOK, c)
 	})
 	return mux

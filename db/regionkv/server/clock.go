@@ -15,12 +15,14 @@ type Clock struct {
 
 // ClockSetting is how a node's clock differs from the host's: a fixed offset, a drift (parts per
 // million: 1000 runs 0.1% fast, -1000 as much slow) and a strobe that adds +StrobeNS and
-// -StrobeNS in turn, each for StrobePeriodNS. The zero setting is no skew.
+// -StrobeNS in turn, each for StrobePeriodNS. FrozenAtNS, when not zero, stops the clock at that
+// instant (Unix nanoseconds), whatever the other fields say. The zero setting is no skew.
 type ClockSetting struct {
 	OffsetNS       int64 `json:"offset_ns"`
 	DriftPPM       int64 `json:"drift_ppm,omitempty"`
 	StrobeNS       int64 `json:"strobe_ns,omitempty"`
 	StrobePeriodNS int64 `json:"strobe_period_ns,omitempty"`
+	FrozenAtNS     int64 `json:"frozen_at_ns,omitempty"`
 }
 
 // Now is the node's idea of the current time.
@@ -33,6 +35,9 @@ func (c *Clock) offsetAt(host time.Time) time.Duration {
 	s := c.state.Load()
 	if s == nil {
 		return 0
+	}
+	if s.FrozenAtNS != 0 {
+		return time.Duration(s.FrozenAtNS - host.UnixNano())
 	}
 	off := s.OffsetNS
 	if s.DriftPPM != 0 {

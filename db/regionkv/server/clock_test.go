@@ -35,3 +35,19 @@ func TestClockSettings(t *testing.T) {
 		t.Fatal("reset clock still skewed")
 	}
 }
+
+func TestFrozenClockStandsStill(t *testing.T) {
+	var a, b Clock
+	at := time.Now().Truncate(time.Second)
+	a.Set(ClockSetting{FrozenAtNS: at.UnixNano(), OffsetNS: int64(time.Hour)})
+	b.Set(ClockSetting{FrozenAtNS: at.UnixNano()})
+	first := a.Now()
+	time.Sleep(5 * time.Millisecond)
+	if !first.Equal(at) || !a.Now().Equal(at) || !b.Now().Equal(at) {
+		t.Fatalf("frozen at %v, read %v then %v and %v", at, first, a.Now(), b.Now())
+	}
+	a.Set(ClockSetting{})
+	if d := a.Offset(); d != 0 {
+		t.Fatalf("thawed clock off by %v", d)
+	}
+}
