@@ -19,6 +19,9 @@ const (
 	CauseClockSkew = "clock-skew" // a write that decided the outcome was stamped by a skewed clock
 	CauseMergeRule = "merge-rule" // the merge of concurrent versions brought back what was removed
 	CauseLWW       = "lww"        // last-writer-wins dropped a concurrent write, no skew involved
+	// CauseTimestampTie: two versions carried the same timestamp, and last-writer-wins broke the
+	// tie differently at different leaders.
+	CauseTimestampTie = "timestamp-tie"
 )
 
 // CartChecker judges carts by their final reads (those marked meta.final, or, in a history
@@ -65,7 +68,7 @@ func (c CartChecker) Check(ctx context.Context, ops []history.Op) Result {
 // Stream implements Streamer.
 func (CartChecker) Stream() Stream {
 	return &cartStream{items: map[string]map[string]*cartItem{},
-		finals: map[string]map[string]cartFinal{}, skew: map[string][]skewSpan{}, byCart: map[string][]*cartWrite{}}
+		finals: map[string]map[string]cartFinal{}, byCart: map[string][]*cartWrite{}}
 }
 
 type cartItem struct {
@@ -195,11 +198,6 @@ type cartFinal struct {
 	resolution string // how the leader resolves concurrent versions, as the read reported it (meta.resolution)
 }
 
-type skewSpan struct {
-	start, end  int64
-	description string
-}
-
 type cartStream struct {
 	p      pairer
 	w      windowTracker
@@ -208,8 +206,7 @@ type cartStream struct {
 	items  map[string]map[string]*cartItem // cart -> item -> what happened to it
 	byCart map[string][]*cartWrite         // cart -> its acknowledged writes
 	finals map[string]map[string]cartFinal // cart -> leader -> final read
-	skew   map[string][]skewSpan           // node -> spans its clock was off
-	open   map[string]int                  // node -> index into skew of the span not yet ended
+	clocks clockSkews
 	bad    []string
 }
 
@@ -228,7 +225,7 @@ func (s *cartStream) item(cart, item string) *cartItem {
 func (s *cartStream) Observe(op history.Op) {
 	s.w.observe(op)
 	if op.IsNemesis() {
-		s.observeClock(op)
+		s.clocks.observe(op)
 		return
 	}
 	if op.Type == history.Invoke {
@@ -243,53 +240,6 @@ func (s *cartStream) Observe(op history.Op) {
 		return
 	}
 	s.complete(inv, op)
-}
-
-// observeClock follows the clock faults (those registered as skewing a clock): which leader's
-// clock was off, when.
-func (s *cartStream) observeClock(op history.Op) {
-	if s.open == nil {
-		s.open = map[string]int{}
-	}
-	switch {
-	case op.Type == history.Invoke && history.SkewsClock(op.F):
-		for _, node := range history.ClockNodes(op.Value) {
-			s.open[node] = len(s.skew[node])
-			s.skew[node] = append(s.skew[node], skewSpan{start: op.Time, end: -1, description: describe(op)})
-		}
-	case op.Type == history.Fail && history.SkewsClock(op.F):
-		// The skew could not be applied: no span.
-		for _, node := range history.ClockNodes(op.Value) {
-			if i, ok := s.open[node]; ok {
-				s.skew[node] = append(s.skew[node][:i], s.skew[node][i+1:]...)
-				delete(s.open, node)
-			}
-		}
-	case op.Type != history.Invoke && undoesClock(op.F):
-		nodes := history.ClockNodes(op.Value)
-		for node, i := range s.open {
-			if len(nodes) == 0 || slices.Contains(nodes, node) {
-				s.skew[node][i].end = op.Time
-				delete(s.open, node)
-			}
-		}
-	}
-}
-
-// undoesClock reports whether a nemesis op named f undoes a clock fault.
-func undoesClock(f string) bool {
-	fs, ok := history.Undoes(f)
-	return ok && slices.ContainsFunc(fs, history.SkewsClock)
-}
-
-// skewedAt describes the skew in force on node at time t, or "".
-func (s *cartStream) skewedAt(node string, t int64) string {
-	for _, sp := range s.skew[node] {
-		if sp.start <= t && (sp.end < 0 || t <= sp.end) {
-			return sp.description
-		}
-	}
-	return ""
 }
 
 func (s *cartStream) complete(inv, done history.Op) {
@@ -312,7 +262,7 @@ func (s *cartStream) complete(inv, done history.Op) {
 			if w.origin == "" {
 				w.origin = inv.Node
 			}
-			w.skew = s.skewedAt(w.origin, done.Time)
+			w.skew = s.clocks.at(w.origin, done.Time)
 			s.byCart[cart] = append(s.byCart[cart], w)
 		}
 		if inv.F == "add" {

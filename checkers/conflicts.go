@@ -3,6 +3,8 @@ package checkers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"crossfire/history"
@@ -25,8 +27,24 @@ const ConflictsName = "conflicts"
 // of unknown version, that leader's records must hold one whose local versions count the first
 // and whose incoming version is the second itself (each leader's writes reaching another in
 // their order, as streamed replication delivers them) or a third leader's version counting it. Elsewhere the pair
-// must be in some leader's records. Writes without a version vector (inventory, stores that give
-// none) are not its business: a history without any is "not applicable". Its input is the
+// must be in some leader's records.
+//
+// A store that gives versions without vectors (meta.ts and meta.origin, no meta.vv) cannot tell a
+// concurrent write from a later one: what it can log is every replicated version that replaced a
+// row another origin wrote last, and that is what its records are held to. Where the history
+// shows a leader holding a version of one origin (a read there, or a write there, which made its
+// own) and later one of another origin b that is not the leader itself, a replicated version of b
+// replaced another origin's there in between; intervals that do not overlap are as many
+// replacements, and the leader's records must hold at least as many whose incoming version is
+// b's, applied over a version of another origin.
+//
+// Whatever the history holds, the records must agree with one another: two leaders that resolved
+// the same two versions and each kept the one the other discarded ended apart (a split
+// resolution: last-writer-wins met a tie of timestamps and each leader broke it its own way, or
+// the rule is not the same everywhere).
+//
+// Writes with no version at all (inventory, stores that give none), without records that show
+// versions either, are not its business: such a history is "not applicable". Its input is the
 // history and the conflict records the database gave (Logs: a run folder's conflicts.jsonl);
 // without them it cannot judge.
 type Conflicts struct {
@@ -45,7 +63,7 @@ func (c Conflicts) Check(ctx context.Context, ops []history.Op) Result {
 // Stream implements Streamer.
 func (c Conflicts) Stream() Stream {
 	return &conflictsStream{c: c, writes: map[string][]*cartWrite{}, reach: map[string]map[string][]heldAt{},
-		unversioned: map[string]map[string][]int64{}}
+		unversioned: map[string]map[string][]int64{}, stamped: map[string]map[string][]stampSeen{}}
 }
 
 type conflictsStream struct {
@@ -59,6 +77,16 @@ type conflictsStream struct {
 	// key -> leader -> when its writes of unknown version (info, or acknowledged without a version
 	// vector) began: such a write may have relayed others' writes
 	unversioned map[string]map[string][]int64
+	// key -> leader -> the versions without vectors (meta.ts and meta.origin) its reads and writes
+	// showed
+	stamped map[string]map[string][]stampSeen
+}
+
+// stampSeen is a version without a vector that an operation at a leader showed, and when that
+// operation ran: the version was the leader's at some moment between invoke and done.
+type stampSeen struct {
+	invoke, done, index int64
+	origin              string
 }
 
 // heldAt is a version a leader held by a moment of the history: the version one of its reads
@@ -139,6 +167,16 @@ func (s *conflictsStream) Observe(op history.Op) {
 		return
 	}
 	w, versioned := writeOf(op)
+	if len(w.vv) == 0 && w.origin != "" && w.ts != 0 {
+		leader := w.origin // a write made its own version where it ran
+		if inv.F == "read" {
+			leader, _ = jsonString(op.MetaField("served_by"))
+			if leader == "" {
+				leader = inv.Node
+			}
+		}
+		s.stamp(inv.Key, leader, stampSeen{inv.Time, op.Time, op.Index, w.origin})
+	}
 	if inv.F == "read" {
 		by, _ := jsonString(op.MetaField("served_by"))
 		if by == "" {
@@ -156,6 +194,13 @@ func (s *conflictsStream) Observe(op history.Op) {
 	s.writes[inv.Key] = append(s.writes[inv.Key], w)
 }
 
+func (s *conflictsStream) stamp(key, leader string, v stampSeen) {
+	if s.stamped[key] == nil {
+		s.stamped[key] = map[string][]stampSeen{}
+	}
+	s.stamped[key][leader] = append(s.stamped[key][leader], v)
+}
+
 func (s *conflictsStream) Result(context.Context) Result {
 	if !s.any {
 		return notApplicable("no register or cart write (write, cas, add, remove) in the history")
@@ -164,8 +209,11 @@ func (s *conflictsStream) Result(context.Context) Result {
 	for _, ws := range s.writes {
 		nWrites += len(ws)
 	}
-	if nWrites == 0 {
-		return notApplicable("no acknowledged write reported a version vector (meta.vv and meta.origin): concurrency cannot be told")
+	versionedRecords := slices.ContainsFunc(s.c.Logs, func(r history.ConflictRecord) bool {
+		return r.Incoming.Origin != "" && (len(r.Incoming.VV) > 0 || r.Incoming.TS != 0)
+	})
+	if nWrites == 0 && len(s.stamped) == 0 && !versionedRecords {
+		return notApplicable("no acknowledged write reported a version (meta.vv or meta.ts, with meta.origin), and no conflict record shows one: concurrency cannot be told")
 	}
 	if !s.c.Loaded {
 		return Result{Valid: Unknown, Error: "no conflict records were given (check a run folder whose database gives them)"}
@@ -176,6 +224,17 @@ func (s *conflictsStream) Result(context.Context) Result {
 	}
 	r := Result{Valid: True, Stats: map[string]any{"logged_conflicts": len(s.c.Logs)}}
 	pairs, perLeader, silent := 0, 0, 0
+	if nWrites == 0 {
+		// Versions without vectors: the records are held to the replacements the history shows.
+		replaced, missing := s.replacements(byKey, &r)
+		r.Stats["replacements_shown"] = replaced
+		r.Stats["silent"] = missing
+		splitResolutions(s.c.Logs, &r)
+		if len(r.Anomalies) > 0 {
+			r.Valid = False
+		}
+		return r
+	}
 	keys := make([]string, 0, len(s.writes))
 	for k := range s.writes {
 		keys = append(keys, k)
@@ -298,8 +357,142 @@ func (s *conflictsStream) Result(context.Context) Result {
 	r.Stats["concurrent_pairs"] = pairs
 	r.Stats["judged_per_leader"] = perLeader
 	r.Stats["silent"] = silent
-	if silent > 0 {
+	splitResolutions(s.c.Logs, &r)
+	if len(r.Anomalies) > 0 {
 		r.Valid = False
 	}
 	return r
+}
+
+// replacements holds each leader's records to the replacements of one origin's version by
+// another's that its reads and writes show (see Conflicts): for each leader, key and incoming
+// origin, as many intervals that do not overlap, each from an operation that showed a version of
+// another origin to a later one that showed the incoming origin's, as records there whose
+// incoming version is that origin's and was applied over another origin's. It returns how many
+// replacements the history shows, and how many of them no record accounts for.
+func (s *conflictsStream) replacements(byKey map[string][]history.ConflictRecord, r *Result) (shown, missing int) {
+	for _, key := range slices.Sorted(maps.Keys(s.stamped)) {
+		byLeader := s.stamped[key]
+		for _, leader := range slices.Sorted(maps.Keys(byLeader)) {
+			seen := byLeader[leader]
+			sort.Slice(seen, func(i, j int) bool { return seen[i].done < seen[j].done })
+			// For each origin b: the intervals [X.invoke, Y.done] in which b's version replaced
+			// another's, Y showing b's and X, done before Y began, another origin's (the last such
+			// X to complete).
+			type interval struct{ from, to, before, after int64 }
+			into := map[string][]interval{}
+			for _, y := range seen {
+				if y.origin == leader {
+					continue // its own writes replace nothing by replication
+				}
+				i := sort.Search(len(seen), func(i int) bool { return seen[i].done >= y.invoke }) - 1
+				for ; i >= 0 && seen[i].origin == y.origin; i-- {
+				}
+				if i >= 0 {
+					x := seen[i]
+					into[y.origin] = append(into[y.origin], interval{x.invoke, y.done, x.index, y.index})
+				}
+			}
+			for _, b := range slices.Sorted(maps.Keys(into)) {
+				ivs := into[b]
+				sort.Slice(ivs, func(i, j int) bool { return ivs[i].to < ivs[j].to })
+				var picked []interval
+				end := int64(-1 << 62)
+				for _, iv := range ivs {
+					if iv.from > end {
+						picked = append(picked, iv)
+						end = iv.to
+					}
+				}
+				logged := 0
+				for _, rec := range byKey[key] {
+					if rec.Node == leader && rec.Incoming.Origin == b && rec.Winner.Origin == b && len(rec.Local) > 0 && rec.Local[0].Origin != b {
+						logged++
+					}
+				}
+				shown += len(picked)
+				if logged >= len(picked) {
+					continue
+				}
+				missing += len(picked) - logged
+				var ops []int64
+				for _, iv := range picked {
+					ops = append(ops, iv.before, iv.after)
+				}
+				if len(r.Anomalies) < 50 {
+					r.Anomalies = append(r.Anomalies, Anomaly{Kind: "silent-conflict", Key: key, Ops: ops, Nodes: []string{leader, b}, Definite: true,
+						Description: fmt.Sprintf("%s: %s's operations show %s's version replacing another origin's %d time(s), in intervals that do not overlap, but its log holds %d record(s) of %s's version applied over another's",
+							key, leader, b, len(picked), logged, b)})
+				}
+			}
+		}
+	}
+	return shown, missing
+}
+
+// splitResolutions flags pairs of versions that two leaders resolved each to the version the
+// other discarded: they ended apart, whatever the history shows afterwards.
+func splitResolutions(recs []history.ConflictRecord, r *Result) {
+	type ver struct {
+		origin string
+		ts     int64
+		value  string
+	}
+	id := func(v history.LoggedVersion) (ver, bool) {
+		if v.Origin == "" || v.TS == 0 {
+			return ver{}, false
+		}
+		return ver{v.Origin, v.TS, string(compactValue(v.Value))}, true
+	}
+	type pair struct {
+		key  string
+		a, b ver
+	}
+	kept := map[pair]map[ver][]int{} // the pair -> the version kept -> the records that kept it
+	for i, rec := range recs {
+		if len(rec.Local) != 1 {
+			continue
+		}
+		l, ok1 := id(rec.Local[0])
+		in, ok2 := id(rec.Incoming)
+		w, ok3 := id(rec.Winner)
+		if !ok1 || !ok2 || !ok3 || l == in || (w != l && w != in) {
+			continue
+		}
+		p := pair{rec.Key, l, in}
+		if in.origin < l.origin || in.origin == l.origin && in.ts < l.ts {
+			p.a, p.b = in, l
+		}
+		if kept[p] == nil {
+			kept[p] = map[ver][]int{}
+		}
+		kept[p][w] = append(kept[p][w], i)
+	}
+	splits := 0
+	for p, byWinner := range kept {
+		ra, rb := byWinner[p.a], byWinner[p.b]
+		if len(ra) == 0 || len(rb) == 0 {
+			continue
+		}
+		x, y := recs[ra[0]], recs[rb[0]]
+		if x.Node == y.Node {
+			continue
+		}
+		splits++
+		if len(r.Anomalies) >= 50 {
+			continue
+		}
+		a := Anomaly{Kind: "split-resolution", Key: p.key, Nodes: union([]string{x.Node}, []string{y.Node}), Definite: true,
+			Description: fmt.Sprintf("%s: %s kept %s's version (%s) and %s kept %s's (%s) of the same two versions: the leaders resolved one conflict apart",
+				p.key, x.Node, p.a.origin, p.a.value, y.Node, p.b.origin, p.b.value)}
+		if p.a.ts == p.b.ts {
+			a.Cause = CauseTimestampTie
+			a.Description += fmt.Sprintf(", both stamped %s", stampTime(p.a.ts))
+		}
+		r.Anomalies = append(r.Anomalies, a)
+	}
+	sort.SliceStable(r.Anomalies, func(i, j int) bool { return r.Anomalies[i].Key < r.Anomalies[j].Key })
+	if splits > 0 {
+		r.Stats["split_resolutions"] = splits
+	}
 }

@@ -83,3 +83,80 @@ func TestConflicts(t *testing.T) {
 		})
 	}
 }
+
+// TestConflictsWithoutVectors: a store that stamps versions with a timestamp and an origin but
+// no vector is held to the replacements its reads and writes show, and every store's records to
+// one another (two leaders that kept opposite versions of one pair ended apart). Histories are
+// hand-written in the documented format, with and without the versions.
+func TestConflictsWithoutVectors(t *testing.T) {
+	v := func(origin string, ts int64, value string) history.LoggedVersion {
+		return history.LoggedVersion{Value: []byte(value), TS: ts, Origin: origin}
+	}
+	rec := func(node string, local, incoming, winner history.LoggedVersion) history.ConflictRecord {
+		return history.ConflictRecord{Node: node, Key: "r0", Strategy: "last_update_wins",
+			Local: []history.LoggedVersion{local}, Incoming: incoming, Winner: winner}
+	}
+	// n2 writes 2, reads it, then reads n1's 1: n1's version replaced n2's own at n2.
+	replaced := `
+		0 invoke write r0 2 n2
+		0 ok write r0 - n2 meta={"ts":2000,"origin":"n2"}
+		1 invoke write r0 1 n1
+		1 ok write r0 - n1 meta={"ts":3000,"origin":"n1"}
+		2 invoke read r0 null n2
+		2 ok read r0 2 n2 meta={"ts":2000,"origin":"n2"}
+		2 invoke read r0 null n2
+		2 ok read r0 1 n2 meta={"ts":3000,"origin":"n1"}
+		2 invoke read r0 null n2
+		2 ok read r0 1 n2 meta={"ts":3000,"origin":"n1"}`
+	atN2 := rec("n2", v("n2", 2000, "2"), v("n1", 3000, "1"), v("n1", 3000, "1"))
+	// The same history as a store without metadata writes it.
+	bare := `
+		0 invoke write r0 2 n2
+		0 ok write r0 - n2
+		1 invoke write r0 1 n1
+		1 ok write r0 - n1
+		2 invoke read r0 null n2
+		2 ok read r0 1 n2`
+	tieN1 := rec("n1", v("n1", 5000, "1"), v("n2", 5000, "2"), v("n2", 5000, "2"))
+	tieN2 := rec("n2", v("n2", 5000, "2"), v("n1", 5000, "1"), v("n1", 5000, "1"))
+	sameN2 := rec("n2", v("n2", 5000, "2"), v("n1", 5000, "1"), v("n2", 5000, "2"))
+	cases := []struct {
+		name, history string
+		c             Conflicts
+		want          Valid
+		kind, cause   string
+	}{
+		{"the replacement is logged", replaced, Conflicts{Loaded: true, Logs: []history.ConflictRecord{atN2}}, True, "", ""},
+		{"the replacement's record is missing", replaced, Conflicts{Loaded: true}, False, "silent-conflict", ""},
+		{"a record at another leader does not stand for it", replaced, Conflicts{Loaded: true, Logs: []history.ConflictRecord{
+			rec("n3", v("n2", 2000, "2"), v("n1", 3000, "1"), v("n1", 3000, "1"))}}, False, "silent-conflict", ""},
+		{"a record that kept the local version does not stand for it", replaced, Conflicts{Loaded: true, Logs: []history.ConflictRecord{
+			rec("n2", v("n2", 2000, "2"), v("n1", 3000, "1"), v("n2", 2000, "2"))}}, False, "silent-conflict", ""},
+		{"no records given", replaced, Conflicts{}, Unknown, "", ""},
+		{"two leaders kept opposite versions of a tie", bare, Conflicts{Loaded: true, Logs: []history.ConflictRecord{tieN1, tieN2}}, False, "split-resolution", CauseTimestampTie},
+		{"two leaders kept the same version of a tie", bare, Conflicts{Loaded: true, Logs: []history.ConflictRecord{tieN1, sameN2}}, True, "", ""},
+		{"a history without versions and records without them: not its business", bare, Conflicts{Loaded: true, Logs: []history.ConflictRecord{
+			{Node: "n1", Key: "r0", Local: []history.LoggedVersion{{Value: []byte("1")}}, Incoming: history.LoggedVersion{Value: []byte("2")}}}}, Unknown, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := Run(context.Background(), c.c, handWritten(t, c.history))
+			if r.Valid != c.want {
+				t.Fatalf("valid %v, want %v: %s", r.Valid, c.want, r)
+			}
+			if c.kind == "" {
+				return
+			}
+			a := r.Anomalies[0]
+			if a.Kind != c.kind || a.Cause != c.cause || !a.Definite || len(a.Nodes) < 2 {
+				t.Fatalf("anomaly %+v, want %s (%q)", a, c.kind, c.cause)
+			}
+			if c.kind == "silent-conflict" && (len(a.Ops) != 2 || r.Stats["replacements_shown"] != 1) {
+				t.Fatalf("the two reads that show one replacement: ops %v, stats %v", a.Ops, r.Stats)
+			}
+		})
+	}
+	if r := Run(context.Background(), Conflicts{Loaded: true}, handWritten(t, bare)); r.NotApplicable == "" {
+		t.Fatalf("a store without metadata or records: %s", r)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"strings"
+	"time"
 
 	"crossfire/history"
 )
@@ -22,6 +23,13 @@ const ConvergenceName = "convergence"
 // "converged"); in a history without the marker, the last successful read of each key at each
 // leader. It needs final reads from at least two leaders, each naming its leader; a history with
 // no read at all is none of its business.
+//
+// Where the final reads carry the version each leader holds (meta.ts and meta.origin), a
+// divergence is put down to its cause when the history shows one: two leaders holding versions
+// from different origins with the same timestamp are a tie that last-writer-wins broke
+// differently at each (CauseTimestampTie); a version whose write (an acknowledged operation with
+// the same meta.ts and meta.origin) completed while a clock fault skewed its origin's clock is
+// clock skew (CauseClockSkew). Otherwise no cause is named.
 type Convergence struct{}
 
 // Name implements Checker.
@@ -45,6 +53,34 @@ type convergenceStream struct {
 	converged bool
 	sawMeta   bool
 	digests   map[uint64]uint64 // raw bytes' hash -> canonical digest
+	clocks    clockSkews
+	// (origin, ts) -> when the acknowledged write that made that version completed: only writes
+	// whose answers carry both
+	written map[stamp]int64
+}
+
+// versionedFs are the built-in workloads' writes whose answers may carry the version they made.
+var versionedFs = map[string]bool{"write": true, "cas": true, "add": true, "remove": true, "set-field": true, "claim": true, "release": true}
+
+// stamp is a version as a store names it: the leader that wrote it and its timestamp.
+type stamp struct {
+	origin string
+	ts     int64
+}
+
+// stampOf reads an answer's meta.origin and meta.ts.
+func stampOf(meta json.RawMessage) (stamp, bool) {
+	if len(meta) == 0 {
+		return stamp{}, false
+	}
+	var m struct {
+		TS     *int64 `json:"ts"`
+		Origin string `json:"origin"`
+	}
+	if json.Unmarshal(meta, &m) != nil || m.TS == nil || m.Origin == "" {
+		return stamp{}, false
+	}
+	return stamp{m.Origin, *m.TS}, true
 }
 
 // readInvoke is what the checker keeps of a read's invoke until it completes: every read is
@@ -56,7 +92,19 @@ type readInvoke struct {
 }
 
 func (s *convergenceStream) Observe(op history.Op) {
-	if op.IsNemesis() || !readFs[op.F] {
+	if op.IsNemesis() {
+		s.clocks.observe(op)
+		return
+	}
+	if !readFs[op.F] {
+		if op.Type == history.OK && versionedFs[op.F] && bytes.Contains(op.Meta, []byte(`"ts"`)) {
+			if st, ok := stampOf(op.Meta); ok {
+				if s.written == nil {
+					s.written = map[stamp]int64{}
+				}
+				s.written[st] = op.Time
+			}
+		}
 		return
 	}
 	if op.Type == history.Invoke {
@@ -135,6 +183,7 @@ type finalRead struct {
 	sum   uint64 // the value's digest
 	value json.RawMessage
 	index int64
+	meta  json.RawMessage
 }
 
 func (s *convergenceStream) Result(context.Context) Result {
@@ -163,7 +212,7 @@ func (s *convergenceStream) Result(context.Context) Result {
 		if reads[k] == nil {
 			reads[k] = map[string]finalRead{}
 		}
-		reads[k][p.node] = finalRead{sum: s.digest(p.value, false), value: p.value, index: p.index}
+		reads[k][p.node] = finalRead{sum: s.digest(p.value, false), value: p.value, index: p.index, meta: p.meta}
 	}
 	r := Result{Valid: True, Stats: map[string]any{"leaders": len(leaders), "final_reads": len(reads), "final_rule": rule}}
 	if s.sawMeta {
@@ -220,8 +269,10 @@ func (s *convergenceStream) Result(context.Context) Result {
 		for sum, ls := range values {
 			groups = append(groups, valueGroup{ls, shown[sum]})
 		}
-		r.Anomalies = append(r.Anomalies, Anomaly{Kind: "divergence", Key: k.key, Ops: ops, Nodes: leaders, Definite: true,
-			Description: fmt.Sprintf("final %s of %q differs between leaders: %s", k.f, k.key, differences(groups))})
+		desc := differences(groups) // sorts each group's leaders, and the groups by their first
+		cause, why := s.cause(groups, byLeader)
+		r.Anomalies = append(r.Anomalies, Anomaly{Kind: "divergence", Key: k.key, Ops: ops, Nodes: leaders, Definite: true, Cause: cause,
+			Description: fmt.Sprintf("final %s of %q differs between leaders: %s%s", k.f, k.key, desc, why)})
 	}
 	switch {
 	case len(r.Anomalies) > 0:
@@ -232,3 +283,36 @@ func (s *convergenceStream) Result(context.Context) Result {
 	}
 	return r
 }
+
+// cause puts a divergence down to what the versions the leaders hold show, if they show it: a
+// tie of timestamps between versions of different origins, or a version written while its
+// origin's clock was skewed. groups are the leaders holding each value, in differences' order.
+func (s *convergenceStream) cause(groups []valueGroup, byLeader map[string]finalRead) (cause, why string) {
+	held := make([]stamp, len(groups))
+	for i, g := range groups {
+		st, ok := stampOf(byLeader[g.leaders[0]].meta)
+		if !ok {
+			return "", ""
+		}
+		held[i] = st
+	}
+	for i := range held {
+		for j := i + 1; j < len(held); j++ {
+			if held[i].ts == held[j].ts && held[i].origin != held[j].origin {
+				return CauseTimestampTie, fmt.Sprintf("; %s hold %s's version and %s hold %s's, both stamped %s: a tie that last-writer-wins broke differently at each",
+					strings.Join(groups[i].leaders, ","), held[i].origin, strings.Join(groups[j].leaders, ","), held[j].origin, stampTime(held[i].ts))
+			}
+		}
+	}
+	for i, st := range held {
+		if t, ok := s.written[st]; ok {
+			if skew := s.clocks.at(st.origin, t); skew != "" {
+				return CauseClockSkew, fmt.Sprintf("; the version %s hold was written at %s under %s", strings.Join(groups[i].leaders, ","), st.origin, skew)
+			}
+		}
+	}
+	return "", ""
+}
+
+// stampTime shows a timestamp of Unix nanoseconds as a UTC time, to the nanosecond.
+func stampTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }

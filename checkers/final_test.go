@@ -266,3 +266,66 @@ func TestInventoryWithoutTheFinalMarker(t *testing.T) {
 		t.Fatalf("dedup judged a register history: %s", r)
 	}
 }
+
+// TestConvergenceNamesItsCause: final reads that carry the version each leader holds let a
+// divergence be put down to a tie of timestamps or to a skewed clock; without versions, or
+// with versions that show neither, no cause is named.
+func TestConvergenceNamesItsCause(t *testing.T) {
+	cases := []struct {
+		name, history string
+		cause, why    string
+	}{
+		{"two origins with one timestamp: a tie", `
+			0 invoke write r0 1 n1
+			0 ok write r0 - n1 meta={"ts":1000,"origin":"n1"}
+			1 invoke write r0 2 n2
+			1 ok write r0 - n2 meta={"ts":1000,"origin":"n2"}
+			2 invoke read r0 null n1
+			2 ok read r0 2 n1 meta={"ts":1000,"origin":"n2"}
+			3 invoke read r0 null n2
+			3 ok read r0 1 n2 meta={"ts":1000,"origin":"n1"}`, CauseTimestampTie, "n1 hold n2's version and n2 hold n1's, both stamped 1970-01-01T00:00:00.000001Z"},
+		{"a version written under a skewed clock", `
+			-1 invoke clock-bump - {"node":"n3","offset_ns":-30000000000} -
+			-1 info clock-bump - {"node":"n3","offset_ns":-30000000000} -
+			0 invoke write r0 1 n1
+			0 ok write r0 - n1 meta={"ts":5000,"origin":"n1"}
+			1 invoke write r0 3 n3
+			1 ok write r0 - n3 meta={"ts":2000,"origin":"n3"}
+			-1 invoke clock-reset - {"node":"n3","offset_ns":-30000000000} -
+			-1 info clock-reset - {"node":"n3","offset_ns":-30000000000} -
+			2 invoke read r0 null n1
+			2 ok read r0 1 n1 meta={"ts":5000,"origin":"n1"}
+			3 invoke read r0 null n3
+			3 ok read r0 3 n3 meta={"ts":2000,"origin":"n3"}`, CauseClockSkew, "written at n3 under clock-bump"},
+		{"the same divergence with the skew over before the write: no cause", `
+			-1 invoke clock-bump - {"node":"n3","offset_ns":-30000000000} -
+			-1 info clock-bump - {"node":"n3","offset_ns":-30000000000} -
+			-1 invoke clock-reset - {"node":"n3","offset_ns":-30000000000} -
+			-1 info clock-reset - {"node":"n3","offset_ns":-30000000000} -
+			0 invoke write r0 1 n1
+			0 ok write r0 - n1 meta={"ts":5000,"origin":"n1"}
+			1 invoke write r0 3 n3
+			1 ok write r0 - n3 meta={"ts":2000,"origin":"n3"}
+			2 invoke read r0 null n1
+			2 ok read r0 1 n1 meta={"ts":5000,"origin":"n1"}
+			3 invoke read r0 null n3
+			3 ok read r0 3 n3 meta={"ts":2000,"origin":"n3"}`, "", ""},
+		{"no versions: no cause", `
+			2 invoke read r0 null n1
+			2 ok read r0 2 n1
+			3 invoke read r0 null n2
+			3 ok read r0 1 n2`, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := Run(context.Background(), Convergence{}, handWritten(t, c.history))
+			if r.Valid != False || len(r.Anomalies) != 1 {
+				t.Fatalf("valid %v with %d anomalies: %s", r.Valid, len(r.Anomalies), r)
+			}
+			a := r.Anomalies[0]
+			if a.Cause != c.cause || !strings.Contains(a.Description, c.why) {
+				t.Fatalf("cause %q (%s), want %q with %q", a.Cause, a.Description, c.cause, c.why)
+			}
+		})
+	}
+}

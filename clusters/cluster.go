@@ -89,6 +89,14 @@ type ClockSkewer interface {
 	SetClock(ctx context.Context, node string, s ClockSetting) error
 }
 
+// ClockLagger is a ClockSkewer whose nodes take up to ClockLag to read a new setting (a
+// library that rereads its clock file on a schedule): the clock nemeses wait that long after
+// setting clocks, so that a fault is in force when its op completes and over when its undo
+// completes, as the history says.
+type ClockLagger interface {
+	ClockLag() time.Duration
+}
+
 // Killer kills a node at once (SIGKILL) and restarts it from its data directory.
 type Killer interface {
 	Kill(ctx context.Context, node string) error

@@ -38,6 +38,7 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 			{Checker: checkers.CartName, Valid: checkers.True},
 			{Checker: checkers.FieldsName, Valid: checkers.True},
 			{Checker: checkers.UniquenessName, Valid: checkers.True},
+			{Checker: checkers.ConflictsName, Valid: checkers.True},
 		}}}
 	broken := valid.Stats
 	broken.QuiesceErr = "mariadb: replication stopped: n2's channel from_n1 stopped: 1062: Duplicate entry 'r0' for key 'PRIMARY'"
@@ -53,6 +54,7 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 				{Kind: "resurrected", Definite: true, Cause: checkers.CauseMergeRule}}},
 			{Checker: checkers.FieldsName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "lost-field-edit", Definite: true}}},
 			{Checker: checkers.UniquenessName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "double-claim", Definite: true}, {Kind: "lost-claim", Definite: true}}},
+			{Checker: checkers.ConflictsName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "split-resolution", Definite: true, Cause: checkers.CauseTimestampTie}}},
 		}}}
 	// A run folder whose writes, with the final reads, are linearizable, for the rows that read it.
 	invalid.Dir = t.TempDir()

@@ -75,7 +75,7 @@ func (Clock) Apply(ctx context.Context, env *Env, f Fault) error {
 	if err := json.Unmarshal(f.Value, &v); err != nil || v.Node == "" {
 		return fmt.Errorf("clock value %s: no node", f.Value)
 	}
-	return env.Cluster.(clusters.ClockSkewer).SetClock(ctx, v.Node, v.ClockSetting)
+	return settle(ctx, env, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, v.Node, v.ClockSetting))
 }
 
 // Undo implements Nemesis.
@@ -84,7 +84,24 @@ func (Clock) Undo(ctx context.Context, env *Env, f Fault) error {
 	if err := json.Unmarshal(f.Value, &v); err != nil || v.Node == "" {
 		return fmt.Errorf("clock value %s: no node", f.Value)
 	}
-	return env.Cluster.(clusters.ClockSkewer).SetClock(ctx, v.Node, clusters.ClockSetting{})
+	return settle(ctx, env, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, v.Node, clusters.ClockSetting{}))
+}
+
+// settle waits, after clocks were set without error, until the cluster's nodes read the new
+// settings (clusters.ClockLagger), so that the op that set them completes once they are in force.
+func settle(ctx context.Context, env *Env, err error) error {
+	l, ok := env.Cluster.(clusters.ClockLagger)
+	if err != nil || !ok || l.ClockLag() <= 0 {
+		return err
+	}
+	t := time.NewTimer(l.ClockLag())
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // HealAll implements Nemesis: every clock back to the host's.
@@ -157,7 +174,7 @@ func (ClockTie) Apply(ctx context.Context, env *Env, f Fault) error {
 	for _, id := range v.Nodes {
 		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, at))
 	}
-	return errors.Join(errs...)
+	return settle(ctx, env, errors.Join(errs...))
 }
 
 // Undo implements Nemesis.
@@ -170,7 +187,7 @@ func (ClockTie) Undo(ctx context.Context, env *Env, f Fault) error {
 	for _, id := range v.Nodes {
 		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, clusters.ClockSetting{}))
 	}
-	return errors.Join(errs...)
+	return settle(ctx, env, errors.Join(errs...))
 }
 
 // HealAll implements Nemesis: every clock back to the host's.

@@ -474,3 +474,27 @@ func TestClockTieFreezesTwoLeadersAtOneInstant(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// lagging is a cluster whose clocks take a while to read a new setting.
+type lagging struct{ clocked }
+
+func (*lagging) ClockLag() time.Duration { return 50 * time.Millisecond }
+
+func TestClockFaultsWaitForTheClusterToReadThem(t *testing.T) {
+	c := &lagging{}
+	f := Fault{Nemesis: ClockTieName, F: "clock-freeze", Value: history.Value(ClockTieValue{Node: "n1", Nodes: []string{"n1", "n2"}})}
+	for _, step := range []func(context.Context, *Env, Fault) error{ClockTie{}.Apply, ClockTie{}.Undo} {
+		start := time.Now()
+		if err := step(context.Background(), &Env{Cluster: c}, f); err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited < 50*time.Millisecond {
+			t.Fatalf("returned after %v, before the cluster's clocks read the setting", waited)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := (ClockTie{}).Apply(ctx, &Env{Cluster: c}, f); err == nil {
+		t.Fatal("a cancelled wait reported success")
+	}
+}

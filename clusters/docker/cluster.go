@@ -711,6 +711,16 @@ func (c *Cluster) SetFaketime(id string, s clusters.ClockSetting) error {
 	return c.clocks.set(id, s, time.Now())
 }
 
+// ClockLag implements clusters.ClockLagger: for leaders with Leader.Faketime a new setting
+// reaches every process of a leader within ClockLag; other leaders set their clocks themselves
+// (no lag).
+func (c *Cluster) ClockLag() time.Duration {
+	if c.clocks == nil {
+		return 0
+	}
+	return ClockLag
+}
+
 // Logs is a leader's log, as Docker keeps it.
 func (c *Cluster) Logs(ctx context.Context, id string) (io.ReadCloser, error) {
 	ctr, err := c.container(id)

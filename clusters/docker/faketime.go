@@ -28,6 +28,11 @@ const FaketimeDir = "/faketime"
 // long, and a strobe cannot step faster.
 const ClockCache = time.Second
 
+// ClockLag is how long after its clock file changes every process of a leader may still read the
+// old setting: libfaketime rereads the file once more than ClockCache has passed since it last
+// read it, counted in whole seconds of the real clock, on its next call for the time.
+const ClockLag = 2 * ClockCache
+
 // ClockStep is how often the file of a drifting or strobing clock is written again.
 const ClockStep = 100 * time.Millisecond
 

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -54,7 +56,7 @@ type sqlClient struct {
 
 func open(ctx context.Context, c db.ClientConfig) (*sqlClient, error) {
 	switch c.Workload {
-	case workloads.RegisterName, workloads.InventoryName, workloads.CartName:
+	case workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName:
 	default:
 		return nil, fmt.Errorf("mariadb has no client for the %s workload", c.Workload)
 	}
@@ -134,6 +136,8 @@ func (c *sqlClient) Invoke(ctx context.Context, op history.Op) history.Op {
 		done = c.register(ctx, op)
 	case workloads.InventoryName:
 		done = c.inventory(ctx, op)
+	case workloads.ProfileName:
+		done = c.profile(ctx, op)
 	default:
 		done = c.cart(ctx, op)
 	}
@@ -388,4 +392,45 @@ func (c *sqlClient) cart(ctx context.Context, op history.Op) history.Op {
 		return ok(history.Value(items))
 	}
 	return history.Refused("unknown cart op " + op.F)
+}
+
+// profile edits one column of a profile's row, as a team writes it (the row made on its first
+// edit, `INSERT … ON DUPLICATE KEY UPDATE <field> = …`), and reads the row. Galera certifies
+// the row: of two concurrent edits at two leaders one fails. Asynchronous replication ships the
+// row's whole image: an edit applied at another master writes every column as its master had
+// them.
+func (c *sqlClient) profile(ctx context.Context, op history.Op) history.Op {
+	switch op.F {
+	case "set-field":
+		var set workloads.SetField
+		if err := json.Unmarshal(op.Value, &set); err != nil || !slices.Contains(workloads.ProfileFields, set.Field) {
+			return history.Refused("set-field value must name a profile field: " + string(op.Value))
+		}
+		q := fmt.Sprintf("INSERT INTO profiles (id, %[1]s) VALUES (?, ?) ON DUPLICATE KEY UPDATE %[1]s = VALUES(%[1]s)", set.Field)
+		if _, err := c.conn.ExecContext(ctx, q, op.Key, set.Value); err != nil {
+			return c.outcome(err, false)
+		}
+		return ok(nil)
+	case "read-profile":
+		cols := make([]sql.NullString, len(workloads.ProfileFields))
+		dest := make([]any, len(cols))
+		for i := range cols {
+			dest[i] = &cols[i]
+		}
+		q := "SELECT " + strings.Join(workloads.ProfileFields, ", ") + " FROM profiles WHERE id = ?"
+		record := map[string]string{}
+		switch err := c.conn.QueryRowContext(ctx, q, op.Key).Scan(dest...); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return c.outcome(err, true)
+		default:
+			for i, f := range workloads.ProfileFields {
+				if cols[i].Valid {
+					record[f] = cols[i].String
+				}
+			}
+		}
+		return ok(history.Value(record))
+	}
+	return history.Refused("unknown profile op " + op.F)
 }

@@ -49,11 +49,12 @@ func (DB) Spec() db.Spec {
 		About: "MariaDB 10.11, Galera 4 or asynchronous multi-master, three leaders in containers built from Debian's packages",
 		Kinds: []db.Kind{{Name: KindDocker, About: "containers on a network made for the run, links cut by firewall inside the leaders, clients through a Toxiproxy sidecar",
 			Cluster: (*Cluster)(nil)}},
-		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName},
+		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName},
 		Options: map[string][]db.Option{
 			workloads.RegisterName:  common,
 			workloads.InventoryName: inventory,
 			workloads.CartName:      common,
+			workloads.ProfileName:   common,
 		},
 	}
 }

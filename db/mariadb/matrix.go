@@ -95,6 +95,25 @@ func (DB) Matrix() []harness.MatrixRow {
 				return fmt.Errorf("no definite lost add and no definite resurrection (cart %s)", cart.Valid)
 			},
 		},
+		{
+			Name: "galera profile", Expect: "valid (of two concurrent edits of a row, certification fails one)",
+			Test: func(seed uint64, _ string) harness.Test {
+				return matrixTest("galera-profile", "profile", nil, []string{"partition"}, seed)
+			},
+			Judge: func(res harness.Result) error { return harness.ExpectValid(res, 100, 2) },
+		},
+		{
+			Name: "async profile idempotent", Expect: "an edit of one column lost under an edit of another (the row image collapsed)",
+			Test: func(seed uint64, _ string) harness.Test {
+				return matrixTest("async-profile-idempotent", "profile", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"partition"}, seed)
+			},
+			Judge: func(res harness.Result) error {
+				if f := harness.ResultOf(res, checkers.FieldsName); f.Valid != checkers.False || !harness.HasAnomaly(f, "lost-field-edit", "") {
+					return fmt.Errorf("no definite lost field edit (fields %s)", f.Valid)
+				}
+				return nil
+			},
+		},
 	}
 }
 

@@ -160,7 +160,7 @@ const BootstrapMark = "/etc/mysql/crossfire-bootstrap"
 // dialect): a row per register (its value as JSON text), a stock row per SKU, an order row per
 // sale in the two designs of the flash sale (keyed by an id the engine gives, unique across
 // leaders: Galera's auto-increment control, or each async master's own offset), a row per cart
-// item.
+// item, a row per user profile (a column per field).
 var Schema = []string{
 	"CREATE DATABASE IF NOT EXISTS crossfire",
 	"CREATE TABLE IF NOT EXISTS crossfire.registers (k VARCHAR(64) PRIMARY KEY, v VARCHAR(255))",
@@ -170,6 +170,8 @@ var Schema = []string{
 	`CREATE TABLE IF NOT EXISTS crossfire.orders_by_req (req VARCHAR(64) PRIMARY KEY, id BIGINT AUTO_INCREMENT UNIQUE KEY,
 		leader VARCHAR(8) NOT NULL, sku VARCHAR(64) NOT NULL, qty BIGINT NOT NULL, INDEX (sku))`,
 	"CREATE TABLE IF NOT EXISTS crossfire.cart_items (cart VARCHAR(64) NOT NULL, item VARCHAR(64) NOT NULL, PRIMARY KEY (cart, item))",
+	`CREATE TABLE IF NOT EXISTS crossfire.profiles (id VARCHAR(64) PRIMARY KEY, name VARCHAR(255), email VARCHAR(255),
+		address VARCHAR(255), marketing VARCHAR(255), terms VARCHAR(255))`,
 }
 
 // ExecModes are the values of the exec-mode option (slave_exec_mode, async only), the default

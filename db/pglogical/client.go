@@ -44,7 +44,8 @@ type sqlClient struct {
 	table    string // the claims workload's: ClaimsByName or ClaimsByAccount
 	cfg      *pgx.ConnConfig
 	conn     *pgx.Conn
-	leader   string // the pglogical node this connection reached
+	leader   string         // the pglogical node this connection reached
+	origins  map[int]string // the leader's replication origins, by id (Origins)
 	timeout  time.Duration
 }
 
@@ -151,11 +152,18 @@ func describe(err error) string {
 	return err.Error()
 }
 
+// register reads and writes a row per key. Every answer carries the version the engine gives the
+// row: meta.ts, the commit timestamp of the transaction that wrote it (the origin's, for a row
+// that replication applied: what last_update_wins compares), and meta.origin, the leader it was
+// written at (the replication origin it came through).
 func (c *sqlClient) register(ctx context.Context, op history.Op) history.Op {
 	switch op.F {
 	case "read":
 		var v []byte
-		err := c.conn.QueryRow(ctx, `SELECT v FROM registers WHERE k = $1`, op.Key).Scan(&v)
+		var ts *time.Time
+		var origin *int
+		err := c.conn.QueryRow(ctx, `SELECT r.v, c.timestamp, c.roident::int FROM registers r,
+			pg_xact_commit_timestamp_origin(r.xmin) c WHERE r.k = $1`, op.Key).Scan(&v, &ts, &origin)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ok(json.RawMessage("null"))
 		}
@@ -165,39 +173,80 @@ func (c *sqlClient) register(ctx context.Context, op history.Op) history.Op {
 		if v == nil {
 			v = []byte("null")
 		}
-		return ok(v)
+		done := ok(v)
+		c.version(ctx, &done, ts, origin)
+		return done
 	case "write":
 		if !json.Valid(op.Value) {
 			return history.Refused("write value is not JSON")
 		}
-		_, err := c.conn.Exec(ctx, `INSERT INTO registers (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`, op.Key, string(op.Value))
+		var xid string
+		err := c.conn.QueryRow(ctx, `INSERT INTO registers (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v
+			RETURNING xmin::text`, op.Key, string(op.Value)).Scan(&xid)
 		if err != nil {
 			return outcome(err, false)
 		}
-		return ok(nil)
+		return c.written(ctx, xid)
 	case "cas":
 		var pair []json.RawMessage
 		if err := json.Unmarshal(op.Value, &pair); err != nil || len(pair) != 2 {
 			return history.Refused("cas value is not [expected, new]")
 		}
-		var tag pgconn.CommandTag
+		var xid string
 		var err error
 		if string(pair[0]) == "null" {
 			// A register never written holds null: the swap may create its row.
-			tag, err = c.conn.Exec(ctx, `INSERT INTO registers (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v
-				WHERE registers.v IS NULL OR registers.v = 'null'::jsonb`, op.Key, string(pair[1]))
+			err = c.conn.QueryRow(ctx, `INSERT INTO registers (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v
+				WHERE registers.v IS NULL OR registers.v = 'null'::jsonb RETURNING xmin::text`, op.Key, string(pair[1])).Scan(&xid)
 		} else {
-			tag, err = c.conn.Exec(ctx, `UPDATE registers SET v = $2 WHERE k = $1 AND v = $3::jsonb`, op.Key, string(pair[1]), string(pair[0]))
+			err = c.conn.QueryRow(ctx, `UPDATE registers SET v = $2 WHERE k = $1 AND v = $3::jsonb RETURNING xmin::text`,
+				op.Key, string(pair[1]), string(pair[0])).Scan(&xid)
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
+			return failed("precondition failed")
 		}
 		if err != nil {
 			return outcome(err, false)
 		}
-		if tag.RowsAffected() == 0 {
-			return failed("precondition failed")
-		}
-		return ok(nil)
+		return c.written(ctx, xid)
 	}
 	return history.Refused("unknown register op " + op.F)
+}
+
+// written completes a write that committed as transaction xid: its version is that transaction's
+// commit timestamp, made at this leader. Asking for it is one more statement after the commit;
+// if it does not answer, the write is acknowledged all the same, without its version.
+func (c *sqlClient) written(ctx context.Context, xid string) history.Op {
+	done := ok(nil)
+	var ts *time.Time
+	if err := c.conn.QueryRow(ctx, `SELECT pg_xact_commit_timestamp($1::xid)`, xid).Scan(&ts); err == nil && ts != nil {
+		done.SetMeta("ts", ts.UnixNano(), "origin", c.leader)
+	}
+	return done
+}
+
+// version sets a read's meta.ts and meta.origin from the row's commit timestamp and replication
+// origin (0: written at this leader). Neither is set when the engine does not know them (a row
+// whose transaction is older than the commit timestamps kept), nor the origin when this leader
+// has no name for it.
+func (c *sqlClient) version(ctx context.Context, done *history.Op, ts *time.Time, origin *int) {
+	if ts == nil || origin == nil {
+		return
+	}
+	leader := c.leader
+	if *origin != 0 {
+		if _, known := c.origins[*origin]; !known {
+			if found, err := Origins(ctx, c.conn); err == nil {
+				c.origins = found
+			}
+		}
+		leader = c.origins[*origin]
+	}
+	if leader == "" {
+		done.SetMeta("ts", ts.UnixNano())
+		return
+	}
+	done.SetMeta("ts", ts.UnixNano(), "origin", leader)
 }
 
 func (c *sqlClient) inventory(ctx context.Context, op history.Op) history.Op {

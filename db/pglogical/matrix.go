@@ -43,6 +43,19 @@ func (DB) Matrix() []harness.MatrixRow {
 			},
 		},
 		{
+			Name: "register last_update_wins tied clocks", Expect: "one conflict resolved apart at two leaders (a tie of commit timestamps)",
+			Test: func(seed uint64, _ string) harness.Test {
+				return matrixTest("register-ties", "register", map[string]string{"strategy": "last_update_wins"}, []string{"clock-tie"}, seed)
+			},
+			Judge: func(res harness.Result) error {
+				c := harness.ResultOf(res, checkers.ConflictsName)
+				if c.Valid != checkers.False || !harness.HasAnomaly(c, "split-resolution", checkers.CauseTimestampTie) {
+					return fmt.Errorf("no split resolution put down to a tie (conflicts %s, %d anomalies)", c.Valid, len(c.Anomalies))
+				}
+				return nil
+			},
+		},
+		{
 			Name: "inventory decrement everywhere", Expect: "definite oversell",
 			Test: func(seed uint64, _ string) harness.Test {
 				t := matrixTest("inventory-decrement", "inventory", map[string]string{"strategy": "last_update_wins", "orders": "naive"}, []string{"partition"}, seed)
