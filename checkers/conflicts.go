@@ -63,7 +63,8 @@ func (c Conflicts) Check(ctx context.Context, ops []history.Op) Result {
 // Stream implements Streamer.
 func (c Conflicts) Stream() Stream {
 	return &conflictsStream{c: c, writes: map[string][]*cartWrite{}, reach: map[string]map[string][]heldAt{},
-		unversioned: map[string]map[string][]int64{}, stamped: map[string]map[string][]stampSeen{}}
+		unversioned: map[string]map[string][]int64{}, stamped: map[string]map[string][]stampSeen{},
+		lastRead: map[string]map[string]map[string]uint64{}}
 }
 
 type conflictsStream struct {
@@ -80,6 +81,8 @@ type conflictsStream struct {
 	// key -> leader -> the versions without vectors (meta.ts and meta.origin) its reads and writes
 	// showed
 	stamped map[string]map[string][]stampSeen
+	// key -> leader -> the vector of the last version its reads showed (by completion)
+	lastRead map[string]map[string]map[string]uint64
 }
 
 // stampSeen is a version without a vector that an operation at a leader showed, and when that
@@ -96,6 +99,14 @@ type heldAt struct {
 	time  int64
 	vv    map[string]uint64
 	write bool
+	index int64 // the completion's index
+}
+
+func (h heldAt) what() string {
+	if h.write {
+		return "write"
+	}
+	return "read"
 }
 
 // heldWithout returns when the history first shows leader holding held and not in: a write of
@@ -131,14 +142,14 @@ func (s *conflictsStream) markUnversioned(key, leader string, invoke int64) {
 func sawDot(vv map[string]uint64, w *cartWrite) bool { return vv[w.origin] >= w.vv[w.origin] }
 
 // held records that leader held a version including vv of key by time t (write: one it made).
-func (s *conflictsStream) held(key, leader string, t int64, vv map[string]uint64, write bool) {
+func (s *conflictsStream) held(key, leader string, t int64, vv map[string]uint64, write bool, index int64) {
 	if leader == "" || len(vv) == 0 {
 		return
 	}
 	if s.reach[key] == nil {
 		s.reach[key] = map[string][]heldAt{}
 	}
-	s.reach[key][leader] = append(s.reach[key][leader], heldAt{t, vv, write})
+	s.reach[key][leader] = append(s.reach[key][leader], heldAt{t, vv, write, index})
 }
 
 // writeFs are the writes of the built-in workloads whose concurrency the records must cover.
@@ -182,7 +193,13 @@ func (s *conflictsStream) Observe(op history.Op) {
 		if by == "" {
 			by = inv.Node
 		}
-		s.held(inv.Key, by, op.Time, w.vv, false)
+		s.held(inv.Key, by, op.Time, w.vv, false, op.Index)
+		if len(w.vv) > 0 && by != "" {
+			if s.lastRead[inv.Key] == nil {
+				s.lastRead[inv.Key] = map[string]map[string]uint64{}
+			}
+			s.lastRead[inv.Key][by] = w.vv
+		}
 		return
 	}
 	if !versioned {
@@ -190,7 +207,7 @@ func (s *conflictsStream) Observe(op history.Op) {
 		return
 	}
 	w.invoke = inv.Time
-	s.held(inv.Key, w.origin, op.Time, w.vv, true)
+	s.held(inv.Key, w.origin, op.Time, w.vv, true, op.Index)
 	s.writes[inv.Key] = append(s.writes[inv.Key], w)
 }
 
@@ -356,7 +373,9 @@ func (s *conflictsStream) Result(context.Context) Result {
 	}
 	r.Stats["concurrent_pairs"] = pairs
 	r.Stats["judged_per_leader"] = perLeader
-	r.Stats["silent"] = silent
+	arrivals, unlogged := s.chains(byKey, &r)
+	r.Stats["chained_arrivals"] = arrivals
+	r.Stats["silent"] = silent + unlogged
 	splitResolutions(s.c.Logs, &r)
 	if len(r.Anomalies) > 0 {
 		r.Valid = False

@@ -2,6 +2,8 @@ package checkers
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"crossfire/history"
@@ -158,5 +160,70 @@ func TestConflictsWithoutVectors(t *testing.T) {
 	}
 	if r := Run(context.Background(), Conflicts{Loaded: true}, handWritten(t, bare)); r.NotApplicable == "" {
 		t.Fatalf("a store without metadata or records: %s", r)
+	}
+}
+
+// TestConflictChains: a leader's records of a whole state (an observed-remove set's) are a
+// chain; an arrival between two of them that the leader's state had not been seen by is a
+// conflict without a record, found whichever record is gone.
+func TestConflictChains(t *testing.T) {
+	vv := func(pairs ...any) map[string]uint64 {
+		m := map[string]uint64{}
+		for i := 0; i < len(pairs); i += 2 {
+			m[pairs[i].(string)] = uint64(pairs[i+1].(int))
+		}
+		return m
+	}
+	rec := func(local, incoming, winner map[string]uint64, origin string) history.ConflictRecord {
+		return history.ConflictRecord{Node: "n1", Key: "c0", Strategy: "orset",
+			Local: []history.LoggedVersion{{VV: local}}, Incoming: history.LoggedVersion{Origin: origin, VV: incoming}, Winner: history.LoggedVersion{VV: winner}}
+	}
+	// n1 adds x; n2 adds y and n3 adds z, neither having seen x; n2 then adds w, still without x.
+	// Each arrives at n1 while it holds x: three conflicts there, in this order.
+	build := func(h *hist) {
+		cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
+		cartOp(h, "n2", "add", "y", history.OK, 11, map[string]int{"n2": 1})
+		cartOp(h, "n3", "add", "z", history.OK, 12, map[string]int{"n3": 1})
+		cartOp(h, "n2", "add", "w", history.OK, 13, map[string]int{"n2": 2})
+	}
+	r1 := rec(vv("n1", 1), vv("n2", 1), vv("n1", 1, "n2", 1), "n2")
+	r2 := rec(vv("n1", 1, "n2", 1), vv("n3", 1), vv("n1", 1, "n2", 1, "n3", 1), "n3")
+	r3 := rec(vv("n1", 1, "n2", 1, "n3", 1), vv("n2", 2), vv("n1", 1, "n2", 2, "n3", 1), "n2")
+	cases := []struct {
+		name string
+		logs []history.ConflictRecord
+		want Valid
+	}{
+		{"the whole chain", []history.ConflictRecord{r1, r2, r3}, True},
+		{"the middle record gone: the state after the first shows the arrival was concurrent", []history.ConflictRecord{r1, r3}, False},
+		{"the first record gone: n1's own write shows it", []history.ConflictRecord{r2, r3}, False},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := &hist{}
+			build(h)
+			r := Run(context.Background(), Conflicts{Loaded: true, Logs: c.logs}, h.ops)
+			if r.Valid != c.want {
+				t.Fatalf("valid %v, want %v: %s", r.Valid, c.want, r)
+			}
+			if c.want == False {
+				i := slices.IndexFunc(r.Anomalies, func(a Anomaly) bool { return strings.Contains(a.Description, "chain of records") })
+				if i < 0 {
+					t.Fatalf("no arrival missing from the chain: %s", r)
+				}
+				if a := r.Anomalies[i]; a.Kind != "silent-conflict" || !a.Definite || !slices.Contains(a.Nodes, "n1") {
+					t.Fatalf("anomaly %+v", a)
+				}
+			}
+		})
+	}
+	// z had seen everything n1 held: its arrival was no conflict, and no record is missing.
+	h := &hist{}
+	cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
+	cartOp(h, "n2", "add", "y", history.OK, 11, map[string]int{"n2": 1})
+	cartOp(h, "n3", "add", "z", history.OK, 12, map[string]int{"n1": 1, "n2": 1, "n3": 1})
+	cartOp(h, "n2", "add", "w", history.OK, 13, map[string]int{"n2": 2})
+	if r := Run(context.Background(), Conflicts{Loaded: true, Logs: []history.ConflictRecord{r1, r3}}, h.ops); r.Valid != True {
+		t.Fatalf("an arrival that had seen the state was taken for a conflict: %s", r)
 	}
 }

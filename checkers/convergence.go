@@ -22,7 +22,7 @@ const ConvergenceName = "convergence"
 // records there how long replication took to catch up, "quiesce_ns", and whether it did,
 // "converged"); in a history without the marker, the last successful read of each key at each
 // leader. It needs final reads from at least two leaders, each naming its leader; a history with
-// no read at all is none of its business.
+// no read at all, or whose reads name no leader (Jepsen's), is none of its business.
 //
 // Where the final reads carry the version each leader holds (meta.ts and meta.origin), a
 // divergence is put down to its cause when the history shows one: two leaders holding versions
@@ -220,8 +220,12 @@ func (s *convergenceStream) Result(context.Context) Result {
 		r.Stats["replication_caught_up"] = s.converged
 	}
 	switch {
+	case unnamed > 0 && len(leaders) == 0:
+		// A history whose operations name no leader (Jepsen's, a single-copy store's) has no
+		// leaders to compare: convergence is not its question.
+		return notApplicable(fmt.Sprintf("no final read (by %s) names a leader: there are no leaders' states to compare", rule))
 	case unnamed > 0:
-		return Result{Valid: Unknown, Stats: r.Stats, Error: fmt.Sprintf("final reads (by %s) that name no leader: whose state they show is unknown", rule)}
+		return Result{Valid: Unknown, Stats: r.Stats, Error: fmt.Sprintf("final reads (by %s) that name no leader beside ones that do (%s): whose state they show is unknown", rule, strings.Join(leaders, ","))}
 	case len(leaders) < 2:
 		return Result{Valid: Unknown, Stats: r.Stats, Error: fmt.Sprintf("final reads (by %s) from %d leader(s) only (%s): nothing to compare", rule, len(leaders), strings.Join(leaders, ","))}
 	}
@@ -299,19 +303,27 @@ func (s *convergenceStream) cause(groups []valueGroup, byLeader map[string]final
 	for i := range held {
 		for j := i + 1; j < len(held); j++ {
 			if held[i].ts == held[j].ts && held[i].origin != held[j].origin {
-				return CauseTimestampTie, fmt.Sprintf("; %s hold %s's version and %s hold %s's, both stamped %s: a tie that last-writer-wins broke differently at each",
-					strings.Join(groups[i].leaders, ","), held[i].origin, strings.Join(groups[j].leaders, ","), held[j].origin, stampTime(held[i].ts))
+				return CauseTimestampTie, fmt.Sprintf("; %s %s's version and %s %s's, both stamped %s: a tie that last-writer-wins broke differently at each",
+					holds(groups[i].leaders), held[i].origin, holds(groups[j].leaders), held[j].origin, stampTime(held[i].ts))
 			}
 		}
 	}
 	for i, st := range held {
 		if t, ok := s.written[st]; ok {
 			if skew := s.clocks.at(st.origin, t); skew != "" {
-				return CauseClockSkew, fmt.Sprintf("; the version %s hold was written at %s under %s", strings.Join(groups[i].leaders, ","), st.origin, skew)
+				return CauseClockSkew, fmt.Sprintf("; the version %s was written at %s under %s", holds(groups[i].leaders), st.origin, skew)
 			}
 		}
 	}
 	return "", ""
+}
+
+// holds is "n1 holds" or "n1,n2 hold".
+func holds(leaders []string) string {
+	if len(leaders) == 1 {
+		return leaders[0] + " holds"
+	}
+	return strings.Join(leaders, ",") + " hold"
 }
 
 // stampTime shows a timestamp of Unix nanoseconds as a UTC time, to the nanosecond.

@@ -107,11 +107,18 @@ func TestConvergenceWithoutCrossfiresMetadata(t *testing.T) {
 			1 ok read-orders s0 [{"order":"7","qty":1,"node":"n1"},{"order":"9","qty":2}] n1
 			2 invoke read-orders s0 null n2
 			2 ok read-orders s0 [{"qty":2.0,"order":"9"},{"node":"n1","qty":1e0,"order":"7"}] n2`, True, false, ""},
-		{"reads that name no leader cannot converge", `
+		{"reads that name no leader: no leaders to compare", `
 			1 invoke read r0 null -
 			1 ok read r0 1 -
 			2 invoke read r0 null -
-			2 ok read r0 2 -`, Unknown, false, "name no leader"},
+			2 ok read r0 2 -`, Unknown, true, "names a leader"},
+		{"reads that name no leader beside ones that do", `
+			1 invoke read r0 null -
+			1 ok read r0 1 -
+			2 invoke read r0 null n1
+			2 ok read r0 2 n1
+			3 invoke read r0 null n2
+			3 ok read r0 2 n2`, Unknown, false, "name no leader beside"},
 		{"one leader has nothing to compare with", `
 			1 invoke read r0 null n1
 			1 ok read r0 1 n1`, Unknown, false, "from 1 leader(s) only"},
@@ -283,7 +290,7 @@ func TestConvergenceNamesItsCause(t *testing.T) {
 			2 invoke read r0 null n1
 			2 ok read r0 2 n1 meta={"ts":1000,"origin":"n2"}
 			3 invoke read r0 null n2
-			3 ok read r0 1 n2 meta={"ts":1000,"origin":"n1"}`, CauseTimestampTie, "n1 hold n2's version and n2 hold n1's, both stamped 1970-01-01T00:00:00.000001Z"},
+			3 ok read r0 1 n2 meta={"ts":1000,"origin":"n1"}`, CauseTimestampTie, "n1 holds n2's version and n2 holds n1's, both stamped 1970-01-01T00:00:00.000001Z"},
 		{"a version written under a skewed clock", `
 			-1 invoke clock-bump - {"node":"n3","offset_ns":-30000000000} -
 			-1 info clock-bump - {"node":"n3","offset_ns":-30000000000} -

@@ -51,6 +51,9 @@ type Node struct {
 	wal       *os.File
 	conflicts *os.File
 	nConf     int64
+	// the conflict records replaying the write-ahead log revealed, one encoded line each: the
+	// conflict log must hold at least these (see Open)
+	replayed [][]byte
 
 	streams *streams
 	client  *http.Client // to peers
@@ -124,6 +127,20 @@ func Open(cfg Config) (*Node, error) {
 		n.wal.Close()
 		return nil, err
 	}
+	// Entries are made durable before they are applied and their conflicts logged: a crash
+	// between the two leaves entries whose conflicts were never written. Replaying the log
+	// revealed the same conflicts in the same order, and the conflict log holds the first of
+	// them; the rest are written now, with the time of the recovery.
+	if missing := int64(len(n.replayed)) - n.nConf; missing > 0 {
+		var buf bytes.Buffer
+		for _, line := range n.replayed[n.nConf:] {
+			buf.Write(line)
+		}
+		n.appendSync(n.conflicts, buf.Bytes())
+		n.nConf += missing
+		n.log.Printf("logged %d conflicts that a crash had kept from the conflict log", missing)
+	}
+	n.replayed = nil
 	// A crash can fall between learning that an order lost and refunding it, or between taking
 	// a purchase request and answering it.
 	for _, o := range n.inv.pendingRefunds() {
@@ -183,7 +200,13 @@ func (n *Node) replay(line []byte) error {
 	if err := json.Unmarshal(line, &e); err != nil {
 		return err
 	}
-	n.applyEntry(e)
+	// Conflicts are logged for replicated entries only (Apply), as they were when they arrived.
+	if c := n.applyEntry(e); c != nil && e.Version.Origin != n.cfg.ID {
+		c.Time = n.clock.Now().UnixNano()
+		var buf bytes.Buffer
+		encodeLine(&buf, c)
+		n.replayed = append(n.replayed, buf.Bytes())
+	}
 	if e.Version.Origin == n.cfg.ID {
 		n.streams.own = append(n.streams.own, e)
 	}
