@@ -43,6 +43,7 @@ bench:
 	$(GO) test ./harness/ -run '^$$' -bench MariaDB -benchtime 1x -count 2 -timeout 30m
 	$(GO) test ./report/ -run '^$$' -bench 'ReportWrite100k|Build100k' -benchtime 5x -count 3 -benchmem
 	$(GO) test ./report/ -run '^$$' -bench ReportOpen100k -benchtime 3x -count 3
+	$(GO) test ./db/regionkv/conflictlog/ -run '^$$' -bench OneRecordGone -benchtime 1x -timeout 30m
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
