@@ -76,7 +76,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"help", "serve"}, exitValid, "-listen"},
 		{[]string{"run", "--workload", "nope", "--store", dir}, exitUsage, `unknown workload "nope" (valid: cart, claims, inventory, profile, register)`},
 		{[]string{"run", "--strategy", "crdt", "--store", dir}, exitUsage, "(valid: lww, single-leader, read-replicas)"},
-		{[]string{"run", "--nemesis", "meteor", "--store", dir}, exitUsage, "(valid: clock, disconnect, kill, kill-all, one-way, partition, pause, retry, or none)"},
+		{[]string{"run", "--nemesis", "meteor", "--store", dir}, exitUsage, "(valid: clock, clock-tie, disconnect, kill, kill-all, one-way, partition, pause, retry, or none)"},
 		{[]string{"run", "--workload", "inventory", "--stock", "magic", "--store", dir}, exitUsage, `database regionkv has no stock "magic" for the inventory workload (valid: pncounter, escrow)`},
 		{[]string{"run", "--workload", "inventory", "--orders", "hope", "--store", dir}, exitUsage, `database regionkv has no orders "hope" for the inventory workload (valid: naive, dedup, queue)`},
 		{[]string{"run", "--workload", "inventory", "--strategy", "lww", "--store", dir}, exitUsage, "database regionkv takes no --strategy for the inventory workload (its options there: --stock, --orders, --node-binary)"},
