@@ -30,15 +30,24 @@ func (w WellFormed) Check(ctx context.Context, ops []history.Op) Result {
 func (WellFormed) Stream() Stream { return &wellFormedStream{v: history.NewValidator(0)} }
 
 type wellFormedStream struct {
-	v *history.Validator
-	n int64
+	v       *history.Validator
+	n       int64
+	clients bool // a client operation was seen
 }
 
-func (s *wellFormedStream) Observe(op history.Op) { s.v.Add(op); s.n++ }
+func (s *wellFormedStream) Observe(op history.Op) {
+	s.v.Add(op)
+	s.n++
+	s.clients = s.clients || !op.IsNemesis()
+}
 
 func (s *wellFormedStream) Result(context.Context) Result {
 	if err := s.v.Err(); err != nil {
 		return Result{Valid: Unknown, Error: "the history breaks its format: " + err.Error()}
+	}
+	if !s.clients {
+		// Well-formed, and nothing in it to judge: that alone is no verdict.
+		return notApplicable(fmt.Sprintf("the history holds no client operation (%d lines)", s.n))
 	}
 	return Result{Valid: True, Stats: map[string]any{"ops": s.n}}
 }

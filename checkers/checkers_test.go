@@ -268,3 +268,20 @@ func TestWindows(t *testing.T) {
 		t.Errorf("during = %v", got)
 	}
 }
+
+// TestWellFormedAloneIsNoVerdict: a history with no client operation (empty, or faults only) is
+// well-formed and holds nothing to judge, so the whole verdict is unknown, never valid.
+func TestWellFormedAloneIsNoVerdict(t *testing.T) {
+	faults := []history.Op{
+		{Index: 0, Time: 1, Process: history.NemesisProcess, Type: history.Invoke, F: "partition"},
+		{Index: 1, Time: 2, Process: history.NemesisProcess, Type: history.Info, F: "partition"},
+	}
+	for _, ops := range [][]history.Op{nil, faults} {
+		if r := Run(context.Background(), WellFormed{}, ops); r.NotApplicable == "" {
+			t.Fatalf("well-formed on %d ops with no client's: %s", len(ops), r)
+		}
+		if s := Compose(context.Background(), ops, WellFormed{}, Linearizable{}, Convergence{}); s.Valid != Unknown {
+			t.Fatalf("%d ops with no client's: %s", len(ops), s.Valid)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,20 +41,21 @@ const VisualizationFile = "linearizability.html"
 // Name implements Checker.
 func (Linearizable) Name() string { return LinearizableName }
 
-// regInput is one register op's argument; values are compact JSON.
+// regInput is one register op's argument; values are compact JSON, one pointer per distinct
+// value (valueInterner), so that the model compares and boxes pointers.
 type regInput struct {
 	F        string
 	Key      string
-	Value    string // write
-	Expected string // cas
-	New      string // cas
-	Index    int64  // the invoke's history index
+	Value    *string // write
+	Expected *string // cas
+	New      *string // cas
+	Index    int64   // the invoke's history index
 	Node     string
 }
 
 // regOutput is its result; Unknown for an info op.
 type regOutput struct {
-	Value   string // read
+	Value   *string // read
 	Unknown bool
 	Failed  bool  // a cas whose comparison failed
 	Index   int64 // the completion's history index, -1 if the history ended first
@@ -73,33 +75,56 @@ func compact(raw json.RawMessage) string {
 	return b.String()
 }
 
-// interner hands out one string per distinct value: a history reads the same values it wrote,
-// over and over, and a lookup by a byte slice allocates nothing.
-type interner map[string]string
+// nullValue is the register's value before any write: the one pointer to "null" that every
+// valueInterner hands out.
+var nullValue = func() *string { s := "null"; return &s }()
 
-func (in interner) of(raw json.RawMessage) string {
-	if v, ok := in[string(raw)]; ok {
+// valueInterner hands out one pointer per distinct value (by its compact JSON): a history reads
+// the same values it wrote, over and over, and the model then compares and boxes pointers, which
+// costs Porcupine's search neither a string comparison nor an allocation per step. A lookup by
+// a byte slice allocates nothing.
+type valueInterner struct {
+	byRaw, byValue map[string]*string
+}
+
+func newValueInterner() *valueInterner {
+	return &valueInterner{byRaw: map[string]*string{}, byValue: map[string]*string{"null": nullValue}}
+}
+
+func (in *valueInterner) of(raw json.RawMessage) *string {
+	if v, ok := in.byRaw[string(raw)]; ok {
 		return v
 	}
-	v := compact(raw)
-	in[string(raw)] = v
+	v := in.value(compact(raw))
+	in.byRaw[string(raw)] = v
+	return v
+}
+
+// value is the pointer for a compact value.
+func (in *valueInterner) value(c string) *string {
+	v, ok := in.byValue[c]
+	if !ok {
+		v = &c
+		in.byValue[c] = v
+	}
 	return v
 }
 
 // casPair reads a cas value [expected, new].
-func casPair(raw json.RawMessage) (string, string, error) {
+func (in *valueInterner) casPair(raw json.RawMessage) (*string, *string, error) {
 	var pair []json.RawMessage
 	if err := json.Unmarshal(raw, &pair); err != nil || len(pair) != 2 {
-		return "", "", fmt.Errorf("cas value %s is not [expected, new]", raw)
+		return nil, nil, fmt.Errorf("cas value %s is not [expected, new]", raw)
 	}
-	return compact(pair[0]), compact(pair[1]), nil
+	return in.of(pair[0]), in.of(pair[1]), nil
 }
 
-// CASRegister is the Porcupine model of one register holding compact JSON, initially null.
+// CASRegister is the Porcupine model of one register holding compact JSON, initially null. Its
+// states are the pointers a valueInterner hands out.
 var CASRegister = porcupine.Model{
-	Init: func() interface{} { return "null" },
+	Init: func() interface{} { return nullValue },
 	Step: func(state, input, output interface{}) (bool, interface{}) {
-		st, in, out := state.(string), input.(*regInput), output.(*regOutput)
+		st, in, out := state.(*string), input.(*regInput), output.(*regOutput)
 		switch in.F {
 		case "read":
 			return out.Unknown || out.Value == st, st
@@ -126,11 +151,11 @@ var CASRegister = porcupine.Model{
 		var s string
 		switch in.F {
 		case "read":
-			s = "read() → " + out.Value
+			s = "read() → " + *out.Value
 		case "write":
-			s = "write(" + in.Value + ")"
+			s = "write(" + *in.Value + ")"
 		case "cas":
-			s = "cas(" + in.Expected + ", " + in.New + ")"
+			s = "cas(" + *in.Expected + ", " + *in.New + ")"
 		}
 		if out.Unknown {
 			s += " ?"
@@ -155,7 +180,7 @@ func registerOps(ops []history.Op) (map[string][]porcupine.Operation, error) {
 	// One slab each for inputs and outputs: the model sees pointers into them, so boxing them
 	// as interfaces allocates nothing per op.
 	ins, outs := make([]regInput, 0, len(pairs)), make([]regOutput, 0, len(pairs))
-	values := interner{}
+	values := newValueInterner()
 	perKey := map[string]int{}
 	for _, p := range pairs {
 		if f := ops[p[0]].F; f == "read" || f == "write" || f == "cas" {
@@ -188,7 +213,7 @@ func registerOps(ops []history.Op) (map[string][]porcupine.Operation, error) {
 			in.Value = values.of(inv.Value)
 		case "cas":
 			var err error
-			if in.Expected, in.New, err = casPair(inv.Value); err != nil {
+			if in.Expected, in.New, err = values.casPair(inv.Value); err != nil {
 				return nil, fmt.Errorf("op %d: %v", inv.Index, err)
 			}
 		default:
@@ -240,7 +265,36 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 		return notApplicable("no register op (read, write, cas) that took or may have taken effect in the history")
 	}
 
+	max := l.MaxVisualized
+	if max <= 0 {
+		max = 5
+	}
+	// A history of a few keys, every one of which the page would show if it were illegal, is
+	// searched once, verbosely: that search gives the verdicts, the explanations and the page. A
+	// history of more keys is searched key by key, and its illegal keys drawn again verbosely.
+	var first *porcupine.LinearizationInfo
 	verdicts := make([]porcupine.CheckResult, len(keys))
+	if len(keys) <= max {
+		var all []porcupine.Operation
+		for _, k := range keys {
+			all = append(all, byKey[k]...)
+		}
+		if info, res, err := verbose(ctx, all); err == nil {
+			// A key is legal when its partition has a whole linearization; the others are
+			// illegal when the search ended, undecided when it ran out of time.
+			first = &info
+			parts := info.PartialLinearizations()
+			for i, k := range keys {
+				verdicts[i] = porcupine.Illegal
+				if res == porcupine.Unknown || i >= len(parts) {
+					verdicts[i] = porcupine.Unknown
+				}
+				if i < len(parts) && slices.ContainsFunc(parts[i], func(lin []int) bool { return len(lin) == len(byKey[k]) }) {
+					verdicts[i] = porcupine.Ok
+				}
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	work := make(chan int)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -259,7 +313,9 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 		}()
 	}
 	for i := range keys {
-		work <- i
+		if first == nil {
+			work <- i
+		}
 	}
 	close(work)
 	wg.Wait()
@@ -288,14 +344,37 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 	for _, op := range ops {
 		nodeOf[op.Index], timeOf[op.Index] = op.Node, op.Time
 	}
-	max := l.MaxVisualized
-	if max <= 0 {
-		max = 5
+	// One verbose search over the keys drawn (the first max illegal ones) serves both their
+	// explanations and the page; a key past them is re-checked on its own.
+	shownKeys := illegal[:min(len(illegal), max)]
+	var info porcupine.LinearizationInfo
+	var verr error
+	partOf := map[string]int{} // key -> its partition in info
+	if first != nil {
+		info = *first // every key, searched already
+		for i, k := range keys {
+			partOf[k] = i
+		}
+	} else {
+		var shown []porcupine.Operation
+		for i, key := range shownKeys {
+			shown = append(shown, byKey[key]...)
+			partOf[key] = i
+		}
+		info, _, verr = verbose(ctx, shown)
 	}
-	var shown []porcupine.Operation
+	var parts [][][]int
+	if verr == nil {
+		parts = info.PartialLinearizations()
+	}
 	for _, key := range illegal {
 		a := Anomaly{Kind: "nonlinearizable", Key: key, Definite: true}
-		stuck, lin := l.explain(ctx, byKey[key])
+		var stuck, lin []porcupine.Operation
+		if i, ok := partOf[key]; ok && i < len(parts) {
+			stuck, lin = explainFrom(byKey[key], parts[i])
+		} else {
+			stuck, lin = l.explain(ctx, byKey[key])
+		}
 		for _, o := range append(lin, stuck...) {
 			idx := o.Input.(*regInput).Index
 			a.Ops = append(a.Ops, idx)
@@ -313,12 +392,13 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 			a.Description = fmt.Sprintf("key %q: no order of its %d ops explains the history", key, len(byKey[key]))
 		}
 		r.Anomalies = append(r.Anomalies, a)
-		if len(r.Anomalies) <= max {
-			shown = append(shown, byKey[key]...)
-		}
 	}
 	r.Stats["nonlinearizable_keys"] = len(illegal)
-	if html, err := visualize(ctx, shown, windows); err == nil {
+	html, err := []byte(nil), verr
+	if err == nil {
+		html, err = render(ctx, info, windows)
+	}
+	if err == nil {
 		r.Artifacts = map[string][]byte{VisualizationFile: html}
 	} else {
 		r.Stats["visualization_error"] = err.Error()
@@ -326,21 +406,27 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 	return r
 }
 
-// explain re-checks one illegal key verbosely and returns the ops that no linearization reached
-// (the first, by call time, is where it gets stuck) and the last ops of the longest one.
+// explain re-checks one illegal key verbosely (explainFrom).
 func (l Linearizable) explain(ctx context.Context, kops []porcupine.Operation) (stuck, tail []porcupine.Operation) {
 	left := timeLeft(ctx)
 	if left <= 0 {
 		return nil, nil // no time left to explain: the anomaly stands without the detail
 	}
 	_, info := porcupine.CheckOperationsVerbose(CASRegister, kops, left)
-	parts := info.PartialLinearizations()
+	if parts := info.PartialLinearizations(); len(parts) > 0 {
+		return explainFrom(kops, parts[0])
+	}
+	return nil, nil
+}
+
+// explainFrom reads a verbose search's partial linearizations of one illegal key's ops: the ops
+// that no linearization reached (the first, by call time, is where it gets stuck) and the last
+// ops of the longest one.
+func explainFrom(kops []porcupine.Operation, lins [][]int) (stuck, tail []porcupine.Operation) {
 	var longest []int
-	for _, p := range parts {
-		for _, lin := range p {
-			if len(lin) > len(longest) {
-				longest = lin
-			}
+	for _, lin := range lins {
+		if len(lin) > len(longest) {
+			longest = lin
 		}
 	}
 	in := make(map[int]bool, len(longest))
@@ -363,9 +449,9 @@ func (l Linearizable) explain(ctx context.Context, kops []porcupine.Operation) (
 	return stuck, tail
 }
 
-// visualize renders Porcupine's page for ops (already limited to the illegal keys), with each
-// nemesis window as an annotation.
-func visualize(ctx context.Context, ops []porcupine.Operation, windows []Window) ([]byte, error) {
+// byKeyModel is CASRegister with its histories partitioned by key, in the order keys first
+// appear: the model of the page, whose partitions are the keys drawn.
+var byKeyModel = func() porcupine.Model {
 	model := CASRegister
 	model.Partition = func(h []porcupine.Operation) [][]porcupine.Operation {
 		byKey := map[string][]porcupine.Operation{}
@@ -383,11 +469,23 @@ func visualize(ctx context.Context, ops []porcupine.Operation, windows []Window)
 		}
 		return out
 	}
+	return model
+}()
+
+// verbose searches ops (the illegal keys drawn, each key's ops together) once, keeping what the
+// explanations and the page need: a partition per key, in the order the keys come.
+func verbose(ctx context.Context, ops []porcupine.Operation) (porcupine.LinearizationInfo, porcupine.CheckResult, error) {
 	left := timeLeft(ctx)
 	if left <= 0 {
-		return nil, fmt.Errorf("no time left within the check's timeout to draw it")
+		return porcupine.LinearizationInfo{}, porcupine.Unknown, fmt.Errorf("no time left within the check's timeout to draw it")
 	}
-	_, info := porcupine.CheckOperationsVerbose(model, ops, left)
+	res, info := porcupine.CheckOperationsVerbose(byKeyModel, ops, left)
+	return info, res, nil
+}
+
+// render draws Porcupine's page from a verbose search, with each nemesis window as an
+// annotation.
+func render(ctx context.Context, info porcupine.LinearizationInfo, windows []Window) ([]byte, error) {
 	var notes []porcupine.Annotation
 	for _, w := range windows {
 		notes = append(notes, porcupine.Annotation{
@@ -397,7 +495,7 @@ func visualize(ctx context.Context, ops []porcupine.Operation, windows []Window)
 	}
 	info.AddAnnotations(notes)
 	var buf bytes.Buffer
-	if err := porcupine.Visualize(model, info, &buf); err != nil {
+	if err := porcupine.Visualize(byKeyModel, info, &buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), ctx.Err()
