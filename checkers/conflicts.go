@@ -2,6 +2,7 @@ package checkers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -64,7 +65,7 @@ func (c Conflicts) Check(ctx context.Context, ops []history.Op) Result {
 func (c Conflicts) Stream() Stream {
 	return &conflictsStream{c: c, writes: map[string][]*cartWrite{}, reach: map[string]map[string][]heldAt{},
 		unversioned: map[string]map[string][]int64{}, stamped: map[string]map[string][]stampSeen{},
-		lastRead: map[string]map[string]map[string]uint64{}}
+		lastRead: map[string]map[string]map[string]uint64{}, madeBy: map[writeStamp]int64{}}
 }
 
 type conflictsStream struct {
@@ -83,6 +84,29 @@ type conflictsStream struct {
 	stamped map[string]map[string][]stampSeen
 	// key -> leader -> the vector of the last version its reads showed (by completion)
 	lastRead map[string]map[string]map[string]uint64
+	// the acknowledged writes that named their version by origin and timestamp: which op made it
+	madeBy map[writeStamp]int64
+}
+
+// writeStamp is a version a write made, as its timestamp, origin and value name it (under a
+// frozen clock one leader's writes share a timestamp: the value tells them apart).
+type writeStamp struct {
+	key, origin, value string
+	ts                 int64
+}
+
+// writtenValue is the value a write or cas puts in the register, compact, or "".
+func writtenValue(inv history.Op) string {
+	switch inv.F {
+	case "write":
+		return string(compactValue(inv.Value))
+	case "cas":
+		var pair []json.RawMessage
+		if json.Unmarshal(inv.Value, &pair) == nil && len(pair) == 2 {
+			return string(compactValue(pair[1]))
+		}
+	}
+	return ""
 }
 
 // stampSeen is a version without a vector that an operation at a leader showed, and when that
@@ -188,6 +212,9 @@ func (s *conflictsStream) Observe(op history.Op) {
 		}
 		s.stamp(inv.Key, leader, stampSeen{inv.Time, op.Time, op.Index, w.origin})
 	}
+	if inv.F != "read" && w.origin != "" && w.ts != 0 {
+		s.madeBy[writeStamp{inv.Key, w.origin, writtenValue(inv), w.ts}] = op.Index
+	}
 	if inv.F == "read" {
 		by, _ := jsonString(op.MetaField("served_by"))
 		if by == "" {
@@ -246,7 +273,7 @@ func (s *conflictsStream) Result(context.Context) Result {
 		replaced, missing := s.replacements(byKey, &r)
 		r.Stats["replacements_shown"] = replaced
 		r.Stats["silent"] = missing
-		splitResolutions(s.c.Logs, &r)
+		splitResolutions(s.c.Logs, s.madeBy, &r)
 		if len(r.Anomalies) > 0 {
 			r.Valid = False
 		}
@@ -376,7 +403,7 @@ func (s *conflictsStream) Result(context.Context) Result {
 	arrivals, unlogged := s.chains(byKey, &r)
 	r.Stats["chained_arrivals"] = arrivals
 	r.Stats["silent"] = silent + unlogged
-	splitResolutions(s.c.Logs, &r)
+	splitResolutions(s.c.Logs, s.madeBy, &r)
 	if len(r.Anomalies) > 0 {
 		r.Valid = False
 	}
@@ -450,8 +477,9 @@ func (s *conflictsStream) replacements(byKey map[string][]history.ConflictRecord
 }
 
 // splitResolutions flags pairs of versions that two leaders resolved each to the version the
-// other discarded: they ended apart, whatever the history shows afterwards.
-func splitResolutions(recs []history.ConflictRecord, r *Result) {
+// other discarded: they ended apart, whatever the history shows afterwards. The writes that made
+// the two versions (madeBy) are the anomaly's ops, where the history names them.
+func splitResolutions(recs []history.ConflictRecord, madeBy map[writeStamp]int64, r *Result) {
 	type ver struct {
 		origin string
 		ts     int64
@@ -501,7 +529,14 @@ func splitResolutions(recs []history.ConflictRecord, r *Result) {
 		if len(r.Anomalies) >= 50 {
 			continue
 		}
-		a := Anomaly{Kind: "split-resolution", Key: p.key, Nodes: union([]string{x.Node}, []string{y.Node}), Definite: true,
+		var ops []int64
+		for _, v := range []ver{p.a, p.b} {
+			if i, ok := madeBy[writeStamp{p.key, v.origin, v.value, v.ts}]; ok && !slices.Contains(ops, i) {
+				ops = append(ops, i)
+			}
+		}
+		slices.Sort(ops)
+		a := Anomaly{Kind: "split-resolution", Key: p.key, Ops: ops, Nodes: union([]string{x.Node}, []string{y.Node}), Definite: true,
 			Description: fmt.Sprintf("%s: %s kept %s's version (%s) and %s kept %s's (%s) of the same two versions: the leaders resolved one conflict apart",
 				p.key, x.Node, p.a.origin, p.a.value, y.Node, p.b.origin, p.b.value)}
 		if p.a.ts == p.b.ts {

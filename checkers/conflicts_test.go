@@ -161,6 +161,19 @@ func TestConflictsWithoutVectors(t *testing.T) {
 	if r := Run(context.Background(), Conflicts{Loaded: true}, handWritten(t, bare)); r.NotApplicable == "" {
 		t.Fatalf("a store without metadata or records: %s", r)
 	}
+	// With the versions in the history, the split names the two writes that made them.
+	stamped := `
+		0 invoke write r0 1 n1
+		0 ok write r0 - n1 meta={"ts":5000,"origin":"n1"}
+		1 invoke write r0 2 n2
+		1 ok write r0 - n2 meta={"ts":5000,"origin":"n2"}
+		1 invoke write r0 3 n2
+		1 ok write r0 - n2 meta={"ts":5000,"origin":"n2"}`
+	r := Run(context.Background(), Conflicts{Loaded: true, Logs: []history.ConflictRecord{tieN1, tieN2}}, handWritten(t, stamped))
+	i := slices.IndexFunc(r.Anomalies, func(a Anomaly) bool { return a.Kind == "split-resolution" })
+	if i < 0 || !slices.Equal(r.Anomalies[i].Ops, []int64{1, 3}) {
+		t.Fatalf("the split does not name the writes of 1 and 2 (ops 1 and 3): %s", r)
+	}
 }
 
 // TestConflictChains: a leader's records of a whole state (an observed-remove set's) are a
