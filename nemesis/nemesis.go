@@ -75,6 +75,12 @@ var Catalog = map[string]Nemesis{
 // Names lists the catalog, sorted.
 func Names() []string { return slices.Sorted(maps.Keys(Catalog)) }
 
+// positional is a nemesis whose draw depends on the fault's place in its timeline (k, from 0):
+// one that spreads its modes over a run, so that each is used in every run long enough.
+type positional interface {
+	PlanAt(r *rand.Rand, env *Env, nodes []string, k int) (f string, value any)
+}
+
 // clockFault is a nemesis whose faults skew the clock of the node their value names.
 type clockFault interface{ SkewsClock() bool }
 
@@ -186,12 +192,20 @@ func Plan(seed uint64, env *Env, ns []Nemesis, nodes []string, d time.Duration, 
 		// Each timeline's mean quiet time grows with the number of nemeses, so that together
 		// they keep the pace Timing asks for.
 		at := jitter(t.Interval)
+		k := 0 // the fault's place in its timeline
 		for {
 			length := jitter(t.Duration)
 			if at+length >= d {
 				break
 			}
-			f, v := n.Plan(r, env, nodes)
+			var f string
+			var v any
+			if p, ok := n.(positional); ok {
+				f, v = p.PlanAt(r, env, nodes, k)
+			} else {
+				f, v = n.Plan(r, env, nodes)
+			}
+			k++
 			s = append(s, Fault{Nemesis: n.Name(), F: f, Value: history.Value(v), At: at, For: length})
 			at += length + jitter(t.Interval*time.Duration(len(ns)))
 		}

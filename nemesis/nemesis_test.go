@@ -498,3 +498,31 @@ func TestClockFaultsWaitForTheClusterToReadThem(t *testing.T) {
 		t.Fatal("a cancelled wait reported success")
 	}
 }
+
+// TestRetryUsesEveryModeInEveryRun: whatever the seed, a run of four retry faults or more puts
+// every mode in force at least once, the first fault redelivering.
+func TestRetryUsesEveryModeInEveryRun(t *testing.T) {
+	env := &Env{Cluster: &shaping{}, Clients: &ClientFaults{}}
+	for seed := uint64(1); seed <= 30; seed++ {
+		s := Plan(seed, env, []Nemesis{Retry{}}, three, 30*time.Second, Timing{})
+		if len(s) < 4 {
+			t.Fatalf("seed %d: only %d faults in 30 s", seed, len(s))
+		}
+		used := map[string]bool{}
+		for i, f := range s {
+			var v RetryValue
+			if err := json.Unmarshal(f.Value, &v); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 && !slices.Contains(v.Modes, RetryRedeliver) {
+				t.Fatalf("seed %d: the first fault does not redeliver: %v", seed, v.Modes)
+			}
+			for _, m := range v.Modes {
+				used[m] = true
+			}
+		}
+		if len(used) != len(RetryModes) {
+			t.Fatalf("seed %d: modes used %v", seed, used)
+		}
+	}
+}

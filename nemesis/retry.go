@@ -92,8 +92,29 @@ func (r Retry) Supports(env *Env) error {
 
 // Plan implements Nemesis: a non-empty set of the modes env supports.
 func (r Retry) Plan(rng *rand.Rand, env *Env, nodes []string) (string, any) {
+	return r.PlanAt(rng, env, nodes, -1)
+}
+
+// coverage is the order in which a run's faults are sure to put the modes in force, the one that
+// most often breaks a store first: a redelivered acknowledged request reaches a second leader
+// whatever the timing, a timed-out one only when both attempts succeed.
+var coverage = []string{RetryRedeliver, RetryLatency, RetryDuplicate, RetryStamp}
+
+// PlanAt draws the k-th fault of a run's timeline: a random non-empty set of the modes env
+// supports, which holds the (k mod n)-th of them in coverage order, so that every run of n faults
+// or more uses every mode. A negative k adds none.
+func (r Retry) PlanAt(rng *rand.Rand, env *Env, nodes []string, k int) (string, any) {
 	modes := r.Modes(env)
 	set := 1 + rng.IntN(1<<len(modes)-1) // a non-empty subset, as a bit set
+	if k >= 0 {
+		var supported []string
+		for _, m := range coverage {
+			if slices.Contains(modes, m) {
+				supported = append(supported, m)
+			}
+		}
+		set |= 1 << slices.Index(modes, supported[k%len(supported)])
+	}
 	var v RetryValue
 	for i, m := range modes {
 		if set&(1<<i) != 0 {
