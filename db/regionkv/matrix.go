@@ -192,7 +192,13 @@ func (DB) Matrix() []harness.MatrixRow {
 		{
 			Name: "claims single-leader", Expect: "valid",
 			Test: func(seed uint64, cluster string) harness.Test {
-				return matrixClaims("single-leader", harness.EveryNemesis(cluster, "partition", "kill"), seed, cluster)
+				// Every claim goes to n1, which a fault every 300 ms kills or cuts off most of the
+				// time: in containers an 8 s run once acknowledged only 96 operations (124 timed
+				// out), and a 14 s one 82, too few to prove anything. Quieter gaps between faults, as
+				// the other single-leader controls have, leave the leader time to answer.
+				t := matrixClaims("single-leader", harness.EveryNemesis(cluster, "partition", "kill"), seed, cluster)
+				t.Duration, t.Interval = 16*time.Second, 1500*time.Millisecond
+				return t
 			},
 			Judge: func(res harness.Result) error { return harness.ExpectValid(res, 100, 3) },
 		},
