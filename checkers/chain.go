@@ -34,16 +34,6 @@ type eventInfo struct {
 	index  int64
 }
 
-// covers reports whether vector a counts every event vector b counts.
-func covers(a, b map[string]uint64) bool {
-	for o, n := range b {
-		if a[o] < n {
-			return false
-		}
-	}
-	return true
-}
-
 // missedBy returns an origin whose events state counts further than vv does, or "".
 func missedBy(state, vv map[string]uint64) string {
 	for _, o := range slices.Sorted(maps.Keys(state)) {
@@ -77,7 +67,7 @@ func (s *conflictsStream) chains(byKey map[string][]history.ConflictRecord, r *R
 			// it and the incoming event (an observed-remove set's, which counts what it applied
 			// of each origin). A record of siblings (last-writer-wins keeps one of them) does not
 			// show the leader's whole state.
-			if len(rec.Local) == 1 && len(rec.Local[0].VV) > 0 && covers(rec.Winner.VV, rec.Local[0].VV) &&
+			if len(rec.Local) == 1 && len(rec.Local[0].VV) > 0 && coversVV(rec.Winner.VV, rec.Local[0].VV) &&
 				in.Origin != "" && rec.Winner.VV[in.Origin] >= in.VV[in.Origin] {
 				byNode[rec.Node] = append(byNode[rec.Node], rec)
 			}
@@ -100,7 +90,7 @@ func (s *conflictsStream) chains(byKey map[string][]history.ConflictRecord, r *R
 			}
 			judge := func(after history.ConflictRecord, upTo map[string]uint64, next *history.ConflictRecord) {
 				post := after.Winner.VV
-				if !covers(upTo, post) {
+				if !coversVV(upTo, post) {
 					return // not a chain: the later state does not hold the earlier one
 				}
 				for _, o := range slices.Sorted(maps.Keys(upTo)) {
@@ -181,7 +171,7 @@ func describeVV(vv map[string]uint64) string {
 // counted that event when e arrived. It returns the version and that event's origin.
 func (s *conflictsStream) heldBefore(key, node string, e event, vv, upTo map[string]uint64) (heldAt, string) {
 	for _, h := range s.reach[key][node] {
-		if h.vv[e.origin] >= e.n || !covers(upTo, h.vv) {
+		if h.vv[e.origin] >= e.n || !coversVV(upTo, h.vv) {
 			continue
 		}
 		if p := missedBy(h.vv, vv); p != "" {

@@ -88,11 +88,18 @@ type conflictsStream struct {
 	madeBy map[writeStamp]int64
 }
 
-// writeStamp is a version a write made, as its timestamp, origin and value name it (under a
-// frozen clock one leader's writes share a timestamp: the value tells them apart).
+// ver is a version as its origin, timestamp and value name it (under a frozen clock one
+// leader's writes share a timestamp: the value tells them apart).
+type ver struct {
+	origin string
+	ts     int64
+	value  string
+}
+
+// writeStamp is a version a write made to a key.
 type writeStamp struct {
-	key, origin, value string
-	ts                 int64
+	key string
+	ver
 }
 
 // writtenValue is the value a write or cas puts in the register, compact, or "".
@@ -213,7 +220,7 @@ func (s *conflictsStream) Observe(op history.Op) {
 		s.stamp(inv.Key, leader, stampSeen{inv.Time, op.Time, op.Index, w.origin})
 	}
 	if inv.F != "read" && w.origin != "" && w.ts != 0 {
-		s.madeBy[writeStamp{inv.Key, w.origin, writtenValue(inv), w.ts}] = op.Index
+		s.madeBy[writeStamp{inv.Key, ver{w.origin, w.ts, writtenValue(inv)}}] = op.Index
 	}
 	if inv.F == "read" {
 		by, _ := jsonString(op.MetaField("served_by"))
@@ -480,11 +487,6 @@ func (s *conflictsStream) replacements(byKey map[string][]history.ConflictRecord
 // other discarded: they ended apart, whatever the history shows afterwards. The writes that made
 // the two versions (madeBy) are the anomaly's ops, where the history names them.
 func splitResolutions(recs []history.ConflictRecord, madeBy map[writeStamp]int64, r *Result) {
-	type ver struct {
-		origin string
-		ts     int64
-		value  string
-	}
 	id := func(v history.LoggedVersion) (ver, bool) {
 		if v.Origin == "" || v.TS == 0 {
 			return ver{}, false
@@ -531,7 +533,7 @@ func splitResolutions(recs []history.ConflictRecord, madeBy map[writeStamp]int64
 		}
 		var ops []int64
 		for _, v := range []ver{p.a, p.b} {
-			if i, ok := madeBy[writeStamp{p.key, v.origin, v.value, v.ts}]; ok && !slices.Contains(ops, i) {
+			if i, ok := madeBy[writeStamp{p.key, v}]; ok && !slices.Contains(ops, i) {
 				ops = append(ops, i)
 			}
 		}

@@ -9,15 +9,18 @@ import (
 	"crossfire/history"
 )
 
+// vvOf makes a version vector of leader, count pairs: vvOf("n1", 2, "n2", 1).
+func vvOf(pairs ...any) map[string]uint64 {
+	m := map[string]uint64{}
+	for i := 0; i < len(pairs); i += 2 {
+		m[pairs[i].(string)] = uint64(pairs[i+1].(int))
+	}
+	return m
+}
+
 // TestConflicts: each leader that the history shows resolving a conflict must have logged it.
 func TestConflicts(t *testing.T) {
-	vv := func(pairs ...any) map[string]uint64 {
-		m := map[string]uint64{}
-		for i := 0; i < len(pairs); i += 2 {
-			m[pairs[i].(string)] = uint64(pairs[i+1].(int))
-		}
-		return m
-	}
+	vv := vvOf
 	rec := func(node string, local, incoming map[string]uint64) history.ConflictRecord {
 		return history.ConflictRecord{Node: node, Key: "c0", Strategy: "lww",
 			Local: []history.LoggedVersion{{VV: local}}, Incoming: history.LoggedVersion{VV: incoming}}
@@ -180,13 +183,7 @@ func TestConflictsWithoutVectors(t *testing.T) {
 // chain; an arrival between two of them that the leader's state had not been seen by is a
 // conflict without a record, found whichever record is gone.
 func TestConflictChains(t *testing.T) {
-	vv := func(pairs ...any) map[string]uint64 {
-		m := map[string]uint64{}
-		for i := 0; i < len(pairs); i += 2 {
-			m[pairs[i].(string)] = uint64(pairs[i+1].(int))
-		}
-		return m
-	}
+	vv := vvOf
 	rec := func(local, incoming, winner map[string]uint64, origin string) history.ConflictRecord {
 		return history.ConflictRecord{Node: "n1", Key: "c0", Strategy: "orset",
 			Local: []history.LoggedVersion{{VV: local}}, Incoming: history.LoggedVersion{Origin: origin, VV: incoming}, Winner: history.LoggedVersion{VV: winner}}

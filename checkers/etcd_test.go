@@ -3,7 +3,6 @@ package checkers_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -157,6 +156,35 @@ func readEtcd(tb testing.TB, path string) ([]history.Op, []porcupine.Event) {
 	return ops, events
 }
 
+// writeEtcd writes every history into dir in crossfire's format (etcd_000.jsonl …) and returns
+// the files.
+func writeEtcd(tb testing.TB, dir string) []string {
+	tb.Helper()
+	var paths []string
+	for _, path := range etcdFiles(tb) {
+		ops, _ := readEtcd(tb, path)
+		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(path), ".log")+".jsonl")
+		if err := history.WriteFile(out, ops); err != nil {
+			tb.Fatal(err)
+		}
+		paths = append(paths, out)
+	}
+	return paths
+}
+
+// TestWriteEtcdHistories writes the histories converted into $CROSSFIRE_ETCD_OUT, for the
+// command line to check them: CROSSFIRE_ETCD_OUT=/tmp/etcd go test -run WriteEtcd ./checkers/
+func TestWriteEtcdHistories(t *testing.T) {
+	dir := os.Getenv("CROSSFIRE_ETCD_OUT")
+	if dir == "" {
+		t.Skip("CROSSFIRE_ETCD_OUT names no folder to write the etcd histories into")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d histories in %s", len(writeEtcd(t, dir)), dir)
+}
+
 // TestEtcdHistoriesGetPorcupinesVerdict: each of the 103 histories gets from crossfire's
 // register checkers, as `crossfire check` picks them, the verdict Porcupine gives it.
 func TestEtcdHistoriesGetPorcupinesVerdict(t *testing.T) {
@@ -214,28 +242,7 @@ func BenchmarkEtcdPorcupine(b *testing.B) {
 // format, read, validated, paired and checked as `crossfire check --checkers linearizable` does
 // it, several at once where cores allow.
 func BenchmarkEtcdCheck(b *testing.B) {
-	dir := b.TempDir()
-	var paths []string
-	for _, path := range etcdFiles(b) {
-		ops, _ := readEtcd(b, path)
-		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(path), ".log")+".jsonl")
-		f, err := os.Create(out)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w := bufio.NewWriter(f)
-		enc := json.NewEncoder(w)
-		for _, op := range ops {
-			if err := enc.Encode(op); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := w.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		f.Close()
-		paths = append(paths, out)
-	}
+	paths := writeEtcd(b, b.TempDir())
 	for b.Loop() {
 		var wg sync.WaitGroup
 		next := make(chan string)

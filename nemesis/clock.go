@@ -106,9 +106,14 @@ func settle(ctx context.Context, env *Env, err error) error {
 
 // HealAll implements Nemesis: every clock back to the host's.
 func (Clock) HealAll(ctx context.Context, env *Env) error {
+	return setClocks(ctx, env, nodeIDs(env.Cluster), clusters.ClockSetting{})
+}
+
+// setClocks gives every node in ids the same setting, and reports every node that refused it.
+func setClocks(ctx context.Context, env *Env, ids []string, s clusters.ClockSetting) error {
 	var errs []error
-	for _, id := range nodeIDs(env.Cluster) {
-		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, clusters.ClockSetting{}))
+	for _, id := range ids {
+		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, s))
 	}
 	return errors.Join(errs...)
 }
@@ -170,11 +175,7 @@ func (ClockTie) Apply(ctx context.Context, env *Env, f Fault) error {
 		return err
 	}
 	at := clusters.ClockSetting{FrozenAtNS: time.Now().Truncate(time.Second).UnixNano()}
-	var errs []error
-	for _, id := range v.Nodes {
-		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, at))
-	}
-	return settle(ctx, env, errors.Join(errs...))
+	return settle(ctx, env, setClocks(ctx, env, v.Nodes, at))
 }
 
 // Undo implements Nemesis.
@@ -183,11 +184,7 @@ func (ClockTie) Undo(ctx context.Context, env *Env, f Fault) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, id := range v.Nodes {
-		errs = append(errs, env.Cluster.(clusters.ClockSkewer).SetClock(ctx, id, clusters.ClockSetting{}))
-	}
-	return settle(ctx, env, errors.Join(errs...))
+	return settle(ctx, env, setClocks(ctx, env, v.Nodes, clusters.ClockSetting{}))
 }
 
 // HealAll implements Nemesis: every clock back to the host's.

@@ -1,8 +1,10 @@
 package workloads
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 
 	"crossfire/checkers"
@@ -52,6 +54,16 @@ func (w *Profile) key(i int) string { return fmt.Sprintf("p%d", i) }
 type SetField struct {
 	Field string `json:"field"`
 	Value string `json:"value"`
+}
+
+// ParseSetField reads a set-field's value, whose field must be one of ProfileFields (a store
+// that names its columns after the fields can then put the name into its statement).
+func ParseSetField(op history.Op) (SetField, error) {
+	var set SetField
+	if err := json.Unmarshal(op.Value, &set); err != nil || !slices.Contains(ProfileFields, set.Field) {
+		return set, fmt.Errorf("set-field value must name a profile field: %s", op.Value)
+	}
+	return set, nil
 }
 
 // Next implements Workload: seven in ten ops edit one field, chosen evenly, the rest read the

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -402,9 +401,9 @@ func (c *sqlClient) cart(ctx context.Context, op history.Op) history.Op {
 func (c *sqlClient) profile(ctx context.Context, op history.Op) history.Op {
 	switch op.F {
 	case "set-field":
-		var set workloads.SetField
-		if err := json.Unmarshal(op.Value, &set); err != nil || !slices.Contains(workloads.ProfileFields, set.Field) {
-			return history.Refused("set-field value must name a profile field: " + string(op.Value))
+		set, err := workloads.ParseSetField(op)
+		if err != nil {
+			return history.Refused(err.Error())
 		}
 		q := fmt.Sprintf("INSERT INTO profiles (id, %[1]s) VALUES (?, ?) ON DUPLICATE KEY UPDATE %[1]s = VALUES(%[1]s)", set.Field)
 		if _, err := c.conn.ExecContext(ctx, q, op.Key, set.Value); err != nil {

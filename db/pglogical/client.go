@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -390,9 +389,9 @@ func (c *sqlClient) cart(ctx context.Context, op history.Op) history.Op {
 func (c *sqlClient) profile(ctx context.Context, op history.Op) history.Op {
 	switch op.F {
 	case "set-field":
-		var set workloads.SetField
-		if err := json.Unmarshal(op.Value, &set); err != nil || !slices.Contains(workloads.ProfileFields, set.Field) {
-			return history.Refused("set-field value must name a profile field: " + string(op.Value))
+		set, err := workloads.ParseSetField(op)
+		if err != nil {
+			return history.Refused(err.Error())
 		}
 		q := fmt.Sprintf(`INSERT INTO profiles (id, %[1]s) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET %[1]s = EXCLUDED.%[1]s`, set.Field)
 		if _, err := c.conn.Exec(ctx, q, op.Key, set.Value); err != nil {
