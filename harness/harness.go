@@ -132,7 +132,7 @@ func Run(ctx context.Context, t Test, o Options) (Result, error) {
 		nodeIDs[i] = fmt.Sprintf("n%d", i+1)
 	}
 	if len(t.Schedule) == 0 {
-		t.Schedule = nemesis.Plan(t.Seed, env, ns, nodeIDs, t.Duration, nemesis.Timing{Interval: t.Interval, Duration: t.FaultDuration})
+		t.Schedule = nemesis.Plan(t.Seed, env, ns, nodeIDs, t.Duration, nemesis.Timing{Interval: t.Interval, Duration: t.FaultDuration, HoldLast: t.HoldLast})
 	}
 	r := &run{t: t, o: o, db: d, wl: wl, ns: ns, res: Result{Test: t}}
 	if o.Log == nil {

@@ -37,6 +37,9 @@ type Test struct {
 	OpTimeout     time.Duration `json:"op_timeout_ns"`     // per client operation
 	Interval      time.Duration `json:"interval_ns"`       // mean quiet time between faults
 	FaultDuration time.Duration `json:"fault_duration_ns"` // mean time a fault lasts
+	// HoldLast keeps each nemesis's last fault in force to the end of the main phase; the final
+	// heal undoes it once the workload has stopped (nemesis.Timing.HoldLast).
+	HoldLast bool `json:"hold_last,omitempty"`
 	Quiesce       time.Duration `json:"quiesce_ns"`        // bound on the wait for replication after healing
 	CheckTimeout  time.Duration `json:"check_timeout_ns"`  // bound on the checkers
 

@@ -14,6 +14,9 @@ import (
 const (
 	PartitionName = "partition"
 	OneWayName    = "one-way" // partitions of the one-way shape only
+	// IsolateName: partitions of the isolate shape only. Where leaders relay one another's
+	// changes (MariaDB's log_slave_updates), no other shape separates anyone.
+	IsolateName = "isolate"
 	KillName      = "kill"
 	PauseName     = "pause"
 	// DisconnectName takes a leader off the network (the docker cluster).
@@ -76,8 +79,11 @@ type Partition struct {
 
 // Name implements Nemesis.
 func (p Partition) Name() string {
-	if p.Shape == ShapeOneWay {
+	switch p.Shape {
+	case ShapeOneWay:
 		return OneWayName
+	case ShapeIsolate:
+		return IsolateName
 	}
 	return PartitionName
 }

@@ -63,6 +63,7 @@ type Nemesis interface {
 var Catalog = map[string]Nemesis{
 	PartitionName:  Partition{},
 	OneWayName:     Partition{Shape: ShapeOneWay},
+	IsolateName:    Partition{Shape: ShapeIsolate},
 	KillName:       Kill,
 	KillAllName:    KillAll{},
 	PauseName:      Pause,
@@ -168,13 +169,19 @@ func Capable[T any](c clusters.Cluster, capability, what string) error {
 type Timing struct {
 	Interval time.Duration // mean quiet time between faults; 0 means 1s
 	Duration time.Duration // mean time a fault lasts; 0 means 2s
+	// HoldLast: each timeline's last fault stays in force past the end of the main phase, so
+	// that the final heal undoes it once the workload has stopped. What both sides of a
+	// partition wrote then meets with no later write to cover it: a row whose verdict rests on
+	// the final state (fields, carts, claims) sees every conflict of that fault.
+	HoldLast bool
 }
 
 // Plan draws a schedule for a main phase of length d. Every nemesis gets a timeline of its own
 // (quiet, a fault, quiet, …), drawn from its own stream of the seed, so faults of different
 // kinds overlap, as they do in production: a clock can be off while a partition is in force. The
-// schedule is the timelines merged by time. Every fault is undone before d ends. The same seed
-// gives the same schedule.
+// schedule is the timelines merged by time. Every fault is undone before d ends, but with
+// t.HoldLast the last of each timeline, which lasts past d (the runner leaves it to the final
+// heal). The same seed gives the same schedule.
 func Plan(seed uint64, env *Env, ns []Nemesis, nodes []string, d time.Duration, t Timing) Schedule {
 	if t.Interval <= 0 {
 		t.Interval = time.Second
@@ -193,9 +200,10 @@ func Plan(seed uint64, env *Env, ns []Nemesis, nodes []string, d time.Duration, 
 		// they keep the pace Timing asks for.
 		at := jitter(t.Interval)
 		k := 0 // the fault's place in its timeline
-		for {
+		for at < d {
 			length := jitter(t.Duration)
-			if at+length >= d {
+			last := at+length >= d
+			if last && !t.HoldLast {
 				break
 			}
 			var f string
@@ -206,8 +214,18 @@ func Plan(seed uint64, env *Env, ns []Nemesis, nodes []string, d time.Duration, 
 				f, v = n.Plan(r, env, nodes)
 			}
 			k++
+			next := at + length + jitter(t.Interval*time.Duration(len(ns)))
+			// Held: this fault is the timeline's last (no room after it for another of half
+			// a mean length), in force past the end, and undone only by the final heal.
+			hold := t.HoldLast && (last || next+t.Duration/2 >= d)
+			if hold {
+				length = d - at + t.Interval
+			}
 			s = append(s, Fault{Nemesis: n.Name(), F: f, Value: history.Value(v), At: at, For: length})
-			at += length + jitter(t.Interval*time.Duration(len(ns)))
+			if hold {
+				break
+			}
+			at = next
 		}
 	}
 	sort.SliceStable(s, func(i, j int) bool { return s[i].At < s[j].At })

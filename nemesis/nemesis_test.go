@@ -526,3 +526,51 @@ func TestRetryUsesEveryModeInEveryRun(t *testing.T) {
 		}
 	}
 }
+
+func TestHoldLastKeepsTheLastFaultToTheFinalHeal(t *testing.T) {
+	ns, err := Lookup([]string{"partition", "kill"})
+	require.NoError(t, err)
+	d := 10 * time.Second
+	timing := Timing{Interval: 700 * time.Millisecond, Duration: 1500 * time.Millisecond}
+	for seed := uint64(1); seed <= 20; seed++ {
+		plain := Plan(seed, nil, ns, three, d, timing)
+		hold := timing
+		hold.HoldLast = true
+		held := Plan(seed, nil, ns, three, d, hold)
+		for _, name := range []string{"partition", "kill"} {
+			p, h := timelineOf(plain, name), timelineOf(held, name)
+			// The faults before the last are the plain plan's, drawn from the same stream;
+			// the last is the plain plan's last, held, or one more.
+			require.NotEmpty(t, h, "seed %d %s: no fault", seed, name)
+			require.Contains(t, []int{len(p), len(p) + 1}, len(h), "seed %d %s", seed, name)
+			require.Equal(t, p[:len(h)-1], h[:len(h)-1], "seed %d %s: held plan does not begin with the plain one", seed, name)
+			last := h[len(h)-1]
+			if len(h) == len(p) {
+				assert.Equal(t, p[len(p)-1].At, last.At)
+				assert.Equal(t, p[len(p)-1].Value, last.Value)
+			}
+			assert.Greater(t, last.At+last.For, d, "seed %d %s: the last fault ends inside the main phase", seed, name)
+			assert.Less(t, last.At, d, "seed %d %s: the last fault begins after the end", seed, name)
+		}
+	}
+
+	// The runner leaves a fault that lasts past the main phase to the final heal.
+	c := &fakeCluster{}
+	s := Schedule{{Nemesis: "partition", F: "partition", Value: json.RawMessage(`{"shape":"one-way","cut":["n1->n2"]}`), At: 0, For: time.Hour}}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	r := &Runner{Env: &Env{Cluster: c}, Schedule: s, Record: func(history.Op) {}}
+	r.Run(ctx, time.Now())
+	require.NoError(t, r.Errors())
+	assert.Equal(t, []string{"partition n1->n2"}, c.log, "the runner undid a held fault")
+}
+
+func timelineOf(s Schedule, nemesis string) Schedule {
+	var out Schedule
+	for _, f := range s {
+		if f.Nemesis == nemesis {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -193,7 +193,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // and partitions, so that a node that is paused, killed and cut off comes back whole.
 func HealAll(ctx context.Context, env *Env, ns []Nemesis, rec Recorder) error {
 	var errs []error
-	order := map[string]int{PauseName: 0, KillName: 1, KillAllName: 1, DisconnectName: 2, PartitionName: 3, OneWayName: 3, RetryName: 4, ClockName: 5}
+	order := map[string]int{PauseName: 0, KillName: 1, KillAllName: 1, DisconnectName: 2, PartitionName: 3, OneWayName: 3, IsolateName: 3, RetryName: 4, ClockName: 5}
 	sorted := append([]Nemesis(nil), ns...)
 	sort.SliceStable(sorted, func(i, j int) bool { return order[sorted[i].Name()] < order[sorted[j].Name()] })
 	for _, n := range sorted {
