@@ -26,7 +26,7 @@ test:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race ./history/... ./checkers/... ./nemesis/... ./workloads/... ./db ./db/regionkv/server ./clusters/... ./resolve ./report/...
+	$(GO) test -race ./history/... ./checkers/... ./nemesis/... ./workloads/... ./db ./db/regionkv/server ./clusters/... ./resolve ./report/... ./internal/...
 	$(GO) test -race -skip Matrix ./db/regionkv
 
 bench:
@@ -44,6 +44,10 @@ bench:
 	$(GO) test ./report/ -run '^$$' -bench 'ReportWrite100k|Build100k' -benchtime 5x -count 3 -benchmem
 	$(GO) test ./report/ -run '^$$' -bench ReportOpen100k -benchtime 3x -count 3
 	$(GO) test ./db/regionkv/conflictlog/ -run '^$$' -bench OneRecordGone -benchtime 1x -timeout 30m
+	$(GO) test ./cmd/crossfire/ -run '^$$' -bench Startup -benchtime 200x -count 3
+	$(GO) test ./db/regionkv/ -run '^$$' -bench DetectionPower -benchtime 1x -power-seeds 20 -timeout 120m
+	$(GO) test ./db/pglogical/matrixtest/ -run '^$$' -bench DetectionPower -benchtime 1x -power-seeds 20 -timeout 240m
+	$(GO) test ./db/mariadb/matrixtest/ -run '^$$' -bench DetectionPower -benchtime 1x -power-seeds 20 -timeout 240m
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -3,10 +3,14 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"crossfire/checkers"
 	"crossfire/db"
+	"crossfire/history"
 )
 
 // A harness is only as good as its verdicts, so crossfire proves both directions: designs that
@@ -147,4 +151,64 @@ func Matrices() []string {
 		}
 	}
 	return out
+}
+
+// ExpectsAnomaly reports whether a row is one that must be caught (its expectation is not a
+// valid verdict): the rows whose detection power is measured.
+func ExpectsAnomaly(row MatrixRow) bool { return !strings.HasPrefix(row.Expect, "valid") }
+
+// FirstAnomaly is when, from the start of the run, the first definite anomaly of res had all its
+// evidence: the latest completion time among its ops, the earliest over anomalies. It reads the
+// run's history; false when there is no definite anomaly with ops, or no history to read.
+func FirstAnomaly(res Result) (time.Duration, bool) {
+	want := map[int64]bool{}
+	for _, r := range res.Summary.Results {
+		for _, a := range r.Anomalies {
+			if a.Definite {
+				for _, i := range a.Ops {
+					want[i] = true
+				}
+			}
+		}
+	}
+	if len(want) == 0 || res.Dir == "" {
+		return 0, false
+	}
+	f, err := os.Open(filepath.Join(res.Dir, HistoryFile))
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	at := map[int64]int64{}
+	r := history.NewReader(f)
+	for {
+		op, err := r.Next()
+		if err != nil {
+			break
+		}
+		if want[op.Index] {
+			at[op.Index] = op.Time
+		}
+	}
+	first, found := int64(0), false
+	for _, r := range res.Summary.Results {
+		for _, a := range r.Anomalies {
+			if !a.Definite || len(a.Ops) == 0 {
+				continue
+			}
+			last, ok := int64(0), true
+			for _, i := range a.Ops {
+				t, seen := at[i]
+				if !seen {
+					ok = false
+					break
+				}
+				last = max(last, t)
+			}
+			if ok && (!found || last < first) {
+				first, found = last, true
+			}
+		}
+	}
+	return time.Duration(first), found
 }

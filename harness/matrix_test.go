@@ -97,3 +97,34 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstAnomaly: the first definite anomaly is the one whose evidence was complete first;
+// possible anomalies and ops the history lacks do not count.
+func TestFirstAnomaly(t *testing.T) {
+	dir := t.TempDir()
+	var ops []history.Op
+	for i := range 8 {
+		ops = append(ops, history.Op{Index: int64(i), Time: int64(i+1) * 1e9, Process: i / 2, Type: []history.Type{history.Invoke, history.OK}[i%2], F: "write", Key: "r0", Value: history.Value(i / 2)})
+	}
+	if err := history.WriteFile(filepath.Join(dir, harness.HistoryFile), ops); err != nil {
+		t.Fatal(err)
+	}
+	res := harness.Result{Dir: dir, Summary: checkers.Summary{Results: []checkers.Result{
+		{Anomalies: []checkers.Anomaly{{Kind: "a", Definite: true, Ops: []int64{1, 7}}, {Kind: "possible", Ops: []int64{0, 1}}}},
+		{Anomalies: []checkers.Anomaly{{Kind: "b", Definite: true, Ops: []int64{2, 5}}, {Kind: "gone", Definite: true, Ops: []int64{0, 99}}}},
+	}}}
+	if at, ok := harness.FirstAnomaly(res); !ok || at.Seconds() != 6 {
+		t.Fatalf("first anomaly at %v (%v), want 6s: the one of ops 2 and 5", at, ok)
+	}
+	res.Summary.Results[1].Anomalies = nil
+	if at, ok := harness.FirstAnomaly(res); !ok || at.Seconds() != 8 {
+		t.Fatalf("first anomaly at %v (%v), want 8s", at, ok)
+	}
+	res.Summary.Results[0].Anomalies = res.Summary.Results[0].Anomalies[1:]
+	if _, ok := harness.FirstAnomaly(res); ok {
+		t.Fatal("a possible anomaly counted")
+	}
+	if !harness.ExpectsAnomaly(harness.MatrixRow{Expect: "definite oversell"}) || harness.ExpectsAnomaly(harness.MatrixRow{Expect: "valid (linearizable)"}) {
+		t.Error("ExpectsAnomaly")
+	}
+}

@@ -1,10 +1,9 @@
 package harness
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -37,11 +36,12 @@ type Test struct {
 	OpTimeout     time.Duration `json:"op_timeout_ns"`     // per client operation
 	Interval      time.Duration `json:"interval_ns"`       // mean quiet time between faults
 	FaultDuration time.Duration `json:"fault_duration_ns"` // mean time a fault lasts
+	Quiesce       time.Duration `json:"quiesce_ns"`        // bound on the wait for replication after healing
+	CheckTimeout  time.Duration `json:"check_timeout_ns"`  // bound on the checkers
+
 	// HoldLast keeps each nemesis's last fault in force to the end of the main phase; the final
 	// heal undoes it once the workload has stopped (nemesis.Timing.HoldLast).
 	HoldLast bool `json:"hold_last,omitempty"`
-	Quiesce       time.Duration `json:"quiesce_ns"`        // bound on the wait for replication after healing
-	CheckTimeout  time.Duration `json:"check_timeout_ns"`  // bound on the checkers
 
 	// Schedule is the nemesis schedule; empty means plan one from the seed.
 	Schedule nemesis.Schedule `json:"schedule"`
@@ -87,9 +87,7 @@ func (t Test) WithDefaults() Test {
 		t.Concurrency = 2 * t.Nodes
 	}
 	if t.Seed == 0 {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		t.Seed = binary.LittleEndian.Uint64(b[:])>>1 | 1
+		t.Seed = rand.Uint64()>>1 | 1 // math/rand/v2's global source is seeded at random
 	}
 	if t.Duration == 0 {
 		t.Duration = 15 * time.Second

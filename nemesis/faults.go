@@ -17,8 +17,8 @@ const (
 	// IsolateName: partitions of the isolate shape only. Where leaders relay one another's
 	// changes (MariaDB's log_slave_updates), no other shape separates anyone.
 	IsolateName = "isolate"
-	KillName      = "kill"
-	PauseName     = "pause"
+	KillName    = "kill"
+	PauseName   = "pause"
 	// DisconnectName takes a leader off the network (the docker cluster).
 	DisconnectName = "disconnect"
 )

@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"crossfire/report/internal/fixture"
 )
 
 // BenchmarkReportWrite100k measures writing report.html for a run of 100,000 operations: reading
@@ -12,7 +14,7 @@ import (
 //
 //	go test ./report/ -run '^$' -bench ReportWrite100k -benchtime 5x -count 3 -benchmem
 func BenchmarkReportWrite100k(b *testing.B) {
-	dir := fixtureRun(b, 100_000)
+	dir := fixture.Run(b, 100_000)
 	var size int64
 	for b.Loop() {
 		path, err := Write(dir)
@@ -30,7 +32,7 @@ func BenchmarkReportWrite100k(b *testing.B) {
 
 // BenchmarkBuild100k is the same without the file: the page to io.Discard.
 func BenchmarkBuild100k(b *testing.B) {
-	dir := fixtureRun(b, 100_000)
+	dir := fixture.Run(b, 100_000)
 	for b.Loop() {
 		if err := Build(io.Discard, dir); err != nil {
 			b.Fatal(err)
@@ -46,7 +48,7 @@ func BenchmarkBuild100k(b *testing.B) {
 //	go test ./report/ -run '^$' -bench ReportOpen100k -benchtime 3x -count 3
 func BenchmarkReportOpen100k(b *testing.B) {
 	ctx := browser(b)
-	path, err := Write(fixtureRun(b, 100_000))
+	path, err := Write(fixture.Run(b, 100_000))
 	if err != nil {
 		b.Fatal(err)
 	}

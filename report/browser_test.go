@@ -19,6 +19,7 @@ import (
 
 	"crossfire/checkers"
 	"crossfire/history"
+	"crossfire/report/internal/fixture"
 )
 
 // chromiumPath finds Debian's Chromium (or CROSSFIRE_CHROMIUM), or skips the test.
@@ -85,7 +86,7 @@ func evalJS[T any](tb testing.TB, ctx context.Context, js string) T {
 
 func TestReportInChromium(t *testing.T) {
 	ctx := browser(t)
-	dir := fixtureRun(t, 300)
+	dir := fixture.Run(t, 300)
 	path, err := Write(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +195,7 @@ func TestReportInChromium(t *testing.T) {
 	if hostile.Pwned {
 		t.Fatal("a value from the store ran as script")
 	}
-	if !strings.Contains(hostile.Tooltip, "error: "+hostileError) || !strings.Contains(hostile.Log, hostileLog) || !strings.Contains(hostile.Desc, hostileValue) {
+	if !strings.Contains(hostile.Tooltip, "error: "+fixture.HostileError) || !strings.Contains(hostile.Log, fixture.HostileLog) || !strings.Contains(hostile.Desc, fixture.HostileValue) {
 		t.Errorf("hostile strings are not shown as text: %+v", hostile)
 	}
 
@@ -216,7 +217,7 @@ func TestReport100kOpensInChromium(t *testing.T) {
 		t.Skip("-short")
 	}
 	ctx := browser(t)
-	dir := fixtureRun(t, 100_000)
+	dir := fixture.Run(t, 100_000)
 	path, err := Write(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -271,7 +272,7 @@ func cartRun(t *testing.T) string {
 		add(history.Op{Process: p, Type: history.Invoke, F: "add", Key: "c0", Value: item, Node: node})
 		add(history.Op{Process: p, Type: history.OK, F: "add", Key: "c0", Node: node})
 	}
-	writeLines(t, filepath.Join(dir, historyFile), ops)
+	fixture.WriteLines(t, filepath.Join(dir, historyFile), ops)
 	lost := func(i int, cause string) checkers.Anomaly {
 		return checkers.Anomaly{Kind: "lost-add", Key: "c0", Item: fmt.Sprintf("i%d", i), Ops: []int64{int64(2 * i)}, Definite: true, Cause: cause,
 			Description: fmt.Sprintf("c0: the add of i%d was acknowledged, and n1 no longer shows it", i)}
@@ -283,8 +284,8 @@ func cartRun(t *testing.T) string {
 				{Kind: "resurrected", Key: "c0", Item: "i7", Ops: []int64{14}, Definite: true, Cause: checkers.CauseMergeRule, Description: "c0: i7 was removed and n2 shows it again"}}}}},
 		"stats": map[string]any{"ops": 60, "ok": 60, "faults": 2},
 	}
-	writeJSON(t, filepath.Join(dir, resultsFile), res)
-	writeJSON(t, filepath.Join(dir, testFile), map[string]any{"name": "cart-lww-partition+kill", "db": "regionkv", "workload": "cart",
+	fixture.WriteJSON(t, filepath.Join(dir, resultsFile), res)
+	fixture.WriteJSON(t, filepath.Join(dir, testFile), map[string]any{"name": "cart-lww-partition+kill", "db": "regionkv", "workload": "cart",
 		"nemeses": []string{"partition", "kill"}, "cluster": "local", "nodes": 3})
 	return dir
 }

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -61,18 +62,22 @@ var style string
 //go:embed assets/report.html.tmpl
 var pageSource string
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"dur": func(ns int64) string { return time.Duration(ns).Round(time.Millisecond).String() },
-	// stat shows a checker's stat: whole numbers without an exponent.
-	"stat": Stat,
-	// ns shows a duration that came through JSON as a number of nanoseconds.
-	"ns": func(v any) string {
-		if f, ok := v.(float64); ok {
-			return Duration(time.Duration(f))
-		}
-		return fmt.Sprint(v)
-	},
-}).Parse(pageSource))
+// page is the parsed template, parsed on first use: a process that never writes a report (crossfire
+// check) does not pay for it at start-up.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"dur": func(ns int64) string { return time.Duration(ns).Round(time.Millisecond).String() },
+		// stat shows a checker's stat: whole numbers without an exponent.
+		"stat": Stat,
+		// ns shows a duration that came through JSON as a number of nanoseconds.
+		"ns": func(v any) string {
+			if f, ok := v.(float64); ok {
+				return Duration(time.Duration(f))
+			}
+			return fmt.Sprint(v)
+		},
+	}).Parse(pageSource))
+})
 
 // Stat shows one of a checker's stats as a person reads it: its name in words and its value, a
 // number of nanoseconds (a name ending in _ns) as a duration: "quiesce 7.6 s", "final reads 12".
@@ -135,13 +140,13 @@ func Build(w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	return page.Execute(w, v)
+	return page().Execute(w, v)
 }
 
 // view is what the page template renders.
 type view struct {
 	Title     string
-	Test      testInfo
+	Test      TestInfo
 	HasTest   bool
 	HasResult bool
 	Valid     string
@@ -162,7 +167,8 @@ type view struct {
 	Data      template.HTML // <script type="application/json"> holding the timeline's data
 }
 
-type testInfo struct {
+// TestInfo is what the report and the store's listing read of a run's test.json.
+type TestInfo struct {
 	Name          string            `json:"name"`
 	DB            string            `json:"db"`
 	Workload      string            `json:"workload"`
@@ -180,7 +186,7 @@ type testInfo struct {
 }
 
 // Strategies says which database the test ran against, with its options.
-func (t testInfo) Strategies() string {
+func (t TestInfo) Strategies() string {
 	keys := make([]string, 0, len(t.Options))
 	for k := range t.Options {
 		keys = append(keys, k)

@@ -19,6 +19,7 @@ import (
 	"crossfire/checkers"
 	"crossfire/history"
 	_ "crossfire/nemesis" // the nemesis catalog registers how histories name faults
+	"crossfire/report/internal/fixture"
 )
 
 // pageData pulls the timeline's data back out of a page.
@@ -36,7 +37,7 @@ func pageData(t *testing.T, page string) timelineData {
 }
 
 func TestReportIsSelfContainedAndComplete(t *testing.T) {
-	dir := fixtureRun(t, 0)
+	dir := fixture.Run(t, 0)
 	path, err := Write(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func TestReportIsSelfContainedAndComplete(t *testing.T) {
 	if outcomes[0] != outcomeOK || outcomes[6] != outcomeInfo || outcomes[8] != outcomeFail || outcomes[10] != outcomeOK || outcomes[11] != outcomePending {
 		t.Errorf("outcomes %v", outcomes)
 	}
-	if d.Keys[d.Key[3]] != hostileKey || d.Cmp[4] != 13 {
+	if d.Keys[d.Key[3]] != fixture.HostileKey || d.Cmp[4] != 13 {
 		t.Errorf("key %q, completion of the read %d", d.Keys[d.Key[3]], d.Cmp[4])
 	}
 	// The op that never completed is drawn to the end of the history.
@@ -94,7 +95,7 @@ func TestReportIsSelfContainedAndComplete(t *testing.T) {
 	if d.Outcome[last] != outcomePending || d.Stop[last] != d.End || d.Cmp[last] != -1 {
 		t.Errorf("pending op: outcome %d stop %d end %d", d.Outcome[last], d.Stop[last], d.End)
 	}
-	if d.Detail[2][0] != `"`+strings.ReplaceAll(hostileValue, `"`, `\"`)+`"` || d.Detail[2][2] != hostileError {
+	if d.Detail[2][0] != `"`+strings.ReplaceAll(fixture.HostileValue, `"`, `\"`)+`"` || d.Detail[2][2] != fixture.HostileError {
 		t.Errorf("details of the hostile op: %q", d.Detail[2])
 	}
 }
@@ -103,14 +104,14 @@ func TestReportIsSelfContainedAndComplete(t *testing.T) {
 // elements are the report's own two, and the hostile strings appear only escaped.
 func TestReportEscapesWhatTheStoreSaid(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Build(&buf, fixtureRun(t, 0)); err != nil {
+	if err := Build(&buf, fixture.Run(t, 0)); err != nil {
 		t.Fatal(err)
 	}
 	page := buf.String()
 	if n := strings.Count(strings.ToLower(page), "<script"); n != 2 {
 		t.Errorf("%d script elements, want the report's 2", n)
 	}
-	for _, raw := range []string{hostileValue, hostileError, hostileKey, hostileLog, "<img", "<svg", "onerror=\"", "</script><script>"} {
+	for _, raw := range []string{fixture.HostileValue, fixture.HostileError, fixture.HostileKey, fixture.HostileLog, "<img", "<svg", "onerror=\"", "</script><script>"} {
 		if strings.Contains(page, raw) {
 			t.Errorf("the page holds %q unescaped", raw)
 		}
@@ -129,7 +130,7 @@ func TestReportEscapesWhatTheStoreSaid(t *testing.T) {
 
 func TestReportWithoutResultsOrLogs(t *testing.T) {
 	dir := t.TempDir()
-	writeLines(t, filepath.Join(dir, historyFile), []history.Op{
+	fixture.WriteLines(t, filepath.Join(dir, historyFile), []history.Op{
 		{Index: 0, Time: 10, Process: 0, Type: history.Invoke, F: "read", Key: "x", Node: "n1"},
 	})
 	var buf bytes.Buffer
@@ -155,8 +156,8 @@ func TestReportWithoutResultsOrLogs(t *testing.T) {
 
 // TestReportSaysNoFaultTookEffect: a run whose faults all failed says so beside the faults.
 func TestReportSaysNoFaultTookEffect(t *testing.T) {
-	dir := fixtureRun(t, 0)
-	writeJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+	dir := fixture.Run(t, 0)
+	fixture.WriteJSON(t, filepath.Join(dir, resultsFile), map[string]any{
 		"valid":   "unknown",
 		"summary": checkers.Summary{Valid: checkers.True, Results: []checkers.Result{{Checker: "well-formed", Valid: checkers.True}}},
 		"stats":   map[string]any{"ops": 8, "ok": 4, "fail": 1, "info": 1, "faults": 0, "no_faults": "no fault of partition took effect (1 planned)"},
@@ -173,10 +174,10 @@ func TestReportSaysNoFaultTookEffect(t *testing.T) {
 // TestReportShowsTheCosts: the latency each leader's clients saw and how much was acknowledged
 // under a fault, from results.json's stats.
 func TestReportShowsTheCosts(t *testing.T) {
-	dir := fixtureRun(t, 0)
+	dir := fixture.Run(t, 0)
 	costs := checkers.Costs{Leaders: []checkers.LeaderCosts{{Node: "n1", OK: 3, P50NS: 4_000_000, P99NS: 250_000_000}},
 		UnderFault: checkers.Availability{Ops: 9, OK: 3}, Clear: checkers.Availability{Ops: 10, OK: 10}}
-	writeJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+	fixture.WriteJSON(t, filepath.Join(dir, resultsFile), map[string]any{
 		"valid": true, "summary": checkers.Summary{Valid: checkers.True},
 		"stats": map[string]any{"ops": 19, "faults": 1, "costs": costs},
 	})
@@ -190,9 +191,9 @@ func TestReportShowsTheCosts(t *testing.T) {
 // TestConflictTimesAreSecondsSinceTheStart: with the run's start known, the conflict log reads in
 // the page's own time, not wall clocks and raw nanoseconds.
 func TestConflictTimesAreSecondsSinceTheStart(t *testing.T) {
-	dir := fixtureRun(t, 0)
+	dir := fixture.Run(t, 0)
 	const start = int64(1_800_000_000_000_000_000)
-	writeJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+	fixture.WriteJSON(t, filepath.Join(dir, resultsFile), map[string]any{
 		"valid": true, "summary": checkers.Summary{Valid: checkers.True},
 		"stats": map[string]any{"ops": 8, "faults": 1, "start_unix_ns": start},
 	})

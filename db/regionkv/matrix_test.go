@@ -96,3 +96,12 @@ func readHistory(t *testing.T, path string) []history.Op {
 	}
 	return ops
 }
+
+// BenchmarkDetectionPower: for each row of regionkv's matrix that must find an anomaly, the
+// share of seeds whose run finds it at the row's own duration, on the embedded cluster, and the
+// median time to the first definite anomaly.
+//
+//	go test ./db/regionkv/ -run '^$' -bench DetectionPower -benchtime 1x -power-seeds 20
+func BenchmarkDetectionPower(b *testing.B) {
+	harnesstest.DetectionPower(b, (regionkv.DB{}).Matrix(), harness.ClusterLocal)
+}

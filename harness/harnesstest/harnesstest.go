@@ -8,10 +8,13 @@
 package harnesstest
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	_ "crossfire/db/builtin" // the databases crossfire ships, in the catalog
 	"crossfire/harness"
@@ -70,4 +73,49 @@ func removeRun(dir string) {
 		_ = os.Remove(link)
 	}
 	_ = os.Remove(parent) // fails, harmlessly, when other runs remain
+}
+
+// powerSeeds is how many seeds DetectionPower runs each row with.
+var powerSeeds = flag.Int("power-seeds", 5, "seeds per row in the detection-power benchmarks (BenchmarkDetectionPower)")
+
+// DetectionPower is the benchmark of a matrix's rows that must find an anomaly: each row, as a
+// sub-benchmark, runs seeds 1 to -power-seeds at its own duration, and reports the percentage of
+// seeds whose run came out as the row expects (found-%) and the median time from the start of
+// the run to its first definite anomaly (s-to-first; the moment the last op of its evidence
+// completed). Run it with -benchtime 1x: one iteration is every seed.
+func DetectionPower(b *testing.B, rows []harness.MatrixRow, cluster string) {
+	for _, row := range rows {
+		if !harness.ExpectsAnomaly(row) {
+			continue
+		}
+		b.Run(strings.ReplaceAll(row.Name, " ", "_"), func(b *testing.B) {
+			for b.Loop() {
+				found := 0
+				var firsts []time.Duration
+				for seed := uint64(1); seed <= uint64(*powerSeeds); seed++ {
+					res, err := harness.Run(b.Context(), row.Test(seed, cluster), harness.Options{Store: Store()})
+					if err != nil {
+						b.Fatalf("seed %d: %v", seed, err)
+					}
+					why := row.Judge(res)
+					first, ok := harness.FirstAnomaly(res)
+					if why == nil {
+						found++
+					}
+					if ok {
+						firsts = append(firsts, first)
+					}
+					b.Logf("seed %d: %s, as expected: %v (%v), first definite anomaly at %v, %s", seed, res.Valid, why == nil, why, first.Round(time.Millisecond), res.Dir)
+					if why == nil && os.Getenv("CROSSFIRE_KEEP") != "1" {
+						removeRun(res.Dir)
+					}
+				}
+				b.ReportMetric(100*float64(found)/float64(*powerSeeds), "found-%")
+				if len(firsts) > 0 {
+					slices.Sort(firsts)
+					b.ReportMetric(firsts[len(firsts)/2].Seconds(), "s-to-first")
+				}
+			}
+		})
+	}
 }

@@ -1,15 +1,16 @@
-// Command crossfire runs fault-injection tests against a three-leader database (the catalog's
-// default, the store crossfire ships, or any database in the db catalog with --db) and judges their
-// histories. `crossfire run` starts a cluster, drives a workload while nemeses inject faults, and
-// checks what happened; `crossfire check` judges a recorded history offline.
+// Package cli is crossfire's command line: run, check, matrix, report, serve, replay, version and
+// help. Two binaries carry it. crossfire-engine links everything: the databases of the catalog
+// (db/builtin) and the container runtime their clusters start with, and adds the clean and serve
+// commands (package engine). crossfire, the command people type, links only what judging and
+// drawing a history needs: check, report and version run in its own process, a few milliseconds
+// after it starts, and every other command is handed to crossfire-engine (cmd/crossfire).
 //
 // Exit codes: 0 valid, 1 anomalies found, 2 unknown (a checker could not decide), 3 bad usage or
 // bad input, 4 the environment failed.
-package main
+package cli
 
 import (
 	"context"
-	_ "crossfire/db/builtin" // the databases crossfire ships, in the catalog
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,36 @@ const (
 	exitUsage   = 3
 	exitEnv     = 4
 )
+
+// The exit codes, for the binaries and their tests.
+const (
+	ExitValid   = exitValid
+	ExitInvalid = exitInvalid
+	ExitUnknown = exitUnknown
+	ExitUsage   = exitUsage
+	ExitEnv     = exitEnv
+)
+
+// Command is one subcommand: its arguments after its name, and its exit code.
+type Command func(args []string, stdout, stderr io.Writer) int
+
+// added are the commands a binary adds that this package does not link: clean, which needs the
+// container runtime, and serve, which needs an HTTP server.
+var added = map[string]Command{}
+
+// Add adds a command under name; crossfire-engine adds clean and serve this way.
+func Add(name string, c Command) { added[name] = c }
+
+// Light reports whether crossfire runs command cmd in its own process: the commands that judge,
+// draw and serve histories, which need neither the catalog's databases nor the container
+// runtime. The rest go to crossfire-engine.
+func Light(cmd string) bool {
+	switch cmd {
+	case "check", "report", "version", "--version", "-version":
+		return true
+	}
+	return false
+}
 
 const usage = `crossfire: a fault-injection harness for multi-leader replication.
 
@@ -114,10 +145,6 @@ func versionText() string {
 	return v + ", " + bi.GoVersion
 }
 
-func main() {
-	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
-}
-
 // Main runs the CLI and returns its exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -136,10 +163,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return matrixCmd(rest, stdout, stderr)
 	case "report":
 		return reportCmd(rest, stdout, stderr)
-	case "serve":
-		return serveCmd(rest, stdout, stderr)
-	case "clean":
-		return cleanCmd(rest, stdout, stderr)
+	case "serve", "clean":
+		if c := added[cmd]; c != nil {
+			return c(rest, stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "crossfire %s: this binary does not carry it; crossfire-engine does (crossfire hands %s to it)\n", cmd, cmd)
+		return exitEnv
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionText())
 		return exitValid
@@ -164,6 +193,18 @@ func exitFor(v checkers.Valid) int {
 	}
 	return exitUnknown
 }
+
+// SignalContext is cancelled by the first SIGINT or SIGTERM; a second one kills the process.
+func SignalContext() (context.Context, context.CancelFunc) { return signalContext() }
+
+// NewFlagSet makes a command's flag set: errors and help to stderr, --help exits 0.
+func NewFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	return newFlagSet(name, synopsis, stderr)
+}
+
+// Parse parses a command's flags, before and after its positional arguments alike; it returns
+// -1 to go on, or the exit code.
+func Parse(fs *flag.FlagSet, args []string) int { return parse(fs, args) }
 
 // signalContext is cancelled by the first SIGINT or SIGTERM; a second one kills the process.
 func signalContext() (context.Context, context.CancelFunc) {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -16,8 +16,8 @@ import (
 	"crossfire/harness"
 )
 
-// matrixOutcome is one run of the validation matrix.
-type matrixOutcome struct {
+// MatrixOutcome is one run of the validation matrix, as matrix.json holds it.
+type MatrixOutcome struct {
 	Row      string         `json:"row"`
 	Faults   string         `json:"faults"`
 	Seed     uint64         `json:"seed"`
@@ -119,7 +119,7 @@ chaos).`, stderr)
 	ctx, stop := signalContext()
 	defer stop()
 	total := len(chosen) * len(seedList)
-	var outs []matrixOutcome
+	var outs []MatrixOutcome
 	start := time.Now()
 loop:
 	for _, row := range chosen {
@@ -131,7 +131,7 @@ loop:
 			fmt.Fprintf(stderr, "crossfire matrix: %d/%d: %s, seed %d (%s)\n", len(outs)+1, total, row.Name, seed, test.Name)
 			t0 := time.Now()
 			res, err := harness.Run(ctx, test, o)
-			out := matrixOutcome{Row: row.Name, Faults: strings.Join(test.Nemeses, ", "), Seed: seed, Expect: row.Expect, Valid: res.Valid,
+			out := MatrixOutcome{Row: row.Name, Faults: strings.Join(test.Nemeses, ", "), Seed: seed, Expect: row.Expect, Valid: res.Valid,
 				Ops: res.Stats.Ops, Faulted: res.Stats.Faults, Took: time.Since(t0), Dir: res.Dir,
 				Costs: res.Stats.Costs, Anomalies: res.Summary.Anomalies()}
 			switch {
@@ -193,7 +193,7 @@ func matchesAny(name string, parts []string) bool {
 }
 
 // matrixTable renders the outcomes as Markdown: a headline, then a row per run.
-func matrixTable(outs []matrixOutcome, where string, took time.Duration) string {
+func matrixTable(outs []MatrixOutcome, where string, took time.Duration) string {
 	var b strings.Builder
 	bad := 0
 	for _, out := range outs {
@@ -222,7 +222,7 @@ func matrixTable(outs []matrixOutcome, where string, took time.Duration) string 
 // costsTable renders what each run's design cost: latency of acknowledged operations per
 // leader (p50/p99), the share of operations acknowledged while a fault was in force and while
 // none was, and the anomalies found.
-func costsTable(outs []matrixOutcome) string {
+func costsTable(outs []MatrixOutcome) string {
 	var b strings.Builder
 	b.WriteString("\nWhat each design cost its clients (latency of acknowledged operations per leader, p50/p99; operations acknowledged of those begun under a fault, and with none):\n\n")
 	b.WriteString("| configuration | seed | latency p50/p99 per leader | acknowledged under a fault | acknowledged with none | anomalies |\n")
@@ -267,7 +267,7 @@ func mdCell(s string) string {
 }
 
 // writeMatrix writes matrix.json and matrix.md into the store, and appends the table to summary.
-func writeMatrix(store string, outs []matrixOutcome, table, summary string) error {
+func writeMatrix(store string, outs []MatrixOutcome, table, summary string) error {
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		return err
 	}

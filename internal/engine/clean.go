@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"context"
@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"crossfire/clusters/docker"
+	"crossfire/internal/cli"
 )
 
 func cleanCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("clean", `usage: crossfire clean [flags]
+	fs := cli.NewFlagSet("clean", `usage: crossfire clean [flags]
 
 Removes the Docker containers, networks and volumes that crossfire made (they carry the label
 "crossfire") and that runs no longer need: those of runs whose process has ended, such as a
@@ -21,28 +22,28 @@ given. Images are kept: they are reused by content hash. --dry-run lists what wo
 	fs.StringVar(&w.Run, "run", "", "only what one run made: its id (cf-…), as the run prints it (default: every run)")
 	fs.BoolVar(&w.Running, "all", false, "also what runs still in progress on this machine are using")
 	fs.BoolVar(&w.DryRun, "dry-run", false, "list what would be removed, and remove nothing")
-	if code := parse(fs, args); code >= 0 {
+	if code := cli.Parse(fs, args); code >= 0 {
 		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "crossfire clean: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+		return cli.ExitUsage
 	}
 	if w.OlderThan < 0 {
 		fmt.Fprintf(stderr, "crossfire clean: --older-than %v: must not be negative\n", w.OlderThan)
-		return exitUsage
+		return cli.ExitUsage
 	}
-	ctx, stop := signalContext()
+	ctx, stop := cli.SignalContext()
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cli, err := docker.Client(ctx)
+	dc, err := docker.Client(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire clean: %v (the embedded cluster needs no cleaning: its nodes die with their run)\n", err)
-		return exitEnv
+		return cli.ExitEnv
 	}
-	defer cli.Close()
-	r, err := docker.Clean(ctx, cli, w)
+	defer dc.Close()
+	r, err := docker.Clean(ctx, dc, w)
 	verb := "removed"
 	if w.DryRun {
 		verb = "would remove"
@@ -57,7 +58,7 @@ given. Images are kept: they are reused by content hash. --dry-run lists what wo
 	fmt.Fprintln(stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire clean: %v\n", err)
-		return exitEnv
+		return cli.ExitEnv
 	}
-	return exitValid
+	return cli.ExitValid
 }

@@ -16,3 +16,15 @@ func TestMariaDBMatrix(t *testing.T) {
 	}
 	harnesstest.Matrix(t, (mariadb.DB{}).Matrix(), 1, harness.ClusterDocker)
 }
+
+// BenchmarkDetectionPower: for each of MariaDB's rows that must find an anomaly, the share of
+// seeds whose run finds it at the row's own duration, and the median time to the first definite
+// anomaly.
+//
+//	go test ./db/mariadb/matrixtest/ -run '^$' -bench DetectionPower -benchtime 1x -power-seeds 20
+func BenchmarkDetectionPower(b *testing.B) {
+	if err := mariadb.Prerequisites(b.Context()); err != nil {
+		b.Skipf("mariadb cannot run here: %v", err)
+	}
+	harnesstest.DetectionPower(b, (mariadb.DB{}).Matrix(), harness.ClusterDocker)
+}

@@ -22,3 +22,15 @@ func TestPglogicalMatrix(t *testing.T) {
 	}
 	harnesstest.Matrix(t, rows, 1, harness.ClusterDocker)
 }
+
+// BenchmarkDetectionPower: for each of pglogical's rows that must find an anomaly, the share of
+// seeds whose run finds it at the row's own duration, and the median time to the first definite
+// anomaly.
+//
+//	go test ./db/pglogical/matrixtest/ -run '^$' -bench DetectionPower -benchtime 1x -power-seeds 20
+func BenchmarkDetectionPower(b *testing.B) {
+	if err := pglogical.Prerequisites(b.Context()); err != nil {
+		b.Skipf("pglogical cannot run here: %v", err)
+	}
+	harnesstest.DetectionPower(b, (pglogical.DB{}).Matrix(), harness.ClusterDocker)
+}

@@ -1,4 +1,4 @@
-package report
+package serve
 
 import (
 	"encoding/json"
@@ -14,6 +14,15 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"crossfire/report"
+)
+
+// Files of a run folder the listing reads (HISTORY.md names them).
+const (
+	testFile    = "test.json"
+	historyFile = "history.jsonl"
+	resultsFile = "results.json"
 )
 
 // Server serves a store directory for people: the runs in a table (newest first, filterable by
@@ -97,7 +106,7 @@ func (s *Server) runInfo(test, stamp string) RunInfo {
 	rel := test + "/" + stamp
 	ri := RunInfo{Path: rel, Test: test, Verdict: "not checked"}
 	ri.Started, _ = time.Parse("20060102T150405.000Z", stamp)
-	var t testInfo
+	var t report.TestInfo
 	if b, err := s.root.ReadFile(path.Join(rel, testFile)); err == nil && json.Unmarshal(b, &t) == nil {
 		ri.Duration = time.Duration(t.Duration)
 		ri.Workload = t.Workload
@@ -132,7 +141,7 @@ func (s *Server) runInfo(test, stamp string) RunInfo {
 			ri.Anomalies += len(res.Anomalies)
 		}
 	}
-	if _, err := s.root.Stat(path.Join(rel, File)); err == nil {
+	if _, err := s.root.Stat(path.Join(rel, report.File)); err == nil {
 		ri.Report = true
 	}
 	return ri
@@ -218,7 +227,7 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request, rel string) {
 		http.Redirect(w, r, "/", http.StatusFound)
 		return
 	}
-	if path.Base(rel) == File {
+	if path.Base(rel) == report.File {
 		s.ensureReport(path.Dir(rel))
 	}
 	f, err := s.root.Open(rel)
@@ -262,7 +271,7 @@ func (s *Server) openError(w http.ResponseWriter, r *http.Request, err error) {
 // ensureReport writes a run's report when the run has a history but no report yet (a run that
 // was killed before it could write one, or one made before reports existed).
 func (s *Server) ensureReport(rel string) {
-	if _, err := s.root.Stat(path.Join(rel, File)); err == nil {
+	if _, err := s.root.Stat(path.Join(rel, report.File)); err == nil {
 		return
 	}
 	if _, err := s.root.Stat(path.Join(rel, historyFile)); err != nil {
@@ -271,7 +280,7 @@ func (s *Server) ensureReport(rel string) {
 	// Resolve the folder inside the root first, so a link cannot send the write elsewhere.
 	if real, err := filepath.EvalSymlinks(filepath.Join(s.store, filepath.FromSlash(rel))); err == nil {
 		if base, err := filepath.EvalSymlinks(s.store); err == nil && strings.HasPrefix(real, base+string(filepath.Separator)) {
-			_, _ = Write(real)
+			_, _ = report.Write(real)
 		}
 	}
 }

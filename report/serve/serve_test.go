@@ -1,4 +1,4 @@
-package report
+package serve
 
 import (
 	"bufio"
@@ -11,6 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"crossfire/report"
+	"crossfire/report/internal/fixture"
 )
 
 // storeWithRuns lays out a store: two runs of one test (an invalid one, newer, and a valid one),
@@ -24,7 +27,7 @@ func storeWithRuns(t *testing.T) (store, outside string) {
 		t.Fatal(err)
 	}
 	place := func(test, stamp, verdict string) string {
-		src := fixtureRun(t, 3)
+		src := fixture.Run(t, 3)
 		dst := filepath.Join(store, test, stamp)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			t.Fatal(err)
@@ -34,7 +37,7 @@ func storeWithRuns(t *testing.T) (store, outside string) {
 		}
 		switch verdict {
 		case "valid":
-			writeJSON(t, filepath.Join(dst, resultsFile), map[string]any{"valid": true, "stats": map[string]any{"ops": 21}})
+			fixture.WriteJSON(t, filepath.Join(dst, resultsFile), map[string]any{"valid": true, "stats": map[string]any{"ops": 21}})
 		case "none":
 			os.Remove(filepath.Join(dst, resultsFile))
 		}
@@ -43,7 +46,7 @@ func storeWithRuns(t *testing.T) (store, outside string) {
 	place("register-lww", "20261101T100000.000Z", "valid")
 	newest := place("register-lww", "20261102T100000.000Z", "invalid")
 	place("cart-orset", "20261101T120000.000Z", "none")
-	if _, err := Write(newest); err != nil {
+	if _, err := report.Write(newest); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink("20261102T100000.000Z", filepath.Join(store, "register-lww", "latest")); err != nil {
@@ -142,7 +145,7 @@ func TestServe(t *testing.T) {
 		if code != 200 || !strings.Contains(body, "not checked") {
 			t.Fatalf("made on demand: status %d", code)
 		}
-		if _, err := os.Stat(filepath.Join(store, "cart-orset", "20261101T120000.000Z", File)); err != nil {
+		if _, err := os.Stat(filepath.Join(store, "cart-orset", "20261101T120000.000Z", report.File)); err != nil {
 			t.Errorf("the report made on demand was not kept: %v", err)
 		}
 	})

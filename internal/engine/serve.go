@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"context"
@@ -9,41 +9,42 @@ import (
 	"net/http"
 	"time"
 
-	"crossfire/report"
+	"crossfire/internal/cli"
+	"crossfire/report/serve"
 )
 
 func serveCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", `usage: crossfire serve [flags]
+	fs := cli.NewFlagSet("serve", `usage: crossfire serve [flags]
 
 Serves the store on this machine: the runs in a table (test, start, main phase, verdict; newest
 first, filterable by verdict), each opening its report and its files. A run without a report gets
 one when it is first opened. Ctrl-C stops it.`, stderr)
 	store := fs.String("store", "store", "the store directory")
 	addr := fs.String("listen", "127.0.0.1:8780", "address to listen on (loopback by default; the store is not for the network)")
-	if code := parse(fs, args); code >= 0 {
+	if code := cli.Parse(fs, args); code >= 0 {
 		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "crossfire serve: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+		return cli.ExitUsage
 	}
-	srv, err := report.NewServer(*store)
+	srv, err := serve.NewServer(*store)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire serve: %v\n", err)
-		return exitUsage
+		return cli.ExitUsage
 	}
 	defer srv.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire serve: %v\n", err)
-		return exitEnv
+		return cli.ExitEnv
 	}
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
 		fmt.Fprintf(stderr, "crossfire serve: warning: listening on %s, reachable from other machines\n", host)
 	}
 	fmt.Fprintf(stdout, "crossfire serve: the runs in %s at http://%s/ (Ctrl-C stops)\n", *store, ln.Addr())
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signalContext()
+	ctx, stop := cli.SignalContext()
 	defer stop()
 	go func() {
 		<-ctx.Done()
@@ -53,7 +54,7 @@ one when it is first opened. Ctrl-C stops it.`, stderr)
 	}()
 	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintf(stderr, "crossfire serve: %v\n", err)
-		return exitEnv
+		return cli.ExitEnv
 	}
-	return exitValid
+	return cli.ExitValid
 }
