@@ -435,8 +435,14 @@ func (s *cartStream) judgeItem(cart, item string, it *cartItem, leaders []string
 	if lost != nil && lostSeen < sawYes {
 		a := Anomaly{Kind: "lost-add", Key: cart, Item: item, Nodes: union([]string{lost.node}, missing),
 			Definite: lostSeen == sawNot, Nemesis: During(windows, lost.invoke, lost.time)}
-		a.Description = fmt.Sprintf("%s: the add of %s was acknowledged by %s (op %d), and %s no longer shows it; ",
-			cart, item, lost.node, lost.index, strings.Join(missing, ","))
+		if lost.node == "" && len(missing) == 1 && missing[0] == "" {
+			// A history that names no leader (Jepsen's): the store as a whole.
+			a.Nodes = nil
+			a.Description = fmt.Sprintf("cart %q: the add of %s was acknowledged (op %d), and the final read no longer shows it; ", cart, item, lost.index)
+		} else {
+			a.Description = fmt.Sprintf("%s: the add of %s was acknowledged by %s (op %d), and %s no longer shows it; ",
+				cart, item, lost.node, lost.index, strings.Join(missing, ","))
+		}
 		switch {
 		case lostSeen == sawMaybe:
 			a.Description += fmt.Sprintf("whether the remove at %s (op %d) had seen the add, nothing in the history decides", lostBy.node, lostBy.index)

@@ -163,6 +163,9 @@ var CASRegister = porcupine.Model{
 		if out.Failed {
 			s += " failed"
 		}
+		if in.Node == "" {
+			return fmt.Sprintf("%s [#%d]", s, in.Index)
+		}
 		return fmt.Sprintf("%s [#%d on %s]", s, in.Index, in.Node)
 	},
 }

@@ -3,11 +3,12 @@
 // their histories. `crossfire run` starts a cluster, drives a workload while nemeses inject
 // faults, and checks what happened; `crossfire check` judges a recorded history offline.
 //
-// This binary links only what judging and drawing a history needs: check, report and version
-// run here, within a few milliseconds of the process starting. Every other command (run, matrix,
-// replay, clean, serve, and help, which lists the databases) is carried out by crossfire-engine,
-// which links the databases, the container runtime (whose package initialisation alone costs
-// tens of milliseconds) and an HTTP server. crossfire finds it as engine.go says.
+// This binary links only what judging and drawing a history needs: check, report, export and
+// version run here, within a few milliseconds of the process starting. Every other command (run,
+// matrix, replay, clean, serve, and help, which lists the databases) is carried out by
+// crossfire-engine, which links the databases, the container runtime (whose package
+// initialisation alone costs tens of milliseconds) and an HTTP server. crossfire finds it as
+// engine.go says.
 //
 // Exit codes: 0 valid, 1 anomalies found, 2 unknown (a checker could not decide), 3 bad usage or
 // bad input, 4 the environment failed.

@@ -68,7 +68,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"check", "--help"}, exitValid, "-checkers"},
 		{[]string{"clean", "--help"}, exitValid, "-older-than"},
 		{[]string{"clean", "extra"}, exitUsage, "unexpected argument"},
-		{[]string{"explode"}, exitUsage, `unknown command "explode" (valid: run, check, matrix, report, serve, replay, clean, version, help)`},
+		{[]string{"explode"}, exitUsage, `unknown command "explode" (valid: run, check, matrix, report, export, serve, replay, clean, version, help)`},
 		{[]string{"matrix", "--help"}, exitValid, "-seeds"},
 		{[]string{"run", "--duration", "0", "--store", dir}, exitUsage, "--duration 0s: must be positive"},
 		{[]string{"run", "--rate", "0", "--store", dir}, exitUsage, "--rate 0: must be positive"},
@@ -745,4 +745,107 @@ func TestPglogicalMissingPrerequisiteIsExit4(t *testing.T) {
 		t.Fatalf("the line does not name what to install: %s", said[0])
 	}
 	assert.NotContains(t, errs, "pglogical cluster cf-", "a cluster was started")
+}
+
+// TestMatrixShardsMergeToTheWholeRun: the matrix run in two shards and merged gives the rows,
+// seeds and verdicts of the same matrix run whole, each run once.
+func TestMatrixShardsMergeToTheWholeRun(t *testing.T) {
+	args := []string{"matrix", "--rows", "register single-leader", "--seeds", "1,2,3,4", "--duration", "4s"}
+	whole := t.TempDir()
+	if code, out, errs := crossfire(append(args, "--store", whole)...); code != exitValid {
+		t.Fatalf("whole: exit %d\n%s%s", code, out, errs)
+	}
+	shards := t.TempDir()
+	for _, s := range []string{"1/2", "2/2"} {
+		store := filepath.Join(shards, "shard-"+s[:1], "store")
+		if code, out, errs := crossfire(append(args, "--store", store, "--shard", s)...); code != exitValid || !strings.Contains(errs, "shard "+s+": 2 of the plan's 4 runs") {
+			t.Fatalf("shard %s: exit %d\n%s%s", s, code, out, errs)
+		}
+	}
+	merged := t.TempDir()
+	code, out, errs := crossfire("matrix", "--merge", "--store", merged, shards)
+	if code != exitValid || !strings.Contains(out, "(regionkv, local cluster, 2 shards): 4 of 4 runs as expected") {
+		t.Fatalf("merge: exit %d\n%s%s", code, out, errs)
+	}
+	read := func(store string) []string {
+		var outs []cli.MatrixOutcome
+		b, err := os.ReadFile(filepath.Join(store, "matrix.json"))
+		if err != nil || json.Unmarshal(b, &outs) != nil {
+			t.Fatalf("%s: %v", store, err)
+		}
+		var rows []string
+		for _, o := range outs {
+			rows = append(rows, fmt.Sprintf("%s %s seed %d: %s, as expected %v", o.DB, o.Row, o.Seed, o.Valid, o.Expected))
+		}
+		return rows
+	}
+	assert.Equal(t, read(whole), read(merged))
+	// Shards of another plan (other seeds) do not merge with these.
+	if code, out, errs := crossfire("matrix", "--rows", "register single-leader", "--seeds", "5", "--duration", "4s", "--shard", "1/2", "--store", filepath.Join(shards, "other")); code != exitValid {
+		t.Fatalf("other plan: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := crossfire("matrix", "--merge", "--store", t.TempDir(), shards); code != exitInvalid || !strings.Contains(errs, "shard 2/2 missing") {
+		t.Fatalf("a plan with a shard missing: exit %d\n%s", code, errs)
+	}
+}
+
+// TestJepsenHistoriesInAndOut: Jepsen's histories are checked and drawn; crossfire's are
+// exported as Jepsen's and read back to the same verdicts.
+func TestJepsenHistoriesInAndOut(t *testing.T) {
+	edn := func(name string) string { return filepath.Join("..", "..", "jepsen", "testdata", name) }
+	code, out, errs := crossfire("check", edn("register-stale.edn"))
+	if code != exitInvalid || !strings.Contains(out, `definite nonlinearizable: key "7"`) || !strings.Contains(errs, "read as a Jepsen history (10 ops)") {
+		t.Fatalf("a stale register: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = crossfire("check", edn("set-lost.edn"))
+	if code != exitInvalid || !strings.Contains(out, "definite lost-add") || !strings.Contains(errs, "the cart workload") {
+		t.Fatalf("a set missing an element: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs = crossfire("check", edn("list-append.edn")); code != exitUsage || !strings.Contains(errs, "Elle judges those") {
+		t.Fatalf("list-append: exit %d\n%s%s", code, out, errs)
+	}
+	// Checked into a folder, then drawn.
+	dir := t.TempDir()
+	if code, out, errs = crossfire("check", "--out", dir, edn("register-valid.edn")); code != exitValid {
+		t.Fatalf("a valid register: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs = crossfire("report", dir); code != exitValid {
+		t.Fatalf("report: exit %d\n%s%s", code, out, errs)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil || !strings.Contains(string(page), "partition") {
+		t.Fatalf("the report of a Jepsen history shows no partition window: %v", err)
+	}
+	// A Jepsen run's folder, drawn as it is.
+	run := t.TempDir()
+	b, _ := os.ReadFile(edn("register-valid.edn"))
+	os.WriteFile(filepath.Join(run, "history.edn"), b, 0o644)
+	if code, out, errs = crossfire("report", run); code != exitValid || !strings.Contains(errs, "read as a Jepsen history (14 ops)") {
+		t.Fatalf("report of a Jepsen run folder: exit %d\n%s%s", code, out, errs)
+	}
+	// Out and back: the same verdict and anomalies.
+	exported := filepath.Join(t.TempDir(), "history.edn")
+	if code, out, errs = crossfire("export", "--out", exported, "testdata/register-lww-nonlinearizable.jsonl"); code != exitValid {
+		t.Fatalf("export: exit %d\n%s%s", code, out, errs)
+	}
+	_, direct, _ := crossfire("check", "--checkers", "linearizable", "testdata/register-lww-nonlinearizable.jsonl")
+	code, back, errs := crossfire("check", "--checkers", "linearizable", exported)
+	// EDN maps have no order: a fault's value comes back with its keys sorted.
+	during := regexp.MustCompile(`(?m) \[during .*$`)
+	if code != exitInvalid || during.ReplaceAllString(back, "") != during.ReplaceAllString(direct, "") || !strings.Contains(back, "[during partition") {
+		t.Fatalf("exported and read back: exit %d\n%s%s\nwant\n%s", code, back, errs, direct)
+	}
+	code, out, errs = crossfire("export", "--format", "json", "testdata/inventory-escrow-dedup-valid.jsonl")
+	if code != exitValid {
+		t.Fatalf("export json: exit %d %s", code, errs)
+	}
+	for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil || m["f"] == nil || m["process"] == nil {
+			t.Fatalf("line %d is not a Jepsen op as JSON: %v %s", i+1, err, line)
+		}
+	}
+	if code, _, errs = crossfire("export", "--format", "yaml", "testdata/inventory-escrow-dedup-valid.jsonl"); code != exitUsage || !strings.Contains(errs, "want edn or json") {
+		t.Fatalf("a bad format: exit %d %s", code, errs)
+	}
 }

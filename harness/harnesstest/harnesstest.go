@@ -9,6 +9,7 @@ package harnesstest
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -105,7 +106,8 @@ func DetectionPower(b *testing.B, rows []harness.MatrixRow, cluster string) {
 					if ok {
 						firsts = append(firsts, first)
 					}
-					b.Logf("seed %d: %s, as expected: %v (%v), first definite anomaly at %v, %s", seed, res.Valid, why == nil, why, first.Round(time.Millisecond), res.Dir)
+					// To stderr as it happens: a benchmark's log is cut short and shown only at its end.
+					fmt.Fprintf(os.Stderr, "%s seed %d: %s, as expected: %v (%v), first definite anomaly at %v, %s\n", row.Name, seed, res.Valid, why == nil, why, first.Round(time.Millisecond), res.Dir)
 					if why == nil && os.Getenv("CROSSFIRE_KEEP") != "1" {
 						removeRun(res.Dir)
 					}

@@ -27,7 +27,9 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 
 Checks histories offline. A PATH is a history.jsonl file, a run folder (whose test.json names
 the workload) or any folder above run folders, such as the store (every run folder under it is
-checked). A history cut off by an interrupted run is checked as far as it goes: its pending
+checked). A Jepsen history (history.edn, or any .edn file; registers and sets) is read as
+Jepsen writes it; with --out its converted history.jsonl is written there too, for crossfire
+report. A history cut off by an interrupted run is checked as far as it goes: its pending
 operations count as indeterminate. With one history, its verdict and anomalies are printed; with
 several, they are checked in parallel and each gets one line, so stored runs can be judged again
 after a checker changes. Exits with the worst of them: 0 valid, 1 anomalies, 2 unknown, 3 bad
@@ -61,6 +63,13 @@ input.`, stderr)
 	defer stop()
 	o := checkOptions{workload: *workload, names: *names, timeout: *timeout}
 	if len(targets) == 1 && targets[0] == fs.Arg(0) {
+		if *out != "" {
+			if err := os.MkdirAll(*out, 0o755); err != nil {
+				fmt.Fprintf(stderr, "crossfire check: %v\n", err)
+				return exitEnv
+			}
+			o.converted = filepath.Join(*out, harness.HistoryFile) // a Jepsen history, converted: crossfire report draws it
+		}
 		c := checkPath(ctx, targets[0], o)
 		for _, n := range c.notes {
 			fmt.Fprintf(stderr, "crossfire check: %s\n", n)
@@ -136,6 +145,7 @@ input.`, stderr)
 type checkOptions struct {
 	workload, names string
 	timeout         time.Duration
+	converted       string // where a Jepsen history is written converted (--out), or ""
 }
 
 // checkOutcome is what checking one history came to: a summary, or an error (bad input) with
@@ -192,6 +202,9 @@ func checkTargets(path string) ([]string, error) {
 	if _, err := os.Stat(filepath.Join(path, harness.HistoryFile)); err == nil {
 		return []string{path}, nil
 	}
+	if _, err := os.Stat(filepath.Join(path, JepsenHistoryFile)); err == nil {
+		return []string{path}, nil
+	}
 	var found []string
 	err = filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -200,7 +213,7 @@ func checkTargets(path string) ([]string, error) {
 		if d.Type()&os.ModeSymlink != 0 { // latest: the run is found under its own name
 			return nil
 		}
-		if !d.IsDir() && d.Name() == harness.HistoryFile {
+		if !d.IsDir() && (d.Name() == harness.HistoryFile || d.Name() == JepsenHistoryFile) && !slices.Contains(found, filepath.Dir(p)) {
 			found = append(found, filepath.Dir(p))
 		}
 		return nil
@@ -229,12 +242,38 @@ func checkPath(ctx context.Context, path string, o checkOptions) (c checkOutcome
 	file := path
 	if st.IsDir() {
 		file = filepath.Join(path, harness.HistoryFile)
+		if _, err := os.Stat(file); err != nil {
+			if _, err := os.Stat(filepath.Join(path, JepsenHistoryFile)); err == nil {
+				file = filepath.Join(path, JepsenHistoryFile)
+			}
+		}
 		if t, err := harness.LoadTest(path); err == nil && t.Workload != "" {
 			if workload != "" && workload != t.Workload {
 				return fail(exitUsage, "%s is a run of the %s workload; --workload %s contradicts its test.json", path, t.Workload, workload)
 			}
 			workload = t.Workload
 		}
+	}
+	shown := file // the file as the user named it
+	if isJepsen(file) {
+		// Read as Jepsen's, then checked as crossfire's: converted into o.converted (--out's
+		// history.jsonl), or a temporary file.
+		dst := o.converted
+		if dst == "" {
+			tmp, err := os.CreateTemp("", "crossfire-jepsen-*.jsonl")
+			if err != nil {
+				return fail(exitEnv, "%v", err)
+			}
+			tmp.Close()
+			dst = tmp.Name()
+			defer os.Remove(dst)
+		}
+		n, err := convertJepsen(file, dst)
+		if err != nil {
+			return fail(exitUsage, "%s: %v", file, err)
+		}
+		c.notes = append(c.notes, fmt.Sprintf("%s: read as a Jepsen history (%d ops)", file, n))
+		shown, file = file, dst
 	}
 	if workload == "" && o.names == "" {
 		fs, err := clientOps(file)
@@ -245,7 +284,7 @@ func checkPath(ctx context.Context, path string, o checkOptions) (c checkOutcome
 		if err != nil {
 			return fail(exitUsage, "%s: cannot tell its workload: %v; say it with --workload", file, err)
 		}
-		c.notes = append(c.notes, fmt.Sprintf("%s: the %s workload, from the names of its operations (%s)", file, w, strings.Join(fs, ", ")))
+		c.notes = append(c.notes, fmt.Sprintf("%s: the %s workload, from the names of its operations (%s)", shown, w, strings.Join(fs, ", ")))
 		workload = w
 	}
 	var cs []checkers.Checker

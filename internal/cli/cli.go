@@ -2,8 +2,9 @@
 // help. Two binaries carry it. crossfire-engine links everything: the databases of the catalog
 // (db/builtin) and the container runtime their clusters start with, and adds the clean and serve
 // commands (package engine). crossfire, the command people type, links only what judging and
-// drawing a history needs: check, report and version run in its own process, a few milliseconds
-// after it starts, and every other command is handed to crossfire-engine (cmd/crossfire).
+// drawing a history needs: check, report, export and version run in its own process, a few
+// milliseconds after it starts, and every other command is handed to crossfire-engine
+// (cmd/crossfire).
 //
 // Exit codes: 0 valid, 1 anomalies found, 2 unknown (a checker could not decide), 3 bad usage or
 // bad input, 4 the environment failed.
@@ -61,7 +62,7 @@ func Add(name string, c Command) { added[name] = c }
 // runtime. The rest go to crossfire-engine.
 func Light(cmd string) bool {
 	switch cmd {
-	case "check", "report", "version", "--version", "-version":
+	case "check", "report", "export", "version", "--version", "-version":
 		return true
 	}
 	return false
@@ -74,6 +75,7 @@ usage:
   crossfire check [flags] PATH...  check history files, run folders or the whole store offline
   crossfire matrix [flags]         run the validation matrix: broken designs caught, safe ones pass
   crossfire report RUN             write RUN/report.html again: timeline, anomalies, plots, conflicts
+  crossfire export [--format edn|json] RUN  write a run's history as Jepsen's history.edn (Knossos, Elle)
   crossfire serve [flags]          browse the store's runs and their reports on localhost
   crossfire replay --strategy S RUN  re-resolve a run's logged cart conflicts under another strategy
   crossfire clean [--older-than D]   remove the Docker containers, networks and volumes crossfire made
@@ -163,6 +165,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return matrixCmd(rest, stdout, stderr)
 	case "report":
 		return reportCmd(rest, stdout, stderr)
+	case "export":
+		return exportCmd(rest, stdout, stderr)
 	case "serve", "clean":
 		if c := added[cmd]; c != nil {
 			return c(rest, stdout, stderr)
@@ -179,7 +183,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, helpText())
 		return exitValid
 	}
-	fmt.Fprintf(stderr, "crossfire: unknown command %q (valid: run, check, matrix, report, serve, replay, clean, version, help)\n", cmd)
+	fmt.Fprintf(stderr, "crossfire: unknown command %q (valid: run, check, matrix, report, export, serve, replay, clean, version, help)\n", cmd)
 	return exitUsage
 }
 

@@ -18,6 +18,8 @@ import (
 
 // MatrixOutcome is one run of the validation matrix, as matrix.json holds it.
 type MatrixOutcome struct {
+	DB       string         `json:"db,omitempty"`
+	Cluster  string         `json:"cluster,omitempty"`
 	Row      string         `json:"row"`
 	Faults   string         `json:"faults"`
 	Seed     uint64         `json:"seed"`
@@ -42,10 +44,17 @@ break must be caught, and each safe one must pass, for every seed ('crossfire ma
 --list' lists its rows). Prints a line per run and a table at the end, writes matrix.json and
 matrix.md into the store, and exits 0 when every verdict is the expected one, 1 when one is
 not, 4 when the cluster cannot start at all. This is what the nightly chaos job runs (make
-chaos).`, stderr)
-	var database, cluster, seeds, rows, summary string
+chaos).
+
+Across machines: --shard I/N runs the I-th of N disjoint slices of the runs (rows × seeds),
+balanced by each run's expected time, and writes matrix-plan.json beside matrix.json; every
+machine must be given the same --db, --cluster, --rows, --seeds and --duration. Then
+'crossfire matrix --merge DIR...' finds the shards' stores under the folders, joins their
+results into one table per database (text, matrix.json, matrix.md, --summary), and exits 1 when
+a shard is missing or a run is not as expected.`, stderr)
+	var database, cluster, seeds, rows, summary, shard string
 	var duration time.Duration
-	var list bool
+	var list, merge bool
 	o := harness.Options{}
 	fs.StringVar(&database, "db", db.Default(), "the database whose matrix runs: "+strings.Join(harness.Matrices(), ", "))
 	fs.StringVar(&cluster, "cluster", "", "cluster kind (default: the database's first): "+harness.ClusterLocal+", "+harness.ClusterDocker)
@@ -55,8 +64,25 @@ chaos).`, stderr)
 	fs.StringVar(&o.Store, "store", "store", "store directory for run folders")
 	fs.BoolVar(&list, "list", false, "list the database's rows, each with what it must give, and run nothing")
 	fs.StringVar(&summary, "summary", "", "also append the Markdown table to this file (e.g. $GITHUB_STEP_SUMMARY)")
+	fs.StringVar(&shard, "shard", "", "run only the I-th of N balanced slices of the runs, as I/N (default: all of them)")
+	fs.BoolVar(&merge, "merge", false, "join the shards whose stores lie under the folders named as arguments, and run nothing")
 	if code := parse(fs, args); code >= 0 {
 		return code
+	}
+	if merge {
+		if shard != "" || list {
+			fmt.Fprintln(stderr, "crossfire matrix: --merge runs nothing: --shard and --list do not go with it")
+			return exitUsage
+		}
+		return mergeCmd(fs.Args(), o.Store, summary, stdout, stderr)
+	}
+	shardI, shardN := 1, 1
+	if shard != "" {
+		var err error
+		if shardI, shardN, err = parseShard(shard); err != nil {
+			fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
+			return exitUsage
+		}
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "crossfire matrix: unexpected argument %q\n", fs.Arg(0))
@@ -115,55 +141,62 @@ chaos).`, stderr)
 		return exitUsage
 	}
 
+	all := planJobs(chosen, seedList, cluster, duration)
+	jobs := shardOf(all, shardI, shardN)
+	plan := MatrixPlan{Plan: planID(database, cluster, all), DB: database, Cluster: cluster, Shard: shardI, Of: shardN, Total: len(all)}
+	for _, j := range jobs {
+		plan.Runs = append(plan.Runs, j.PlannedRun)
+	}
+	if shardN > 1 {
+		fmt.Fprintf(stderr, "crossfire matrix: shard %d/%d: %d of the plan's %d runs\n", shardI, shardN, len(jobs), len(all))
+	}
+
 	o.Progress = progressPrinter(stderr)
 	ctx, stop := signalContext()
 	defer stop()
-	total := len(chosen) * len(seedList)
 	var outs []MatrixOutcome
 	start := time.Now()
-loop:
-	for _, row := range chosen {
-		for _, seed := range seedList {
-			test := row.Test(seed, cluster)
-			if duration > 0 {
-				test.Duration = duration
+	for _, j := range jobs {
+		row, seed, test := j.row, j.Seed, j.test
+		fmt.Fprintf(stderr, "crossfire matrix: %d/%d: %s, seed %d (%s)\n", len(outs)+1, len(jobs), row.Name, seed, test.Name)
+		t0 := time.Now()
+		res, err := harness.Run(ctx, test, o)
+		out := MatrixOutcome{DB: database, Cluster: cluster, Row: row.Name, Faults: strings.Join(test.Nemeses, ", "), Seed: seed, Expect: row.Expect, Valid: res.Valid,
+			Ops: res.Stats.Ops, Faulted: res.Stats.Faults, Took: time.Since(t0), Dir: res.Dir,
+			Costs: res.Stats.Costs, Anomalies: res.Summary.Anomalies()}
+		switch {
+		case err != nil && len(outs) == 0 && errors.Is(err, harness.ErrEnvironment):
+			// Nothing ran: the cluster itself cannot start here (no Docker, say).
+			fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
+			return exitEnv
+		case err != nil:
+			out.Why = err.Error()
+		case res.Stats.Interrupted:
+			out.Why = "interrupted"
+		default:
+			if why := row.Judge(res); why != nil {
+				out.Why = why.Error()
+			} else {
+				out.Expected = true
 			}
-			fmt.Fprintf(stderr, "crossfire matrix: %d/%d: %s, seed %d (%s)\n", len(outs)+1, total, row.Name, seed, test.Name)
-			t0 := time.Now()
-			res, err := harness.Run(ctx, test, o)
-			out := MatrixOutcome{Row: row.Name, Faults: strings.Join(test.Nemeses, ", "), Seed: seed, Expect: row.Expect, Valid: res.Valid,
-				Ops: res.Stats.Ops, Faulted: res.Stats.Faults, Took: time.Since(t0), Dir: res.Dir,
-				Costs: res.Stats.Costs, Anomalies: res.Summary.Anomalies()}
-			switch {
-			case err != nil && len(outs) == 0 && errors.Is(err, harness.ErrEnvironment):
-				// Nothing ran: the cluster itself cannot start here (no Docker, say).
-				fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
-				return exitEnv
-			case err != nil:
-				out.Why = err.Error()
-			case res.Stats.Interrupted:
-				out.Why = "interrupted"
-			default:
-				if why := row.Judge(res); why != nil {
-					out.Why = why.Error()
-				} else {
-					out.Expected = true
-				}
-			}
-			outs = append(outs, out)
-			verdict := "as expected"
-			if !out.Expected {
-				verdict = "UNEXPECTED: " + firstLine(out.Why)
-			}
-			fmt.Fprintf(stdout, "%-26s seed %-4d %-8s %s (%s, %s)\n", row.Name, seed, out.Valid, verdict,
-				out.Took.Round(time.Second), out.Dir)
-			if ctx.Err() != nil {
-				break loop
-			}
+		}
+		outs = append(outs, out)
+		verdict := "as expected"
+		if !out.Expected {
+			verdict = "UNEXPECTED: " + firstLine(out.Why)
+		}
+		fmt.Fprintf(stdout, "%-26s seed %-4d %-8s %s (%s, %s)\n", row.Name, seed, out.Valid, verdict,
+			out.Took.Round(time.Second), out.Dir)
+		if ctx.Err() != nil {
+			break
 		}
 	}
 
-	table := matrixTable(outs, database+", "+cluster, time.Since(start))
+	where := database + ", " + cluster + " cluster"
+	if shardN > 1 {
+		where += fmt.Sprintf(", shard %d/%d", shardI, shardN)
+	}
+	table := matrixTable(outs, where, time.Since(start))
 	fmt.Fprint(stdout, "\n"+table)
 	code := exitValid
 	for _, out := range outs {
@@ -176,6 +209,10 @@ loop:
 		code = exitUnknown
 	}
 	if err := writeMatrix(o.Store, outs, table, summary); err != nil {
+		fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
+		return exitEnv
+	}
+	if err := writePlan(o.Store, plan); err != nil {
 		fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
 		return exitEnv
 	}
@@ -205,7 +242,7 @@ func matrixTable(outs []MatrixOutcome, where string, took time.Duration) string 
 	if bad > 0 || len(outs) == 0 {
 		mark = "❌"
 	}
-	fmt.Fprintf(&b, "### %s crossfire validation matrix (%s cluster): %d of %d runs as expected, in %s\n\n", mark, where, len(outs)-bad, len(outs), took.Round(time.Second))
+	fmt.Fprintf(&b, "### %s crossfire validation matrix (%s): %d of %d runs as expected, in %s\n\n", mark, where, len(outs)-bad, len(outs), took.Round(time.Second))
 	b.WriteString("| configuration | faults | seed | expected | verdict | as expected | ops | faults injected | run folder |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, out := range outs {

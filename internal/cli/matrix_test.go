@@ -13,7 +13,7 @@ func TestMatrixTableMarksTheUnexpected(t *testing.T) {
 	table := matrixTable([]MatrixOutcome{
 		{Row: "cart orset", Faults: "partitions", Seed: 1, Expect: "valid", Valid: checkers.True, Expected: true, Dir: "store/a"},
 		{Row: "cart merge", Faults: "partitions", Seed: 2, Expect: "resurrected", Valid: checkers.True, Why: "no resurrection | none\nsecond line", Dir: "store/b"},
-	}, "regionkv, docker", 90*time.Second)
+	}, "regionkv, docker cluster", 90*time.Second)
 	for _, want := range []string{
 		"### ❌ crossfire validation matrix (regionkv, docker cluster): 1 of 2 runs as expected, in 1m30s",
 		"| cart orset | partitions | 1 | valid | valid | yes |",

@@ -6,7 +6,9 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
+	"path/filepath"
 
+	"crossfire/harness"
 	"crossfire/report"
 )
 
@@ -16,7 +18,10 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 Writes RUN/report.html again from the run folder's history, results, conflict logs and node logs:
 one self-contained page (no network needed) with the summary, the timeline of every operation
 with the faults as bands, the anomalies linked to their operations, latency and throughput per
-leader, and the conflict log. RUN is a run folder (or its latest link).`, stderr)
+leader, and the conflict log. RUN is a run folder (or its latest link). A Jepsen run's folder
+(history.edn and no history.jsonl), or a Jepsen history.edn itself, is drawn too: the history is
+converted into the folder's history.jsonl first (crossfire check --out DIR history.edn writes the
+verdicts beside it, for the page to show).`, stderr)
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
@@ -25,6 +30,23 @@ leader, and the conflict log. RUN is a run folder (or its latest link).`, stderr
 		return exitUsage
 	}
 	dir := runFolder(fs.Arg(0))
+	if isJepsen(dir) {
+		dir = filepath.Dir(dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, harness.HistoryFile)); errors.Is(err, iofs.ErrNotExist) {
+		src := filepath.Join(dir, JepsenHistoryFile)
+		if isJepsen(fs.Arg(0)) {
+			src = fs.Arg(0)
+		}
+		if _, err := os.Stat(src); err == nil {
+			n, err := convertJepsen(src, filepath.Join(dir, harness.HistoryFile))
+			if err != nil {
+				fmt.Fprintf(stderr, "crossfire report: %s: %v\n", src, err)
+				return exitUsage
+			}
+			fmt.Fprintf(stderr, "crossfire report: %s read as a Jepsen history (%d ops), written as %s\n", src, n, filepath.Join(dir, harness.HistoryFile))
+		}
+	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		fmt.Fprintf(stderr, "crossfire report: %s is not a run folder\n", fs.Arg(0))
 		return exitUsage
