@@ -19,9 +19,9 @@ const EngineName = "crossfire-engine"
 const EngineEnv = "CROSSFIRE_ENGINE"
 
 // findEngine finds crossfire-engine: the file CROSSFIRE_ENGINE names; else the one beside this
-// binary (go install ./cmd/... puts them together); else one on PATH; else, in a checkout of
-// crossfire (go run ./cmd/crossfire …), it builds one from that checkout into the user's cache
-// (go build does nothing when it is up to date) and says so on w.
+// binary (go install ./cmd/... puts them together); else, in a checkout of crossfire (go run
+// ./cmd/crossfire …), one built from that checkout into the user's cache (go build does nothing
+// when it is up to date; the first build is said on w); else one on PATH.
 func findEngine(w io.Writer) (string, error) {
 	if p := os.Getenv(EngineEnv); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -35,18 +35,17 @@ func findEngine(w io.Writer) (string, error) {
 			return p, nil
 		}
 	}
+	// In a checkout, that checkout's engine: one installed earlier on PATH may be older than
+	// the code being run.
+	if wd, err := os.Getwd(); err == nil {
+		if root, ok := moduleRoot(wd); ok {
+			return buildEngine(root, w)
+		}
+	}
 	if p, err := exec.LookPath(EngineName); err == nil {
 		return p, nil
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", notFound(err)
-	}
-	root, ok := moduleRoot(wd)
-	if !ok {
-		return "", notFound(errors.New("not beside this binary, not on PATH, and the working directory is not in a checkout of crossfire to build it from"))
-	}
-	return buildEngine(root, w)
+	return "", notFound(errors.New("not beside this binary, not on PATH, and the working directory is not in a checkout of crossfire to build it from"))
 }
 
 func notFound(why error) error {

@@ -70,8 +70,8 @@ func TestFrontLinksNoContainerRuntime(t *testing.T) {
 }
 
 // TestFrontHandsOver: crossfire judges a history itself and hands everything else to the
-// crossfire-engine beside it, or the one CROSSFIRE_ENGINE names, or builds one from the checkout
-// it is run in; with none of these it says what to install, exit 4.
+// crossfire-engine beside it, or the one CROSSFIRE_ENGINE names, or one it builds from the
+// checkout it is run in, or one on PATH; with none of these it says what to install, exit 4.
 func TestFrontHandsOver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds three binaries")
@@ -133,6 +133,11 @@ func TestFrontHandsOver(t *testing.T) {
 	r = runIn(outside, filepath.Join(both, "crossfire"), env(), "run", "--workload", "nonsense")
 	if r.code != exitUsage {
 		t.Fatalf("a bad run through the engine: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// One on PATH, outside a checkout.
+	r = runIn(outside, filepath.Join(alone, "crossfire"), env("PATH="+both+string(os.PathListSeparator)+filepath.Dir(goTool(t))), "help")
+	if r.code != exitValid || !strings.Contains(r.stdout, "databases (--db") {
+		t.Fatalf("help with the engine on PATH: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// The one CROSSFIRE_ENGINE names.
 	r = runIn(outside, filepath.Join(alone, "crossfire"), env(EngineEnv+"="+filepath.Join(both, EngineName)), "help")
