@@ -39,8 +39,8 @@ type MatrixPlan struct {
 type PlannedRun struct {
 	Row      string        `json:"row"`
 	Seed     uint64        `json:"seed"`
-	Pos      int           `json:"pos"`      // its place in the unsharded order
-	Expected time.Duration `json:"expected"` // the time it is expected to take, which balances the shards
+	Pos      int           `json:"pos"`         // its place in the unsharded order
+	Expected time.Duration `json:"expected_ns"` // the time it is expected to take, which balances the shards
 }
 
 // matrixJob is a planned run with the row that makes its test.
