@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime/debug"
 	"slices"
+	"sync"
 
 	"crossfire/history"
 )
@@ -103,14 +104,31 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 	} else if err := <-errc; err != nil {
 		return Summary{}, err
 	}
+	// The facts the sale checkers share are finished once, here; after that every checker only
+	// reads what it gathered, so their results are worked out side by side.
+	if shared != nil {
+		if why := finishFacts(shared); why != "" {
+			for i, st := range streams {
+				if _, ok := st.(saleStream); ok || isObserveNothingSale(st) {
+					failed[i] = why
+				}
+			}
+		}
+	}
 	results := make([]Result, len(cs))
+	var wg sync.WaitGroup
 	for i, c := range cs {
 		if failed[i] != "" {
 			results[i] = Result{Checker: c.Name(), Valid: Unknown, Error: failed[i]}
-		} else {
-			results[i] = Run(ctx, streamChecker{c, streams[i]}, nil)
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = Run(ctx, streamChecker{c, streams[i]}, nil)
+		}()
 	}
+	wg.Wait()
 	untrusted(results, format.err())
 	s := Summary{Valid: Verdict(results)}
 	s.Results = results
@@ -157,6 +175,27 @@ func readAhead(next func() (history.Op, error)) (<-chan []history.Op, <-chan err
 		}
 	}()
 	return batches, errc, stop
+}
+
+// finishFacts finishes the shared sale facts, and says why not if that panicked.
+func finishFacts(f *saleFacts) (failure string) {
+	defer func() {
+		if p := recover(); p != nil {
+			failure = fmt.Sprintf("checker panicked finishing the sale facts: %v\n%s", p, debug.Stack())
+		}
+	}()
+	f.finish()
+	return ""
+}
+
+// isObserveNothingSale reports whether st is a sale stream that shares another's facts.
+func isObserveNothingSale(st Stream) bool {
+	o, ok := st.(observeNothing)
+	if !ok {
+		return false
+	}
+	_, sale := o.Stream.(saleStream)
+	return sale
 }
 
 func observe(st Stream, op history.Op) (failure string) {
