@@ -85,7 +85,11 @@ func (DB) Matrix() []harness.MatrixRow {
 		{
 			Name: "async cart idempotent", Expect: "lost or resurrected items",
 			Test: func(seed uint64, _ string) harness.Test {
-				return matrixTest("async-cart-idempotent", "cart", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"partition"}, seed)
+				// As for the profile row: only a leader cut from both peers is separated, and
+				// the last cut is held until the workload stops.
+				t := matrixTest("async-cart-idempotent", "cart", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"isolate"}, seed)
+				t.HoldLast = true
+				return t
 			},
 			Judge: func(res harness.Result) error {
 				cart := harness.ResultOf(res, checkers.CartName)
