@@ -44,7 +44,7 @@ bench:
 	$(GO) test ./report/ -run '^$$' -bench 'ReportWrite100k|Build100k' -benchtime 5x -count 3 -benchmem
 	$(GO) test ./report/ -run '^$$' -bench ReportOpen100k -benchtime 3x -count 3
 	$(GO) test ./db/regionkv/conflictlog/ -run '^$$' -bench OneRecordGone -benchtime 1x -timeout 30m
-	$(GO) test ./cmd/crossfire/ -run '^$$' -bench Startup -benchtime 200x -count 3
+	$(GO) test ./cmd/crossfire/binaries/ -run '^$$' -bench Startup -benchtime 200x -count 3
 	$(GO) test ./db/regionkv/ -run '^$$' -bench DetectionPower -benchtime 1x -power-seeds 20 -timeout 120m
 	$(GO) test ./db/pglogical/matrixtest/ -run '^$$' -bench DetectionPower -benchtime 1x -power-seeds 20 -timeout 240m
 	$(GO) test ./db/mariadb/matrixtest/ -run '^$$' -bench DetectionPower -benchtime 1x -power-seeds 20 -timeout 240m

@@ -14,6 +14,20 @@ import (
 	"crossfire/db"
 )
 
+// moduleDir is the checkout's root, two folders up from this package.
+func moduleDir(t testing.TB) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, ok := moduleRoot(wd)
+	if !ok {
+		t.Fatalf("no crossfire module above %s", wd)
+	}
+	return root
+}
+
 // TestNightlyWorkflowFansOutOverEveryDatabase: the nightly workflow is valid YAML, its shard
 // jobs form a matrix over every database of the catalog and every shard, the engines built from
 // Debian's packages get their image first, and a final job merges every shard.

@@ -1,4 +1,4 @@
-package main
+package binaries_test
 
 import (
 	"bytes"
@@ -7,6 +7,20 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"crossfire/internal/cli"
+)
+
+// The engine's file name and the variable that names one (cmd/crossfire's engine.go).
+const (
+	EngineName = "crossfire-engine"
+	EngineEnv  = "CROSSFIRE_ENGINE"
+)
+
+const (
+	exitValid = cli.ExitValid
+	exitUsage = cli.ExitUsage
+	exitEnv   = cli.ExitEnv
 )
 
 // goTool is the go command, or a skip: these tests build the binaries as people do.
@@ -26,11 +40,14 @@ func moduleDir(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, ok := moduleRoot(wd)
-	if !ok {
-		t.Fatalf("no crossfire module above %s", wd)
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(b), "module crossfire\n") {
+			return dir
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatalf("no crossfire module above %s", wd)
+		}
 	}
-	return root
 }
 
 // buildBinaries builds the commands under cmd/ named by pkgs into dir.
@@ -80,7 +97,7 @@ func TestFrontHandsOver(t *testing.T) {
 	buildBinaries(t, both, "crossfire", "crossfire-engine")
 	alone := t.TempDir()
 	buildBinaries(t, alone, "crossfire")
-	fixture, err := filepath.Abs("testdata/register-single-leader-valid.jsonl")
+	fixture, err := filepath.Abs("../testdata/register-single-leader-valid.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package binaries_test
 
 import (
 	"fmt"
@@ -32,7 +32,7 @@ func smallHistory(n int) string {
 // report run in the binary people type, which links no container runtime; engine-check is the
 // same check in crossfire-engine, which does.
 //
-//	go test ./cmd/crossfire -run '^$' -bench Startup -benchtime 200x -count 3
+//	go test ./cmd/crossfire/binaries/ -run '^$' -bench Startup -benchtime 200x -count 3
 func BenchmarkStartup(b *testing.B) {
 	bin := b.TempDir()
 	buildBinaries(b, bin, "crossfire", "crossfire-engine")
