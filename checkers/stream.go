@@ -43,6 +43,7 @@ func checkByStreaming(ctx context.Context, s Streamer, ops []history.Op) Result 
 func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Checker) (Summary, error) {
 	streams := make([]Stream, 0, len(cs))
 	var shared *saleFacts // one set of sale facts serves every checker that reads them
+	var sales []int       // the places in streams of the checkers that read them
 	var format formatCheck
 	for _, c := range cs {
 		s, ok := c.(Streamer)
@@ -56,6 +57,7 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 		}
 		st := s.Stream()
 		if ss, ok := st.(saleStream); ok {
+			sales = append(sales, len(streams))
 			if shared == nil {
 				shared = ss.facts()
 			} else {
@@ -108,10 +110,8 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 	// reads what it gathered, so their results are worked out side by side.
 	if shared != nil {
 		if why := finishFacts(shared); why != "" {
-			for i, st := range streams {
-				if _, ok := st.(saleStream); ok || isObserveNothingSale(st) {
-					failed[i] = why
-				}
+			for _, i := range sales {
+				failed[i] = why
 			}
 		}
 	}
@@ -186,16 +186,6 @@ func finishFacts(f *saleFacts) (failure string) {
 	}()
 	f.finish()
 	return ""
-}
-
-// isObserveNothingSale reports whether st is a sale stream that shares another's facts.
-func isObserveNothingSale(st Stream) bool {
-	o, ok := st.(observeNothing)
-	if !ok {
-		return false
-	}
-	_, sale := o.Stream.(saleStream)
-	return sale
 }
 
 func observe(st Stream, op history.Op) (failure string) {

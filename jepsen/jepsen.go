@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"slices"
 	"sort"
@@ -228,22 +229,14 @@ func convert(jops []jop) ([]history.Op, error) {
 	for f := range fs {
 		known := slices.Contains([]string{"read", "write", "cas"}, f) || set && f == "add"
 		if !known {
-			return nil, fmt.Errorf("%w: operations %s; crossfire reads registers (:read, :write, :cas) and sets (:add, :read)%s",
-				ErrUnjudged, strings.Join(slices.Sorted(func(yield func(string) bool) {
-					for f := range fs {
-						if !yield(":" + f) {
-							return
-						}
-					}
-				}), ", "), counterHint(fs, jops))
+			return nil, fmt.Errorf("%w: operations :%s; crossfire reads registers (:read, :write, :cas) and sets (:add, :read)%s",
+				ErrUnjudged, strings.Join(slices.Sorted(maps.Keys(fs)), ", :"), counterHint(fs, jops))
 		}
 	}
-	if set {
+	if set && counterLike(jops) {
 		for _, j := range jops {
-			if !j.nemesis && j.f == "add" && j.typ == history.OK {
-				if _, isNumber := j.value.(int64); isNumber && counterLike(jops) {
-					return nil, fmt.Errorf("%w: :add of amounts with :read of a number is a counter; crossfire judges no counter", ErrUnjudged)
-				}
+			if _, isNumber := j.value.(int64); isNumber && !j.nemesis && j.f == "add" && j.typ == history.OK {
+				return nil, fmt.Errorf("%w: :add of amounts with :read of a number is a counter; crossfire judges no counter", ErrUnjudged)
 			}
 		}
 	}

@@ -242,6 +242,11 @@ func writeOp(w *bufio.Writer, m map[edn.Keyword]any) {
 		}
 		return strings.Compare(string(a), string(b))
 	})
+	writeMap(w, m, keys)
+}
+
+// writeMap prints a map's entries in the order of keys: {:a 1, :b 2}.
+func writeMap(w *bufio.Writer, m map[edn.Keyword]any, keys []edn.Keyword) {
 	w.WriteByte('{')
 	for i, k := range keys {
 		if i > 0 {
@@ -283,16 +288,7 @@ func writeValue(w *bufio.Writer, v any) {
 		}
 		w.WriteByte(']')
 	case map[edn.Keyword]any:
-		keys := slices.Sorted(maps.Keys(x))
-		w.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				w.WriteString(", ")
-			}
-			w.WriteString(":" + string(k) + " ")
-			writeValue(w, x[k])
-		}
-		w.WriteByte('}')
+		writeMap(w, x, slices.Sorted(maps.Keys(x)))
 	default:
 		writeString(w, fmt.Sprint(x))
 	}

@@ -79,10 +79,7 @@ input.`, stderr)
 			return c.code
 		}
 		if *out != "" {
-			err := os.MkdirAll(*out, 0o755)
-			if err == nil {
-				err = harness.WriteArtifacts(*out, c.summary)
-			}
+			err := harness.WriteArtifacts(*out, c.summary)
 			if err == nil {
 				b, _ := json.MarshalIndent(c.summary, "", "  ")
 				err = os.WriteFile(filepath.Join(*out, harness.ResultsFile), append(b, '\n'), 0o644)

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -203,13 +204,7 @@ func mergeShards(found []shardResult) ([]mergedPlan, error) {
 	}
 	var errs []error
 	var merged []mergedPlan
-	for _, id := range slices.Sorted(func(yield func(string) bool) {
-		for k := range byPlan {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, id := range slices.Sorted(maps.Keys(byPlan)) {
 		shards := byPlan[id]
 		first := shards[0].plan
 		m := mergedPlan{plan: first, shard: first.Of}

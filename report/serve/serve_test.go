@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"crossfire/harness"
 	"crossfire/report"
 	"crossfire/report/internal/fixture"
 )
@@ -37,9 +38,9 @@ func storeWithRuns(t *testing.T) (store, outside string) {
 		}
 		switch verdict {
 		case "valid":
-			fixture.WriteJSON(t, filepath.Join(dst, resultsFile), map[string]any{"valid": true, "stats": map[string]any{"ops": 21}})
+			fixture.WriteJSON(t, filepath.Join(dst, harness.ResultsFile), map[string]any{"valid": true, "stats": map[string]any{"ops": 21}})
 		case "none":
-			os.Remove(filepath.Join(dst, resultsFile))
+			os.Remove(filepath.Join(dst, harness.ResultsFile))
 		}
 		return dst
 	}
