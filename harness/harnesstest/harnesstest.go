@@ -103,11 +103,13 @@ func DetectionPower(b *testing.B, rows []harness.MatrixRow, cluster string) {
 					if why == nil {
 						found++
 					}
+					at := "none"
 					if ok {
 						firsts = append(firsts, first)
+						at = first.Round(time.Millisecond).String()
 					}
 					// To stderr as it happens: a benchmark's log is cut short and shown only at its end.
-					fmt.Fprintf(os.Stderr, "%s seed %d: %s, as expected: %v (%v), first definite anomaly at %v, %s\n", row.Name, seed, res.Valid, why == nil, why, first.Round(time.Millisecond), res.Dir)
+					fmt.Fprintf(os.Stderr, "%s seed %d: %s, as expected: %v (%v), first definite anomaly at %s, %s\n", row.Name, seed, res.Valid, why == nil, why, at, res.Dir)
 					if why == nil && os.Getenv("CROSSFIRE_KEEP") != "1" {
 						removeRun(res.Dir)
 					}
