@@ -1,8 +1,8 @@
 // Package clusters defines what crossfire needs from a running cluster of the database under
 // test, whatever the database: leaders with client endpoints, and fault capabilities as small
 // optional interfaces that nemeses and the harness find by type assertion (Partitioner,
-// ClockSkewer, Killer, Pauser, Disconnector, LinkShaper, ReplicationDuplicator, Quiescer,
-// ConflictSource, ArtifactCollector). A nemesis asked for on a database whose cluster lacks its
+// ClockSkewer, Killer, Pauser, Disconnector, LinkShaper, WANEmulator, ReplicationDuplicator,
+// Quiescer, ConflictSource, ArtifactCollector). A nemesis asked for on a database whose cluster lacks its
 // capability is refused before the run starts, naming both.
 //
 // Every link the harness can cut is named by a Link: leader-to-leader links are directed (n1->n2
@@ -129,6 +129,15 @@ type Disconnector interface {
 type LinkShaper interface {
 	SetLatency(ctx context.Context, links []Link, latency, jitter time.Duration) error
 	ClearLatency(ctx context.Context) error
+}
+
+// WANEmulator puts the leaders in regions apart: every link between two leaders carries its
+// traffic with a delay of rtt/2 each way, for the rest of the cluster's life, while clients reach
+// their own leader without one (a client is in its leader's region). A write that must reach
+// another leader before it is acknowledged pays the round trip; one acknowledged locally does
+// not. A fault's latency (LinkShaper) adds to it, and healing or clearing faults leaves it.
+type WANEmulator interface {
+	SetWAN(ctx context.Context, rtt time.Duration) error
 }
 
 // ReplicationDuplicator makes every node's replication deliver entries more than once.

@@ -127,6 +127,9 @@ func Run(ctx context.Context, t Test, o Options) (Result, error) {
 	if err := nemesis.Check(env, ns); err != nil {
 		return Result{Test: t}, fmt.Errorf("%w: database %s on a %s cluster: %v", ErrUsage, t.DB, t.Cluster, err)
 	}
+	if _, ok := kind.Cluster.(clusters.WANEmulator); t.WAN > 0 && !ok {
+		return Result{Test: t}, fmt.Errorf("%w: database %s on a %s cluster cannot put its leaders a round trip apart (no WANEmulator)", ErrUsage, t.DB, t.Cluster)
+	}
 	nodeIDs := make([]string, t.Nodes)
 	for i := range nodeIDs {
 		nodeIDs[i] = fmt.Sprintf("n%d", i+1)
@@ -232,6 +235,16 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	r.env = &nemesis.Env{Cluster: c, Clients: &nemesis.ClientFaults{}}
 	if err := nemesis.Check(r.env, r.ns); err != nil {
 		return r.res, fmt.Errorf("%w: database %s: %v", ErrUsage, r.t.DB, err)
+	}
+	if t := r.t.WAN; t > 0 {
+		w, ok := c.(clusters.WANEmulator)
+		if !ok {
+			return r.res, fmt.Errorf("%w: database %s: its cluster cannot put its leaders a round trip apart", ErrUsage, r.t.DB)
+		}
+		if err := w.SetWAN(ctx, t); err != nil {
+			return r.res, fmt.Errorf("%w: a round trip of %s between leaders: %v", ErrEnvironment, t, err)
+		}
+		r.logf("crossfire: leaders are %s apart (round trip); clients reach their own at once", t)
 	}
 	nodes := c.Nodes()
 	if r.hw, err = history.Create(filepath.Join(r.dir, HistoryFile), r.start); err != nil {

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"testing"
+	"time"
 
 	"crossfire/db"
 )
@@ -28,5 +29,9 @@ func TestDefaultName(t *testing.T) {
 		if got := tt.defaultName(spec); got != c.want {
 			t.Errorf("%v %v: named %q, want %q", c.opts, c.nemeses, got, c.want)
 		}
+	}
+	tt := Test{DB: "other", Workload: "register", Options: map[string]string{"replication": "galera"}, Nemeses: []string{"partition"}, WAN: 80 * time.Millisecond}
+	if got, want := tt.defaultName(spec), "other-register-galera-partition-wan80ms"; got != want {
+		t.Errorf("with a round trip: named %q, want %q", got, want)
 	}
 }

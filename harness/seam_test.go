@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,6 +36,8 @@ func TestTheSeamRefusesBeforeAnythingIsMade(t *testing.T) {
 		{harness.Test{DB: "memkv", Workload: "cart"}, "database memkv has no client for the cart workload (it has: register)"},
 		{harness.Test{DB: "memkv", Workload: "register", Cluster: "docker"}, "database memkv cannot start a docker cluster (valid: memory)"},
 		{harness.Test{DB: "regionkv", Workload: "register", Nemeses: []string{"disconnect"}}, "nemesis disconnect: the cluster cannot take a node off its network (it is no Disconnector)"},
+		{harness.Test{DB: "memkv", Workload: "register", WAN: 80 * time.Millisecond}, "database memkv on a memory cluster cannot put its leaders a round trip apart (no WANEmulator)"},
+		{harness.Test{DB: "regionkv", Workload: "register", WAN: time.Millisecond}, "the round trip between leaders (WAN) must be 0 or from 2ms to 10s"},
 	} {
 		_, err := harness.Run(t.Context(), c.test, harness.Options{Store: store})
 		if !errors.Is(err, harness.ErrUsage) || !strings.Contains(err.Error(), c.want) {

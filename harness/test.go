@@ -39,6 +39,12 @@ type Test struct {
 	Quiesce       time.Duration `json:"quiesce_ns"`        // bound on the wait for replication after healing
 	CheckTimeout  time.Duration `json:"check_timeout_ns"`  // bound on the checkers
 
+	// WAN puts the leaders in regions apart: every link between two leaders delays its traffic
+	// by half this round trip each way for the whole run, while clients reach their own leader
+	// at once (clusters.WANEmulator). Zero is the cluster as it is (loopback or a Docker
+	// network). Faults' latency adds to it.
+	WAN time.Duration `json:"wan_rtt_ns,omitempty"`
+
 	// HoldLast keeps each nemesis's last fault in force to the end of the main phase; the final
 	// heal undoes it once the workload has stopped (nemesis.Timing.HoldLast).
 	HoldLast bool `json:"hold_last,omitempty"`
@@ -130,7 +136,11 @@ func (t Test) defaultName(spec db.Spec) string {
 	if len(t.Nemeses) > 0 {
 		nem = strings.Join(t.Nemeses, "+")
 	}
-	return strings.Join(append(parts, nem), "-")
+	parts = append(parts, nem)
+	if t.WAN > 0 {
+		parts = append(parts, "wan"+t.WAN.String())
+	}
+	return strings.Join(parts, "-")
 }
 
 // Validate reports the first thing wrong with a test (after WithDefaults), naming what is valid.
@@ -167,6 +177,7 @@ func (t Test) Validate() error {
 		{"op timeout must be positive", t.OpTimeout <= 0},
 		{"keys must not be negative", t.Keys < 0},
 		{"interval and fault duration must not be negative", t.Interval < 0 || t.FaultDuration < 0},
+		{"the round trip between leaders (WAN) must be 0 or from 2ms to 10s", t.WAN != 0 && (t.WAN < 2*time.Millisecond || t.WAN > 10*time.Second)},
 	} {
 		if c.bad {
 			errs = append(errs, errors.New(c.name))

@@ -182,6 +182,7 @@ type TestInfo struct {
 	Concurrency   int               `json:"concurrency"`
 	Interval      int64             `json:"interval_ns"`
 	FaultDuration int64             `json:"fault_duration_ns"`
+	WAN           int64             `json:"wan_rtt_ns,omitempty"` // the round trip between leaders, 0 for none
 	Schedule      []any             `json:"schedule"`
 }
 

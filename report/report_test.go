@@ -186,6 +186,13 @@ func TestReportShowsTheCosts(t *testing.T) {
 	for _, want := range []string{"n1: p50 4 ms, p99 250 ms", "acknowledged under a fault: 3 of 9 begun", "with none: 10 of 10 begun"} {
 		assert.Contains(t, page.String(), want)
 	}
+	assert.NotContains(t, page.String(), "round trip")
+
+	// The latencies of a run whose leaders were a round trip apart are read with that in view.
+	fixture.WriteJSON(t, filepath.Join(dir, "test.json"), map[string]any{"name": "fixture", "db": "regionkv", "cluster": "local", "nodes": 3, "wan_rtt_ns": 8e7})
+	page.Reset()
+	require.NoError(t, Build(&page, dir))
+	assert.Contains(t, page.String(), "local, 3 leaders, a round trip of 80ms apart (clients reach their own at once)")
 }
 
 // TestConflictTimesAreSecondsSinceTheStart: with the run's start known, the conflict log reads in

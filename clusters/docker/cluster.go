@@ -447,6 +447,19 @@ func (c *Cluster) SetLatency(ctx context.Context, links []clusters.Link, latency
 	return errors.Join(errs...)
 }
 
+// SetWAN delays every link between leaders by rtt/2 each way: at the sidecar, or with tc netem
+// inside the leaders. Client links are left as they are.
+func (c *Cluster) SetWAN(ctx context.Context, rtt time.Duration) error {
+	if rtt < 0 {
+		return fmt.Errorf("docker: a round trip of %s", rtt)
+	}
+	errs := []error{c.sidecar.SetWAN(ctx, rtt)}
+	if c.fw != nil {
+		errs = append(errs, c.fw.setWAN(ctx, rtt))
+	}
+	return errors.Join(errs...)
+}
+
 // ClearLatency removes every delay.
 func (c *Cluster) ClearLatency(ctx context.Context) error {
 	errs := []error{c.sidecar.ClearLatency(ctx)}

@@ -39,6 +39,7 @@ type firewall struct {
 	mu     sync.Mutex
 	cut    map[clusters.Link]bool
 	slow   map[clusters.Link]netem
+	wan    time.Duration   // the round trip between leaders: each link's traffic waits half of it each way
 	behind map[string]bool // leaders whose rules could not be made: down or frozen
 
 	probed  bool  // whether a leader was asked if it can slow links
@@ -102,6 +103,15 @@ func (f *firewall) setLatency(ctx context.Context, links []clusters.Link, latenc
 			f.slow[l] = netem{latency, jitter}
 		}
 	})
+}
+
+func (f *firewall) setWAN(ctx context.Context, rtt time.Duration) error {
+	if rtt > 0 {
+		if err := f.probeNetem(ctx); err != nil {
+			return err
+		}
+	}
+	return f.change(ctx, func() { f.wan = rtt })
 }
 
 func (f *firewall) clearLatency(ctx context.Context) error {
@@ -204,27 +214,47 @@ iptables -w -C OUTPUT -j CF-OUT 2>/dev/null || iptables -w -I OUTPUT -j CF-OUT
 	for _, r := range rules {
 		b.WriteString("iptables -w " + r + "\n")
 	}
-	// The replies over each slowed link: what its listener sends back to its dialer.
+	// The replies over each slowed link: what its listener sends back to its dialer, with the
+	// link's half of the round trip between regions added; and with a round trip, what each
+	// dialer sends its listener, delayed by the other half.
 	var delays []string
 	band := 4 // bands 1-3 carry everything else, as a prio qdisc's default priomap sends it
-	for _, l := range slices.SortedFunc(maps.Keys(f.slow), linkOrder) {
-		d, s := f.ends(l)
-		if me != s || states[d].IP == "" || band > 16 {
-			continue
+	addDelay := func(latency, jitter time.Duration, match string) {
+		if latency <= 0 || band > 16 {
+			return
 		}
-		n := f.slow[l]
-		delay := fmt.Sprintf("delay %dms", n.latency.Milliseconds())
-		if n.jitter > 0 {
-			delay += fmt.Sprintf(" %dms", n.jitter.Milliseconds())
-		}
-		match := "match ip dst " + states[d].IP + "/32"
-		if !either {
-			match += " match ip sport " + port + " 0xffff"
+		delay := fmt.Sprintf("delay %dms", latency.Milliseconds())
+		if jitter > 0 {
+			delay += fmt.Sprintf(" %dms", jitter.Milliseconds())
 		}
 		delays = append(delays,
 			fmt.Sprintf(`tc qdisc add dev "$dev" parent 1:%x handle %x: netem %s`, band, band*16, delay),
 			fmt.Sprintf(`tc filter add dev "$dev" parent 1: protocol ip prio 1 u32 %s flowid 1:%x`, match, band))
 		band++
+	}
+	links := maps.Clone(f.slow)
+	if f.wan > 0 {
+		for _, from := range f.c.ids {
+			for _, to := range f.c.ids {
+				if l := (clusters.Link{From: from, To: to}); from != to {
+					links[l] = f.slow[l]
+				}
+			}
+		}
+	}
+	for _, l := range slices.SortedFunc(maps.Keys(links), linkOrder) {
+		d, s := f.ends(l)
+		n := links[l]
+		switch {
+		case me == s && states[d].IP != "":
+			match := "match ip dst " + states[d].IP + "/32"
+			if !either {
+				match += " match ip sport " + port + " 0xffff"
+			}
+			addDelay(n.latency+f.wan/2, n.jitter, match)
+		case me == d && !either && states[s].IP != "":
+			addDelay(f.wan/2, 0, "match ip dst "+states[s].IP+"/32 match ip dport "+port+" 0xffff")
+		}
 	}
 	b.WriteString("if command -v tc >/dev/null 2>&1; then\n  for dev in $(ls /sys/class/net); do\n    [ \"$dev\" = lo ] && continue\n")
 	b.WriteString("    tc qdisc del dev \"$dev\" root 2>/dev/null || true\n")

@@ -89,6 +89,62 @@ func TestFirewallSlowsTheReplies(t *testing.T) {
 	}
 }
 
+func netemLines(script string) []string {
+	var out []string
+	for _, line := range strings.Split(script, "\n") {
+		if strings.Contains(line, "netem") || strings.Contains(line, "u32") {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
+}
+
+// A round trip between regions delays every link's traffic by half of it each way: at the
+// listener, its replies to each dialer (with a link's fault latency added on top); at the dialer,
+// what it sends to the listener's port. With group communication (either side dials), each
+// leader delays all it sends each peer once. Clearing the faults' latency keeps the round trip.
+func TestFirewallWANDelaysBothWays(t *testing.T) {
+	f, states := firewallOf(DialPull)
+	f.wan = 80 * time.Millisecond
+	f.slow[clusters.Link{From: "n1", To: "n3"}] = netem{200 * time.Millisecond, 0}
+	want := []string{
+		// n1 is the listener of n1->n2 and n1->n3 (pulled): replies to n2, and to n3 slowed further
+		`tc qdisc add dev "$dev" parent 1:4 handle 40: netem delay 40ms`,
+		`tc filter add dev "$dev" parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.2/32 match ip sport 5432 0xffff flowid 1:4`,
+		`tc qdisc add dev "$dev" parent 1:5 handle 50: netem delay 240ms`,
+		`tc filter add dev "$dev" parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.3/32 match ip sport 5432 0xffff flowid 1:5`,
+		// and the dialer of n2->n1 and n3->n1: what it sends to their port
+		`tc qdisc add dev "$dev" parent 1:6 handle 60: netem delay 40ms`,
+		`tc filter add dev "$dev" parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.2/32 match ip dport 5432 0xffff flowid 1:6`,
+		`tc qdisc add dev "$dev" parent 1:7 handle 70: netem delay 40ms`,
+		`tc filter add dev "$dev" parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.3/32 match ip dport 5432 0xffff flowid 1:7`,
+	}
+	if got := netemLines(f.script("n1", states)); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("n1 with a round trip of 80ms:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	clear(f.slow)
+	if got := netemLines(f.script("n1", states)); len(got) != 8 || strings.Contains(strings.Join(got, " "), "240ms") {
+		t.Errorf("clearing the faults' latency changed the round trip: %q", got)
+	}
+
+	f, states = firewallOf(DialEither)
+	f.wan = 80 * time.Millisecond
+	got := netemLines(f.script("n2", states))
+	want = []string{
+		`tc qdisc add dev "$dev" parent 1:4 handle 40: netem delay 40ms`,
+		`tc filter add dev "$dev" parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.1/32 flowid 1:4`,
+		`tc qdisc add dev "$dev" parent 1:5 handle 50: netem delay 40ms`,
+		`tc filter add dev "$dev" parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.3/32 flowid 1:5`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("n2 of a group with a round trip of 80ms:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	f.wan = 0
+	if got := netemLines(f.script("n2", states)); len(got) != 0 {
+		t.Errorf("no round trip, yet %q", got)
+	}
+}
+
 func TestPeerAddress(t *testing.T) {
 	walled := &Cluster{leader: Leader{Port: 3306, Links: LinksFirewall}, ids: []string{"n1", "n2"}}
 	if got := walled.PeerAddress("n1", "n2"); got != "n2:3306" {

@@ -44,6 +44,7 @@ type Sidecar struct {
 	mu      sync.Mutex
 	cut     map[clusters.Link]bool
 	latency map[clusters.Link]toxiclient.Attributes // the latency toxic of each slowed link
+	wan     time.Duration                           // the round trip between leaders (SetWAN)
 }
 
 // SidecarSpec says what the sidecar proxies: the leaders (their names on the run's network) and
@@ -288,6 +289,55 @@ func (s *Sidecar) replaceProxy(l clusters.Link, cut bool) error {
 			return fmt.Errorf("docker: slowing %s again: %w", l, err)
 		}
 	}
+	if s.wan > 0 && l.From != clusters.ClientLink {
+		for _, stream := range []string{"upstream", "downstream"} {
+			if _, err := p.AddToxic("wan-"+stream, "latency", stream, 1, wanAttrs(s.wan)); err != nil {
+				return fmt.Errorf("docker: delaying %s again: %w", l, err)
+			}
+		}
+	}
+	return nil
+}
+
+func wanAttrs(rtt time.Duration) toxiclient.Attributes {
+	return toxiclient.Attributes{"latency": (rtt / 2).Milliseconds()}
+}
+
+// SetWAN delays every link between leaders that the sidecar carries by rtt/2 each way, with
+// toxics of their own that partitions and ClearLatency leave in place. Zero removes the delay.
+func (s *Sidecar) SetWAN(ctx context.Context, rtt time.Duration) error {
+	if !s.peers {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, from := range s.leaders {
+		for _, to := range s.leaders {
+			if from == to {
+				continue
+			}
+			l := clusters.Link{From: from, To: to}
+			p, err := s.API.Proxy(l.String())
+			if err != nil {
+				return fmt.Errorf("docker: no link %s: %w", l, err)
+			}
+			for _, stream := range []string{"upstream", "downstream"} {
+				name := "wan-" + stream
+				switch {
+				case rtt == 0 && s.wan > 0:
+					err = p.RemoveToxic(name)
+				case rtt > 0 && s.wan > 0:
+					_, err = p.UpdateToxic(name, 1, wanAttrs(rtt))
+				case rtt > 0:
+					_, err = p.AddToxic(name, "latency", stream, 1, wanAttrs(rtt))
+				}
+				if err != nil {
+					return fmt.Errorf("docker: the round trip of %s: %w", l, err)
+				}
+			}
+		}
+	}
+	s.wan = rtt
 	return nil
 }
 

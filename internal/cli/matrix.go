@@ -48,18 +48,19 @@ chaos).
 
 Across machines: --shard I/N runs the I-th of N disjoint slices of the runs (rows × seeds),
 balanced by each run's expected time, and writes matrix-plan.json beside matrix.json; every
-machine must be given the same --db, --cluster, --rows, --seeds and --duration. Then
+machine must be given the same --db, --cluster, --rows, --seeds, --duration and --wan. Then
 'crossfire matrix --merge DIR...' finds the shards' stores under the folders, joins their
 results into one table per database (text, matrix.json, matrix.md, --summary), and exits 1 when
 a shard is missing or a run is not as expected.`, stderr)
 	var database, cluster, seeds, rows, summary, shard string
-	var duration time.Duration
+	var duration, wan time.Duration
 	var list, merge bool
 	o := harness.Options{}
 	fs.StringVar(&database, "db", db.Default(), "the database whose matrix runs: "+strings.Join(harness.Matrices(), ", "))
 	fs.StringVar(&cluster, "cluster", "", "cluster kind (default: the database's first): "+harness.ClusterLocal+", "+harness.ClusterDocker)
 	fs.StringVar(&seeds, "seeds", "1,2,3", "comma-separated seeds; every row runs with each")
 	fs.DurationVar(&duration, "duration", 0, "main phase of every run (default: each row's own, 6 to 40s)")
+	fs.DurationVar(&wan, "wan", 0, "put the leaders of every run a round trip apart, e.g. 80ms, so that the costs table shows what reaching another region costs (default: the cluster's own links)")
 	fs.StringVar(&rows, "rows", "", "comma-separated parts of row names to run (default: every row), e.g. cart,escrow")
 	fs.StringVar(&o.Store, "store", "store", "store directory for run folders")
 	fs.BoolVar(&list, "list", false, "list the database's rows, each with what it must give, and run nothing")
@@ -140,10 +141,14 @@ a shard is missing or a run is not as expected.`, stderr)
 		fmt.Fprintln(stderr, "crossfire matrix: --duration must not be negative")
 		return exitUsage
 	}
+	if wan < 0 {
+		fmt.Fprintln(stderr, "crossfire matrix: --wan must not be negative")
+		return exitUsage
+	}
 
-	all := planJobs(chosen, seedList, cluster, duration)
+	all := planJobs(chosen, seedList, cluster, duration, wan)
 	jobs := shardOf(all, shardI, shardN)
-	plan := MatrixPlan{Plan: planID(database, cluster, all), DB: database, Cluster: cluster, Shard: shardI, Of: shardN, Total: len(all)}
+	plan := MatrixPlan{Plan: planID(database, cluster, all), DB: database, Cluster: cluster, WAN: wan, Shard: shardI, Of: shardN, Total: len(all)}
 	for _, j := range jobs {
 		plan.Runs = append(plan.Runs, j.PlannedRun)
 	}
@@ -192,7 +197,7 @@ a shard is missing or a run is not as expected.`, stderr)
 		}
 	}
 
-	where := database + ", " + cluster + " cluster"
+	where := matrixWhere(database, cluster, wan)
 	if shardN > 1 {
 		where += fmt.Sprintf(", shard %d/%d", shardI, shardN)
 	}
@@ -230,6 +235,16 @@ func matchesAny(name string, parts []string) bool {
 }
 
 // matrixTable renders the outcomes as Markdown: a headline, then a row per run.
+// matrixWhere names where a matrix ran: the database, the cluster kind and, with --wan, how far
+// apart its leaders were.
+func matrixWhere(database, cluster string, wan time.Duration) string {
+	where := database + ", " + cluster + " cluster"
+	if wan > 0 {
+		where += ", leaders " + wan.String() + " apart (round trip)"
+	}
+	return where
+}
+
 func matrixTable(outs []MatrixOutcome, where string, took time.Duration) string {
 	var b strings.Builder
 	bad := 0

@@ -27,13 +27,14 @@ const PlanFile = "matrix-plan.json"
 type MatrixPlan struct {
 	// Plan identifies the whole plan: the database, the cluster kind, and every run of it with
 	// its duration. Shards merge only with shards of the same plan.
-	Plan    string       `json:"plan"`
-	DB      string       `json:"db"`
-	Cluster string       `json:"cluster"`
-	Shard   int          `json:"shard"`
-	Of      int          `json:"of"`
-	Total   int          `json:"total_runs"` // runs in the whole plan
-	Runs    []PlannedRun `json:"runs"`       // this shard's, in the order they ran
+	Plan    string        `json:"plan"`
+	DB      string        `json:"db"`
+	Cluster string        `json:"cluster"`
+	WAN     time.Duration `json:"wan_rtt_ns,omitempty"` // the round trip between leaders (--wan)
+	Shard   int           `json:"shard"`
+	Of      int           `json:"of"`
+	Total   int           `json:"total_runs"` // runs in the whole plan
+	Runs    []PlannedRun  `json:"runs"`       // this shard's, in the order they ran
 }
 
 // PlannedRun is one run of a plan: a row and a seed, at its place in the whole plan.
@@ -61,7 +62,7 @@ func startCost(cluster string) time.Duration {
 }
 
 // planJobs lists the runs of rows × seeds in the unsharded order: each row with every seed.
-func planJobs(rows []harness.MatrixRow, seeds []uint64, cluster string, duration time.Duration) []matrixJob {
+func planJobs(rows []harness.MatrixRow, seeds []uint64, cluster string, duration, wan time.Duration) []matrixJob {
 	var jobs []matrixJob
 	for _, row := range rows {
 		for _, seed := range seeds {
@@ -69,6 +70,7 @@ func planJobs(rows []harness.MatrixRow, seeds []uint64, cluster string, duration
 			if duration > 0 {
 				test.Duration = duration
 			}
+			test.WAN = wan
 			jobs = append(jobs, matrixJob{PlannedRun: PlannedRun{Row: row.Name, Seed: seed, Pos: len(jobs),
 				Expected: test.Duration + startCost(cluster)}, row: row, test: test})
 		}
@@ -82,6 +84,9 @@ func planID(database, cluster string, jobs []matrixJob) string {
 	fmt.Fprintf(h, "%s\x00%s\x00", database, cluster)
 	for _, j := range jobs {
 		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", j.Row, j.Seed, j.test.Duration)
+		if j.test.WAN > 0 {
+			fmt.Fprintf(h, "wan %d\x00", j.test.WAN)
+		}
 	}
 	return fmt.Sprintf("%s-%016x", database, h.Sum64())
 }
@@ -282,7 +287,7 @@ func mergeCmd(dirs []string, store, summary string, stdout, stderr io.Writer) in
 	var all []MatrixOutcome
 	code := exitValid
 	for _, m := range merged {
-		where := fmt.Sprintf("%s, %s cluster", m.plan.DB, m.plan.Cluster)
+		where := matrixWhere(m.plan.DB, m.plan.Cluster, m.plan.WAN)
 		if m.plan.Of > 1 {
 			where += fmt.Sprintf(", %d shards", m.plan.Of)
 		}

@@ -27,7 +27,7 @@ func fakeRows() []harness.MatrixRow {
 func TestShardsCoverEveryRunOnce(t *testing.T) {
 	seeds := []uint64{1, 2, 3, 4, 5}
 	for _, cluster := range []string{harness.ClusterLocal, harness.ClusterDocker} {
-		jobs := planJobs(fakeRows(), seeds, cluster, 0)
+		jobs := planJobs(fakeRows(), seeds, cluster, 0, 0)
 		var longest time.Duration
 		for _, j := range jobs {
 			longest = max(longest, j.Expected)
@@ -66,9 +66,14 @@ func TestShardsCoverEveryRunOnce(t *testing.T) {
 		}
 	}
 	// Another machine plans the same shards.
-	a, b := shardOf(planJobs(fakeRows(), seeds, harness.ClusterLocal, 0), 2, 3), shardOf(planJobs(fakeRows(), seeds, harness.ClusterLocal, 0), 2, 3)
+	a, b := shardOf(planJobs(fakeRows(), seeds, harness.ClusterLocal, 0, 0), 2, 3), shardOf(planJobs(fakeRows(), seeds, harness.ClusterLocal, 0, 0), 2, 3)
 	if fmt.Sprint(runsOf(a)) != fmt.Sprint(runsOf(b)) {
 		t.Error("the same plan sharded two ways")
+	}
+	// Shards run with leaders a round trip apart are of another plan than those run without.
+	near, far := planJobs(fakeRows(), seeds, harness.ClusterLocal, 0, 0), planJobs(fakeRows(), seeds, harness.ClusterLocal, 0, 80*time.Millisecond)
+	if far[0].test.WAN != 80*time.Millisecond || planID("regionkv", harness.ClusterLocal, near) == planID("regionkv", harness.ClusterLocal, far) {
+		t.Error("--wan left the plan as it was")
 	}
 }
 
@@ -95,7 +100,7 @@ func TestParseShard(t *testing.T) {
 // run's outcome as expected except the one named bad.
 func writeShards(t *testing.T, dir, database string, n int, bad string) []matrixJob {
 	t.Helper()
-	jobs := planJobs(fakeRows(), []uint64{1, 2, 3}, harness.ClusterLocal, 0)
+	jobs := planJobs(fakeRows(), []uint64{1, 2, 3}, harness.ClusterLocal, 0, 0)
 	id := planID(database, harness.ClusterLocal, jobs)
 	for i := 1; i <= n; i++ {
 		store := filepath.Join(dir, fmt.Sprintf("%s-shard-%d", database, i), "store")

@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -393,4 +394,61 @@ func TestAFailedHealKeepsTheLinkCut(t *testing.T) {
 	c.Sidecar().API = real
 	require.NoError(t, c.ClearLatency(ctx))
 	assert.False(t, c.Sidecar().Slowed(cut))
+}
+
+// TestWANSurvivesTheLinkFaults: the round trip between leaders is a pair of toxics on every
+// proxy between leaders and on no client link; a heal that rebuilds a cut proxy puts them back,
+// clearing a fault's latency leaves them, and a write takes at least half the round trip to
+// reach another leader.
+func TestWANSurvivesTheLinkFaults(t *testing.T) {
+	dockerOrSkip(t)
+	ctx := t.Context()
+	c := startCluster(t)
+	require.NoError(t, c.SetWAN(ctx, 400*time.Millisecond))
+	check := func(when string) {
+		t.Helper()
+		proxies, err := c.Sidecar().API.Proxies()
+		require.NoError(t, err)
+		for name, p := range proxies {
+			l, err := clusters.ParseLink(name)
+			require.NoError(t, err)
+			toxics, err := p.Toxics()
+			require.NoError(t, err)
+			var got []string
+			for _, tx := range toxics {
+				if strings.HasPrefix(tx.Name, "wan-") {
+					got = append(got, fmt.Sprintf("%s %s %v", tx.Name, tx.Stream, tx.Attributes["latency"]))
+				}
+			}
+			slices.Sort(got)
+			want := "[wan-downstream downstream 200 wan-upstream upstream 200]"
+			if l.From == clusters.ClientLink {
+				want = "[]"
+			}
+			assert.Equal(t, want, fmt.Sprint(got), "%s: %s", when, l)
+		}
+	}
+	check("set")
+	cut := clusters.Link{From: "n1", To: "n3"}
+	require.NoError(t, c.Partition(ctx, []clusters.Link{cut}))
+	require.NoError(t, c.SetLatency(ctx, []clusters.Link{{From: "n2", To: "n3"}}, 50*time.Millisecond, 0))
+	require.NoError(t, c.Heal(ctx))
+	require.NoError(t, c.ClearLatency(ctx))
+	check("after a cut, a heal and a cleared latency")
+
+	start := time.Now()
+	require.NoError(t, writeAt(c, 0, "far", "1"))
+	require.NoError(t, c.Quiesce(ctxFor(t, 60*time.Second)))
+	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "a write replicated sooner than half the round trip")
+
+	require.NoError(t, c.SetWAN(ctx, 0))
+	proxies, err := c.Sidecar().API.Proxies()
+	require.NoError(t, err)
+	for name, p := range proxies {
+		toxics, err := p.Toxics()
+		require.NoError(t, err)
+		for _, tx := range toxics {
+			assert.False(t, strings.HasPrefix(tx.Name, "wan-"), "%s keeps %s with no round trip", name, tx.Name)
+		}
+	}
 }

@@ -17,10 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -90,6 +92,7 @@ type Cluster struct {
 	procs  map[string]*proc
 	cut    map[clusters.Link]bool
 	slowed map[clusters.Link]bool
+	wan    time.Duration                    // the round trip between leaders (SetWAN)
 	dup    bool                             // duplicated replication is on: a restarted node gets it again
 	clocks map[string]clusters.ClockSetting // each node's clock setting, likewise
 }
@@ -395,6 +398,42 @@ func (c *Cluster) ClearLatency(ctx context.Context) error {
 		delete(c.slowed, l)
 	}
 	return errors.Join(errs...)
+}
+
+// SetWAN delays every link between two leaders by rtt/2 each way (toxics of their own, which
+// partitions and ClearLatency leave alone); client links stay as they are. Zero removes it.
+func (c *Cluster) SetWAN(ctx context.Context, rtt time.Duration) error {
+	if rtt < 0 {
+		return fmt.Errorf("local: a round trip of %s", rtt)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range slices.SortedFunc(maps.Keys(c.proxies), func(a, b clusters.Link) int { return strings.Compare(a.String(), b.String()) }) {
+		if l.From == clusters.ClientLink {
+			continue
+		}
+		p := c.proxies[l]
+		for _, stream := range []string{"upstream", "downstream"} {
+			name := "wan-" + stream
+			var err error
+			switch {
+			case rtt == 0 && c.wan > 0:
+				err = p.Toxics.RemoveToxic(ctx, name)
+			case rtt > 0:
+				toxic := fmt.Sprintf(`{"name":%q,"type":"latency","stream":%q,"attributes":{"latency":%d}}`, name, stream, (rtt / 2).Milliseconds())
+				if c.wan > 0 {
+					_, err = p.Toxics.UpdateToxicJson(name, strings.NewReader(toxic))
+				} else {
+					_, err = p.Toxics.AddToxicJson(strings.NewReader(toxic))
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("local: the round trip of %s: %w", l, err)
+			}
+		}
+	}
+	c.wan = rtt
+	return nil
 }
 
 // DuplicateReplication switches duplicated replication delivery on every running node.

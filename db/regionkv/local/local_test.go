@@ -3,13 +3,17 @@ package local
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/Shopify/toxiproxy/v2/toxics"
 
 	"crossfire/clusters"
 	"crossfire/db/regionkv/server"
@@ -226,5 +230,86 @@ func TestConflictLogSurvivesKill9(t *testing.T) {
 	st, err := server.GetState(ctx, nodes[0].AdminURL)
 	if err != nil || st.Conflicts < 1 {
 		t.Fatalf("the restarted node counts %d conflicts (%v)", st.Conflicts, err)
+	}
+}
+
+// wanToxics lists, per link, the latency of the round-trip toxics it carries.
+func wanToxics(c *Cluster) map[clusters.Link][]string {
+	out := map[clusters.Link][]string{}
+	for l, p := range c.proxies {
+		for _, name := range []string{"wan-upstream", "wan-downstream"} {
+			if tx := p.Toxics.GetToxic(name); tx != nil {
+				out[l] = append(out[l], fmt.Sprintf("%s %d", name, tx.Toxic.(*toxics.LatencyToxic).Latency))
+			}
+		}
+		slices.Sort(out[l])
+	}
+	return out
+}
+
+// A round trip between regions delays every link between leaders by half of it each way and no
+// client link; partitions, their healing and clearing a fault's latency leave it; zero removes it.
+// A write reaches another leader no sooner than half the round trip after it was acknowledged.
+func TestWANDelaysTheLinksBetweenLeaders(t *testing.T) {
+	ctx := context.Background()
+	c, err := New(ctx, WithDir(t.TempDir()))
+	if c != nil {
+		defer c.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetWAN(ctx, 600*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		got := wanToxics(c)
+		for l := range c.proxies {
+			want := "[wan-downstream 300 wan-upstream 300]"
+			if l.From == clusters.ClientLink {
+				want = "[]"
+			}
+			if g := fmt.Sprint(got[l]); g != want {
+				t.Errorf("%s: %s carries %s, want %s", when, l, g, want)
+			}
+		}
+	}
+	check("set")
+
+	nodes := c.Nodes()
+	client := &http.Client{Timeout: 5 * time.Second}
+	start := time.Now()
+	if err := write(t, client, nodes[0], "a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if !awaitValue(t, nodes[2], "a", "1", 30*time.Second) {
+		t.Fatal("a write at n1 never reached n3")
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("a write reached n3 %s after it was sent, sooner than half the round trip", took)
+	}
+
+	if err := c.Partition(ctx, []clusters.Link{{From: "n1", To: "n2"}, {From: clusters.ClientLink, To: "n3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetLatency(ctx, []clusters.Link{{From: "n2", To: "n3"}}, 50*time.Millisecond, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ClearLatency(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after a partition, a heal and a cleared latency")
+
+	if err := c.SetWAN(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	for l, got := range wanToxics(c) {
+		if len(got) > 0 {
+			t.Errorf("with no round trip, %s still carries %s", l, got)
+		}
 	}
 }
