@@ -96,10 +96,22 @@ func (Partition) Supports(env *Env) error {
 // Fs implements Nemesis.
 func (Partition) Fs() []string { return []string{"partition"} }
 
-// Plan implements Nemesis.
-func (p Partition) Plan(r *rand.Rand, _ *Env, nodes []string) (string, any) {
+// Plan implements Nemesis: a shape drawn at random (or the nemesis's own).
+func (p Partition) Plan(r *rand.Rand, env *Env, nodes []string) (string, any) {
+	return p.PlanAt(r, env, nodes, -1)
+}
+
+// PlanAt draws the k-th partition of a run's timeline. Of any shape, it is the (k mod 4)-th of
+// Shapes, so that every run of four partitions or more cuts every shape, isolate first (where
+// leaders relay one another's changes, the only shape that separates anyone); the leaders it
+// involves are drawn. A negative k draws the shape too.
+func (p Partition) PlanAt(r *rand.Rand, _ *Env, nodes []string, k int) (string, any) {
 	shape := p.Shape
-	if shape == "" {
+	switch {
+	case shape != "":
+	case k >= 0:
+		shape = Shapes[k%len(Shapes)]
+	default:
 		shape = Shapes[r.IntN(len(Shapes))]
 	}
 	v := PartitionValue{Shape: shape}

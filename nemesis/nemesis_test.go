@@ -527,6 +527,37 @@ func TestRetryUsesEveryModeInEveryRun(t *testing.T) {
 	}
 }
 
+// TestPartitionCutsEveryShapeInEveryRun: whatever the seed, a run's partitions take the shapes
+// in turn, isolate first, so that four partitions cut every shape; the nemeses of one shape keep
+// it.
+func TestPartitionCutsEveryShapeInEveryRun(t *testing.T) {
+	for seed := uint64(1); seed <= 30; seed++ {
+		s := Plan(seed, nil, []Nemesis{Partition{}}, three, 30*time.Second, Timing{})
+		if len(s) < 4 {
+			t.Fatalf("seed %d: only %d partitions in 30 s", seed, len(s))
+		}
+		for i, f := range s {
+			var v PartitionValue
+			require.NoError(t, json.Unmarshal(f.Value, &v))
+			if v.Shape != Shapes[i%len(Shapes)] {
+				t.Fatalf("seed %d: partition %d is %s, want %s", seed, i, v.Shape, Shapes[i%len(Shapes)])
+			}
+			if len(v.Cut) == 0 {
+				t.Fatalf("seed %d: a %s partition cuts nothing", seed, v.Shape)
+			}
+		}
+		for _, only := range []Partition{{Shape: ShapeOneWay}, {Shape: ShapeIsolate}} {
+			for _, f := range Plan(seed, nil, []Nemesis{only}, three, 10*time.Second, Timing{}) {
+				var v PartitionValue
+				require.NoError(t, json.Unmarshal(f.Value, &v))
+				if v.Shape != only.Shape {
+					t.Fatalf("seed %d: %s planned a %s partition", seed, only.Name(), v.Shape)
+				}
+			}
+		}
+	}
+}
+
 func TestHoldLastKeepsTheLastFaultToTheFinalHeal(t *testing.T) {
 	ns, err := Lookup([]string{"partition", "kill"})
 	require.NoError(t, err)
