@@ -2,9 +2,8 @@ package checkers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"hash/fnv"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"strings"
@@ -165,6 +164,9 @@ type stockEvent struct {
 	info  bool // the outcome is unknown
 }
 
+// rowsSeed hashes read-orders values, to take in each distinct one once.
+var rowsSeed = maphash.MakeSeed()
+
 func newSaleFacts() *saleFacts {
 	return &saleFacts{buyers: map[string]*buyer{}, rows: map[rowID]row{}, byReq: map[string][]rowID{},
 		finalOps: map[string][]int64{}, finalAt: map[string][]string{}, toldOK: map[toldID]okSale{}, skuIndex: map[string]int32{},
@@ -284,14 +286,13 @@ func (s *saleFacts) takeFinal(p finalPick) {
 		s.finalOps[p.key] = append(s.finalOps[p.key], p.index)
 		s.finalAt[p.key] = append(s.finalAt[p.key], p.node)
 		// Converged leaders answer with the very same bytes: rows already taken in add nothing.
-		h := fnv.New64a()
-		h.Write(p.value)
-		if s.seenRows[h.Sum64()] {
+		h := maphash.Bytes(rowsSeed, p.value)
+		if s.seenRows[h] {
 			return
 		}
-		s.seenRows[h.Sum64()] = true
-		var rows []row
-		if err := json.Unmarshal(p.value, &rows); err != nil {
+		s.seenRows[h] = true
+		rows, err := parseRows(p.value)
+		if err != nil {
 			s.bad = append(s.bad, fmt.Sprintf("op %d: read-orders value is not a list of rows: %v", p.index, err))
 			return
 		}

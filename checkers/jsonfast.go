@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 )
@@ -32,4 +33,136 @@ func jsonInt(raw []byte) (int64, bool) {
 	var n int64
 	err := json.Unmarshal(raw, &n)
 	return n, err == nil
+}
+
+// parseRows reads a read-orders value, a list of order rows, without reflection when every row
+// is a flat object of plain strings (order, sku, req, node), a plain integer qty and nothing
+// else; anything else (escapes, other fields, nulls, fields named in another case) goes to
+// encoding/json, and so does an error, so that the two read every value alike.
+func parseRows(raw []byte) ([]row, error) {
+	if rows, ok := parseRowsFast(raw); ok {
+		return rows, nil
+	}
+	var rows []row
+	err := json.Unmarshal(raw, &rows)
+	return rows, err
+}
+
+func parseRowsFast(b []byte) ([]row, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil, false
+	}
+	rows := make([]row, 0, bytes.Count(b, []byte("{")))
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return rows, skipSpace(b, i+1) == len(b)
+	}
+	for {
+		if i >= len(b) || b[i] != '{' {
+			return nil, false
+		}
+		var r row
+		i = skipSpace(b, i+1)
+		for {
+			key, end, ok := plainStr(b, i)
+			if !ok {
+				return nil, false
+			}
+			i = skipSpace(b, end)
+			if i >= len(b) || b[i] != ':' {
+				return nil, false
+			}
+			i = skipSpace(b, i+1)
+			if key == "qty" {
+				n, end, ok := plainDigits(b, i)
+				if !ok {
+					return nil, false
+				}
+				r.Qty, i = n, end
+			} else {
+				v, end, ok := plainStr(b, i)
+				if !ok {
+					return nil, false
+				}
+				switch key {
+				case "order":
+					r.Order = v
+				case "sku":
+					r.SKU = v
+				case "req":
+					r.Req = v
+				case "node":
+					r.Node = v
+				default:
+					return nil, false
+				}
+				i = end
+			}
+			i = skipSpace(b, i)
+			if i < len(b) && b[i] == ',' {
+				i = skipSpace(b, i+1)
+				continue
+			}
+			if i < len(b) && b[i] == '}' {
+				break
+			}
+			return nil, false
+		}
+		rows = append(rows, r)
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == ']' {
+			return rows, skipSpace(b, i+1) == len(b)
+		}
+		return nil, false
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// plainStr reads the string at b[i] when it has no escapes, control characters or non-ASCII
+// bytes, and returns it and where it ends.
+func plainStr(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return string(b[i+1 : j]), j + 1, true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+// plainDigits reads a plain integer (no sign of plus, fraction or exponent) of at most 18 digits.
+func plainDigits(b []byte, i int) (int64, int, bool) {
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var n int64
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 18 {
+		n = n*10 + int64(b[i]-'0')
+		i++
+	}
+	if i == start || (b[start] == '0' && i-start > 1) || i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		return 0, 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, i, true
 }
