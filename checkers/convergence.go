@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
+	"hash/maphash"
 	"sort"
 	"strings"
 	"time"
@@ -130,9 +130,7 @@ func (s *convergenceStream) Observe(op history.Op) {
 // converged leaders give almost always; where quick digests differ, the canonical one (objects
 // by key, numbers by value) decides, so that only values that may really differ pay for it.
 func (s *convergenceStream) digest(raw json.RawMessage, canonical bool) uint64 {
-	h := fnv.New64a()
-	h.Write(raw)
-	key := h.Sum64()
+	key := maphash.Bytes(rowsSeed, raw)
 	if canonical {
 		key = ^key
 	}
@@ -153,11 +151,19 @@ func (s *convergenceStream) digest(raw json.RawMessage, canonical bool) uint64 {
 // quickDigest hashes a value as compact JSON, a list as the sum of its items' hashes, so that
 // the order of its items does not matter.
 func quickDigest(raw json.RawMessage) uint64 {
+	if d, ok := plainDigest(raw); ok {
+		return d
+	}
+	return decodedDigest(raw)
+}
+
+// decodedDigest is quickDigest through encoding/json, for any value.
+func decodedDigest(raw json.RawMessage) uint64 {
 	var list []json.RawMessage
 	if len(raw) > 0 && raw[0] == '[' && json.Unmarshal(raw, &list) == nil {
 		sum := uint64(len(list)) * 0x9e3779b97f4a7c15
 		for _, it := range list {
-			sum += mix(quickDigest(it))
+			sum += mix(decodedDigest(it))
 		}
 		return sum
 	}
@@ -166,9 +172,7 @@ func quickDigest(raw json.RawMessage) uint64 {
 		b.Reset()
 		b.Write(raw)
 	}
-	h := fnv.New64a()
-	h.Write(b.Bytes())
-	return h.Sum64()
+	return fnv64(b.Bytes())
 }
 
 // mix spreads a hash's bits so that sums of hashes do not cancel.

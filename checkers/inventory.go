@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/maphash"
@@ -55,8 +56,10 @@ type buyer struct {
 	nodes          uint16 // leaders the attempts went to, as bits (see leaders)
 	told           string // the first order id the buyer was told
 	nTold          uint16 // how many different ones
-	first, last    int64  // times of the first invoke and the last completion
-	sku            int32  // the SKU of its first attempt, in saleFacts.skuNames
+	sale           okSale // the first ok buy that was told told (toldOK holds the others')
+	hasSale        bool
+	first, last    int64 // times of the first invoke and the last completion
+	sku            int32 // the SKU of its first attempt, in saleFacts.skuNames
 }
 
 const maxEvidence = 12 // ops listed per anomaly
@@ -133,7 +136,7 @@ type saleFacts struct {
 	byReq     map[string][]rowID  // req -> its rows
 	finalOps  map[string][]int64  // sku -> final read-orders completions
 	finalAt   map[string][]string // sku -> the leaders whose final read-orders answered
-	toldOK    map[toldID]okSale   // the first ok buy that was told each order id
+	toldOK    map[toldID]okSale   // the first ok buy that was told each order id but its buyer's first (buyer.sale)
 	skuIndex  map[string]int32
 	skuNames  []string
 	restock   map[string]*restocks
@@ -234,9 +237,13 @@ func (s *saleFacts) complete(open saleOpen, done history.Op) {
 					b.nTold++
 				}
 				// The sale happened before the first acknowledgement that named it.
-				t := toldID{inv.Req, id}
-				if prev, seen := s.toldOK[t]; !seen || done.Time < prev.time {
-					s.toldOK[t] = okSale{index: done.Index, invokeTime: inv.Time, time: done.Time, node: inv.Node}
+				sale := okSale{index: done.Index, invokeTime: inv.Time, time: done.Time, node: inv.Node}
+				if id == b.told {
+					if !b.hasSale || done.Time < b.sale.time {
+						b.sale, b.hasSale = sale, true
+					}
+				} else if prev, seen := s.toldOK[toldID{inv.Req, id}]; !seen || done.Time < prev.time {
+					s.toldOK[toldID{inv.Req, id}] = sale
 				}
 			}
 		case history.Fail:
@@ -590,12 +597,13 @@ func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *resto
 			budget = real
 		}
 	}
-	first, at, ok := s.walk(ids, rs, budget)
+	events := s.stockEvents(ids, rs)
+	first, at, ok := walk(events, budget)
 	switch {
 	case ok:
 		a.Definite = true
 	case !settled && rs.info > 0:
-		if first, at, ok = s.walk(ids, rs, 0); !ok {
+		if first, at, ok = walk(events, 0); !ok {
 			return out
 		}
 	default:
@@ -617,6 +625,15 @@ func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *resto
 	return append(out, a)
 }
 
+// toldSale is the first ok buy that was told order id by request req, if any.
+func (s *saleFacts) toldSale(req, order string) (okSale, bool) {
+	if b := s.buyers[req]; b != nil && b.hasSale && b.told == order {
+		return b.sale, true
+	}
+	sale, ok := s.toldOK[toldID{req, order}]
+	return sale, ok
+}
+
 // agreed returns the value every leader's final read gave, if they all gave the same.
 func agreed(final map[string]int64) (int64, bool) {
 	var v int64
@@ -635,37 +652,47 @@ func agreed(final map[string]int64) (int64, bool) {
 // unknown outcome) and units sold.
 type stockAt struct{ restocked, unsure, sold int64 }
 
-// walk runs the stock through time, counting at most infoBudget units of the restocks of unknown
-// outcome (earliest first), and returns the sale that first took it below zero and the counts at
-// that moment.
-func (s *saleFacts) walk(ids []rowID, rs *restocks, infoBudget int64) (okSale, stockAt, bool) {
-	type event struct {
-		time  int64
-		delta int64
-		info  bool
-		sale  okSale
-	}
-	var events []event
+// stockChange is a change of a SKU's stock: a restock (delta > 0; info when its outcome is
+// unknown) or a sale (delta < 0).
+type stockChange struct {
+	time  int64
+	delta int64
+	info  bool
+	sale  okSale
+}
+
+// stockEvents are a SKU's restocks and sales in time order: every restock from its invoke,
+// every sale from the first acknowledgement that named its order row (a row nobody was told of,
+// from the end of the history), restocks before sales at the same instant (the favorable
+// order).
+func (s *saleFacts) stockEvents(ids []rowID, rs *restocks) []stockChange {
+	events := make([]stockChange, 0, len(rs.events)+len(ids))
 	for _, e := range rs.events {
-		events = append(events, event{time: e.time, delta: e.units, info: e.info})
+		events = append(events, stockChange{time: e.time, delta: e.units, info: e.info})
 	}
 	end := s.w.end + 1
 	for _, id := range ids {
 		rw := s.rows[id]
-		sale, told := s.toldOK[toldID{rw.Req, rw.Order}]
+		sale, told := s.toldSale(rw.Req, rw.Order)
 		t := end
 		if told {
 			t = sale.time
 		}
-		events = append(events, event{time: t, delta: -rw.Qty, sale: sale})
+		events = append(events, stockChange{time: t, delta: -rw.Qty, sale: sale})
 	}
-	// Restocks before sales at the same instant: the favorable order.
-	sort.SliceStable(events, func(i, j int) bool {
-		if events[i].time != events[j].time {
-			return events[i].time < events[j].time
+	slices.SortStableFunc(events, func(a, b stockChange) int {
+		if c := cmp.Compare(a.time, b.time); c != 0 {
+			return c
 		}
-		return events[i].delta > events[j].delta
+		return cmp.Compare(b.delta, a.delta)
 	})
+	return events
+}
+
+// walk runs the stock through its events, counting at most infoBudget units of the restocks of
+// unknown outcome (earliest first), and returns the sale that first took it below zero and the
+// counts at that moment.
+func walk(events []stockChange, infoBudget int64) (okSale, stockAt, bool) {
 	var stock int64
 	var at stockAt
 	for _, e := range events {

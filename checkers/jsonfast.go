@@ -166,3 +166,149 @@ func plainDigits(b []byte, i int) (int64, int, bool) {
 	}
 	return n, i, true
 }
+
+// plainDigest is quickDigest for a value with no white space outside its strings, no escapes and
+// no non-ASCII bytes, as stores write JSON: such a value is its own compact form, so its items
+// are hashed where they lie, with nothing decoded or copied. ok is false for any other value,
+// which quickDigest's general path takes.
+func plainDigest(raw []byte) (uint64, bool) {
+	if len(raw) == 0 {
+		return 0, false
+	}
+	if raw[0] != '[' {
+		if end, ok := plainScan(raw, 0, 0); !ok || end != len(raw) {
+			return 0, false
+		}
+		return fnv64(raw), true
+	}
+	var sum, n uint64
+	i := 1
+	if len(raw) > 1 && raw[1] == ']' {
+		return 0, len(raw) == 2
+	}
+	for {
+		end, ok := plainScan(raw, i, 1)
+		if !ok || end >= len(raw) {
+			return 0, false
+		}
+		d, ok := plainDigest(raw[i:end])
+		if !ok {
+			return 0, false
+		}
+		sum += mix(d)
+		n++
+		switch raw[end] {
+		case ',':
+			i = end + 1
+		case ']':
+			if end+1 != len(raw) {
+				return 0, false
+			}
+			return n*0x9e3779b97f4a7c15 + sum, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// plainScan finds the end of the value at b[i] when it holds no white space outside its strings
+// and every string is plain; it only ever says true of valid JSON.
+func plainScan(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) || depth > 512 {
+		return 0, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		_, end, ok := plainStr(b, i)
+		return end, ok
+	case c == '{' || c == '[':
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i++
+		if i < len(b) && b[i] == closer {
+			return i + 1, true
+		}
+		for {
+			if c == '{' {
+				_, end, ok := plainStr(b, i)
+				if !ok || end >= len(b) || b[end] != ':' {
+					return 0, false
+				}
+				i = end + 1
+			}
+			end, ok := plainScan(b, i, depth+1)
+			if !ok || end >= len(b) {
+				return 0, false
+			}
+			switch b[end] {
+			case ',':
+				i = end + 1
+			case closer:
+				return end + 1, true
+			default:
+				return 0, false
+			}
+		}
+	case c == '-' || c >= '0' && c <= '9':
+		return jsonNumberEnd(b, i)
+	case c == 't' && len(b)-i >= 4 && string(b[i:i+4]) == "true":
+		return i + 4, true
+	case c == 'f' && len(b)-i >= 5 && string(b[i:i+5]) == "false":
+		return i + 5, true
+	case c == 'n' && len(b)-i >= 4 && string(b[i:i+4]) == "null":
+		return i + 4, true
+	}
+	return 0, false
+}
+
+// jsonNumberEnd scans a JSON number at b[i]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func jsonNumberEnd(b []byte, i int) (int, bool) {
+	digits := func(i int) int {
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(i)
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+// fnv64 is FNV-1a, as hash/fnv's New64a computes it, without its allocation.
+func fnv64(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}

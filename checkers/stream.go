@@ -69,7 +69,7 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 	}
 	failed := make([]string, len(cs)) // a stream that panicked is out, with its reason
 	// Reading and parsing run in a goroutine of their own, a batch ahead of the checkers.
-	batches, errc, stop := readAhead(next)
+	batches, errc, stop, spent := readAhead(next)
 	defer func() {
 		if stop != nil {
 			close(stop)
@@ -96,6 +96,10 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 					break
 				}
 			}
+		}
+		select { // the streams keep copies of what they need: the batch can be filled again
+		case spent <- batch[:0]:
+		default:
 		}
 	}
 	if ctx.Err() != nil {
@@ -137,15 +141,26 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 
 // readAhead calls next in a goroutine of its own and hands its ops over in batches. The error
 // channel yields the error that ended the history (nil for io.EOF) once the batches are done;
-// closing stop ends the reading early.
-func readAhead(next func() (history.Op, error)) (<-chan []history.Op, <-chan error, chan struct{}) {
+// closing stop ends the reading early. Batches sent back on spent are filled again, so that a
+// long history is read through a few batches rather than a new one every 512 ops.
+func readAhead(next func() (history.Op, error)) (<-chan []history.Op, <-chan error, chan struct{}, chan<- []history.Op) {
 	const size = 512
 	batches := make(chan []history.Op, 8)
+	spent := make(chan []history.Op, 10)
+	fresh := func() []history.Op {
+		select {
+		case b := <-spent:
+			clear(b[:cap(b)]) // drop what the last ops held, for the garbage collector
+			return b
+		default:
+			return make([]history.Op, 0, size)
+		}
+	}
 	errc := make(chan error, 1)
 	stop := make(chan struct{})
 	go func() {
 		defer close(batches)
-		batch := make([]history.Op, 0, size)
+		batch := fresh()
 		for {
 			op, err := next()
 			if err != nil {
@@ -164,7 +179,7 @@ func readAhead(next func() (history.Op, error)) (<-chan []history.Op, <-chan err
 					errc <- nil
 					return
 				}
-				batch = make([]history.Op, 0, size)
+				batch = fresh()
 			}
 		}
 		if len(batch) > 0 {
@@ -174,7 +189,7 @@ func readAhead(next func() (history.Op, error)) (<-chan []history.Op, <-chan err
 			}
 		}
 	}()
-	return batches, errc, stop
+	return batches, errc, stop, spent
 }
 
 // finishFacts finishes the shared sale facts, and says why not if that panicked.

@@ -2,7 +2,6 @@ package history
 
 import (
 	"iter"
-	"maps"
 )
 
 // Matcher pairs completions with their invokes as ops stream by, by the rule of HISTORY.md: a
@@ -11,16 +10,43 @@ import (
 // length is paired in memory bounded by its processes. Every part of crossfire that pairs ops
 // (the validator, the checkers, the report) pairs them here. The zero Matcher is ready to use.
 type Matcher[T any] struct {
-	open map[int]T
+	// Processes numbered 0 to denseProcesses-1 (clients, as every history numbers them) are
+	// kept by number, with no allocation per invoke; others (the nemesis's -1, numbers from
+	// elsewhere) in a map.
+	dense []slot[T]
+	open  map[int]T
+	n     int
 }
+
+type slot[T any] struct {
+	v    T
+	open bool
+}
+
+const denseProcesses = 1 << 16
 
 // Invoke opens op's process with v, and returns what was open there before, if anything (a
 // process that invokes while an op is open breaks the history's rules; the new invoke wins).
 func (m *Matcher[T]) Invoke(op Op, v T) (was T, open bool) {
+	if p := op.Process; p >= 0 && p < denseProcesses {
+		if p >= len(m.dense) {
+			m.dense = append(m.dense, make([]slot[T], p+1-len(m.dense))...)
+		}
+		s := &m.dense[p]
+		was, open = s.v, s.open
+		if !open {
+			m.n++
+		}
+		s.v, s.open = v, true
+		return was, open
+	}
 	if m.open == nil {
 		m.open = map[int]T{}
 	}
 	was, open = m.open[op.Process]
+	if !open {
+		m.n++
+	}
 	m.open[op.Process] = v
 	return was, open
 }
@@ -28,9 +54,21 @@ func (m *Matcher[T]) Invoke(op Op, v T) (was T, open bool) {
 // Complete closes op's process and returns what its open invoke kept; false when nothing was
 // open (a completion without its invoke).
 func (m *Matcher[T]) Complete(op Op) (T, bool) {
+	var zero T
+	if p := op.Process; p >= 0 && p < denseProcesses {
+		if p >= len(m.dense) || !m.dense[p].open {
+			return zero, false
+		}
+		s := &m.dense[p]
+		v := s.v
+		s.v, s.open = zero, false
+		m.n--
+		return v, true
+	}
 	v, ok := m.open[op.Process]
 	if ok {
 		delete(m.open, op.Process)
+		m.n--
 	}
 	return v, ok
 }
@@ -48,10 +86,23 @@ func (m *Matcher[T]) Observe(op Op, v T) (T, bool) {
 
 // Pending is what the invokes still open keep, in no order: ops the history ended before they
 // completed, which read as info.
-func (m *Matcher[T]) Pending() iter.Seq[T] { return maps.Values(m.open) }
+func (m *Matcher[T]) Pending() iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for i := range m.dense {
+			if m.dense[i].open && !yield(m.dense[i].v) {
+				return
+			}
+		}
+		for _, v := range m.open {
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
 
 // Len is the number of open invokes.
-func (m *Matcher[T]) Len() int { return len(m.open) }
+func (m *Matcher[T]) Len() int { return m.n }
 
 // Pair is an operation: its invoke and its completion. A pending op (its history ended before it
 // completed) has Pending set and a synthetic info completion at the end of time.

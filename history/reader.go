@@ -27,6 +27,7 @@ func (e *LineError) Unwrap() error { return e.Err }
 // Truncated reports it. Every other bad line is a *LineError.
 type Reader struct {
 	r         *bufio.Reader
+	long      []byte // a line longer than the buffer is put together here, reused line after line
 	in        interner
 	line      int64
 	truncated bool
@@ -86,9 +87,17 @@ func (r *Reader) Next() (Op, error) {
 // readLine returns the next line without its line end, and whether it had one.
 func (r *Reader) readLine() ([]byte, bool, error) {
 	var long []byte
+	defer func() {
+		if cap(long) > cap(r.long) {
+			r.long = long[:0]
+		}
+	}()
 	for {
 		chunk, err := r.r.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
+			if long == nil {
+				long = r.long[:0]
+			}
 			long = append(long, chunk...)
 			if len(long) > MaxLineBytes {
 				r.line++
