@@ -56,8 +56,9 @@ type buyer struct {
 	nodes          uint16 // leaders the attempts went to, as bits (see leaders)
 	told           string // the first order id the buyer was told
 	nTold          uint16 // how many different ones
-	sale           okSale // the first ok buy that was told told (toldOK holds the others')
+	sale           okSale // the first ok buy that was told order told (toldOK: any other order's)
 	hasSale        bool
+	rows, lastRow  int32 // its order rows: the first and last in saleFacts.rowList, 1-based, linked by next
 	first, last    int64 // times of the first invoke and the last completion
 	sku            int32 // the SKU of its first attempt, in saleFacts.skuNames
 }
@@ -131,9 +132,10 @@ type saleFacts struct {
 	p         history.Matcher[saleOpen] // each process's op in flight
 	nodeBits  leaders
 	w         windowTracker
-	buyers    map[string]*buyer   // pointers to flat buyers: the map holds no slices
-	rows      map[rowID]row       // every distinct order row in any final read
-	byReq     map[string][]rowID  // req -> its rows
+	buyers    map[string]*buyer // pointers to flat buyers: the map holds no slices
+	rows      map[rowID]int32   // every distinct order row in any final read: its place in rowList
+	rowList   []orderRow
+	phantom   map[string][]int32  // req -> the rows of a request no buyer sent
 	finalOps  map[string][]int64  // sku -> final read-orders completions
 	finalAt   map[string][]string // sku -> the leaders whose final read-orders answered
 	toldOK    map[toldID]okSale   // the first ok buy that was told each order id but its buyer's first (buyer.sale)
@@ -171,7 +173,7 @@ type stockEvent struct {
 var rowsSeed = maphash.MakeSeed()
 
 func newSaleFacts() *saleFacts {
-	return &saleFacts{buyers: map[string]*buyer{}, rows: map[rowID]row{}, byReq: map[string][]rowID{},
+	return &saleFacts{buyers: map[string]*buyer{}, rows: map[rowID]int32{}, phantom: map[string][]int32{},
 		finalOps: map[string][]int64{}, finalAt: map[string][]string{}, toldOK: map[toldID]okSale{}, skuIndex: map[string]int32{},
 		restock: map[string]*restocks{}, seenRows: map[uint64]bool{}}
 }
@@ -306,8 +308,7 @@ func (s *saleFacts) takeFinal(p finalPick) {
 		for _, r := range rows {
 			id := rowID{r.Node, r.Order}
 			if _, seen := s.rows[id]; !seen {
-				s.rows[id] = r
-				s.byReq[r.Req] = append(s.byReq[r.Req], id)
+				s.addRow(id, r)
 			}
 		}
 	}
@@ -363,6 +364,62 @@ func (s *saleFacts) unread(sku string) []string {
 	return out
 }
 
+// orderRow is a distinct order row, with the buyer whose request it names (nil for none).
+type orderRow struct {
+	id   rowID
+	row  row
+	b    *buyer
+	next int32 // the buyer's next row, 1-based; 0 ends the list
+}
+
+// addRow takes in a new order row, linked to its buyer, who is known by now: rows come from
+// the final reads, taken in once every op has been seen.
+func (s *saleFacts) addRow(id rowID, r row) {
+	i := int32(len(s.rowList))
+	s.rows[id] = i
+	b := s.buyers[r.Req]
+	s.rowList = append(s.rowList, orderRow{id: id, row: r, b: b})
+	switch {
+	case b == nil:
+		s.phantom[r.Req] = append(s.phantom[r.Req], i)
+	case b.rows == 0:
+		b.rows, b.lastRow = i+1, i+1
+	default:
+		s.rowList[b.lastRow-1].next = i + 1
+		b.lastRow = i + 1
+	}
+}
+
+// rowsOf lists a buyer's order rows, in the order the final reads showed them.
+func (s *saleFacts) rowsOf(b *buyer) []int32 {
+	var out []int32
+	for i := b.rows; i != 0; i = s.rowList[i-1].next {
+		out = append(out, i-1)
+	}
+	return out
+}
+
+// ids names rows by leader and order id.
+func (s *saleFacts) ids(rows []int32) []rowID {
+	out := make([]rowID, len(rows))
+	for k, i := range rows {
+		out[k] = s.rowList[i].id
+	}
+	return out
+}
+
+// nodesOf lists the leaders that took the rows, sorted.
+func (s *saleFacts) nodesOf(rows []int32) []string {
+	var nodes []string
+	for _, i := range rows {
+		if n := s.rowList[i].id.node; !slices.Contains(nodes, n) {
+			nodes = append(nodes, n)
+		}
+	}
+	sort.Strings(nodes)
+	return nodes
+}
+
 func (s *saleFacts) rowNodes(ids []rowID) []string {
 	var nodes []string
 	for _, id := range ids {
@@ -415,22 +472,24 @@ func (s *dedupStream) Result(context.Context) Result {
 	windows := s.w.windows()
 	r := Result{Valid: True, Stats: map[string]any{"requests": len(s.buyers), "order_rows": len(s.rows), "final_rule": s.finalRule}}
 	dups := 0
-	for req, ids := range s.byReq {
-		sku := s.rows[ids[0]].SKU
-		b := s.buyers[req]
-		if b == nil {
-			r.Anomalies = append(r.Anomalies, Anomaly{Kind: "phantom-order", Key: sku, Ops: firstOps(s.finalOps[sku]), Nodes: s.rowNodes(ids), Definite: true,
-				Description: fmt.Sprintf("order rows %s belong to req %q, which no buyer sent", rowNames(ids), req)})
-			continue
+	for req, rows := range s.phantom {
+		ids := s.ids(rows)
+		sku := s.rowList[rows[0]].row.SKU
+		r.Anomalies = append(r.Anomalies, Anomaly{Kind: "phantom-order", Key: sku, Ops: firstOps(s.finalOps[sku]), Nodes: s.rowNodes(ids), Definite: true,
+			Description: fmt.Sprintf("order rows %s belong to req %q, which no buyer sent", rowNames(ids), req)})
+	}
+	for req, b := range s.buyers {
+		if b.rows == 0 || s.rowList[b.rows-1].next == 0 {
+			continue // no row, or one
 		}
-		if len(ids) < 2 {
-			continue
-		}
+		rows := s.rowsOf(b)
+		sku := s.rowList[rows[0]].row.SKU
+		ids := s.ids(rows)
 		dups++
 		sortRows(ids)
 		var parts []string
 		for _, id := range ids {
-			parts = append(parts, fmt.Sprintf("%s (qty %d, taken by %s)", id.order, s.rows[id].Qty, id.node))
+			parts = append(parts, fmt.Sprintf("%s (qty %d, taken by %s)", id.order, s.rowList[s.rows[id]].row.Qty, id.node))
 		}
 		r.Anomalies = append(r.Anomalies, Anomaly{
 			Kind: "duplicate-order", Key: sku, Ops: append(b.evidence(), firstOps(s.finalOps[sku])...),
@@ -496,10 +555,11 @@ func (s *oversellStream) Result(context.Context) Result {
 	windows := s.w.windows()
 	r := Result{Valid: True, Stats: map[string]any{"final_rule": s.finalRule}}
 	sold := map[string]int64{}
-	soldIDs := map[string][]rowID{}
-	for id, rw := range s.rows {
+	soldRows := map[string][]int32{}
+	for i := range s.rowList {
+		rw := &s.rowList[i].row
 		sold[rw.SKU] += rw.Qty
-		soldIDs[rw.SKU] = append(soldIDs[rw.SKU], id)
+		soldRows[rw.SKU] = append(soldRows[rw.SKU], int32(i))
 	}
 	skus := make([]string, 0, len(sold))
 	for sku := range sold {
@@ -511,7 +571,7 @@ func (s *oversellStream) Result(context.Context) Result {
 		rs := s.restocksOf(sku)
 		r.Stats["sold_"+sku] = sold[sku]
 		r.Stats["restocked_"+sku] = rs.ok
-		for _, a := range s.oversold(sku, soldIDs[sku], sold[sku], rs, windows) {
+		for _, a := range s.oversold(sku, soldRows[sku], sold[sku], rs, windows) {
 			if !a.Definite {
 				possible++
 			}
@@ -521,9 +581,8 @@ func (s *oversellStream) Result(context.Context) Result {
 	lost, unsure := 0, 0
 	nSKU := len(r.Anomalies)
 	for req, b := range s.buyers {
-		ids := s.byReq[req]
 		switch {
-		case b.ok > 0 && len(ids) == 0:
+		case b.ok > 0 && b.rows == 0:
 			a := Anomaly{Kind: "lost-sale", Key: s.skuNames[b.sku], Ops: b.evidence(), Nodes: s.nodeBits.of(b.nodes), Nemesis: During(windows, b.first, b.last), Definite: true,
 				Description: fmt.Sprintf("req %q was told ok (order %s) but no leader shows an order for it", req, b.told)}
 			if gap := s.unread(a.Key); len(gap) > 0 {
@@ -537,7 +596,8 @@ func (s *oversellStream) Result(context.Context) Result {
 				lost++
 			}
 			r.Anomalies = append(r.Anomalies, a)
-		case b.ok == 0 && b.info == 0 && len(ids) > 0:
+		case b.ok == 0 && b.info == 0 && b.rows > 0:
+			ids := s.ids(s.rowsOf(b))
 			r.Anomalies = append(r.Anomalies, Anomaly{Kind: "sold-out-but-sold", Ops: b.evidence(), Nodes: s.rowNodes(ids), Nemesis: During(windows, b.first, b.last), Definite: true,
 				Description: fmt.Sprintf("req %q was told sold out every time, yet has order rows %s", req, rowNames(ids))})
 		}
@@ -574,8 +634,8 @@ func (s *oversellStream) Result(context.Context) Result {
 // Final stock that agrees everywhere but is not restocks less order rows is a stock-mismatch of
 // its own (the stock rows lost updates); the walk then counts every restock of unknown outcome,
 // and still finds an oversell where the order rows alone exceed what was restocked.
-func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *restocks, windows []Window) []Anomaly {
-	a := Anomaly{Kind: "oversell", Key: sku, Ops: append(append([]int64(nil), rs.ops...), firstOps(s.finalOps[sku])...), Nodes: s.rowNodes(ids)}
+func (s *saleFacts) oversold(sku string, rows []int32, soldUnits int64, rs *restocks, windows []Window) []Anomaly {
+	a := Anomaly{Kind: "oversell", Key: sku, Ops: append(append([]int64(nil), rs.ops...), firstOps(s.finalOps[sku])...), Nodes: s.nodesOf(rows)}
 	final, settled := agreed(rs.final)
 	// The final stock settles the count only against every leader's rows: a leader whose final
 	// read-orders never answered may hold rows nobody else shows.
@@ -597,7 +657,7 @@ func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *resto
 			budget = real
 		}
 	}
-	events := s.stockEvents(ids, rs)
+	events := s.stockEvents(rows, rs)
 	first, at, ok := walk(events, budget)
 	switch {
 	case ok:
@@ -623,15 +683,6 @@ func (s *saleFacts) oversold(sku string, ids []rowID, soldUnits int64, rs *resto
 	a.Ops = append(a.Ops, first.index)
 	a.Nemesis = During(windows, first.invokeTime, first.time)
 	return append(out, a)
-}
-
-// toldSale is the first ok buy that was told order id by request req, if any.
-func (s *saleFacts) toldSale(req, order string) (okSale, bool) {
-	if b := s.buyers[req]; b != nil && b.hasSale && b.told == order {
-		return b.sale, true
-	}
-	sale, ok := s.toldOK[toldID{req, order}]
-	return sale, ok
 }
 
 // agreed returns the value every leader's final read gave, if they all gave the same.
@@ -665,15 +716,22 @@ type stockChange struct {
 // every sale from the first acknowledgement that named its order row (a row nobody was told of,
 // from the end of the history), restocks before sales at the same instant (the favorable
 // order).
-func (s *saleFacts) stockEvents(ids []rowID, rs *restocks) []stockChange {
-	events := make([]stockChange, 0, len(rs.events)+len(ids))
+func (s *saleFacts) stockEvents(rows []int32, rs *restocks) []stockChange {
+	events := make([]stockChange, 0, len(rs.events)+len(rows))
 	for _, e := range rs.events {
 		events = append(events, stockChange{time: e.time, delta: e.units, info: e.info})
 	}
 	end := s.w.end + 1
-	for _, id := range ids {
-		rw := s.rows[id]
-		sale, told := s.toldSale(rw.Req, rw.Order)
+	for _, i := range rows {
+		o := &s.rowList[i]
+		rw := &o.row
+		var sale okSale
+		var told bool
+		if b := o.b; b != nil && b.hasSale && b.told == rw.Order {
+			sale, told = b.sale, true
+		} else if len(s.toldOK) > 0 {
+			sale, told = s.toldOK[toldID{rw.Req, rw.Order}]
+		}
 		t := end
 		if told {
 			t = sale.time
