@@ -47,8 +47,9 @@ func (id rowID) String() string {
 // toldID is an order id as one request was told it.
 type toldID struct{ req, order string }
 
-// buyer is everything one idempotency id's attempts came to. It is flat, with no pointers, so
-// that a million buyers cost the garbage collector nothing to scan.
+// buyer is everything one idempotency id's attempts came to. Buyers lie side by side in one
+// slice, found by request through an index, so that a million of them are a few allocations, not
+// a million; only their order ids and leader names are pointers.
 type buyer struct {
 	ops            [6]int64 // the first invokes and completions
 	nOps           uint8
@@ -124,7 +125,7 @@ func firstOps(ops []int64) []int64 {
 // saleOpen is an op in flight: its invoke, and for a buy its buyer (found once, at the invoke).
 type saleOpen struct {
 	inv history.Op
-	b   *buyer
+	b   int32 // a buy's buyer, in saleFacts.buyerList
 }
 
 // saleFacts is what both inventory checkers gather: buyers, restocks and final order rows.
@@ -132,7 +133,8 @@ type saleFacts struct {
 	p         history.Matcher[saleOpen] // each process's op in flight
 	nodeBits  leaders
 	w         windowTracker
-	buyers    map[string]*buyer // pointers to flat buyers: the map holds no slices
+	buyers    map[string]int32 // req -> its buyer in buyerList
+	buyerList []buyer
 	rows      map[rowID]int32   // every distinct order row in any final read: its place in rowList
 	rowList   []orderRow
 	phantom   map[string][]int32  // req -> the rows of a request no buyer sent
@@ -173,7 +175,7 @@ type stockEvent struct {
 var rowsSeed = maphash.MakeSeed()
 
 func newSaleFacts() *saleFacts {
-	return &saleFacts{buyers: map[string]*buyer{}, rows: map[rowID]int32{}, phantom: map[string][]int32{},
+	return &saleFacts{buyers: map[string]int32{}, rows: map[rowID]int32{}, phantom: map[string][]int32{},
 		finalOps: map[string][]int64{}, finalAt: map[string][]string{}, toldOK: map[toldID]okSale{}, skuIndex: map[string]int32{},
 		restock: map[string]*restocks{}, seenRows: map[uint64]bool{}}
 }
@@ -195,14 +197,16 @@ func (s *saleFacts) observe(op history.Op) {
 	if op.Type == history.Invoke {
 		switch op.F {
 		case "buy":
-			b := s.buyers[op.Req]
-			if b == nil {
-				b = &buyer{first: op.Time, sku: s.skuOf(op.Key)}
-				s.buyers[op.Req] = b
+			i, seen := s.buyers[op.Req]
+			if !seen {
+				i = int32(len(s.buyerList))
+				s.buyerList = append(s.buyerList, buyer{first: op.Time, sku: s.skuOf(op.Key)})
+				s.buyers[op.Req] = i
 			}
+			b := &s.buyerList[i]
 			b.add(op.Index)
 			b.nodes |= s.nodeBits.bit(op.Node)
-			s.p.Invoke(op, saleOpen{op, b})
+			s.p.Invoke(op, saleOpen{op, i})
 		case "restock", "read-orders", "read-stock":
 			s.p.Invoke(op, saleOpen{inv: op})
 		default:
@@ -223,7 +227,7 @@ func (s *saleFacts) complete(open saleOpen, done history.Op) {
 	inv := open.inv
 	switch inv.F {
 	case "buy":
-		b := open.b
+		b := &s.buyerList[open.b]
 		if done.Index >= 0 {
 			b.add(done.Index)
 		}
@@ -305,6 +309,11 @@ func (s *saleFacts) takeFinal(p finalPick) {
 			s.bad = append(s.bad, fmt.Sprintf("op %d: read-orders value is not a list of rows: %v", p.index, err))
 			return
 		}
+		if len(s.rowList) == 0 {
+			// In a store that sells each request once, there are about as many rows as requests.
+			s.rows = make(map[rowID]int32, len(s.buyers))
+			s.rowList = make([]orderRow, 0, len(s.buyers))
+		}
 		for _, r := range rows {
 			id := rowID{r.Node, r.Order}
 			if _, seen := s.rows[id]; !seen {
@@ -368,7 +377,7 @@ func (s *saleFacts) unread(sku string) []string {
 type orderRow struct {
 	id   rowID
 	row  row
-	b    *buyer
+	b    int32 // in buyerList; -1 for a request no buyer sent
 	next int32 // the buyer's next row, 1-based; 0 ends the list
 }
 
@@ -377,8 +386,15 @@ type orderRow struct {
 func (s *saleFacts) addRow(id rowID, r row) {
 	i := int32(len(s.rowList))
 	s.rows[id] = i
-	b := s.buyers[r.Req]
-	s.rowList = append(s.rowList, orderRow{id: id, row: r, b: b})
+	bi, sent := s.buyers[r.Req]
+	if !sent {
+		bi = -1
+	}
+	s.rowList = append(s.rowList, orderRow{id: id, row: r, b: bi})
+	var b *buyer
+	if sent {
+		b = &s.buyerList[bi]
+	}
 	switch {
 	case b == nil:
 		s.phantom[r.Req] = append(s.phantom[r.Req], i)
@@ -478,7 +494,8 @@ func (s *dedupStream) Result(context.Context) Result {
 		r.Anomalies = append(r.Anomalies, Anomaly{Kind: "phantom-order", Key: sku, Ops: firstOps(s.finalOps[sku]), Nodes: s.rowNodes(ids), Definite: true,
 			Description: fmt.Sprintf("order rows %s belong to req %q, which no buyer sent", rowNames(ids), req)})
 	}
-	for req, b := range s.buyers {
+	for req, bi := range s.buyers {
+		b := &s.buyerList[bi]
 		if b.rows == 0 || s.rowList[b.rows-1].next == 0 {
 			continue // no row, or one
 		}
@@ -580,7 +597,8 @@ func (s *oversellStream) Result(context.Context) Result {
 	}
 	lost, unsure := 0, 0
 	nSKU := len(r.Anomalies)
-	for req, b := range s.buyers {
+	for req, bi := range s.buyers {
+		b := &s.buyerList[bi]
 		switch {
 		case b.ok > 0 && b.rows == 0:
 			a := Anomaly{Kind: "lost-sale", Key: s.skuNames[b.sku], Ops: b.evidence(), Nodes: s.nodeBits.of(b.nodes), Nemesis: During(windows, b.first, b.last), Definite: true,
@@ -727,8 +745,8 @@ func (s *saleFacts) stockEvents(rows []int32, rs *restocks) []stockChange {
 		rw := &o.row
 		var sale okSale
 		var told bool
-		if b := o.b; b != nil && b.hasSale && b.told == rw.Order {
-			sale, told = b.sale, true
+		if o.b >= 0 && s.buyerList[o.b].hasSale && s.buyerList[o.b].told == rw.Order {
+			sale, told = s.buyerList[o.b].sale, true
 		} else if len(s.toldOK) > 0 {
 			sale, told = s.toldOK[toldID{rw.Req, rw.Order}]
 		}

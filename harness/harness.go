@@ -78,7 +78,10 @@ type Stats struct {
 	QuiesceNS   int64 `json:"quiesce_ns"`
 	// StartUnixNS is the wall-clock time of the history's zero, for what the database stamps
 	// with its own clocks (conflict records).
-	StartUnixNS int64  `json:"start_unix_ns,omitempty"`
+	StartUnixNS int64 `json:"start_unix_ns,omitempty"`
+	// MainStartNS is when the main phase began, in the history's time (after the cluster's
+	// start and the workload's setup).
+	MainStartNS int64  `json:"main_start_ns,omitempty"`
 	QuiesceErr  string `json:"quiesce_error,omitempty"` // why replication was not known to have caught up
 	NemesisErr  string `json:"nemesis_errors,omitempty"`
 	// NoFaults, when set, says why a run that asked for faults had none take effect; its
@@ -270,6 +273,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	setup.close()
 
 	r.setPhase("main")
+	r.res.Stats.MainStartNS = time.Since(r.start).Nanoseconds()
 	r.main(ctx, nodes)
 
 	// Heal whatever happened, with a context of its own (Ctrl-C must not leave a node frozen),

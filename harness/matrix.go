@@ -157,9 +157,10 @@ func Matrices() []string {
 // valid verdict): the rows whose detection power is measured.
 func ExpectsAnomaly(row MatrixRow) bool { return !strings.HasPrefix(row.Expect, "valid") }
 
-// FirstAnomaly is when, from the start of the run, the first definite anomaly of res had all its
-// evidence: the latest completion time among its ops, the earliest over anomalies. It reads the
-// run's history; false when there is no definite anomaly with ops, or no history to read.
+// FirstAnomaly is when, from the start of the main phase (Stats.MainStartNS: the cluster's start
+// and the workload's setup left out), the first definite anomaly of res had all its evidence: the
+// latest completion time among its ops, the earliest over anomalies. It reads the run's history;
+// false when there is no definite anomaly with ops, or no history to read.
 func FirstAnomaly(res Result) (time.Duration, bool) {
 	want := map[int64]bool{}
 	for _, r := range res.Summary.Results {
@@ -210,5 +211,5 @@ func FirstAnomaly(res Result) (time.Duration, bool) {
 			}
 		}
 	}
-	return time.Duration(first), found
+	return time.Duration(max(0, first-res.Stats.MainStartNS)), found
 }

@@ -98,8 +98,8 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 	}
 }
 
-// TestFirstAnomaly: the first definite anomaly is the one whose evidence was complete first;
-// possible anomalies and ops the history lacks do not count.
+// TestFirstAnomaly: the first definite anomaly is the one whose evidence was complete first,
+// timed from the main phase's start; possible anomalies and ops the history lacks do not count.
 func TestFirstAnomaly(t *testing.T) {
 	dir := t.TempDir()
 	var ops []history.Op
@@ -116,6 +116,12 @@ func TestFirstAnomaly(t *testing.T) {
 	if at, ok := harness.FirstAnomaly(res); !ok || at.Seconds() != 6 {
 		t.Fatalf("first anomaly at %v (%v), want 6s: the one of ops 2 and 5", at, ok)
 	}
+	// Counted from the main phase's start, not the history's zero.
+	res.Stats.MainStartNS = 1.5e9
+	if at, ok := harness.FirstAnomaly(res); !ok || at.Seconds() != 4.5 {
+		t.Fatalf("first anomaly at %v (%v) of the main phase, want 4.5s", at, ok)
+	}
+	res.Stats.MainStartNS = 0
 	res.Summary.Results[1].Anomalies = nil
 	if at, ok := harness.FirstAnomaly(res); !ok || at.Seconds() != 8 {
 		t.Fatalf("first anomaly at %v (%v), want 8s", at, ok)

@@ -82,8 +82,8 @@ var powerSeeds = flag.Int("power-seeds", 5, "seeds per row in the detection-powe
 // DetectionPower is the benchmark of a matrix's rows that must find an anomaly: each row, as a
 // sub-benchmark, runs seeds 1 to -power-seeds at its own duration, and reports the percentage of
 // seeds whose run came out as the row expects (found-%) and the median time from the start of
-// the run to its first definite anomaly (s-to-first; the moment the last op of its evidence
-// completed). Run it with -benchtime 1x: one iteration is every seed.
+// the main phase to its first definite anomaly (s-to-first; the moment the last op of its
+// evidence completed; the cluster's start and the setup left out). Run it with -benchtime 1x: one iteration is every seed.
 func DetectionPower(b *testing.B, rows []harness.MatrixRow, cluster string) {
 	for _, row := range rows {
 		if !harness.ExpectsAnomaly(row) {
