@@ -225,7 +225,7 @@ func BenchmarkInventoryCheck(b *testing.B) {
 					b.Fatal(err)
 				}
 				r := history.NewReader(f)
-				s, err := CheckStream(context.Background(), r.Next, Dedup{}, Oversell{}, Convergence{})
+				s, err := CheckReader(context.Background(), r, nil, Dedup{}, Oversell{}, Convergence{})
 				f.Close()
 				if err != nil || s.Valid != True {
 					b.Fatalf("judged %v (%v): %v", s.Valid, err, s.Results)

@@ -1,8 +1,11 @@
 package checkers
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -361,5 +364,42 @@ func TestCheckStreamMatchesCompose(t *testing.T) {
 	composed := Compose(context.Background(), ops, cs...)
 	if streamed.Valid != composed.Valid || streamed.Anomalies() != composed.Anomalies() || streamed.Valid != False {
 		t.Fatalf("streamed %v/%d, composed %v/%d", streamed.Valid, streamed.Anomalies(), composed.Valid, composed.Anomalies())
+	}
+}
+
+// CheckReader, which decodes the file side by side on every core, judges as Compose does, shows
+// the tap every op in order, and stops at a bad line with the error that names it.
+func TestCheckReaderMatchesCompose(t *testing.T) {
+	ops := sale(func(h *hist) {
+		h.do("n1", "buy", "s1", "a", "1", history.OK, `"n1-2"`, false)
+		h.do("n2", "buy", "s1", "a", "1", history.OK, `"n2-2"`, false)
+	}, "["+ord("n1-2", "a", "n1")+","+ord("n2-2", "a", "n2")+"]")
+	var file bytes.Buffer
+	for _, op := range ops {
+		b, _ := history.Marshal(op)
+		file.Write(append(b, '\n'))
+	}
+	cs := []Checker{Dedup{}, Oversell{}, Convergence{}, WellFormed{}}
+	var tapped []int64
+	read, err := CheckReader(context.Background(), history.NewReader(bytes.NewReader(file.Bytes())), func(op history.Op) { tapped = append(tapped, op.Index) }, cs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	composed := Compose(context.Background(), ops, cs...)
+	if read.Valid != composed.Valid || read.Anomalies() != composed.Anomalies() || read.Valid != False {
+		t.Fatalf("read %v/%d, composed %v/%d", read.Valid, read.Anomalies(), composed.Valid, composed.Anomalies())
+	}
+	if len(tapped) != len(ops) || !slices.IsSorted(tapped) {
+		t.Fatalf("the tap saw %v", tapped)
+	}
+	// A checker that needs the whole history still gets it.
+	if s, err := CheckReader(context.Background(), history.NewReader(bytes.NewReader(file.Bytes())), nil, Linearizable{}); err != nil || len(s.Results) != 1 {
+		t.Fatalf("a slice checker: %v %v", s.Valid, err)
+	}
+	bad := append(append([]byte(nil), file.Bytes()...), "not json\n"...)
+	_, err = CheckReader(context.Background(), history.NewReader(bytes.NewReader(bad)), nil, cs...)
+	var le *history.LineError
+	if !errors.As(err, &le) || le.Line != int64(len(ops)+1) {
+		t.Fatalf("a bad last line: %v", err)
 	}
 }

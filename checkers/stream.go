@@ -41,15 +41,58 @@ func checkByStreaming(ctx context.Context, s Streamer, ops []history.Op) Result 
 // ends the history; any other error is returned). When every checker is a Streamer, no op is
 // kept; otherwise the ops are collected and checked as a slice.
 func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Checker) (Summary, error) {
+	if !allStream(cs) {
+		return collectAndCompose(ctx, next, cs)
+	}
+	// Reading and parsing run in a goroutine of their own, a batch ahead of the checkers.
+	return checkBatches(ctx, readAhead(next), nil, cs)
+}
+
+// CheckReader is CheckStream over a history reader, whose lines are decoded side by side on
+// every core (history.Reader.Batches); tap, when not nil, is shown every op first, in order.
+func CheckReader(ctx context.Context, r *history.Reader, tap func(history.Op), cs ...Checker) (Summary, error) {
+	if !allStream(cs) {
+		next := r.Next
+		if tap != nil {
+			next = func() (history.Op, error) {
+				op, err := r.Next()
+				if err == nil {
+					tap(op)
+				}
+				return op, err
+			}
+		}
+		return collectAndCompose(ctx, next, cs)
+	}
+	bs := r.Batches(0)
+	return checkBatches(ctx, batchSource{bs.C(), bs.Err, bs.Stop, bs.Release}, tap, cs)
+}
+
+func allStream(cs []Checker) bool {
+	for _, c := range cs {
+		if _, ok := c.(Streamer); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// batchSource is a history handed over in batches: err says what ended it once batches is
+// closed, stop ends it early, and release hands a batch back to be filled again.
+type batchSource struct {
+	batches <-chan []history.Op
+	err     func() error
+	stop    func()
+	release func([]history.Op)
+}
+
+func checkBatches(ctx context.Context, src batchSource, tap func(history.Op), cs []Checker) (Summary, error) {
 	streams := make([]Stream, 0, len(cs))
 	var shared *saleFacts // one set of sale facts serves every checker that reads them
 	var sales []int       // the places in streams of the checkers that read them
 	var format formatCheck
 	for _, c := range cs {
-		s, ok := c.(Streamer)
-		if !ok {
-			return collectAndCompose(ctx, next, cs)
-		}
+		s := c.(Streamer)
 		if _, ok := c.(WellFormed); ok {
 			// The format check validates the history once; its verdict is this checker's.
 			streams = append(streams, observeNothing{format.wellFormed()})
@@ -68,14 +111,8 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 		streams = append(streams, st)
 	}
 	failed := make([]string, len(cs)) // a stream that panicked is out, with its reason
-	// Reading and parsing run in a goroutine of their own, a batch ahead of the checkers.
-	batches, errc, stop, spent := readAhead(next)
-	defer func() {
-		if stop != nil {
-			close(stop)
-		}
-	}()
-	for batch := range batches {
+	defer src.stop()
+	for batch := range src.batches {
 		if ctx.Err() != nil {
 			for i := range failed {
 				if failed[i] == "" {
@@ -85,6 +122,9 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 			break
 		}
 		for _, op := range batch {
+			if tap != nil {
+				tap(op)
+			}
 			format.add(op)
 		}
 		for i, st := range streams {
@@ -97,17 +137,13 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 				}
 			}
 		}
-		select { // the streams keep copies of what they need: the batch can be filled again
-		case spent <- batch[:0]:
-		default:
-		}
+		src.release(batch) // the streams keep copies of what they need: the batch can be filled again
 	}
 	if ctx.Err() != nil {
-		close(stop)
-		stop = nil
-		for range batches { // let the reader see stop and end
+		src.stop()
+		for range src.batches { // let the reader see stop and end
 		}
-	} else if err := <-errc; err != nil {
+	} else if err := src.err(); err != nil {
 		return Summary{}, err
 	}
 	// The facts the sale checkers share are finished once, here; after that every checker only
@@ -139,14 +175,16 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 	return s, nil
 }
 
-// readAhead calls next in a goroutine of its own and hands its ops over in batches. The error
-// channel yields the error that ended the history (nil for io.EOF) once the batches are done;
-// closing stop ends the reading early. Batches sent back on spent are filled again, so that a
+// readAhead calls next in a goroutine of its own and hands its ops over in batches; the source's
+// err is what ended the history (nil for io.EOF). Batches released are filled again, so that a
 // long history is read through a few batches rather than a new one every 512 ops.
-func readAhead(next func() (history.Op, error)) (<-chan []history.Op, <-chan error, chan struct{}, chan<- []history.Op) {
+func readAhead(next func() (history.Op, error)) batchSource {
 	const size = 512
 	batches := make(chan []history.Op, 8)
 	spent := make(chan []history.Op, 10)
+	stop := make(chan struct{})
+	var once sync.Once
+	var ended error
 	fresh := func() []history.Op {
 		select {
 		case b := <-spent:
@@ -156,8 +194,14 @@ func readAhead(next func() (history.Op, error)) (<-chan []history.Op, <-chan err
 			return make([]history.Op, 0, size)
 		}
 	}
-	errc := make(chan error, 1)
-	stop := make(chan struct{})
+	send := func(b []history.Op) bool {
+		select {
+		case batches <- b:
+			return true
+		case <-stop:
+			return false
+		}
+	}
 	go func() {
 		defer close(batches)
 		batch := fresh()
@@ -165,31 +209,33 @@ func readAhead(next func() (history.Op, error)) (<-chan []history.Op, <-chan err
 			op, err := next()
 			if err != nil {
 				if !isEOF(err) {
-					errc <- err
-				} else {
-					errc <- nil
+					ended = err
 				}
 				break
 			}
 			batch = append(batch, op)
 			if len(batch) == size {
-				select {
-				case batches <- batch:
-				case <-stop:
-					errc <- nil
+				if !send(batch) {
 					return
 				}
 				batch = fresh()
 			}
 		}
 		if len(batch) > 0 {
-			select {
-			case batches <- batch:
-			case <-stop:
-			}
+			send(batch)
 		}
 	}()
-	return batches, errc, stop, spent
+	return batchSource{
+		batches: batches,
+		err:     func() error { return ended }, // read once batches is closed
+		stop:    func() { once.Do(func() { close(stop) }) },
+		release: func(b []history.Op) {
+			select {
+			case spent <- b[:0]:
+			default:
+			}
+		},
+	}
 }
 
 // finishFacts finishes the shared sale facts, and says why not if that panicked.

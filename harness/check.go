@@ -46,17 +46,7 @@ func checkFile(ctx context.Context, path string, cs []checkers.Checker, observe 
 	}
 	defer f.Close()
 	r := history.NewReader(f)
-	next := r.Next
-	if observe != nil {
-		next = func() (history.Op, error) {
-			op, err := r.Next()
-			if err == nil {
-				observe(op)
-			}
-			return op, err
-		}
-	}
-	s, err := checkers.CheckStream(ctx, next, cs...)
+	s, err := checkers.CheckReader(ctx, r, observe, cs...)
 	if err != nil {
 		return s, r.Truncated(), fmt.Errorf("%s: %w", path, err)
 	}
