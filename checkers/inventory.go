@@ -135,7 +135,7 @@ type saleFacts struct {
 	w         windowTracker
 	buyers    map[string]int32 // req -> its buyer in buyerList
 	buyerList []buyer
-	rows      map[rowID]int32   // every distinct order row in any final read: its place in rowList
+	rows      map[rowID]int32 // every distinct order row in any final read: its place in rowList
 	rowList   []orderRow
 	phantom   map[string][]int32  // req -> the rows of a request no buyer sent
 	finalOps  map[string][]int64  // sku -> final read-orders completions
