@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+
+	"crossfire/internal/jsonscan"
 )
 
 // jsonString reads a JSON string value, without encoding/json when it has no escapes.
@@ -132,18 +134,11 @@ func skipSpace(b []byte, i int) int {
 // plainStr reads the string at b[i] when it has no escapes, control characters or non-ASCII
 // bytes, and returns it and where it ends.
 func plainStr(b []byte, i int) (string, int, bool) {
-	if i >= len(b) || b[i] != '"' {
+	start, end, ok := jsonscan.String(b, i)
+	if !ok {
 		return "", 0, false
 	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return string(b[i+1 : j]), j + 1, true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return "", 0, false
-		}
-	}
-	return "", 0, false
+	return string(b[start:end]), end + 1, true
 }
 
 // plainDigits reads a plain integer (no sign of plus, fraction or exponent) of at most 18 digits.
@@ -176,7 +171,7 @@ func plainDigest(raw []byte) (uint64, bool) {
 		return 0, false
 	}
 	if raw[0] != '[' {
-		if end, ok := plainScan(raw, 0, 0); !ok || end != len(raw) {
+		if end, ok := jsonscan.Value(raw, 0, false); !ok || end != len(raw) {
 			return 0, false
 		}
 		return fnv64(raw), true
@@ -187,7 +182,7 @@ func plainDigest(raw []byte) (uint64, bool) {
 		return 0, len(raw) == 2
 	}
 	for {
-		end, ok := plainScan(raw, i, 1)
+		end, ok := jsonscan.Value(raw, i, false)
 		if !ok || end >= len(raw) {
 			return 0, false
 		}
@@ -209,98 +204,6 @@ func plainDigest(raw []byte) (uint64, bool) {
 			return 0, false
 		}
 	}
-}
-
-// plainScan finds the end of the value at b[i] when it holds no white space outside its strings
-// and every string is plain; it only ever says true of valid JSON.
-func plainScan(b []byte, i, depth int) (int, bool) {
-	if i >= len(b) || depth > 512 {
-		return 0, false
-	}
-	switch c := b[i]; {
-	case c == '"':
-		_, end, ok := plainStr(b, i)
-		return end, ok
-	case c == '{' || c == '[':
-		closer := byte('}')
-		if c == '[' {
-			closer = ']'
-		}
-		i++
-		if i < len(b) && b[i] == closer {
-			return i + 1, true
-		}
-		for {
-			if c == '{' {
-				_, end, ok := plainStr(b, i)
-				if !ok || end >= len(b) || b[end] != ':' {
-					return 0, false
-				}
-				i = end + 1
-			}
-			end, ok := plainScan(b, i, depth+1)
-			if !ok || end >= len(b) {
-				return 0, false
-			}
-			switch b[end] {
-			case ',':
-				i = end + 1
-			case closer:
-				return end + 1, true
-			default:
-				return 0, false
-			}
-		}
-	case c == '-' || c >= '0' && c <= '9':
-		return jsonNumberEnd(b, i)
-	case c == 't' && len(b)-i >= 4 && string(b[i:i+4]) == "true":
-		return i + 4, true
-	case c == 'f' && len(b)-i >= 5 && string(b[i:i+5]) == "false":
-		return i + 5, true
-	case c == 'n' && len(b)-i >= 4 && string(b[i:i+4]) == "null":
-		return i + 4, true
-	}
-	return 0, false
-}
-
-// jsonNumberEnd scans a JSON number at b[i]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
-func jsonNumberEnd(b []byte, i int) (int, bool) {
-	digits := func(i int) int {
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		return i
-	}
-	if b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = digits(i)
-	default:
-		return 0, false
-	}
-	if i < len(b) && b[i] == '.' {
-		j := digits(i + 1)
-		if j == i+1 {
-			return 0, false
-		}
-		i = j
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := digits(i)
-		if j == i {
-			return 0, false
-		}
-		i = j
-	}
-	return i, true
 }
 
 // fnv64 is FNV-1a, as hash/fnv's New64a computes it, without its allocation.

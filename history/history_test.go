@@ -2,7 +2,6 @@ package history
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -297,37 +296,4 @@ func TestReaderTakesWhatEditorsWrite(t *testing.T) {
 	var le *LineError
 	require.ErrorAs(t, err, &le)
 	assert.Equal(t, int64(2), le.Line)
-}
-
-// TestPlainValue: the scanner for values whose strings are plain says valid only of what
-// encoding/json calls valid, and decides the values the stores write (lists of order rows,
-// numbers, nested objects) itself.
-func TestPlainValue(t *testing.T) {
-	for _, s := range []string{
-		`[{"order":"n1-7","sku":"s1","qty":1,"req":"b12","node":"n1"},{"order":"n2-9","sku":"s1","qty":2,"req":"b13","node":"n2"}]`,
-		`[]`, `{}`, `[ 1 , -2.5e+3 , 0 , 0.25 , true , false , null , "x" , { "a" : [ ] } ]`, `-0`, `1E9`,
-	} {
-		if end, ok := plainValue([]byte(s), 0, 0); !ok || end != len(s) {
-			t.Errorf("%s: not decided (%d, %v)", s, end, ok)
-		}
-	}
-	for _, s := range []string{
-		`[1,]`, `[,1]`, `{"a"}`, `{"a":}`, `{,}`, `{"a":1,}`, `[1 2]`, `01`, `1.`, `1e`, `-`, `.5`, `tru`, `nul`,
-		`"a\"b"`, `"é"`, `[1`, `{"a":1`, `"abc`, `{1:2}`, `[true false]`, `+1`,
-	} {
-		if end, ok := plainValue([]byte(s), 0, 0); ok && end == len(s) {
-			t.Errorf("%s: called valid", s)
-		}
-	}
-}
-
-func FuzzPlainValue(f *testing.F) {
-	for _, s := range []string{`[{"order":"n1-7","qty":1}]`, `[1,-2.5e+3,true,null]`, `{"a":{"b":[]}}`, `[1,]`, `"a\\b"`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if end, ok := plainValue(b, 0, 0); ok && end == len(b) && !json.Valid(b) {
-			t.Fatalf("called valid what encoding/json rejects: %q", b)
-		}
-	})
 }

@@ -3,6 +3,8 @@ package history
 import (
 	"encoding/json"
 	"strings"
+
+	"crossfire/internal/jsonscan"
 )
 
 // parseFast decodes the lines the Writer writes, and lines like them, without reflection: a flat
@@ -169,119 +171,10 @@ func valid(raw []byte) bool {
 	case string(raw) == "true" || string(raw) == "false" || string(raw) == "null":
 		return true
 	}
-	if end, ok := plainValue(raw, 0, 0); ok && end == len(raw) {
+	if end, ok := jsonscan.Value(raw, 0, true); ok && end == len(raw) {
 		return true
 	}
 	return json.Valid(raw)
-}
-
-// plainValue scans the JSON value at b[i] (after any white space) whose strings are plain and
-// returns where it ends. It only ever says true of valid JSON; false means "not decided here"
-// (escapes, non-ASCII, deep nesting, or an error), and json.Valid then decides. A read's list of
-// order rows, megabytes long, is checked at several times encoding/json's pace this way.
-func plainValue(b []byte, i, depth int) (int, bool) {
-	i = skipWS(b, i)
-	if i >= len(b) || depth > 512 {
-		return 0, false
-	}
-	switch c := b[i]; {
-	case c == '"':
-		_, e, ok := plainString(b, i)
-		return e + 1, ok
-	case c == '{' || c == '[':
-		closer := byte('}')
-		if c == '[' {
-			closer = ']'
-		}
-		i = skipWS(b, i+1)
-		if i < len(b) && b[i] == closer {
-			return i + 1, true
-		}
-		for {
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return 0, false
-				}
-				_, e, ok := plainString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = skipWS(b, e+1)
-				if i >= len(b) || b[i] != ':' {
-					return 0, false
-				}
-				i++
-			}
-			end, ok := plainValue(b, i, depth+1)
-			if !ok {
-				return 0, false
-			}
-			i = skipWS(b, end)
-			if i >= len(b) {
-				return 0, false
-			}
-			if b[i] == closer {
-				return i + 1, true
-			}
-			if b[i] != ',' {
-				return 0, false
-			}
-			i = skipWS(b, i+1)
-		}
-	case c == '-' || c >= '0' && c <= '9':
-		return plainNumber(b, i)
-	case c == 't' && hasAt(b, i, "true"):
-		return i + 4, true
-	case c == 'f' && hasAt(b, i, "false"):
-		return i + 5, true
-	case c == 'n' && hasAt(b, i, "null"):
-		return i + 4, true
-	}
-	return 0, false
-}
-
-func hasAt(b []byte, i int, lit string) bool {
-	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
-}
-
-// plainNumber scans a JSON number at b[i]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
-func plainNumber(b []byte, i int) (int, bool) {
-	digits := func(i int) int {
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		return i
-	}
-	if b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = digits(i)
-	default:
-		return 0, false
-	}
-	if i < len(b) && b[i] == '.' {
-		j := digits(i + 1)
-		if j == i+1 {
-			return 0, false
-		}
-		i = j
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := digits(i)
-		if j == i {
-			return 0, false
-		}
-		i = j
-	}
-	return i, true
 }
 
 // interner shares the strings that recur in a history (f, node, key, error), up to a bound.
@@ -329,26 +222,7 @@ func skipWS(b []byte, i int) int {
 
 // plainString finds the string opening at b[i] and returns its content's bounds; false for
 // escapes and control characters (the slow path decodes those) and unterminated strings.
-func plainString(b []byte, i int) (start, end int, ok bool) {
-	j := i + 1
-	for j < len(b) && !stringStop[b[j]] {
-		j++
-	}
-	if j < len(b) && b[j] == '"' {
-		return i + 1, j, true
-	}
-	// Escapes need decoding and non-ASCII needs UTF-8 checking: not fast-path work.
-	return 0, 0, false
-}
-
-// stringStop marks the bytes that end a plain string's fast scan: the quote, the backslash,
-// control characters and every non-ASCII byte.
-var stringStop = func() (t [256]bool) {
-	for c := 0; c < 256; c++ {
-		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
-	}
-	return t
-}()
+func plainString(b []byte, i int) (start, end int, ok bool) { return jsonscan.String(b, i) }
 
 // plainInt reads an integer with no fraction or exponent that fits in an int64.
 func plainInt(b []byte, i int) (int64, int, bool) {

@@ -51,15 +51,22 @@ func awaitValue(t *testing.T, n clusters.Node, key, want string, within time.Dur
 	return false
 }
 
-func TestLocalClusterFaults(t *testing.T) {
-	ctx := context.Background()
-	c, err := New(ctx, WithDir(t.TempDir()))
+// startCluster starts a cluster for a test, closed when the test ends.
+func startCluster(t *testing.T) *Cluster {
+	t.Helper()
+	c, err := New(context.Background(), WithDir(t.TempDir()))
 	if c != nil {
-		defer c.Close()
+		t.Cleanup(func() { c.Close() })
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+func TestLocalClusterFaults(t *testing.T) {
+	ctx := context.Background()
+	c := startCluster(t)
 	nodes := c.Nodes()
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 	client := &http.Client{Timeout: 500 * time.Millisecond}
@@ -252,13 +259,7 @@ func wanToxics(c *Cluster) map[clusters.Link][]string {
 // A write reaches another leader no sooner than half the round trip after it was acknowledged.
 func TestWANDelaysTheLinksBetweenLeaders(t *testing.T) {
 	ctx := context.Background()
-	c, err := New(ctx, WithDir(t.TempDir()))
-	if c != nil {
-		defer c.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startCluster(t)
 	if err := c.SetWAN(ctx, 600*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
