@@ -9,8 +9,8 @@ import (
 	"sync"
 )
 
-// blockBytes is how much of a history one worker decodes at a time: a few thousand lines.
-var blockBytes = 1 << 20
+// blockBytes is how much of a history one worker decodes at a time: a couple of thousand lines.
+var blockBytes = 1 << 18
 
 // Batches reads the rest of the history with its lines decoded side by side on up to workers
 // goroutines (0: one per core), and hands the ops over in their order, a batch at a time, on
