@@ -51,33 +51,33 @@ func parseRows(raw []byte) ([]row, error) {
 }
 
 func parseRowsFast(b []byte) ([]row, bool) {
-	i := skipSpace(b, 0)
+	i := jsonscan.Space(b, 0)
 	if i >= len(b) || b[i] != '[' {
 		return nil, false
 	}
 	rows := make([]row, 0, bytes.Count(b, []byte("{")))
-	i = skipSpace(b, i+1)
+	i = jsonscan.Space(b, i+1)
 	if i < len(b) && b[i] == ']' {
-		return rows, skipSpace(b, i+1) == len(b)
+		return rows, jsonscan.Space(b, i+1) == len(b)
 	}
 	for {
 		if i >= len(b) || b[i] != '{' {
 			return nil, false
 		}
 		var r row
-		i = skipSpace(b, i+1)
+		i = jsonscan.Space(b, i+1)
 		for {
 			key, end, ok := plainStr(b, i)
 			if !ok {
 				return nil, false
 			}
-			i = skipSpace(b, end)
+			i = jsonscan.Space(b, end)
 			if i >= len(b) || b[i] != ':' {
 				return nil, false
 			}
-			i = skipSpace(b, i+1)
+			i = jsonscan.Space(b, i+1)
 			if key == "qty" {
-				n, end, ok := plainDigits(b, i)
+				n, end, ok := jsonscan.Int(b, i)
 				if !ok {
 					return nil, false
 				}
@@ -101,9 +101,9 @@ func parseRowsFast(b []byte) ([]row, bool) {
 				}
 				i = end
 			}
-			i = skipSpace(b, i)
+			i = jsonscan.Space(b, i)
 			if i < len(b) && b[i] == ',' {
-				i = skipSpace(b, i+1)
+				i = jsonscan.Space(b, i+1)
 				continue
 			}
 			if i < len(b) && b[i] == '}' {
@@ -112,23 +112,16 @@ func parseRowsFast(b []byte) ([]row, bool) {
 			return nil, false
 		}
 		rows = append(rows, r)
-		i = skipSpace(b, i+1)
+		i = jsonscan.Space(b, i+1)
 		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = jsonscan.Space(b, i+1)
 			continue
 		}
 		if i < len(b) && b[i] == ']' {
-			return rows, skipSpace(b, i+1) == len(b)
+			return rows, jsonscan.Space(b, i+1) == len(b)
 		}
 		return nil, false
 	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // plainStr reads the string at b[i] when it has no escapes, control characters or non-ASCII
@@ -139,27 +132,6 @@ func plainStr(b []byte, i int) (string, int, bool) {
 		return "", 0, false
 	}
 	return string(b[start:end]), end + 1, true
-}
-
-// plainDigits reads a plain integer (no sign of plus, fraction or exponent) of at most 18 digits.
-func plainDigits(b []byte, i int) (int64, int, bool) {
-	neg := i < len(b) && b[i] == '-'
-	if neg {
-		i++
-	}
-	start := i
-	var n int64
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 18 {
-		n = n*10 + int64(b[i]-'0')
-		i++
-	}
-	if i == start || (b[start] == '0' && i-start > 1) || i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
-		return 0, 0, false
-	}
-	if neg {
-		n = -n
-	}
-	return n, i, true
 }
 
 // plainDigest is quickDigest for a value with no white space outside its strings, no escapes and

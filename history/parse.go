@@ -15,11 +15,11 @@ func parseFast(b []byte, in *interner) (Op, bool) {
 	var op Op
 	var seen uint8             // required fields: index, time, process, type, f
 	var valueAt, metaAt [2]int // where value and meta lie in b, copied once at the end
-	i := skipWS(b, 0)
+	i := jsonscan.Space(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return op, false
 	}
-	i = skipWS(b, i+1)
+	i = jsonscan.Space(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return op, false // no required fields: let the slow path say which
 	}
@@ -28,19 +28,19 @@ func parseFast(b []byte, in *interner) (Op, bool) {
 		if i >= len(b) || b[i] != '"' {
 			return op, false
 		}
-		ks, ke, ok := plainString(b, i)
+		ks, ke, ok := jsonscan.String(b, i)
 		if !ok {
 			return op, false
 		}
 		key := b[ks:ke]
-		i = skipWS(b, ke+1)
+		i = jsonscan.Space(b, ke+1)
 		if i >= len(b) || b[i] != ':' {
 			return op, false
 		}
-		i = skipWS(b, i+1)
+		i = jsonscan.Space(b, i+1)
 		switch string(key) {
 		case "index", "time", "process":
-			n, end, ok := plainInt(b, i)
+			n, end, ok := jsonscan.Int(b, i)
 			if !ok {
 				return op, false
 			}
@@ -60,7 +60,7 @@ func parseFast(b []byte, in *interner) (Op, bool) {
 			if i >= len(b) || b[i] != '"' {
 				return op, false
 			}
-			vs, ve, ok := plainString(b, i)
+			vs, ve, ok := jsonscan.String(b, i)
 			if !ok {
 				return op, false
 			}
@@ -109,12 +109,12 @@ func parseFast(b []byte, in *interner) (Op, bool) {
 			}
 			i = end
 		}
-		i = skipWS(b, i)
+		i = jsonscan.Space(b, i)
 		if i >= len(b) {
 			return op, false
 		}
 		if b[i] == ',' {
-			i = skipWS(b, i+1)
+			i = jsonscan.Space(b, i+1)
 			continue
 		}
 		if b[i] != '}' {
@@ -122,7 +122,7 @@ func parseFast(b []byte, in *interner) (Op, bool) {
 		}
 		break
 	}
-	if skipWS(b, i+1) != len(b) || seen != 31 || !op.Type.Valid() {
+	if jsonscan.Space(b, i+1) != len(b) || seen != 31 || !op.Type.Valid() {
 		return op, false
 	}
 	if valueAt[1] > 0 || metaAt[1] > 0 {
@@ -161,11 +161,11 @@ func typeOf(v []byte) Type {
 func valid(raw []byte) bool {
 	switch c := raw[0]; {
 	case c == '"':
-		if _, e, ok := plainString(raw, 0); ok && e == len(raw)-1 {
+		if _, e, ok := jsonscan.String(raw, 0); ok && e == len(raw)-1 {
 			return true
 		}
 	case c == '-' || c >= '0' && c <= '9':
-		if _, e, ok := plainInt(raw, 0); ok && e == len(raw) {
+		if _, e, ok := jsonscan.Int(raw, 0); ok && e == len(raw) {
 			return true
 		}
 	case string(raw) == "true" || string(raw) == "false" || string(raw) == "null":
@@ -211,45 +211,6 @@ func isFieldName(key []byte) bool {
 		}
 	}
 	return false
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// plainString finds the string opening at b[i] and returns its content's bounds; false for
-// escapes and control characters (the slow path decodes those) and unterminated strings.
-func plainString(b []byte, i int) (start, end int, ok bool) { return jsonscan.String(b, i) }
-
-// plainInt reads an integer with no fraction or exponent that fits in an int64.
-func plainInt(b []byte, i int) (int64, int, bool) {
-	neg := false
-	if i < len(b) && b[i] == '-' {
-		neg = true
-		i++
-	}
-	start := i
-	var n uint64
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		if i-start >= 18 {
-			return 0, 0, false // could overflow: the slow path decides
-		}
-		n = n*10 + uint64(b[i]-'0')
-		i++
-	}
-	if i == start || (b[start] == '0' && i-start > 1) {
-		return 0, 0, false
-	}
-	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
-		return 0, 0, false
-	}
-	if neg {
-		return -int64(n), i, true
-	}
-	return int64(n), i, true
 }
 
 // skipValue finds the end of the JSON value starting at b[i], tracking strings and nesting

@@ -31,6 +31,43 @@ var stop = func() (t [256]bool) {
 	return t
 }()
 
+// Space skips the white space JSON allows at b[i] and returns where it ends.
+func Space(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// Int reads an integer at b[i] with no fraction or exponent and at most 18 digits (so that it
+// fits in an int64), and returns it and where it ends.
+func Int(b []byte, i int) (int64, int, bool) {
+	neg := false
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	start := i
+	var n uint64
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		if i-start >= 18 {
+			return 0, 0, false // could overflow
+		}
+		n = n*10 + uint64(b[i]-'0')
+		i++
+	}
+	if i == start || (b[start] == '0' && i-start > 1) {
+		return 0, 0, false
+	}
+	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		return 0, 0, false
+	}
+	if neg {
+		return -int64(n), i, true
+	}
+	return int64(n), i, true
+}
+
 // Number scans a JSON number at b[i], -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, and
 // returns where it ends.
 func Number(b []byte, i int) (int, bool) {
@@ -81,8 +118,8 @@ func Value(b []byte, i int, spaces bool) (int, bool) {
 
 func value(b []byte, i int, spaces bool, depth int) (int, bool) {
 	ws := func(i int) int {
-		for spaces && i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-			i++
+		if spaces {
+			return Space(b, i)
 		}
 		return i
 	}
