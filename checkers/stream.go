@@ -45,7 +45,7 @@ func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Che
 		return collectAndCompose(ctx, next, cs)
 	}
 	// Reading and parsing run in a goroutine of their own, a batch ahead of the checkers.
-	return checkBatches(ctx, readAhead(next), nil, cs)
+	return checkBatches(ctx, history.NewBatchStream(next), nil, cs)
 }
 
 // CheckReader is CheckStream over a history reader, whose lines are decoded side by side on
@@ -64,8 +64,7 @@ func CheckReader(ctx context.Context, r *history.Reader, tap func(history.Op), c
 		}
 		return collectAndCompose(ctx, next, cs)
 	}
-	bs := r.Batches(0)
-	return checkBatches(ctx, batchSource{bs.C(), bs.Err, bs.Stop, bs.Release}, tap, cs)
+	return checkBatches(ctx, r.Batches(0), tap, cs)
 }
 
 func allStream(cs []Checker) bool {
@@ -77,16 +76,7 @@ func allStream(cs []Checker) bool {
 	return true
 }
 
-// batchSource is a history handed over in batches: err says what ended it once batches is
-// closed, stop ends it early, and release hands a batch back to be filled again.
-type batchSource struct {
-	batches <-chan []history.Op
-	err     func() error
-	stop    func()
-	release func([]history.Op)
-}
-
-func checkBatches(ctx context.Context, src batchSource, tap func(history.Op), cs []Checker) (Summary, error) {
+func checkBatches(ctx context.Context, src *history.BatchStream, tap func(history.Op), cs []Checker) (Summary, error) {
 	streams := make([]Stream, 0, len(cs))
 	var shared *saleFacts // one set of sale facts serves every checker that reads them
 	var sales []int       // the places in streams of the checkers that read them
@@ -111,8 +101,8 @@ func checkBatches(ctx context.Context, src batchSource, tap func(history.Op), cs
 		streams = append(streams, st)
 	}
 	failed := make([]string, len(cs)) // a stream that panicked is out, with its reason
-	defer src.stop()
-	for batch := range src.batches {
+	defer src.Stop()
+	for batch := range src.C() {
 		if ctx.Err() != nil {
 			for i := range failed {
 				if failed[i] == "" {
@@ -137,13 +127,13 @@ func checkBatches(ctx context.Context, src batchSource, tap func(history.Op), cs
 				}
 			}
 		}
-		src.release(batch) // the streams keep copies of what they need: the batch can be filled again
+		src.Release(batch) // the streams keep copies of what they need: the batch can be filled again
 	}
 	if ctx.Err() != nil {
-		src.stop()
-		for range src.batches { // let the reader see stop and end
+		src.Stop()
+		for range src.C() { // let the reader see stop and end
 		}
-	} else if err := src.err(); err != nil {
+	} else if err := src.Err(); err != nil {
 		return Summary{}, err
 	}
 	// The facts the sale checkers share are finished once, here; after that every checker only
@@ -173,69 +163,6 @@ func checkBatches(ctx context.Context, src batchSource, tap func(history.Op), cs
 	s := Summary{Valid: Verdict(results)}
 	s.Results = results
 	return s, nil
-}
-
-// readAhead calls next in a goroutine of its own and hands its ops over in batches; the source's
-// err is what ended the history (nil for io.EOF). Batches released are filled again, so that a
-// long history is read through a few batches rather than a new one every 512 ops.
-func readAhead(next func() (history.Op, error)) batchSource {
-	const size = 512
-	batches := make(chan []history.Op, 8)
-	spent := make(chan []history.Op, 10)
-	stop := make(chan struct{})
-	var once sync.Once
-	var ended error
-	fresh := func() []history.Op {
-		select {
-		case b := <-spent:
-			clear(b[:cap(b)]) // drop what the last ops held, for the garbage collector
-			return b
-		default:
-			return make([]history.Op, 0, size)
-		}
-	}
-	send := func(b []history.Op) bool {
-		select {
-		case batches <- b:
-			return true
-		case <-stop:
-			return false
-		}
-	}
-	go func() {
-		defer close(batches)
-		batch := fresh()
-		for {
-			op, err := next()
-			if err != nil {
-				if !isEOF(err) {
-					ended = err
-				}
-				break
-			}
-			batch = append(batch, op)
-			if len(batch) == size {
-				if !send(batch) {
-					return
-				}
-				batch = fresh()
-			}
-		}
-		if len(batch) > 0 {
-			send(batch)
-		}
-	}()
-	return batchSource{
-		batches: batches,
-		err:     func() error { return ended }, // read once batches is closed
-		stop:    func() { once.Do(func() { close(stop) }) },
-		release: func(b []history.Op) {
-			select {
-			case spent <- b[:0]:
-			default:
-			}
-		},
-	}
 }
 
 // finishFacts finishes the shared sale facts, and says why not if that panicked.

@@ -45,9 +45,55 @@ func (r *Reader) Batches(workers int) *BatchStream {
 	return s
 }
 
-// BatchStream is a history being read by Batches.
+// NewBatchStream hands over the ops that next returns, in batches of up to 512, from a
+// goroutine of its own that calls next a batch ahead of the caller, until next returns an error
+// (io.EOF ends the history with no error).
+func NewBatchStream(next func() (Op, error)) *BatchStream {
+	const size = 512
+	s := &BatchStream{out: make(chan []Op, 8), stop: make(chan struct{}), spare: make(chan []Op, 10)}
+	fresh := func() []Op {
+		if b := s.fresh(); b != nil {
+			return b
+		}
+		return make([]Op, 0, size)
+	}
+	send := func(b []Op) bool {
+		select {
+		case s.out <- b:
+			return true
+		case <-s.stop:
+			return false
+		}
+	}
+	go func() {
+		defer close(s.out)
+		batch := fresh()
+		for {
+			op, err := next()
+			if err != nil {
+				if err != io.EOF {
+					s.err = err
+				}
+				break
+			}
+			batch = append(batch, op)
+			if len(batch) == size {
+				if !send(batch) {
+					return
+				}
+				batch = fresh()
+			}
+		}
+		if len(batch) > 0 {
+			send(batch)
+		}
+	}()
+	return s
+}
+
+// BatchStream is a history handed over in batches, by Batches or NewBatchStream.
 type BatchStream struct {
-	r     *Reader
+	r     *Reader // the Reader that Batches reads
 	out   chan []Op
 	stop  chan struct{}
 	once  sync.Once
@@ -74,6 +120,7 @@ func (s *BatchStream) Release(b []Op) {
 	}
 }
 
+// fresh is a released batch, emptied, or nil when there is none.
 func (s *BatchStream) fresh() []Op {
 	select {
 	case b := <-s.spare:
@@ -97,7 +144,7 @@ type block struct {
 	content    bool  // it had a line that was not blank
 	trailBlank int64 // the first of the blank lines that end it, or 0
 	truncated  bool  // its last line was cut off, and is skipped
-	readErr    error // reading the file failed after this block
+	readErr    error // reading failed here: the block holds no lines, and merge says why
 }
 
 // split reads the file into blocks of whole lines, numbered, and hands each to the workers and,
@@ -107,7 +154,7 @@ func (s *BatchStream) split(jobs chan<- *block, order chan<- *block) {
 	defer close(order)
 	send := func(b *block) bool {
 		b.done = make(chan struct{})
-		if b.readErr != nil && b.data == nil {
+		if b.readErr != nil {
 			close(b.done) // nothing to decode: merge reports the error
 			select {
 			case order <- b:
@@ -170,9 +217,6 @@ func (s *BatchStream) split(jobs chan<- *block, order chan<- *block) {
 // decode reads a block's lines as Next reads them, into ops (reusing batch when it has room).
 func (b *block) decode(in *interner, batch []Op) {
 	b.ops = batch
-	if b.readErr != nil {
-		return
-	}
 	data := b.data
 	n := b.line
 	for len(data) > 0 {
@@ -185,11 +229,8 @@ func (b *block) decode(in *interner, batch []Op) {
 			l, data = data, nil
 		}
 		b.lines++
-		if n == 1 {
-			l = bytes.TrimPrefix(l, []byte("\xef\xbb\xbf"))
-		}
-		l = bytes.TrimSuffix(l, []byte("\r"))
-		if len(bytes.TrimSpace(l)) == 0 {
+		l, empty := lineContent(l, n)
+		if empty {
 			if b.trailBlank == 0 {
 				b.trailBlank = n
 			}
@@ -198,24 +239,21 @@ func (b *block) decode(in *interner, batch []Op) {
 		}
 		b.content = true
 		if b.trailBlank > 0 {
-			b.err = &LineError{Line: b.trailBlank, Err: errors.New("empty line")}
+			b.err = emptyLine(b.trailBlank)
 			return
 		}
 		if len(l) > MaxLineBytes {
 			b.err = &LineError{Line: n, Err: fmt.Errorf("line longer than %d bytes", MaxLineBytes)}
 			return
 		}
-		op, ok := parseFast(l, in)
-		if !ok {
-			var err error
-			if op, err = parseSlow(l); err != nil {
-				if !complete {
-					b.truncated = true // the last line was being written when the run stopped
-					return
-				}
-				b.err = &LineError{Line: n, Err: err}
-				return
-			}
+		op, cut, err := decodeLine(l, n, complete, in)
+		if cut {
+			b.truncated = true
+			return
+		}
+		if err != nil {
+			b.err = err
+			return
 		}
 		b.ops = append(b.ops, op)
 		n++
@@ -238,7 +276,7 @@ func (s *BatchStream) merge(order <-chan *block) {
 		case <-s.stop:
 			return
 		}
-		if b.readErr != nil && b.data == nil {
+		if b.readErr != nil {
 			var le *LineError
 			if errors.As(b.readErr, &le) {
 				r.line = le.Line
@@ -246,13 +284,11 @@ func (s *BatchStream) merge(order <-chan *block) {
 			s.err = b.readErr
 			return
 		}
+		r.line = b.line + b.lines - 1
 		if blank > 0 && b.content {
-			// A blank line between ops is not one of the format's lines.
-			r.line = b.line + b.lines - 1
-			s.err = &LineError{Line: blank, Err: errors.New("empty line")}
+			s.err = emptyLine(blank)
 			return
 		}
-		r.line = b.line + b.lines - 1
 		if len(b.ops) > 0 {
 			select {
 			case s.out <- b.ops:

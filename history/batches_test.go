@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -140,5 +141,33 @@ func TestBatchesBoundAndStop(t *testing.T) {
 	}
 	if s.Err() != nil {
 		t.Fatalf("stopped: %v", s.Err())
+	}
+}
+
+// NewBatchStream hands over what next returns in order, in batches, and the error that ended
+// it; io.EOF is no error.
+func TestNewBatchStream(t *testing.T) {
+	for _, end := range []error{io.EOF, errors.New("disk gone")} {
+		i := 0
+		s := NewBatchStream(func() (Op, error) {
+			if i == 1300 {
+				return Op{}, end
+			}
+			i++
+			return Op{Index: int64(i - 1)}, nil
+		})
+		var got []int64
+		for b := range s.C() {
+			for _, op := range b {
+				got = append(got, op.Index)
+			}
+			s.Release(b)
+		}
+		if len(got) != 1300 || !slices.IsSorted(got) || got[0] != 0 {
+			t.Fatalf("%d ops, in order %v", len(got), slices.IsSorted(got))
+		}
+		if want := end; (want == io.EOF) != (s.Err() == nil) || want != io.EOF && s.Err() != want {
+			t.Fatalf("ended by %v, Err %v", end, s.Err())
+		}
 	}
 }

@@ -49,11 +49,8 @@ func (r *Reader) Next() (Op, error) {
 	b, complete, err := r.readLine()
 	var blank int64 // the first of the blank lines just read
 	for err == nil {
-		if r.line == 1 {
-			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a byte order mark some editors write
-		}
-		b = bytes.TrimSuffix(b, []byte("\r")) // a line end written as \r\n
-		if len(bytes.TrimSpace(b)) > 0 {
+		var empty bool
+		if b, empty = lineContent(b, r.line); !empty {
 			break
 		}
 		if blank == 0 {
@@ -65,23 +62,44 @@ func (r *Reader) Next() (Op, error) {
 		return Op{}, err
 	}
 	if blank > 0 {
-		// A blank line between ops is not one of the format's lines.
-		return Op{}, &LineError{Line: blank, Err: errors.New("empty line")}
+		return Op{}, emptyLine(blank)
 	}
-	op, ok := parseFast(b, &r.in)
-	var perr error
-	if !ok {
-		op, perr = parseSlow(b)
+	op, cut, err := decodeLine(b, r.line, complete, &r.in)
+	if cut {
+		r.truncated = true
+		return Op{}, io.EOF
 	}
-	if perr != nil {
+	return op, err
+}
+
+// lineContent is a line as the format reads it: without the byte order mark some editors write
+// before the first line, and without the \r of a line end written as \r\n; empty when nothing
+// but white space is left.
+func lineContent(b []byte, line int64) ([]byte, bool) {
+	if line == 1 {
+		b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	}
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	return b, len(bytes.TrimSpace(b)) == 0
+}
+
+// emptyLine is the error of a blank line between ops, which is not one of the format's lines.
+func emptyLine(line int64) error { return &LineError{Line: line, Err: errors.New("empty line")} }
+
+// decodeLine decodes a line that is not blank. cut says that it does not parse and had no line
+// end: the last line, being written when the run stopped, which is skipped rather than wrong.
+func decodeLine(b []byte, line int64, complete bool, in *interner) (op Op, cut bool, err error) {
+	op, ok := parseFast(b, in)
+	if ok {
+		return op, false, nil
+	}
+	if op, err = parseSlow(b); err != nil {
 		if !complete {
-			// The last line was being written when the run stopped.
-			r.truncated = true
-			return Op{}, io.EOF
+			return Op{}, true, nil
 		}
-		return Op{}, &LineError{Line: r.line, Err: perr}
+		return Op{}, false, &LineError{Line: line, Err: err}
 	}
-	return op, nil
+	return op, false, nil
 }
 
 // readLine returns the next line without its line end, and whether it had one.
