@@ -160,22 +160,16 @@ type okSale struct {
 type restocks struct {
 	ok, info int64 // units
 	ops      []int64
-	events   []stockEvent // restocks that may have taken effect, at their invoke times
+	events   []stockChange // restocks that may have taken effect, at their invoke times
 	final    map[string]int64
 	finalOps []int64
-}
-
-type stockEvent struct {
-	time  int64
-	units int64
-	info  bool // the outcome is unknown
 }
 
 // rowsSeed hashes read-orders values, to take in each distinct one once.
 var rowsSeed = maphash.MakeSeed()
 
 func newSaleFacts() *saleFacts {
-	return &saleFacts{buyers: map[string]int32{}, rows: map[rowID]int32{}, phantom: map[string][]int32{},
+	return &saleFacts{buyers: map[string]int32{}, phantom: map[string][]int32{},
 		finalOps: map[string][]int64{}, finalAt: map[string][]string{}, toldOK: map[toldID]okSale{}, skuIndex: map[string]int32{},
 		restock: map[string]*restocks{}, seenRows: map[uint64]bool{}}
 }
@@ -270,10 +264,10 @@ func (s *saleFacts) complete(open saleOpen, done history.Op) {
 		switch done.Type {
 		case history.OK:
 			r.ok += units
-			r.events = append(r.events, stockEvent{time: inv.Time, units: units})
+			r.events = append(r.events, stockChange{time: inv.Time, delta: units})
 		case history.Info:
 			r.info += units
-			r.events = append(r.events, stockEvent{time: inv.Time, units: units, info: true})
+			r.events = append(r.events, stockChange{time: inv.Time, delta: units, info: true})
 		}
 	case "read-stock", "read-orders":
 		s.fr.observe(inv, done)
@@ -309,11 +303,6 @@ func (s *saleFacts) takeFinal(p finalPick) {
 			s.bad = append(s.bad, fmt.Sprintf("op %d: read-orders value is not a list of rows: %v", p.index, err))
 			return
 		}
-		if len(s.rowList) == 0 {
-			// In a store that sells each request once, there are about as many rows as requests.
-			s.rows = make(map[rowID]int32, len(s.buyers))
-			s.rowList = make([]orderRow, 0, len(s.buyers))
-		}
 		for _, r := range rows {
 			id := rowID{r.Node, r.Order}
 			if _, seen := s.rows[id]; !seen {
@@ -334,6 +323,9 @@ func (s *saleFacts) finish() {
 	}
 	picks, rule := s.fr.picks()
 	s.finalRule = rule
+	// In a store that sells each request once, there are about as many order rows as requests.
+	s.rows = make(map[rowID]int32, len(s.buyers))
+	s.rowList = make([]orderRow, 0, len(s.buyers))
 	for _, p := range picks {
 		s.takeFinal(p)
 	}
@@ -373,7 +365,7 @@ func (s *saleFacts) unread(sku string) []string {
 	return out
 }
 
-// orderRow is a distinct order row, with the buyer whose request it names (nil for none).
+// orderRow is a distinct order row, with the buyer whose request it names.
 type orderRow struct {
 	id   rowID
 	row  row
@@ -388,22 +380,18 @@ func (s *saleFacts) addRow(id rowID, r row) {
 	s.rows[id] = i
 	bi, sent := s.buyers[r.Req]
 	if !sent {
-		bi = -1
+		s.rowList = append(s.rowList, orderRow{id: id, row: r, b: -1})
+		s.phantom[r.Req] = append(s.phantom[r.Req], i)
+		return
 	}
 	s.rowList = append(s.rowList, orderRow{id: id, row: r, b: bi})
-	var b *buyer
-	if sent {
-		b = &s.buyerList[bi]
-	}
-	switch {
-	case b == nil:
-		s.phantom[r.Req] = append(s.phantom[r.Req], i)
-	case b.rows == 0:
-		b.rows, b.lastRow = i+1, i+1
-	default:
+	b := &s.buyerList[bi]
+	if b.rows == 0 {
+		b.rows = i + 1
+	} else {
 		s.rowList[b.lastRow-1].next = i + 1
-		b.lastRow = i + 1
 	}
+	b.lastRow = i + 1
 }
 
 // rowsOf lists a buyer's order rows, in the order the final reads showed them.
@@ -422,18 +410,6 @@ func (s *saleFacts) ids(rows []int32) []rowID {
 		out[k] = s.rowList[i].id
 	}
 	return out
-}
-
-// nodesOf lists the leaders that took the rows, sorted.
-func (s *saleFacts) nodesOf(rows []int32) []string {
-	var nodes []string
-	for _, i := range rows {
-		if n := s.rowList[i].id.node; !slices.Contains(nodes, n) {
-			nodes = append(nodes, n)
-		}
-	}
-	sort.Strings(nodes)
-	return nodes
 }
 
 func (s *saleFacts) rowNodes(ids []rowID) []string {
@@ -653,7 +629,7 @@ func (s *oversellStream) Result(context.Context) Result {
 // its own (the stock rows lost updates); the walk then counts every restock of unknown outcome,
 // and still finds an oversell where the order rows alone exceed what was restocked.
 func (s *saleFacts) oversold(sku string, rows []int32, soldUnits int64, rs *restocks, windows []Window) []Anomaly {
-	a := Anomaly{Kind: "oversell", Key: sku, Ops: append(append([]int64(nil), rs.ops...), firstOps(s.finalOps[sku])...), Nodes: s.nodesOf(rows)}
+	a := Anomaly{Kind: "oversell", Key: sku, Ops: append(append([]int64(nil), rs.ops...), firstOps(s.finalOps[sku])...), Nodes: s.rowNodes(s.ids(rows))}
 	final, settled := agreed(rs.final)
 	// The final stock settles the count only against every leader's rows: a leader whose final
 	// read-orders never answered may hold rows nobody else shows.
@@ -736,9 +712,7 @@ type stockChange struct {
 // order).
 func (s *saleFacts) stockEvents(rows []int32, rs *restocks) []stockChange {
 	events := make([]stockChange, 0, len(rs.events)+len(rows))
-	for _, e := range rs.events {
-		events = append(events, stockChange{time: e.time, delta: e.units, info: e.info})
-	}
+	events = append(events, rs.events...)
 	end := s.w.end + 1
 	for _, i := range rows {
 		o := &s.rowList[i]
