@@ -17,12 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -408,11 +406,10 @@ func (c *Cluster) SetWAN(ctx context.Context, rtt time.Duration) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, l := range slices.SortedFunc(maps.Keys(c.proxies), func(a, b clusters.Link) int { return strings.Compare(a.String(), b.String()) }) {
+	for l, p := range c.proxies {
 		if l.From == clusters.ClientLink {
 			continue
 		}
-		p := c.proxies[l]
 		for _, stream := range []string{"upstream", "downstream"} {
 			name := "wan-" + stream
 			var err error
