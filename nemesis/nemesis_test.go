@@ -157,17 +157,18 @@ func TestDisconnect(t *testing.T) {
 	if err := Disconnect.Apply(context.Background(), env, s[0]); err != nil {
 		t.Fatal(err)
 	}
-	// Kills are healed first, so that a leader that is down and off the network starts before
-	// it is put back on it; partitions come after, on a network that is whole again.
+	// Partitions are healed first, so that a leader restarts into whole links; kills before
+	// disconnections, so that a leader that is down and off the network starts before it is put
+	// back on it.
 	if err := HealAll(context.Background(), env, []Nemesis{Partition{}, Disconnect, Kill}, rec); err != nil {
 		t.Fatal(err)
 	}
 	node, _ := node(s[0])
-	want := "disconnect " + node + "|restart n1|restart n2|restart n3|reconnect n1|reconnect n2|reconnect n3|heal"
+	want := "disconnect " + node + "|heal|restart n1|restart n2|restart n3|reconnect n1|reconnect n2|reconnect n3"
 	if got := strings.Join(c.log, "|"); got != want {
 		t.Errorf("cluster saw %s\nwant %s", got, want)
 	}
-	if len(ops) != 6 || ops[0].F != "restart" || ops[2].F != "reconnect" || ops[4].F != "heal" {
+	if len(ops) != 6 || ops[0].F != "heal" || ops[2].F != "restart" || ops[4].F != "reconnect" {
 		t.Errorf("recorded %+v", ops)
 	}
 }
@@ -197,7 +198,7 @@ func TestRunnerRecordsEveryFaultAndItsUndo(t *testing.T) {
 	// The two nemeses run side by side: each one's faults come in its own order, whichever of
 	// them a loaded machine runs first; the final heal comes after both.
 	require.Len(t, c.log, 8)
-	assert.Equal(t, "restart n1|restart n2|restart n3|heal", strings.Join(c.log[4:], "|"), "the final heal")
+	assert.Equal(t, "heal|restart n1|restart n2|restart n3", strings.Join(c.log[4:], "|"), "the final heal")
 	assert.Equal(t, []string{"partition n1->n2", "heal"}, only(c.log[:4], "partition", "heal"))
 	assert.Equal(t, []string{"kill n3", "restart n3"}, only(c.log[:4], "kill", "restart"))
 	var fs []string
@@ -208,7 +209,7 @@ func TestRunnerRecordsEveryFaultAndItsUndo(t *testing.T) {
 	require.Len(t, fs, 12)
 	assert.Equal(t, []string{"invoke partition", "info partition", "invoke heal", "info heal"}, only(fs[:8], "partition", "heal"))
 	assert.Equal(t, []string{"invoke kill", "info kill", "invoke restart", "info restart"}, only(fs[:8], "kill", "restart"))
-	assert.Equal(t, "invoke restart|info restart|invoke heal|info heal", strings.Join(fs[8:], "|"))
+	assert.Equal(t, "invoke heal|info heal|invoke restart|info restart", strings.Join(fs[8:], "|"))
 	if err := history.Validate(ops); err != nil {
 		t.Error(err)
 	}

@@ -189,11 +189,14 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 }
 
 // HealAll undoes, for every nemesis in ns, whatever of its faults may be in force, and records
-// each undo in the history. Pauses are undone before kills, and kills before disconnections
-// and partitions, so that a node that is paused, killed and cut off comes back whole.
+// each undo in the history. Pauses are undone first, then partitions, then kills, then
+// disconnections: a leader restarts into links that are whole again, as a database whose
+// restarted leader must find a quorum of its peers (Galera's primary component) needs, and a
+// leader that is down and off the network starts before it is put back on it, so that its
+// reconnection finishes one return.
 func HealAll(ctx context.Context, env *Env, ns []Nemesis, rec Recorder) error {
 	var errs []error
-	order := map[string]int{PauseName: 0, KillName: 1, KillAllName: 1, DisconnectName: 2, PartitionName: 3, OneWayName: 3, IsolateName: 3, RetryName: 4, ClockName: 5}
+	order := map[string]int{PauseName: 0, PartitionName: 1, OneWayName: 1, IsolateName: 1, KillName: 2, KillAllName: 2, DisconnectName: 3, RetryName: 4, ClockName: 5}
 	sorted := append([]Nemesis(nil), ns...)
 	sort.SliceStable(sorted, func(i, j int) bool { return order[sorted[i].Name()] < order[sorted[j].Name()] })
 	for _, n := range sorted {

@@ -150,6 +150,9 @@ type Cluster struct {
 	off    map[string]bool // taken off the network
 	stale  map[string]bool // back on the network while down or frozen: its return is not finished
 	missed map[string]bool // a new process, or told nothing while it could not be reached
+	// returning: started again but not yet answering (its restart gave up waiting); a later
+	// Restart waits for it again, or starts it again if its engine stopped meanwhile.
+	returning map[string]bool
 }
 
 // New starts the leaders that l describes and waits until every one is ready. On error it
@@ -174,7 +177,8 @@ func New(ctx context.Context, l Leader, o Options) (*Cluster, error) {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	c := &Cluster{leader: l, opts: o, cli: cli, run: "cf-" + hex.EncodeToString(b[:]), ctrs: map[string]testcontainers.Container{},
-		killed: map[string]bool{}, paused: map[string]bool{}, off: map[string]bool{}, stale: map[string]bool{}, missed: map[string]bool{}}
+		killed: map[string]bool{}, paused: map[string]bool{}, off: map[string]bool{}, stale: map[string]bool{}, missed: map[string]bool{},
+		returning: map[string]bool{}}
 	for i := 1; i <= o.Nodes; i++ {
 		c.ids = append(c.ids, fmt.Sprintf("n%d", i))
 	}
@@ -501,23 +505,34 @@ func (c *Cluster) Kill(ctx context.Context, id string) error {
 		return nil
 	}
 	if err := KillLeader(ctx, c.cli, ctr.GetContainerID(), id, c.paused[id]); err != nil {
-		return err
+		// A leader whose engine stopped by itself (one that gave up coming back) is as killed.
+		if now, ierr := InspectLeader(ctx, c.cli, ctr.GetContainerID(), c.network, id); ierr != nil || now.Running {
+			return err
+		}
 	}
 	delete(c.paused, id)
+	delete(c.returning, id)
 	c.killed[id] = true
 	return nil
 }
 
 // Restart starts a killed leader's container again from its own filesystem and waits until it
-// answers (crash recovery included). A running leader is left alone. A leader that is off the
-// network starts there, unreachable, and Reconnect finishes its return.
+// answers (crash recovery included). A running leader that answered since its last start is
+// left alone. A leader that is off the network starts there, unreachable, and Reconnect
+// finishes its return.
+//
+// An engine may give up coming back and stop by itself: a Galera leader started while the
+// others have no primary component to take it in waits for one, then exits. Restart starts it
+// again, as a service manager would, as long as ctx lasts; a restart that runs out of time leaves
+// the leader returning, and the next Restart (the final heal's, once the links are whole) goes
+// on from there.
 func (c *Cluster) Restart(ctx context.Context, id string) error {
 	ctr, now, err := c.state(ctx, id)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	down := c.killed[id] || !now.Running
+	down := c.killed[id] || c.returning[id] || !now.Running
 	c.off[id] = !now.Connected
 	c.mu.Unlock()
 	if !down {
@@ -531,13 +546,27 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 	}
 	c.mu.Lock()
 	delete(c.killed, id)
+	c.returning[id] = true
 	c.missed[id] = true // a new process remembers no fault
 	c.stale[id] = !now.Connected
 	c.mu.Unlock()
 	if !now.Connected {
 		return nil // Reconnect finishes the return
 	}
-	return c.rejoin(ctx, id)
+	for starts := 1; ; starts++ {
+		err := c.rejoin(ctx, id)
+		if !errors.Is(err, ErrExited) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (started %d times)", err, starts)
+		case <-time.After(time.Second):
+		}
+		if err := StartLeader(ctx, c.cli, ctr.GetContainerID(), id); err != nil {
+			return fmt.Errorf("%w (started %d times)", err, starts)
+		}
+	}
 }
 
 // RestartAll restarts killed leaders together (clusters.GroupRestarter): each starts at once and
@@ -564,6 +593,7 @@ func (c *Cluster) rejoin(ctx context.Context, id string) error {
 	missed := c.missed[id]
 	delete(c.missed, id)
 	delete(c.stale, id)
+	delete(c.returning, id)
 	c.mu.Unlock()
 	errs := []error{c.sidecar.ResetInto(id)}
 	if c.fw != nil {
@@ -608,7 +638,7 @@ func (c *Cluster) awaitUp(ctx context.Context, id string) error {
 func (c *Cluster) Reachable(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.killed[id] || c.paused[id] || c.off[id] {
+	if c.killed[id] || c.returning[id] || c.paused[id] || c.off[id] {
 		c.missed[id] = true
 		return false
 	}

@@ -223,3 +223,32 @@ func TestGaleraRecoversFromKillingEveryLeader(t *testing.T) {
 		assert.Equal(t, `"n1 down"`, v)
 	}
 }
+
+// TestGaleraLeaderRestartedWithoutAQuorumReturnsOnceHealed kills n3 and cuts n2 from the others,
+// so that n1 alone has no primary component: n3, started again, finds none to join and its
+// restart gives up. It stays unreachable (returning), and once the links are whole the next
+// restart brings it back, starting it again if its engine gave up meanwhile, so the cluster
+// settles with all three.
+func TestGaleraLeaderRestartedWithoutAQuorumReturnsOnceHealed(t *testing.T) {
+	imageOrSkip(t)
+	ctx := t.Context()
+	c := startReplicating(t, Options{Log: testLog{t}}, `"before"`)
+	require.NoError(t, c.Kill(ctx, "n3"))
+	require.NoError(t, c.Partition(ctx, []clusters.Link{{From: "n1", To: "n2"}, {From: "n2", To: "n1"}, {From: "n2", To: "n3"}, {From: "n3", To: "n2"}}))
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	err := c.Restart(rctx, "n3")
+	cancel()
+	require.Error(t, err, "n3 came back with no primary component to join")
+	assert.False(t, c.Reachable("n3"), "a leader whose restart gave up is not reachable")
+	require.NoError(t, c.Heal(ctx))
+	rctx, cancel = context.WithTimeout(ctx, 4*time.Minute)
+	defer cancel()
+	require.NoError(t, c.Restart(rctx, "n3"))
+	assert.True(t, c.Reachable("n3"))
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	require.NoError(t, c.Quiesce(qctx))
+	var v string
+	require.NoError(t, sqlAt(t, c, 2).QueryRowContext(ctx, `SELECT v FROM registers WHERE k = 'r0'`).Scan(&v))
+	assert.Equal(t, `"before"`, v)
+}
