@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -282,6 +283,56 @@ func TestWellFormedAloneIsNoVerdict(t *testing.T) {
 		}
 		if s := Compose(context.Background(), ops, WellFormed{}, Linearizable{}, Convergence{}); s.Valid != Unknown {
 			t.Fatalf("%d ops with no client's: %s", len(ops), s.Valid)
+		}
+	}
+}
+
+// outlasting is a checker that is still at work when the check's deadline passes.
+type outlasting struct{}
+
+func (outlasting) Name() string { return "outlasting" }
+func (o outlasting) Check(ctx context.Context, _ []history.Op) Result {
+	return checkByStreaming(ctx, o, nil)
+}
+func (outlasting) Stream() Stream { return outlastingStream{} }
+
+type outlastingStream struct{}
+
+func (outlastingStream) Observe(history.Op) {}
+func (outlastingStream) Result(ctx context.Context) Result {
+	<-ctx.Done()
+	time.Sleep(10 * time.Millisecond)
+	return Result{Valid: True}
+}
+
+// TestWellFormedOutlivesTheDeadline: a checker that runs out of time is unknown, but the format
+// check, finished while the history was read, keeps its verdict, in memory and from a file.
+func TestWellFormedOutlivesTheDeadline(t *testing.T) {
+	ops := h(hrow{0, inv, "write", "x", "1", "n1"}, hrow{0, ok, "write", "x", "1", "n1"})
+	var file bytes.Buffer
+	for _, op := range ops {
+		b, _ := history.Marshal(op)
+		file.Write(append(b, '\n'))
+	}
+	check := map[string]func(context.Context) Summary{
+		"Compose": func(ctx context.Context) Summary { return Compose(ctx, ops, outlasting{}, WellFormed{}) },
+		"CheckReader": func(ctx context.Context) Summary {
+			s, err := CheckReader(ctx, history.NewReader(bytes.NewReader(file.Bytes())), nil, outlasting{}, WellFormed{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+	}
+	for name, f := range check {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		s := f(ctx)
+		cancel()
+		if len(s.Results) != 2 || s.Results[0].Valid != Unknown || !strings.Contains(s.Results[0].Error, "timed out") {
+			t.Errorf("%s: the checker that outlasted the deadline: %+v", name, s.Results)
+		}
+		if len(s.Results) == 2 && s.Results[1].Valid != True {
+			t.Errorf("%s: well-formed judged %s (%s)", name, s.Results[1].Valid, s.Results[1].Error)
 		}
 	}
 }
