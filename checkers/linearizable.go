@@ -2,6 +2,7 @@ package checkers
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,6 +52,10 @@ type regInput struct {
 	New      *string // cas
 	Index    int64   // the invoke's history index
 	Node     string
+	// Twin and Rank place an info op among its twins (twinGroups): the info ops of its key with
+	// the same f and value, whose effects are interchangeable. Twin is the group's number within
+	// the key, -1 for an op without twins; Rank is its place in the group by call time.
+	Twin, Rank int32
 }
 
 // regOutput is its result; Unknown for an info op.
@@ -119,33 +124,104 @@ func (in *valueInterner) casPair(raw json.RawMessage) (*string, *string, error) 
 	return in.of(pair[0]), in.of(pair[1]), nil
 }
 
+// twinState is a register's state once an info op with twins has been linearized: the value,
+// and how many of each group of twins have been (the first so many by call time).
+type twinState struct {
+	value *string
+	used  []uint16 // by group; a group past the end has none used
+}
+
+// stateValue and stateUsed read a state: a value pointer alone (no twin used yet) or a
+// *twinState.
+func stateValue(state interface{}) *string {
+	if t, ok := state.(*twinState); ok {
+		return t.value
+	}
+	return state.(*string)
+}
+
+func stateUsed(state interface{}, group int32) uint16 {
+	if t, ok := state.(*twinState); ok && int(group) < len(t.used) {
+		return t.used[group]
+	}
+	return 0
+}
+
+// withValue is state with its value replaced, the twins used kept.
+func withValue(state interface{}, v *string) interface{} {
+	if t, ok := state.(*twinState); ok {
+		if t.value == v {
+			return t
+		}
+		return &twinState{value: v, used: t.used}
+	}
+	return v
+}
+
+// registerStep is one op's effect on a register's value: whether it is legal there, and the
+// value after it.
+func registerStep(st *string, in *regInput, out *regOutput) (bool, *string) {
+	switch in.F {
+	case "read":
+		return out.Unknown || out.Value == st, st
+	case "write":
+		return true, in.Value
+	case "cas":
+		if out.Unknown {
+			// Linearized here, an indeterminate cas swaps exactly when it can; where it
+			// cannot, it is one that failed.
+			if st == in.Expected {
+				return true, in.New
+			}
+			return true, st
+		}
+		if out.Failed {
+			return st != in.Expected, st
+		}
+		return st == in.Expected, in.New
+	}
+	return false, st
+}
+
 // CASRegister is the Porcupine model of one register holding compact JSON, initially null. Its
-// states are the pointers a valueInterner hands out.
+// states are the pointers a valueInterner hands out, and, once an info op with twins is
+// linearized, a *twinState that also counts the twins used: twins are linearized in the order
+// of their calls. That loses no linearization (an info op returns after everything, so of two
+// twins used at two points the one called first can always take the first point), and it
+// spares the search every order of them: without it, a history whose leader was killed with
+// dozens of writes of a few values in flight keeps the search busy for minutes on each subset of
+// them, most of all when it must prove the history illegal.
 var CASRegister = porcupine.Model{
 	Init: func() interface{} { return nullValue },
 	Step: func(state, input, output interface{}) (bool, interface{}) {
-		st, in, out := state.(*string), input.(*regInput), output.(*regOutput)
-		switch in.F {
-		case "read":
-			return out.Unknown || out.Value == st, st
-		case "write":
-			return true, in.Value
-		case "cas":
-			if out.Unknown {
-				// Linearized here, an indeterminate cas swaps exactly when it can; where it
-				// cannot, it is one that failed.
-				if st == in.Expected {
-					return true, in.New
-				}
-				return true, st
-			}
-			if out.Failed {
-				return st != in.Expected, st
-			}
-			return st == in.Expected, in.New
+		in, out := input.(*regInput), output.(*regOutput)
+		if in.Twin < 0 {
+			ok, v := registerStep(stateValue(state), in, out)
+			return ok, withValue(state, v)
 		}
-		return false, st
+		if stateUsed(state, in.Twin) != uint16(in.Rank) {
+			return false, state // an earlier-called twin first
+		}
+		_, v := registerStep(stateValue(state), in, out) // an info write or cas is legal anywhere
+		next := &twinState{value: v}
+		if t, ok := state.(*twinState); ok {
+			next.used = append(next.used, t.used...)
+		}
+		for len(next.used) <= int(in.Twin) {
+			next.used = append(next.used, 0)
+		}
+		next.used[in.Twin]++
+		return true, next
 	},
+	Equal: func(a, b interface{}) bool {
+		if a == b {
+			return true
+		}
+		ta, okA := a.(*twinState)
+		tb, okB := b.(*twinState)
+		return okA && okB && ta.value == tb.value && slices.Equal(ta.used, tb.used)
+	},
+	DescribeState: func(state interface{}) string { return *stateValue(state) },
 	DescribeOperation: func(input, output interface{}) string {
 		in, out := input.(*regInput), output.(*regOutput)
 		var s string
@@ -238,9 +314,47 @@ func registerOps(ops []history.Op) (map[string][]porcupine.Operation, error) {
 	for k, kops := range byKey {
 		if len(kops) == 0 {
 			delete(byKey, k) // only ops that constrain nothing
+			continue
 		}
+		twinGroups(kops)
 	}
 	return byKey, nil
+}
+
+// twinGroups numbers the twins among one key's ops: info ops with the same f and the same value
+// (for a cas, the same pair), in groups of two or more, each ranked by its call.
+func twinGroups(kops []porcupine.Operation) {
+	type twinKey struct {
+		f             string
+		value, expect *string
+		next          *string
+	}
+	groups := map[twinKey][]int{}
+	for i := range kops {
+		in := kops[i].Input.(*regInput)
+		in.Twin = -1
+		if kops[i].Output.(*regOutput).Unknown && in.F != "read" {
+			k := twinKey{in.F, in.Value, in.Expected, in.New}
+			groups[k] = append(groups[k], i)
+		}
+	}
+	var twin int32
+	for i := range kops { // groups numbered in the order of their first op, for a stable state
+		in := kops[i].Input.(*regInput)
+		if !kops[i].Output.(*regOutput).Unknown || in.F == "read" {
+			continue
+		}
+		g := groups[twinKey{in.F, in.Value, in.Expected, in.New}]
+		if len(g) < 2 || g[0] != i {
+			continue
+		}
+		slices.SortStableFunc(g, func(a, b int) int { return cmp.Compare(kops[a].Call, kops[b].Call) })
+		for rank, j := range g {
+			jin := kops[j].Input.(*regInput)
+			jin.Twin, jin.Rank = twin, int32(rank)
+		}
+		twin++
+	}
 }
 
 // Check implements Checker.
