@@ -523,10 +523,18 @@ func (c *Cluster) Kill(ctx context.Context, id string) error {
 //
 // An engine may give up coming back and stop by itself: a Galera leader started while the
 // others have no primary component to take it in waits for one, then exits. Restart starts it
-// again, as a service manager would, as long as ctx lasts; a restart that runs out of time leaves
-// the leader returning, and the next Restart (the final heal's, once the links are whole) goes
-// on from there.
+// again, as a service manager would, up to restartStarts times while ctx lasts; a restart that
+// runs out of time leaves the leader returning, and the next Restart (the final heal's, once the
+// links are whole) goes on from there.
 func (c *Cluster) Restart(ctx context.Context, id string) error {
+	return c.restart(ctx, id, restartStarts)
+}
+
+// restartStarts bounds how many times one Restart starts a leader whose engine keeps stopping.
+const restartStarts = 5
+
+// restart is Restart, starting the leader at most starts times.
+func (c *Cluster) restart(ctx context.Context, id string, starts int) error {
 	ctr, now, err := c.state(ctx, id)
 	if err != nil {
 		return err
@@ -553,30 +561,35 @@ func (c *Cluster) Restart(ctx context.Context, id string) error {
 	if !now.Connected {
 		return nil // Reconnect finishes the return
 	}
-	for starts := 1; ; starts++ {
+	for n := 1; ; n++ {
 		err := c.rejoin(ctx, id)
-		if !errors.Is(err, ErrExited) {
+		if !errors.Is(err, ErrExited) || n == starts {
+			if n > 1 {
+				err = fmt.Errorf("%w (started %d times)", err, n)
+			}
 			return err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (started %d times)", err, starts)
+			return fmt.Errorf("%w (started %d times)", err, n)
 		case <-time.After(time.Second):
 		}
 		if err := StartLeader(ctx, c.cli, ctr.GetContainerID(), id); err != nil {
-			return fmt.Errorf("%w (started %d times)", err, starts)
+			return fmt.Errorf("%w (started %d times)", err, n)
 		}
 	}
 }
 
 // RestartAll restarts killed leaders together (clusters.GroupRestarter): each starts at once and
 // is waited for side by side, so that leaders that can only come back together (a cluster that
-// needs a quorum of them to restart into) do.
+// needs a quorum of them to restart into) do. Each is started once: an engine that stops by
+// itself fails with ErrExited, for the database to decide what comes next (Galera bootstraps the
+// most advanced leader).
 func (c *Cluster) RestartAll(ctx context.Context, ids []string) error {
 	errs := make([]error, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
-		wg.Go(func() { errs[i] = c.Restart(ctx, id) })
+		wg.Go(func() { errs[i] = c.restart(ctx, id, 1) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
