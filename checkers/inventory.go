@@ -47,15 +47,16 @@ func (id rowID) String() string {
 // toldID is an order id as one request was told it.
 type toldID struct{ req, order string }
 
-// buyer is everything one idempotency id's attempts came to. Buyers lie side by side in one
-// slice, found by request through an index, so that a million of them are a few allocations, not
-// a million; only their order ids and leader names are pointers.
+// buyer is everything one idempotency id's attempts came to. Buyers lie side by side in chunks
+// (buyerList), numbered as saleFacts.reqs numbers their requests, and hold no pointer: a million
+// of them are a few allocations, never copied as they grow, and nothing the garbage collector
+// follows.
 type buyer struct {
 	ops            [6]int64 // the first invokes and completions
 	nOps           uint8
 	ok, fail, info uint16
 	nodes          uint16 // leaders the attempts went to, as bits (see leaders)
-	told           string // the first order id the buyer was told
+	told           strRef // the first order id the buyer was told, in saleFacts.told
 	nTold          uint16 // how many different ones
 	sale           okSale // the first ok buy that was told order told (toldOK: any other order's)
 	hasSale        bool
@@ -82,6 +83,14 @@ type leaders struct {
 }
 
 func (l *leaders) bit(node string) uint16 {
+	if i := l.number(node); i < 16 {
+		return 1 << i
+	}
+	return 0
+}
+
+// number is a leader's number, from 0 in the order the history names them.
+func (l *leaders) number(node string) int {
 	if l.index == nil {
 		l.index = map[string]int{}
 	}
@@ -91,10 +100,15 @@ func (l *leaders) bit(node string) uint16 {
 		l.index[node] = i
 		l.names = append(l.names, node)
 	}
-	if i >= 16 {
-		return 0
+	return i
+}
+
+// name is leader number i's name ("" for -1, no leader).
+func (l *leaders) name(i int32) string {
+	if i < 0 || int(i) >= len(l.names) {
+		return ""
 	}
-	return 1 << i
+	return l.names[i]
 }
 
 func (l *leaders) of(bits uint16) []string {
@@ -125,16 +139,38 @@ func firstOps(ops []int64) []int64 {
 // saleOpen is an op in flight: its invoke, and for a buy its buyer (found once, at the invoke).
 type saleOpen struct {
 	inv history.Op
-	b   int32 // a buy's buyer, in saleFacts.buyerList
+	b   int32 // a buy's buyer, in saleFacts.buyers
 }
+
+// buyerChunk is how many buyers one chunk of buyerList holds.
+const buyerChunk = 1 << 12
+
+// buyerList holds buyers in chunks of buyerChunk, so that adding one never copies the others.
+type buyerList struct {
+	chunks [][]buyer
+	n      int32
+}
+
+func (l *buyerList) add(b buyer) int32 {
+	if int(l.n)%buyerChunk == 0 {
+		l.chunks = append(l.chunks, make([]buyer, 0, buyerChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, b)
+	l.n++
+	return l.n - 1
+}
+
+func (l *buyerList) at(i int32) *buyer { return &l.chunks[i/buyerChunk][i%buyerChunk] }
 
 // saleFacts is what both inventory checkers gather: buyers, restocks and final order rows.
 type saleFacts struct {
 	p         history.Matcher[saleOpen] // each process's op in flight
 	nodeBits  leaders
 	w         windowTracker
-	buyers    map[string]int32 // req -> its buyer in buyerList
-	buyerList []buyer
+	reqs      *idTable  // every request's id, numbered: buyer i sent request i
+	buyers    buyerList // by request number
+	told      arena     // the order ids buyers were told (buyer.told)
 	rows      map[rowID]int32 // every distinct order row in any final read: its place in rowList
 	rowList   []orderRow
 	phantom   map[string][]int32  // req -> the rows of a request no buyer sent
@@ -154,7 +190,7 @@ type saleFacts struct {
 
 type okSale struct {
 	index, invokeTime, time int64
-	node                    string
+	node                    int32 // the leader it was invoked at, by leaders.number
 }
 
 type restocks struct {
@@ -169,7 +205,7 @@ type restocks struct {
 var rowsSeed = maphash.MakeSeed()
 
 func newSaleFacts() *saleFacts {
-	return &saleFacts{buyers: map[string]int32{}, phantom: map[string][]int32{},
+	return &saleFacts{reqs: newIDTable(), phantom: map[string][]int32{},
 		finalOps: map[string][]int64{}, finalAt: map[string][]string{}, toldOK: map[toldID]okSale{}, skuIndex: map[string]int32{},
 		restock: map[string]*restocks{}, seenRows: map[uint64]bool{}}
 }
@@ -191,13 +227,12 @@ func (s *saleFacts) observe(op history.Op) {
 	if op.Type == history.Invoke {
 		switch op.F {
 		case "buy":
-			i, seen := s.buyers[op.Req]
-			if !seen {
-				i = int32(len(s.buyerList))
-				s.buyerList = append(s.buyerList, buyer{first: op.Time, sku: s.skuOf(op.Key)})
-				s.buyers[op.Req] = i
+			i, h := s.reqs.find(op.Req)
+			if i < 0 {
+				s.reqs.add(op.Req, h)
+				i = s.buyers.add(buyer{first: op.Time, sku: s.skuOf(op.Key)})
 			}
-			b := &s.buyerList[i]
+			b := s.buyers.at(i)
 			b.add(op.Index)
 			b.nodes |= s.nodeBits.bit(op.Node)
 			s.p.Invoke(op, saleOpen{op, i})
@@ -221,7 +256,7 @@ func (s *saleFacts) complete(open saleOpen, done history.Op) {
 	inv := open.inv
 	switch inv.F {
 	case "buy":
-		b := &s.buyerList[open.b]
+		b := s.buyers.at(open.b)
 		if done.Index >= 0 {
 			b.add(done.Index)
 		}
@@ -231,14 +266,14 @@ func (s *saleFacts) complete(open saleOpen, done history.Op) {
 			b.ok++
 			if id, ok := jsonString(done.Value); ok && id != "" {
 				if b.nTold == 0 {
-					b.told = id
-				}
-				if id != b.told || b.nTold == 0 {
+					b.told = s.told.add(id)
+					b.nTold++
+				} else if !s.told.is(b.told, id) {
 					b.nTold++
 				}
 				// The sale happened before the first acknowledgement that named it.
-				sale := okSale{index: done.Index, invokeTime: inv.Time, time: done.Time, node: inv.Node}
-				if id == b.told {
+				sale := okSale{index: done.Index, invokeTime: inv.Time, time: done.Time, node: int32(s.nodeBits.number(inv.Node))}
+				if s.told.is(b.told, id) {
 					if !b.hasSale || done.Time < b.sale.time {
 						b.sale, b.hasSale = sale, true
 					}
@@ -324,8 +359,8 @@ func (s *saleFacts) finish() {
 	picks, rule := s.fr.picks()
 	s.finalRule = rule
 	// In a store that sells each request once, there are about as many order rows as requests.
-	s.rows = make(map[rowID]int32, len(s.buyers))
-	s.rowList = make([]orderRow, 0, len(s.buyers))
+	s.rows = make(map[rowID]int32, s.reqs.Len())
+	s.rowList = make([]orderRow, 0, s.reqs.Len())
 	for _, p := range picks {
 		s.takeFinal(p)
 	}
@@ -369,7 +404,7 @@ func (s *saleFacts) unread(sku string) []string {
 type orderRow struct {
 	id   rowID
 	row  row
-	b    int32 // in buyerList; -1 for a request no buyer sent
+	b    int32 // in saleFacts.buyers; -1 for a request no buyer sent
 	next int32 // the buyer's next row, 1-based; 0 ends the list
 }
 
@@ -378,14 +413,14 @@ type orderRow struct {
 func (s *saleFacts) addRow(id rowID, r row) {
 	i := int32(len(s.rowList))
 	s.rows[id] = i
-	bi, sent := s.buyers[r.Req]
-	if !sent {
+	bi, _ := s.reqs.find(r.Req)
+	if bi < 0 {
 		s.rowList = append(s.rowList, orderRow{id: id, row: r, b: -1})
 		s.phantom[r.Req] = append(s.phantom[r.Req], i)
 		return
 	}
 	s.rowList = append(s.rowList, orderRow{id: id, row: r, b: bi})
-	b := &s.buyerList[bi]
+	b := s.buyers.at(bi)
 	if b.rows == 0 {
 		b.rows = i + 1
 	} else {
@@ -462,7 +497,7 @@ func (s *dedupStream) Result(context.Context) Result {
 		return Result{Valid: Unknown, Error: why}
 	}
 	windows := s.w.windows()
-	r := Result{Valid: True, Stats: map[string]any{"requests": len(s.buyers), "order_rows": len(s.rows), "final_rule": s.finalRule}}
+	r := Result{Valid: True, Stats: map[string]any{"requests": s.reqs.Len(), "order_rows": len(s.rows), "final_rule": s.finalRule}}
 	dups := 0
 	for req, rows := range s.phantom {
 		ids := s.ids(rows)
@@ -470,11 +505,12 @@ func (s *dedupStream) Result(context.Context) Result {
 		r.Anomalies = append(r.Anomalies, Anomaly{Kind: "phantom-order", Key: sku, Ops: firstOps(s.finalOps[sku]), Nodes: s.rowNodes(ids), Definite: true,
 			Description: fmt.Sprintf("order rows %s belong to req %q, which no buyer sent", rowNames(ids), req)})
 	}
-	for req, bi := range s.buyers {
-		b := &s.buyerList[bi]
+	for bi := range s.buyers.n {
+		b := s.buyers.at(bi)
 		if b.rows == 0 || s.rowList[b.rows-1].next == 0 {
 			continue // no row, or one
 		}
+		req := s.reqs.str(bi)
 		rows := s.rowsOf(b)
 		sku := s.rowList[rows[0]].row.SKU
 		ids := s.ids(rows)
@@ -573,17 +609,17 @@ func (s *oversellStream) Result(context.Context) Result {
 	}
 	lost, unsure := 0, 0
 	nSKU := len(r.Anomalies)
-	for req, bi := range s.buyers {
-		b := &s.buyerList[bi]
+	for bi := range s.buyers.n {
+		b := s.buyers.at(bi)
 		switch {
 		case b.ok > 0 && b.rows == 0:
 			a := Anomaly{Kind: "lost-sale", Key: s.skuNames[b.sku], Ops: b.evidence(), Nodes: s.nodeBits.of(b.nodes), Nemesis: During(windows, b.first, b.last), Definite: true,
-				Description: fmt.Sprintf("req %q was told ok (order %s) but no leader shows an order for it", req, b.told)}
+				Description: fmt.Sprintf("req %q was told ok (order %s) but no leader shows an order for it", s.reqs.str(bi), s.told.str(b.told))}
 			if gap := s.unread(a.Key); len(gap) > 0 {
 				// The row may be at a leader whose final read never answered.
 				a.Definite = false
 				a.Description = fmt.Sprintf("req %q was told ok (order %s) but no leader that answered a final read-orders shows an order for it; %s did not answer one",
-					req, b.told, strings.Join(gap, ","))
+					s.reqs.str(bi), s.told.str(b.told), strings.Join(gap, ","))
 				possible++
 				unsure++
 			} else {
@@ -593,7 +629,7 @@ func (s *oversellStream) Result(context.Context) Result {
 		case b.ok == 0 && b.info == 0 && b.rows > 0:
 			ids := s.ids(s.rowsOf(b))
 			r.Anomalies = append(r.Anomalies, Anomaly{Kind: "sold-out-but-sold", Ops: b.evidence(), Nodes: s.rowNodes(ids), Nemesis: During(windows, b.first, b.last), Definite: true,
-				Description: fmt.Sprintf("req %q was told sold out every time, yet has order rows %s", req, rowNames(ids))})
+				Description: fmt.Sprintf("req %q was told sold out every time, yet has order rows %s", s.reqs.str(bi), rowNames(ids))})
 		}
 	}
 	r.Stats["lost_sales"] = lost
@@ -664,7 +700,7 @@ func (s *saleFacts) oversold(sku string, rows []int32, soldUnits int64, rs *rest
 		return out
 	}
 	a.Description = fmt.Sprintf("%s: the sale acknowledged by op %d on %s sold a unit that did not exist: by then %d units had been restocked",
-		sku, first.index, first.node, at.restocked)
+		sku, first.index, s.nodeBits.name(first.node), at.restocked)
 	if at.unsure > 0 {
 		a.Description += fmt.Sprintf(" (%d of them by restocks of unknown outcome", at.unsure)
 		if settled {
@@ -717,12 +753,12 @@ func (s *saleFacts) stockEvents(rows []int32, rs *restocks) []stockChange {
 	for _, i := range rows {
 		o := &s.rowList[i]
 		rw := &o.row
-		var sale okSale
+		sale := okSale{node: -1}
 		var told bool
-		if o.b >= 0 && s.buyerList[o.b].hasSale && s.buyerList[o.b].told == rw.Order {
-			sale, told = s.buyerList[o.b].sale, true
-		} else if len(s.toldOK) > 0 {
-			sale, told = s.toldOK[toldID{rw.Req, rw.Order}]
+		if o.b >= 0 && s.buyers.at(o.b).hasSale && s.told.is(s.buyers.at(o.b).told, rw.Order) {
+			sale, told = s.buyers.at(o.b).sale, true
+		} else if other, ok := s.toldOK[toldID{rw.Req, rw.Order}]; ok {
+			sale, told = other, true
 		}
 		t := end
 		if told {
@@ -764,7 +800,7 @@ func walk(events []stockChange, infoBudget int64) (okSale, stockAt, bool) {
 			at.restocked += e.delta
 		}
 	}
-	return okSale{}, at, false
+	return okSale{node: -1}, at, false
 }
 
 // sortRows orders row ids by leader, then order id.

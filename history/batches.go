@@ -23,7 +23,8 @@ func (r *Reader) Batches(workers int) *BatchStream {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	s := &BatchStream{r: r, out: make(chan []Op, workers), stop: make(chan struct{}), spare: make(chan []Op, 4*workers)}
+	s := &BatchStream{r: r, out: make(chan []Op, workers), stop: make(chan struct{}), spare: make(chan []Op, 4*workers),
+		bufs: make(chan []byte, 4*workers), block: blockBytes}
 	jobs := make(chan *block, workers)
 	order := make(chan *block, 2*workers)
 	var wg sync.WaitGroup
@@ -32,6 +33,9 @@ func (r *Reader) Batches(workers int) *BatchStream {
 			var in interner
 			for b := range jobs {
 				b.decode(&in, s.fresh())
+				clear(b.ops[len(b.ops):cap(b.ops)]) // what an earlier block left there
+				s.reuse(b.data)                     // the ops hold copies of what they keep of it
+				b.data = nil
 				close(b.done)
 			}
 		})
@@ -98,6 +102,8 @@ type BatchStream struct {
 	stop  chan struct{}
 	once  sync.Once
 	spare chan []Op
+	bufs  chan []byte // blocks' buffers, decoded, to be read into again
+	block int         // blockBytes when the stream began
 	err   error
 }
 
@@ -120,15 +126,40 @@ func (s *BatchStream) Release(b []Op) {
 	}
 }
 
-// fresh is a released batch, emptied, or nil when there is none.
+// fresh is a released batch, emptied (decode clears what it does not fill again), or nil when
+// there is none.
 func (s *BatchStream) fresh() []Op {
 	select {
 	case b := <-s.spare:
-		clear(b[:cap(b)])
 		return b
 	default:
 		return nil
 	}
+}
+
+// reuse keeps a decoded block's buffer of the usual size for a later read.
+func (s *BatchStream) reuse(buf []byte) {
+	if cap(buf) != s.block {
+		return // a long line's: let it go
+	}
+	select {
+	case s.bufs <- buf[:0]:
+	default:
+	}
+}
+
+// buffer is a buffer of at least n bytes' room, holding carry.
+func (s *BatchStream) buffer(carry []byte, n int) []byte {
+	if n == s.block {
+		select {
+		case buf := <-s.bufs:
+			return append(buf, carry...)
+		default:
+		}
+	}
+	buf := make([]byte, len(carry), n)
+	copy(buf, carry)
+	return buf
 }
 
 // block is a run of whole lines, decoded by one worker.
@@ -180,8 +211,7 @@ func (s *BatchStream) split(jobs chan<- *block, order chan<- *block) {
 	line := r.line + 1
 	var carry []byte // the start of a line the last read cut
 	for {
-		buf := make([]byte, len(carry), max(blockBytes, 2*len(carry)))
-		copy(buf, carry)
+		buf := s.buffer(carry, max(s.block, 2*len(carry)))
 		n, err := io.ReadFull(r.r, buf[len(carry):cap(buf)])
 		buf = buf[:len(carry)+n]
 		eof := err == io.EOF || err == io.ErrUnexpectedEOF

@@ -178,8 +178,11 @@ func valid(raw []byte) bool {
 }
 
 // interner shares the strings that recur in a history (f, node, key, error), up to a bound.
+// The last strings it handed out sit in a small table found by a cheap hash of the bytes, which
+// answers most lines (a history names a few fs, leaders and keys over and over) before the map.
 type interner struct {
-	m map[string]string
+	m      map[string]string
+	recent [64]string
 }
 
 const maxInterned = 1 << 14
@@ -188,10 +191,20 @@ func (in *interner) str(b []byte) string {
 	if in == nil {
 		return string(b)
 	}
+	h := uint(len(b))
+	for _, c := range b {
+		h = h*31 + uint(c)
+	}
+	slot := &in.recent[(h^h>>6)%uint(len(in.recent))]
+	if *slot == string(b) {
+		return *slot
+	}
 	if s, ok := in.m[string(b)]; ok {
+		*slot = s
 		return s
 	}
 	s := string(b)
+	*slot = s
 	if in.m == nil {
 		in.m = make(map[string]string)
 	}
