@@ -168,9 +168,9 @@ type saleFacts struct {
 	p         history.Matcher[saleOpen] // each process's op in flight
 	nodeBits  leaders
 	w         windowTracker
-	reqs      *idTable  // every request's id, numbered: buyer i sent request i
-	buyers    buyerList // by request number
-	told      arena     // the order ids buyers were told (buyer.told)
+	reqs      *idTable        // every request's id, numbered: buyer i sent request i
+	buyers    buyerList       // by request number
+	told      arena           // the order ids buyers were told (buyer.told)
 	rows      map[rowID]int32 // every distinct order row in any final read: its place in rowList
 	rowList   []orderRow
 	phantom   map[string][]int32  // req -> the rows of a request no buyer sent
