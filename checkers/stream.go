@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"crossfire/history"
 )
@@ -102,14 +103,43 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 	}
 	failed := make([]string, len(cs)) // a stream that panicked is out, with its reason
 	defer src.Stop()
+	// Each stream that gathers facts of its own observes in a lane of its own, a goroutine that
+	// sees every batch in order; the format check and the tap keep to this one. A batch goes back
+	// to the reader once every lane is done with it.
+	var lanes []chan *sharedBatch
+	var lanesDone sync.WaitGroup
+	for i, st := range streams {
+		if _, idle := st.(observeNothing); idle {
+			continue
+		}
+		lane := make(chan *sharedBatch, 8)
+		lanes = append(lanes, lane)
+		lanesDone.Go(func() {
+			for b := range lane {
+				if failed[i] == "" && ctx.Err() != nil {
+					failed[i] = timedOut(ctx) // it sees no more of the history
+				}
+				if failed[i] == "" {
+					for _, op := range b.ops {
+						if failed[i] = observe(st, op); failed[i] != "" {
+							break
+						}
+					}
+				}
+				b.done(src)
+			}
+		})
+	}
+	interrupted := false
 	for batch := range src.C() {
 		if ctx.Err() != nil {
-			for i := range failed {
-				if failed[i] == "" {
-					failed[i] = timedOut(ctx)
-				}
-			}
+			interrupted = true
 			break
+		}
+		b := &sharedBatch{ops: batch}
+		b.left.Store(int32(len(lanes)) + 1)
+		for _, lane := range lanes {
+			lane <- b
 		}
 		for _, op := range batch {
 			if tap != nil {
@@ -117,17 +147,18 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 			}
 			format.add(op)
 		}
-		for i, st := range streams {
-			if failed[i] != "" {
-				continue
-			}
-			for _, op := range batch {
-				if failed[i] = observe(st, op); failed[i] != "" {
-					break
-				}
+		b.done(src)
+	}
+	for _, lane := range lanes {
+		close(lane)
+	}
+	lanesDone.Wait()
+	if interrupted {
+		for i := range failed {
+			if failed[i] == "" {
+				failed[i] = timedOut(ctx)
 			}
 		}
-		src.Release(batch) // the streams keep copies of what they need: the batch can be filled again
 	}
 	if ctx.Err() != nil {
 		src.Stop()
@@ -190,6 +221,20 @@ func observe(st Stream, op history.Op) (failure string) {
 	}()
 	st.Observe(op)
 	return ""
+}
+
+// sharedBatch is a batch that several lanes observe: left counts those not done with it.
+type sharedBatch struct {
+	ops  []history.Op
+	left atomic.Int32
+}
+
+// done marks one lane done with the batch; the last hands it back to be filled again (the
+// streams keep copies of what they need).
+func (b *sharedBatch) done(src *history.BatchStream) {
+	if b.left.Add(-1) == 0 {
+		src.Release(b.ops)
+	}
 }
 
 // observeNothing is a stream whose facts another stream of the same pass gathers.
