@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -335,4 +336,81 @@ func TestWellFormedOutlivesTheDeadline(t *testing.T) {
 			t.Errorf("%s: well-formed judged %s (%s)", name, s.Results[1].Valid, s.Results[1].Error)
 		}
 	}
+}
+
+// panicky is a checker whose stream panics on the op named "boom".
+type panicky struct{}
+
+func (panicky) Name() string { return "panicky" }
+func (p panicky) Check(ctx context.Context, ops []history.Op) Result {
+	return checkByStreaming(ctx, p, ops)
+}
+func (panicky) Stream() Stream { return &panickyStream{} }
+
+type panickyStream struct{ seen int }
+
+func (s *panickyStream) Observe(op history.Op) {
+	if op.F == "boom" {
+		panic("boom")
+	}
+	s.seen++
+}
+func (s *panickyStream) Result(context.Context) Result {
+	return Result{Valid: True, Stats: map[string]any{"seen": s.seen}}
+}
+
+// TestALaneThatPanicsLeavesTheOthers: read from a file, each stream observes in a lane of its
+// own; one that panics is unknown, with the op that did it, and the others judge the whole
+// history, every op of it in order.
+func TestALaneThatPanicsLeavesTheOthers(t *testing.T) {
+	var rows []hrow
+	for p := 0; p < 3000; p++ { // several batches
+		rows = append(rows, hrow{p, inv, "write", "x", "1", "n1"}, hrow{p, ok, "write", "x", "1", "n1"})
+	}
+	rows = append(rows, hrow{9999, inv, "boom", "x", "null", "n1"}, hrow{9999, ok, "boom", "x", "null", "n1"})
+	ops := h(rows...)
+	var file bytes.Buffer
+	for _, op := range ops {
+		b, _ := history.Marshal(op)
+		file.Write(append(b, '\n'))
+	}
+	var tapped []int64
+	s, err := CheckReader(context.Background(), history.NewReader(bytes.NewReader(file.Bytes())), func(op history.Op) { tapped = append(tapped, op.Index) },
+		panicky{}, &countingChecker{}, WellFormed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Results[0]; r.Valid != Unknown || !strings.Contains(r.Error, "panicked on op 6000") {
+		t.Errorf("the panicking checker: %s %s", r.Valid, r.Error)
+	}
+	if r := s.Results[1]; r.Stats["ops"] != len(ops) || r.Stats["in_order"] != true {
+		t.Errorf("the other lane saw %v ops, in order %v, of %d", r.Stats["ops"], r.Stats["in_order"], len(ops))
+	}
+	if len(tapped) != len(ops) || !slices.IsSorted(tapped) {
+		t.Errorf("the tap saw %d ops of %d", len(tapped), len(ops))
+	}
+}
+
+// countingChecker counts the ops its stream sees and whether they came in order.
+type countingChecker struct{}
+
+func (countingChecker) Name() string { return "counting" }
+func (c *countingChecker) Check(ctx context.Context, ops []history.Op) Result {
+	return checkByStreaming(ctx, c, ops)
+}
+func (*countingChecker) Stream() Stream { return &countingStream{last: -1, inOrder: true} }
+
+type countingStream struct {
+	n       int
+	last    int64
+	inOrder bool
+}
+
+func (s *countingStream) Observe(op history.Op) {
+	s.n++
+	s.inOrder = s.inOrder && op.Index == s.last+1
+	s.last = op.Index
+}
+func (s *countingStream) Result(context.Context) Result {
+	return Result{Valid: True, Stats: map[string]any{"ops": s.n, "in_order": s.inOrder}}
 }
