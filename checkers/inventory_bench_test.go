@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -197,23 +198,27 @@ func BenchmarkInventoryCheck(b *testing.B) {
 			b.SetBytes(st.Size())
 			var peak atomic.Uint64
 			runtime.GC()
-			var base runtime.MemStats
-			runtime.ReadMemStats(&base)
+			// The heap is sampled through runtime/metrics, which does not stop the world as
+			// ReadMemStats does: sampling every 5 ms that way cost the check about 5 %.
+			sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+			heap := func() uint64 {
+				metrics.Read(sample)
+				return sample[0].Value.Uint64()
+			}
+			base := heap()
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				var m runtime.MemStats
 				for {
 					select {
 					case <-stop:
 						return
 					case <-time.After(5 * time.Millisecond):
 					}
-					runtime.ReadMemStats(&m)
-					if m.HeapAlloc > peak.Load() {
-						peak.Store(m.HeapAlloc)
+					if h := heap(); h > peak.Load() {
+						peak.Store(h)
 					}
 				}
 			}()
@@ -236,7 +241,7 @@ func BenchmarkInventoryCheck(b *testing.B) {
 			close(stop)
 			wg.Wait()
 			b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "lines/s")
-			b.ReportMetric(float64(peak.Load()-min(peak.Load(), base.HeapAlloc))/(1<<20), "peak-MB")
+			b.ReportMetric(float64(peak.Load()-min(peak.Load(), base))/(1<<20), "peak-MB")
 		})
 	}
 }

@@ -167,8 +167,30 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 	} else if err := src.Err(); err != nil {
 		return Summary{}, err
 	}
-	// The facts the sale checkers share are finished once, here; after that every checker only
-	// reads what it gathered, so their results are worked out side by side.
+	// The facts the sale checkers share are finished once, while the other checkers work out
+	// their results; after that each sale checker only reads what was gathered, so their results
+	// too are worked out side by side.
+	results := make([]Result, len(cs))
+	var wg sync.WaitGroup
+	judge := func(i int) {
+		c := cs[i]
+		if failed[i] != "" {
+			results[i] = Result{Checker: c.Name(), Valid: Unknown, Error: failed[i]}
+			return
+		}
+		if _, ok := c.(WellFormed); ok {
+			// Its judgement was made while reading: a deadline that has passed since takes
+			// nothing from it.
+			results[i] = Run(context.WithoutCancel(ctx), streamChecker{c, streams[i]}, nil)
+			return
+		}
+		wg.Go(func() { results[i] = Run(ctx, streamChecker{c, streams[i]}, nil) })
+	}
+	for i := range cs {
+		if !slices.Contains(sales, i) {
+			judge(i)
+		}
+	}
 	if shared != nil {
 		if why := finishFacts(shared); why != "" {
 			for _, i := range sales {
@@ -176,24 +198,8 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 			}
 		}
 	}
-	results := make([]Result, len(cs))
-	var wg sync.WaitGroup
-	for i, c := range cs {
-		if failed[i] != "" {
-			results[i] = Result{Checker: c.Name(), Valid: Unknown, Error: failed[i]}
-			continue
-		}
-		if _, ok := c.(WellFormed); ok {
-			// Its judgement was made while reading: a deadline that has passed since takes
-			// nothing from it.
-			results[i] = Run(context.WithoutCancel(ctx), streamChecker{c, streams[i]}, nil)
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = Run(ctx, streamChecker{c, streams[i]}, nil)
-		}()
+	for _, i := range sales {
+		judge(i)
 	}
 	wg.Wait()
 	untrusted(results, format.err())
