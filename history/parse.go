@@ -81,14 +81,19 @@ func parseFast(b []byte, in *interner) (Op, bool) {
 			}
 			i = ve + 1
 		default:
-			end, ok := skipValue(b, i)
-			if !ok {
-				return op, false
+			// One pass finds the end of a plain value and checks it; anything else is found by
+			// its brackets and checked on its own.
+			end, checked := jsonscan.Value(b, i, true)
+			if !checked {
+				var ok bool
+				if end, ok = skipValue(b, i); !ok {
+					return op, false
+				}
 			}
 			raw := b[i:end]
 			switch string(key) {
 			case "value":
-				if !valid(raw) {
+				if !checked && !valid(raw) {
 					return op, false
 				}
 				if string(raw) == "null" {
@@ -97,13 +102,13 @@ func parseFast(b []byte, in *interner) (Op, bool) {
 					valueAt = [2]int{i, end}
 				}
 			case "meta":
-				if raw[0] != '{' || !json.Valid(raw) {
+				if raw[0] != '{' || !checked && !json.Valid(raw) {
 					return op, false
 				}
 				metaAt = [2]int{i, end}
 			default:
 				// encoding/json matches field names regardless of case: leave such lines to it.
-				if isFieldName(key) || !valid(raw) {
+				if isFieldName(key) || !checked && !valid(raw) {
 					return op, false
 				}
 			}
