@@ -19,7 +19,9 @@ const (
 // million allocations nor a million pointers for the garbage collector to follow.
 type arena struct{ b []byte }
 
-func (a *arena) add(s string) strRef {
+func (a *arena) add(s string) strRef { return addTo(a, s) }
+
+func addTo[T string | []byte](a *arena, s T) strRef {
 	if len(s) == 0 {
 		return 0
 	}
@@ -64,7 +66,15 @@ func (t *idTable) str(i int32) string { return t.keys.str(t.refs[i]) }
 
 // find returns id's number, or -1 and the hash to add it with.
 func (t *idTable) find(id string) (int32, uint64) {
-	h := maphash.String(t.seed, id)
+	return lookup(t, id, maphash.String(t.seed, id))
+}
+
+// findBytes is find for an id held as bytes (maphash hashes a string and its bytes alike).
+func (t *idTable) findBytes(id []byte) (int32, uint64) {
+	return lookup(t, id, maphash.Bytes(t.seed, id))
+}
+
+func lookup[T string | []byte](t *idTable, id T, h uint64) (int32, uint64) {
 	if len(t.slots) == 0 {
 		return -1, h
 	}
@@ -77,7 +87,7 @@ func (t *idTable) find(id string) (int32, uint64) {
 		}
 		if s>>32 == tag {
 			n := int32(uint32(s) - 1)
-			if t.keys.is(t.refs[n], id) {
+			if string(t.keys.bytes(t.refs[n])) == string(id) {
 				return n, h
 			}
 		}
@@ -85,12 +95,17 @@ func (t *idTable) find(id string) (int32, uint64) {
 }
 
 // add numbers an id that find did not find (h is the hash find returned) and returns its number.
-func (t *idTable) add(id string, h uint64) int32 {
+func (t *idTable) add(id string, h uint64) int32 { return addID(t, id, h) }
+
+// addBytes is add for an id held as bytes.
+func (t *idTable) addBytes(id []byte, h uint64) int32 { return addID(t, id, h) }
+
+func addID[T string | []byte](t *idTable, id T, h uint64) int32 {
 	if 4*(len(t.refs)+1) > 3*len(t.slots) {
 		t.grow()
 	}
 	n := int32(len(t.refs))
-	t.refs = append(t.refs, t.keys.add(id))
+	t.refs = append(t.refs, addTo(&t.keys, id))
 	t.hashes = append(t.hashes, h)
 	t.place(h, n)
 	return n

@@ -3,11 +3,14 @@ package checkers
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"crossfire/history"
 )
@@ -168,11 +171,12 @@ type saleFacts struct {
 	p         history.Matcher[saleOpen] // each process's op in flight
 	nodeBits  leaders
 	w         windowTracker
-	reqs      *idTable        // every request's id, numbered: buyer i sent request i
-	buyers    buyerList       // by request number
-	told      arena           // the order ids buyers were told (buyer.told)
-	rows      map[rowID]int32 // every distinct order row in any final read: its place in rowList
+	reqs      *idTable  // every request's id, numbered: buyer i sent request i
+	buyers    buyerList // by request number
+	told      arena     // the order ids buyers were told (buyer.told)
+	rows      *idTable  // every distinct order row in any final read (rowKey), numbered as in rowList
 	rowList   []orderRow
+	rowKey    []byte              // scratch for the rows' keys while the final reads are taken in
 	phantom   map[string][]int32  // req -> the rows of a request no buyer sent
 	finalOps  map[string][]int64  // sku -> final read-orders completions
 	finalAt   map[string][]string // sku -> the leaders whose final read-orders answered
@@ -205,7 +209,7 @@ type restocks struct {
 var rowsSeed = maphash.MakeSeed()
 
 func newSaleFacts() *saleFacts {
-	return &saleFacts{reqs: newIDTable(), phantom: map[string][]int32{},
+	return &saleFacts{reqs: newIDTable(), rows: newIDTable(), phantom: map[string][]int32{},
 		finalOps: map[string][]int64{}, finalAt: map[string][]string{}, toldOK: map[toldID]okSale{}, skuIndex: map[string]int32{},
 		restock: map[string]*restocks{}, seenRows: map[uint64]bool{}}
 }
@@ -309,8 +313,48 @@ func (s *saleFacts) complete(open saleOpen, done history.Op) {
 	}
 }
 
-// takeFinal takes in one final read that the history's rule picked (see finalReads).
-func (s *saleFacts) takeFinal(p finalPick) {
+// finalRows is what one final read-orders came to: its rows, parsed (in finishRows), or that
+// an earlier pick showed the very same bytes.
+type finalRows struct {
+	rows []row
+	err  error
+	seen bool
+}
+
+// parseFinalRows parses the rows of the distinct read-orders values among the picks, side by
+// side: converged leaders answer with the very same bytes, parsed once.
+func (s *saleFacts) parseFinalRows(picks []finalPick) []finalRows {
+	out := make([]finalRows, len(picks))
+	var wg sync.WaitGroup
+	cores := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for k, p := range picks {
+		if p.f != "read-orders" {
+			continue
+		}
+		h := maphash.Bytes(rowsSeed, p.value)
+		if s.seenRows[h] {
+			out[k].seen = true
+			continue
+		}
+		s.seenRows[h] = true
+		wg.Go(func() {
+			cores <- struct{}{}
+			defer func() {
+				if r := recover(); r != nil {
+					out[k].err = fmt.Errorf("parsing them panicked: %v", r)
+				}
+				<-cores
+			}()
+			out[k].rows, out[k].err = parseRows(p.value)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// takeFinal takes in one final read that the history's rule picked (see finalReads), with its
+// rows when it is a read-orders.
+func (s *saleFacts) takeFinal(p finalPick, fr finalRows) {
 	switch p.f {
 	case "read-stock":
 		units, ok := jsonInt(p.value)
@@ -327,21 +371,18 @@ func (s *saleFacts) takeFinal(p finalPick) {
 	case "read-orders":
 		s.finalOps[p.key] = append(s.finalOps[p.key], p.index)
 		s.finalAt[p.key] = append(s.finalAt[p.key], p.node)
-		// Converged leaders answer with the very same bytes: rows already taken in add nothing.
-		h := maphash.Bytes(rowsSeed, p.value)
-		if s.seenRows[h] {
+		if fr.seen {
+			return // the same bytes as an earlier pick: its rows are in
+		}
+		if fr.err != nil {
+			s.bad = append(s.bad, fmt.Sprintf("op %d: read-orders value is not a list of rows: %v", p.index, fr.err))
 			return
 		}
-		s.seenRows[h] = true
-		rows, err := parseRows(p.value)
-		if err != nil {
-			s.bad = append(s.bad, fmt.Sprintf("op %d: read-orders value is not a list of rows: %v", p.index, err))
-			return
-		}
-		for _, r := range rows {
-			id := rowID{r.Node, r.Order}
-			if _, seen := s.rows[id]; !seen {
-				s.addRow(id, r)
+		for _, r := range fr.rows {
+			s.rowKey = rowKey(s.rowKey[:0], r.Node, r.Order)
+			if i, h := s.rows.findBytes(s.rowKey); i < 0 {
+				s.rows.addBytes(s.rowKey, h)
+				s.addRow(rowID{r.Node, r.Order}, r)
 			}
 		}
 	}
@@ -359,11 +400,26 @@ func (s *saleFacts) finish() {
 	picks, rule := s.fr.picks()
 	s.finalRule = rule
 	// In a store that sells each request once, there are about as many order rows as requests.
-	s.rows = make(map[rowID]int32, s.reqs.Len())
 	s.rowList = make([]orderRow, 0, s.reqs.Len())
-	for _, p := range picks {
-		s.takeFinal(p)
+	rows := s.parseFinalRows(picks)
+	for k, p := range picks {
+		s.takeFinal(p, rows[k])
 	}
+}
+
+// rowKey appends a row's identity as one string to dst: the leader's name after its length,
+// then the order id, so that no two pairs give the same key.
+func rowKey(dst []byte, node, order string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(node)))
+	dst = append(dst, node...)
+	return append(dst, order...)
+}
+
+// rowOf finds a row by its identity; -1 when no final read showed it. The checkers' results
+// call it side by side: it keeps no scratch of its own.
+func (s *saleFacts) rowOf(id rowID) int32 {
+	i, _ := s.rows.findBytes(rowKey(nil, id.node, id.order))
+	return i
 }
 
 // judged reports why the facts cannot be judged, or "" when they can.
@@ -412,7 +468,6 @@ type orderRow struct {
 // the final reads, taken in once every op has been seen.
 func (s *saleFacts) addRow(id rowID, r row) {
 	i := int32(len(s.rowList))
-	s.rows[id] = i
 	bi, _ := s.reqs.find(r.Req)
 	if bi < 0 {
 		s.rowList = append(s.rowList, orderRow{id: id, row: r, b: -1})
@@ -497,7 +552,7 @@ func (s *dedupStream) Result(context.Context) Result {
 		return Result{Valid: Unknown, Error: why}
 	}
 	windows := s.w.windows()
-	r := Result{Valid: True, Stats: map[string]any{"requests": s.reqs.Len(), "order_rows": len(s.rows), "final_rule": s.finalRule}}
+	r := Result{Valid: True, Stats: map[string]any{"requests": s.reqs.Len(), "order_rows": s.rows.Len(), "final_rule": s.finalRule}}
 	dups := 0
 	for req, rows := range s.phantom {
 		ids := s.ids(rows)
@@ -518,7 +573,7 @@ func (s *dedupStream) Result(context.Context) Result {
 		sortRows(ids)
 		var parts []string
 		for _, id := range ids {
-			parts = append(parts, fmt.Sprintf("%s (qty %d, taken by %s)", id.order, s.rowList[s.rows[id]].row.Qty, id.node))
+			parts = append(parts, fmt.Sprintf("%s (qty %d, taken by %s)", id.order, s.rowList[s.rowOf(id)].row.Qty, id.node))
 		}
 		r.Anomalies = append(r.Anomalies, Anomaly{
 			Kind: "duplicate-order", Key: sku, Ops: append(b.evidence(), firstOps(s.finalOps[sku])...),
