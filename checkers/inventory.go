@@ -316,9 +316,10 @@ func (s *saleFacts) complete(open saleOpen, done history.Op) {
 // finalRows is what one final read-orders came to: its rows, parsed (in finishRows), or that
 // an earlier pick showed the very same bytes.
 type finalRows struct {
-	rows []row
-	err  error
-	seen bool
+	rows   []row
+	buyers []int32 // each row's buyer, -1 for a request no buyer sent
+	err    error
+	seen   bool
 }
 
 // parseFinalRows parses the rows of the distinct read-orders values among the picks, side by
@@ -345,7 +346,14 @@ func (s *saleFacts) parseFinalRows(picks []finalPick) []finalRows {
 				}
 				<-cores
 			}()
-			out[k].rows, out[k].err = parseRows(p.value)
+			rows, err := parseRows(p.value)
+			// Every request is in by now, and the table only read: its rows' buyers are found
+			// here too, side by side.
+			buyers := make([]int32, len(rows))
+			for j := range rows {
+				buyers[j], _ = s.reqs.find(rows[j].Req)
+			}
+			out[k] = finalRows{rows: rows, buyers: buyers, err: err}
 		})
 	}
 	wg.Wait()
@@ -378,11 +386,11 @@ func (s *saleFacts) takeFinal(p finalPick, fr finalRows) {
 			s.bad = append(s.bad, fmt.Sprintf("op %d: read-orders value is not a list of rows: %v", p.index, fr.err))
 			return
 		}
-		for _, r := range fr.rows {
+		for j, r := range fr.rows {
 			s.rowKey = rowKey(s.rowKey[:0], r.Node, r.Order)
 			if i, h := s.rows.findBytes(s.rowKey); i < 0 {
 				s.rows.addBytes(s.rowKey, h)
-				s.addRow(rowID{r.Node, r.Order}, r)
+				s.addRow(r, fr.buyers[j])
 			}
 		}
 	}
@@ -399,9 +407,12 @@ func (s *saleFacts) finish() {
 	}
 	picks, rule := s.fr.picks()
 	s.finalRule = rule
-	// In a store that sells each request once, there are about as many order rows as requests.
-	s.rowList = make([]orderRow, 0, s.reqs.Len())
 	rows := s.parseFinalRows(picks)
+	n := 0
+	for _, fr := range rows {
+		n += len(fr.rows)
+	}
+	s.rowList = make([]orderRow, 0, n) // at most that many distinct
 	for k, p := range picks {
 		s.takeFinal(p, rows[k])
 	}
@@ -458,23 +469,22 @@ func (s *saleFacts) unread(sku string) []string {
 
 // orderRow is a distinct order row, with the buyer whose request it names.
 type orderRow struct {
-	id   rowID
 	row  row
 	b    int32 // in saleFacts.buyers; -1 for a request no buyer sent
 	next int32 // the buyer's next row, 1-based; 0 ends the list
 }
 
-// addRow takes in a new order row, linked to its buyer, who is known by now: rows come from
-// the final reads, taken in once every op has been seen.
-func (s *saleFacts) addRow(id rowID, r row) {
+// addRow takes in a new order row, linked to its buyer bi (found as the rows were parsed; -1
+// for a request no buyer sent): rows come from the final reads, taken in once every op has been
+// seen.
+func (s *saleFacts) addRow(r row, bi int32) {
 	i := int32(len(s.rowList))
-	bi, _ := s.reqs.find(r.Req)
 	if bi < 0 {
-		s.rowList = append(s.rowList, orderRow{id: id, row: r, b: -1})
+		s.rowList = append(s.rowList, orderRow{row: r, b: -1})
 		s.phantom[r.Req] = append(s.phantom[r.Req], i)
 		return
 	}
-	s.rowList = append(s.rowList, orderRow{id: id, row: r, b: bi})
+	s.rowList = append(s.rowList, orderRow{row: r, b: bi})
 	b := s.buyers.at(bi)
 	if b.rows == 0 {
 		b.rows = i + 1
@@ -497,7 +507,7 @@ func (s *saleFacts) rowsOf(b *buyer) []int32 {
 func (s *saleFacts) ids(rows []int32) []rowID {
 	out := make([]rowID, len(rows))
 	for k, i := range rows {
-		out[k] = s.rowList[i].id
+		out[k] = rowID{s.rowList[i].row.Node, s.rowList[i].row.Order}
 	}
 	return out
 }
