@@ -534,6 +534,9 @@ func (cs *clientSet) invoke(ctx context.Context, n clusters.Node, op history.Op)
 		}
 	}
 	r.record(done)
+	if l, ok := r.wl.(workloads.Learner); ok {
+		l.Learn(op, done)
+	}
 	return done
 }
 

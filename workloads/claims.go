@@ -1,8 +1,12 @@
 package workloads
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"crossfire/checkers"
@@ -14,17 +18,19 @@ const ClaimsName = "claims"
 
 // Claims drives data with one right answer: names (usernames, seats; keys name0, name1 …) that
 // owners claim at any leader, release, and read. Every claim is made for an owner of its own
-// ("o17"), so an owner names the one claim that made it. A release is by the first owner drawn
-// for the name since its last release, the one most likely to hold it (the claims after it were
-// most likely refused), so that names change hands and are often free to claim again. Its
-// checker is uniqueness: no two owners of one name both told they hold it, and no acknowledged
-// claim gone without a release.
+// ("o17"), so an owner names the one claim that made it. A release is by the owner the clients
+// last saw told it holds the name, or whose claim's outcome is unknown (Learn), so that names
+// change hands and are often free to claim again; a release that finds the name not held by
+// that owner there drops it. With no such owner, it is by the first owner drawn for the name
+// since its last release. Its checker is uniqueness: no two owners of one name both told they
+// hold it, and no acknowledged claim gone without a release.
 type Claims struct {
 	keys int
 
 	mu    sync.Mutex
 	n     int
 	since [][]string // per name, the owners drawn for it since its last release
+	held  [][]string // per name, owners told they hold it (or not told), in the order told
 }
 
 // NewClaims makes the claims workload; the default is 6 names.
@@ -32,7 +38,7 @@ func NewClaims(o Options) Workload {
 	if o.Keys <= 0 {
 		o.Keys = 6
 	}
-	return &Claims{keys: o.Keys, since: make([][]string, o.Keys)}
+	return &Claims{keys: o.Keys, since: make([][]string, o.Keys), held: make([][]string, o.Keys)}
 }
 
 // Name implements Workload.
@@ -59,6 +65,9 @@ func (w *Claims) Next(r *rand.Rand) history.Op {
 		owner := fmt.Sprintf("o%d", w.n)
 		w.since[k] = append(w.since[k], owner)
 		op.F, op.Value = "claim", history.Value(owner)
+	case x < 7 && len(w.held[k]) > 0:
+		op.F, op.Value = "release", history.Value(w.held[k][len(w.held[k])-1])
+		w.since[k] = w.since[k][:0]
 	case x < 7 && len(w.since[k]) > 0:
 		op.F, op.Value = "release", history.Value(w.since[k][0])
 		w.since[k] = w.since[k][:0]
@@ -66,6 +75,26 @@ func (w *Claims) Next(r *rand.Rand) history.Op {
 		op.F, op.Value = "read-owner", history.Null
 	}
 	return op
+}
+
+// Learn implements Learner: a claim told ok, or of unknown outcome, makes its owner a likely
+// holder of the name; a release told ok, or told the name is not that owner's, makes it none.
+func (w *Claims) Learn(inv, done history.Op) {
+	i, err := strconv.Atoi(strings.TrimPrefix(inv.Key, "name"))
+	if err != nil || i < 0 || i >= w.keys || !strings.HasPrefix(inv.Key, "name") {
+		return
+	}
+	var owner string
+	if json.Unmarshal(inv.Value, &owner) != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	held := slices.DeleteFunc(w.held[i], func(o string) bool { return o == owner })
+	if inv.F == "claim" && (done.Type == history.OK || done.Type == history.Info) {
+		held = append(held, owner)
+	}
+	w.held[i] = held
 }
 
 // Final implements Workload: who owns each name, at every leader.

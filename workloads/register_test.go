@@ -157,6 +157,56 @@ func TestClaimsGenerator(t *testing.T) {
 	}
 }
 
+// TestClaimsReleaseTheOwnerTheyWereTold: a store with one leader and three clients whose
+// operations overlap (each takes effect when it completes, in an order drawn at random), which the
+// generator learns from. A release names the owner last told it holds the name, so a name never
+// stays stuck with an owner whose release is never drawn: claims keep succeeding to the end.
+// Without what it learns, a release drawn while another claim was in flight names an owner that
+// was refused, and the name stays held for good.
+func TestClaimsReleaseTheOwnerTheyWereTold(t *testing.T) {
+	w := NewClaims(Options{Keys: 2}).(*Claims)
+	r := rand.New(rand.NewPCG(9, 10))
+	holder := map[string]string{}
+	lateClaims := 0 // acknowledged in the second half
+	var pending []history.Op
+	for n := 0; n < 8000; n++ {
+		if len(pending) < 3 && r.IntN(2) == 0 {
+			pending = append(pending, w.Next(r))
+			continue
+		}
+		if len(pending) == 0 {
+			continue
+		}
+		k := r.IntN(len(pending))
+		op := pending[k]
+		pending = append(pending[:k], pending[k+1:]...)
+		var owner string
+		_ = json.Unmarshal(op.Value, &owner)
+		done := history.Op{Type: history.OK, F: op.F, Key: op.Key}
+		switch op.F {
+		case "claim":
+			if holder[op.Key] != "" {
+				done.Type = history.Fail
+			} else {
+				holder[op.Key] = owner
+				if n > 4000 {
+					lateClaims++
+				}
+			}
+		case "release":
+			if holder[op.Key] != owner {
+				done.Type = history.Fail
+			} else {
+				holder[op.Key] = ""
+			}
+		}
+		w.Learn(op, done)
+	}
+	if lateClaims < 100 {
+		t.Fatalf("%d claims acknowledged in the second half: the names stayed held", lateClaims)
+	}
+}
+
 // TestRegisterSmallValuesByDefault: without UniqueValues the values are 0 to 4, and every one of
 // them is written.
 func TestRegisterSmallValuesByDefault(t *testing.T) {

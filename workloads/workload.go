@@ -44,6 +44,13 @@ type Workload interface {
 	Checkers() []checkers.Checker
 }
 
+// Learner is a workload whose next operations depend on what earlier ones came to: the harness
+// shows it every client operation's completion, with its invocation, once it is recorded. It
+// must be safe for concurrent use, with Next.
+type Learner interface {
+	Learn(invoke, done history.Op)
+}
+
 // Factory makes a workload from its options.
 type Factory func(Options) Workload
 
