@@ -18,11 +18,12 @@ const ClaimsName = "claims"
 
 // Claims drives data with one right answer: names (usernames, seats; keys name0, name1 …) that
 // owners claim at any leader, release, and read. Every claim is made for an owner of its own
-// ("o17"), so an owner names the one claim that made it. A release is by the owner the clients
-// last saw told it holds the name, or whose claim's outcome is unknown (Learn), so that names
-// change hands and are often free to claim again; a release that finds the name not held by
-// that owner there drops it. With no such owner, it is by the first owner drawn for the name
-// since its last release. Its checker is uniqueness: no two owners of one name both told they
+// ("o17"), so an owner names the one claim that made it. A release is by an owner the clients
+// were told holds the name, or whose claim's outcome is unknown (Learn): the last told, among
+// those whose releases failed least often, so that names change hands and are often free to
+// claim again. A release can fail where the claim has not replicated yet, so an owner is dropped
+// only when released, or after three failed releases (its claim may have been lost). With no
+// such owner, a release is by the first owner drawn for the name since its last release. Its checker is uniqueness: no two owners of one name both told they
 // hold it, and no acknowledged claim gone without a release.
 type Claims struct {
 	keys int
@@ -30,7 +31,13 @@ type Claims struct {
 	mu    sync.Mutex
 	n     int
 	since [][]string // per name, the owners drawn for it since its last release
-	held  [][]string // per name, owners told they hold it (or not told), in the order told
+	held  [][]holder // per name, owners told they hold it (or not told), in the order told
+}
+
+// holder is an owner that may hold a name, and how many of its releases failed.
+type holder struct {
+	owner string
+	fails int
 }
 
 // NewClaims makes the claims workload; the default is 6 names.
@@ -38,7 +45,7 @@ func NewClaims(o Options) Workload {
 	if o.Keys <= 0 {
 		o.Keys = 6
 	}
-	return &Claims{keys: o.Keys, since: make([][]string, o.Keys), held: make([][]string, o.Keys)}
+	return &Claims{keys: o.Keys, since: make([][]string, o.Keys), held: make([][]holder, o.Keys)}
 }
 
 // Name implements Workload.
@@ -66,7 +73,13 @@ func (w *Claims) Next(r *rand.Rand) history.Op {
 		w.since[k] = append(w.since[k], owner)
 		op.F, op.Value = "claim", history.Value(owner)
 	case x < 7 && len(w.held[k]) > 0:
-		op.F, op.Value = "release", history.Value(w.held[k][len(w.held[k])-1])
+		best := len(w.held[k]) - 1
+		for i, h := range w.held[k] {
+			if h.fails < w.held[k][best].fails {
+				best = i
+			}
+		}
+		op.F, op.Value = "release", history.Value(w.held[k][best].owner)
 		w.since[k] = w.since[k][:0]
 	case x < 7 && len(w.since[k]) > 0:
 		op.F, op.Value = "release", history.Value(w.since[k][0])
@@ -78,7 +91,7 @@ func (w *Claims) Next(r *rand.Rand) history.Op {
 }
 
 // Learn implements Learner: a claim told ok, or of unknown outcome, makes its owner a likely
-// holder of the name; a release told ok, or told the name is not that owner's, makes it none.
+// holder of the name; a release told ok makes it none, and so do three that failed.
 func (w *Claims) Learn(inv, done history.Op) {
 	i, err := strconv.Atoi(strings.TrimPrefix(inv.Key, "name"))
 	if err != nil || i < 0 || i >= w.keys || !strings.HasPrefix(inv.Key, "name") {
@@ -90,11 +103,20 @@ func (w *Claims) Learn(inv, done history.Op) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	held := slices.DeleteFunc(w.held[i], func(o string) bool { return o == owner })
-	if inv.F == "claim" && (done.Type == history.OK || done.Type == history.Info) {
-		held = append(held, owner)
+	at := slices.IndexFunc(w.held[i], func(h holder) bool { return h.owner == owner })
+	switch {
+	case inv.F == "claim" && (done.Type == history.OK || done.Type == history.Info):
+		if at < 0 {
+			w.held[i] = append(w.held[i], holder{owner: owner})
+		}
+	case inv.F != "release" || at < 0:
+	case done.Type == history.OK:
+		w.held[i] = slices.Delete(w.held[i], at, at+1)
+	case done.Type == history.Fail:
+		if w.held[i][at].fails++; w.held[i][at].fails >= 3 {
+			w.held[i] = slices.Delete(w.held[i], at, at+1)
+		}
 	}
-	w.held[i] = held
 }
 
 // Final implements Workload: who owns each name, at every leader.

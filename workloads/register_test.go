@@ -207,6 +207,35 @@ func TestClaimsReleaseTheOwnerTheyWereTold(t *testing.T) {
 	}
 }
 
+// TestClaimsKeepAnOwnerWhoseReleaseFailed: a release can fail at a leader the claim has not
+// reached yet; its owner is released again (it is dropped after three failures, its claim maybe
+// lost), and then the first owner drawn since the last release is released.
+func TestClaimsKeepAnOwnerWhoseReleaseFailed(t *testing.T) {
+	w := NewClaims(Options{Keys: 1}).(*Claims)
+	r := rand.New(rand.NewPCG(11, 12))
+	claim := history.Op{Type: history.Invoke, F: "claim", Key: "name0", Value: history.Value("o-told")}
+	w.Learn(claim, history.Op{Type: history.OK})
+	released := func() string {
+		for {
+			if op := w.Next(r); op.F == "release" {
+				var owner string
+				_ = json.Unmarshal(op.Value, &owner)
+				return owner
+			}
+		}
+	}
+	for try := 1; try <= 3; try++ {
+		if got := released(); got != "o-told" {
+			t.Fatalf("release %d names %s, not the owner told it holds the name", try, got)
+		}
+		w.Learn(history.Op{Type: history.Invoke, F: "release", Key: "name0", Value: history.Value("o-told")},
+			history.Op{Type: history.Fail, Error: "not held by that owner"})
+	}
+	if got := released(); got == "o-told" {
+		t.Fatal("an owner whose release failed three times is released again")
+	}
+}
+
 // TestRegisterSmallValuesByDefault: without UniqueValues the values are 0 to 4, and every one of
 // them is written.
 func TestRegisterSmallValuesByDefault(t *testing.T) {
