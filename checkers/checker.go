@@ -220,13 +220,18 @@ func Compose(ctx context.Context, ops []history.Op, cs ...Checker) Summary {
 	wg.Wait()
 	for i, c := range cs {
 		if _, ok := c.(WellFormed); ok {
-			// Its judgement was made in the pass above: a deadline that has passed since takes
-			// nothing from it.
-			results[i] = Run(context.WithoutCancel(ctx), streamChecker{c, f.wellFormed()}, nil)
+			results[i] = formatVerdict(ctx, c, f.wellFormed())
 		}
 	}
 	untrusted(results, f.err())
 	return Summary{Valid: Verdict(results), Results: results}
+}
+
+// formatVerdict is the well-formed checker's result from the stream the format check fed while
+// the history was read: its judgement is made by then, so a deadline that has passed since takes
+// nothing from it.
+func formatVerdict(ctx context.Context, c Checker, st Stream) Result {
+	return Run(context.WithoutCancel(ctx), streamChecker{c, st}, nil)
 }
 
 // knownFs are the client operations of HISTORY.md, which the checkers know the effect of.

@@ -313,7 +313,7 @@ func (s *saleFacts) complete(open saleOpen, done history.Op) {
 	}
 }
 
-// finalRows is what one final read-orders came to: its rows, parsed (in finishRows), or that
+// finalRows is what one final read-orders came to: its rows, parsed (parseFinalRows), or that
 // an earlier pick showed the very same bytes.
 type finalRows struct {
 	rows   []row
@@ -492,6 +492,14 @@ func (s *saleFacts) addRow(r row, bi int32) {
 		s.rowList[b.lastRow-1].next = i + 1
 	}
 	b.lastRow = i + 1
+}
+
+// buyerOf is the buyer whose request a row names, or nil for a request no buyer sent.
+func (s *saleFacts) buyerOf(o *orderRow) *buyer {
+	if o.b < 0 {
+		return nil
+	}
+	return s.buyers.at(o.b)
 }
 
 // rowsOf lists a buyer's order rows, in the order the final reads showed them.
@@ -820,8 +828,8 @@ func (s *saleFacts) stockEvents(rows []int32, rs *restocks) []stockChange {
 		rw := &o.row
 		sale := okSale{node: -1}
 		var told bool
-		if o.b >= 0 && s.buyers.at(o.b).hasSale && s.told.is(s.buyers.at(o.b).told, rw.Order) {
-			sale, told = s.buyers.at(o.b).sale, true
+		if b := s.buyerOf(o); b != nil && b.hasSale && s.told.is(b.told, rw.Order) {
+			sale, told = b.sale, true
 		} else if other, ok := s.toldOK[toldID{rw.Req, rw.Order}]; ok {
 			sale, told = other, true
 		}

@@ -330,22 +330,22 @@ func twinGroups(kops []porcupine.Operation) {
 		next          *string
 	}
 	groups := map[twinKey][]int{}
+	var order []twinKey // groups numbered in the order of their first op, for a stable state
 	for i := range kops {
 		in := kops[i].Input.(*regInput)
 		in.Twin = -1
 		if kops[i].Output.(*regOutput).Unknown && in.F != "read" {
 			k := twinKey{in.F, in.Value, in.Expected, in.New}
+			if _, seen := groups[k]; !seen {
+				order = append(order, k)
+			}
 			groups[k] = append(groups[k], i)
 		}
 	}
 	var twin int32
-	for i := range kops { // groups numbered in the order of their first op, for a stable state
-		in := kops[i].Input.(*regInput)
-		if !kops[i].Output.(*regOutput).Unknown || in.F == "read" {
-			continue
-		}
-		g := groups[twinKey{in.F, in.Value, in.Expected, in.New}]
-		if len(g) < 2 || g[0] != i {
+	for _, k := range order {
+		g := groups[k]
+		if len(g) < 2 {
 			continue
 		}
 		slices.SortStableFunc(g, func(a, b int) int { return cmp.Compare(kops[a].Call, kops[b].Call) })

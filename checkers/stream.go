@@ -179,9 +179,7 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 			return
 		}
 		if _, ok := c.(WellFormed); ok {
-			// Its judgement was made while reading: a deadline that has passed since takes
-			// nothing from it.
-			results[i] = Run(context.WithoutCancel(ctx), streamChecker{c, streams[i]}, nil)
+			results[i] = formatVerdict(ctx, c, streams[i])
 			return
 		}
 		wg.Go(func() { results[i] = Run(ctx, streamChecker{c, streams[i]}, nil) })

@@ -23,8 +23,9 @@ const ClaimsName = "claims"
 // those whose releases failed least often, so that names change hands and are often free to
 // claim again. A release can fail where the claim has not replicated yet, so an owner is dropped
 // only when released, or after three failed releases (its claim may have been lost). With no
-// such owner, a release is by the first owner drawn for the name since its last release. Its checker is uniqueness: no two owners of one name both told they
-// hold it, and no acknowledged claim gone without a release.
+// such owner, a release is by the first owner drawn for the name since its last release. Its
+// checker is uniqueness: no two owners of one name both told they hold it, and no acknowledged
+// claim gone without a release.
 type Claims struct {
 	keys int
 
@@ -93,8 +94,9 @@ func (w *Claims) Next(r *rand.Rand) history.Op {
 // Learn implements Learner: a claim told ok, or of unknown outcome, makes its owner a likely
 // holder of the name; a release told ok makes it none, and so do three that failed.
 func (w *Claims) Learn(inv, done history.Op) {
-	i, err := strconv.Atoi(strings.TrimPrefix(inv.Key, "name"))
-	if err != nil || i < 0 || i >= w.keys || !strings.HasPrefix(inv.Key, "name") {
+	n, isName := strings.CutPrefix(inv.Key, "name")
+	i, err := strconv.Atoi(n)
+	if !isName || err != nil || i < 0 || i >= w.keys {
 		return
 	}
 	var owner string

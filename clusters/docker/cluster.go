@@ -506,7 +506,7 @@ func (c *Cluster) Kill(ctx context.Context, id string) error {
 	}
 	if err := KillLeader(ctx, c.cli, ctr.GetContainerID(), id, c.paused[id]); err != nil {
 		// A leader whose engine stopped by itself (one that gave up coming back) is as killed.
-		if now, ierr := InspectLeader(ctx, c.cli, ctr.GetContainerID(), c.network, id); ierr != nil || now.Running {
+		if now, ierr := c.inspect(ctx, id); ierr != nil || now.Running {
 			return err
 		}
 	}
