@@ -772,8 +772,20 @@ func (s *saleFacts) oversold(sku string, rows []int32, soldUnits int64, rs *rest
 	default:
 		return out
 	}
-	a.Description = fmt.Sprintf("%s: the sale acknowledged by op %d on %s sold a unit that did not exist: by then %d units had been restocked",
-		sku, first.index, s.nodeBits.name(first.node), at.restocked)
+	if first.told {
+		a.Description = fmt.Sprintf("%s: the sale acknowledged by op %d", sku, first.sale.index)
+		if n := s.nodeBits.name(first.sale.node); n != "" {
+			a.Description += " on " + n
+		}
+		a.Ops = append(a.Ops, first.sale.index)
+		a.Nemesis = During(windows, first.sale.invokeTime, first.sale.time)
+	} else {
+		// No client was told of this row: it counts from the end of the history, and no op
+		// acknowledged it.
+		rw := &s.rowList[first.row].row
+		a.Description = fmt.Sprintf("%s: order row %s (request %q), of which no client was told,", sku, rowID{rw.Node, rw.Order}, rw.Req)
+	}
+	a.Description += fmt.Sprintf(" sold a unit that did not exist: by then %d units had been restocked", at.restocked)
 	if at.unsure > 0 {
 		a.Description += fmt.Sprintf(" (%d of them by restocks of unknown outcome", at.unsure)
 		if settled {
@@ -783,8 +795,6 @@ func (s *saleFacts) oversold(sku string, rows []int32, soldUnits int64, rs *rest
 	}
 	a.Description += fmt.Sprintf(" and %d sold, this sale included (order rows, each counted from the first acknowledgement that named it); by the end, %d units in order rows",
 		at.sold, soldUnits)
-	a.Ops = append(a.Ops, first.index)
-	a.Nemesis = During(windows, first.invokeTime, first.time)
 	return append(out, a)
 }
 
@@ -813,6 +823,8 @@ type stockChange struct {
 	delta int64
 	info  bool
 	sale  okSale
+	row   int32 // a sale's order row, in saleFacts.rowList
+	told  bool  // a sale some client was told of (sale is its first acknowledgement)
 }
 
 // stockEvents are a SKU's restocks and sales in time order: every restock from its invoke,
@@ -837,7 +849,7 @@ func (s *saleFacts) stockEvents(rows []int32, rs *restocks) []stockChange {
 		if told {
 			t = sale.time
 		}
-		events = append(events, stockChange{time: t, delta: -rw.Qty, sale: sale})
+		events = append(events, stockChange{time: t, delta: -rw.Qty, sale: sale, row: i, told: told})
 	}
 	slices.SortStableFunc(events, func(a, b stockChange) int {
 		if c := cmp.Compare(a.time, b.time); c != 0 {
@@ -851,7 +863,7 @@ func (s *saleFacts) stockEvents(rows []int32, rs *restocks) []stockChange {
 // walk runs the stock through its events, counting at most infoBudget units of the restocks of
 // unknown outcome (earliest first), and returns the sale that first took it below zero and the
 // counts at that moment.
-func walk(events []stockChange, infoBudget int64) (okSale, stockAt, bool) {
+func walk(events []stockChange, infoBudget int64) (stockChange, stockAt, bool) {
 	var stock int64
 	var at stockAt
 	for _, e := range events {
@@ -860,7 +872,7 @@ func walk(events []stockChange, infoBudget int64) (okSale, stockAt, bool) {
 			stock += e.delta
 			at.sold -= e.delta
 			if stock < 0 {
-				return e.sale, at, true
+				return e, at, true
 			}
 		case e.info:
 			add := min(e.delta, infoBudget)
@@ -873,7 +885,7 @@ func walk(events []stockChange, infoBudget int64) (okSale, stockAt, bool) {
 			at.restocked += e.delta
 		}
 	}
-	return okSale{node: -1}, at, false
+	return stockChange{}, at, false
 }
 
 // sortRows orders row ids by leader, then order id.

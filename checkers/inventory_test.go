@@ -293,6 +293,44 @@ func TestOversellNamesTheFirstUnitPastTheStock(t *testing.T) {
 	}
 }
 
+// The sale past the stock may be a row no client was told of (its buy timed out): it is named
+// by its row, and no op is credited with acknowledging it.
+func TestOversellNamesAnUntoldRowByItsRow(t *testing.T) {
+	h := &hist{}
+	h.do("n1", "restock", "s1", "", "1", history.OK, "", false)
+	h.do("n1", "buy", "s1", "a", "1", history.OK, `"n1-2"`, false)
+	h.do("n2", "buy", "s1", "b", "1", history.Info, "", false)
+	h.do("n1", "read-orders", "s1", "", "null", history.OK, "["+ord("n1-2", "a", "n1")+","+ord("n2-1", "b", "n2")+"]", true)
+	for _, bare := range []bool{false, true} {
+		ops := slices.Clone(h.ops)
+		if bare {
+			// No leader and no metadata on any op: a history crossfire did not write.
+			for i := range ops {
+				ops[i].Node, ops[i].Meta = "", nil
+			}
+		}
+		r := Run(context.Background(), Oversell{}, ops)
+		require.Equal(t, False, r.Valid, "bare %v: %s", bare, r)
+		require.Len(t, r.Anomalies, 1)
+		a := r.Anomalies[0]
+		assert.True(t, a.Definite)
+		assert.Contains(t, a.Description, `order row n2-1@n2 (request "b"), of which no client was told, sold a unit that did not exist: by then 1 units had been restocked and 2 sold`)
+		assert.NotContains(t, a.Description, "acknowledged by op")
+		assert.Equal(t, []int64{0, 7}, a.Ops, "the restock and the final read, and no op for the untold sale")
+	}
+
+	// Told of, the same sale is credited to the op that acknowledged it.
+	h = &hist{}
+	h.do("n1", "restock", "s1", "", "1", history.OK, "", false)
+	h.do("n1", "buy", "s1", "a", "1", history.OK, `"n1-2"`, false)
+	h.do("n2", "buy", "s1", "b", "1", history.OK, `"n2-1"`, false)
+	h.do("n1", "read-orders", "s1", "", "null", history.OK, "["+ord("n1-2", "a", "n1")+","+ord("n2-1", "b", "n2")+"]", true)
+	r := Run(context.Background(), Oversell{}, h.ops)
+	require.Equal(t, False, r.Valid, "%s", r)
+	assert.Contains(t, r.Anomalies[0].Description, "the sale acknowledged by op 5 on n2 sold a unit that did not exist")
+	assert.Equal(t, []int64{0, 7, 5}, r.Anomalies[0].Ops)
+}
+
 func TestConvergence(t *testing.T) {
 	final := func(values ...string) []history.Op {
 		h := &hist{}
