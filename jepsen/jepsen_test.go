@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -218,4 +220,37 @@ func TestWritesJepsensShapes(t *testing.T) {
 	assert.Equal(t, []any{[]any{"r", "r1", nil}, []any{"w", "r1", 4.0}}, cas["value"], "a cas reads and writes in one transaction")
 	assert.Equal(t, []any{[]any{"r", "r1", 3.0}, []any{"w", "r1", 4.0}}, casDone["value"])
 	assert.Equal(t, "info", casDone["type"])
+}
+
+// An Encoder writes what Write writes, op by op, and holds no more than the ops in flight.
+func TestEncoderHoldsOnlyTheOpsInFlight(t *testing.T) {
+	var ops []history.Op
+	for i := 0; i < 3000; i++ {
+		p := i // each op on a process of its own, three of them in flight
+		v := json.RawMessage(strconv.Itoa(i))
+		ops = append(ops, history.Op{Process: p, Type: history.Invoke, F: "write", Key: "r1", Value: v})
+		if i >= 2 {
+			q := i - 2
+			ops = append(ops, history.Op{Process: q, Type: history.OK, F: "write", Key: "r1"})
+		}
+	}
+	for i := range ops {
+		ops[i].Index, ops[i].Time = int64(i), int64(i)*10
+	}
+	for _, model := range Models {
+		var whole, streamed bytes.Buffer
+		require.NoError(t, Write(&whole, ops, JSON, model))
+		e, err := NewEncoder(&streamed, JSON, model, true)
+		require.NoError(t, err)
+		for _, op := range ops {
+			require.NoError(t, e.Encode(op))
+			require.LessOrEqual(t, len(e.invoked), 3, "op %d", op.Index)
+		}
+		require.NoError(t, e.Flush())
+		assert.Equal(t, whole.String(), streamed.String(), model)
+	}
+	_, err := NewEncoder(io.Discard, "yaml", ModelCASRegister, false)
+	assert.ErrorContains(t, err, "want edn or json")
+	_, err = NewEncoder(io.Discard, EDN, "knossos", false)
+	assert.ErrorContains(t, err, `model "knossos"`)
 }

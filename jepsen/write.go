@@ -46,45 +46,87 @@ const (
 // processes are already retired after :info, as Jepsen does. :node, :req, :error and :meta keep
 // what crossfire knew; Jepsen's checkers ignore keys they do not read.
 func Write(w io.Writer, ops []history.Op, format Format, model string) error {
+	independent := false
+	for _, op := range ops {
+		independent = independent || Independent(op)
+	}
+	e, err := NewEncoder(w, format, model, independent)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if err := e.Encode(op); err != nil {
+			return err
+		}
+	}
+	return e.Flush()
+}
+
+// Independent reports whether op makes a history's register ops jepsen.independent tuples
+// ([key value]): a client's op with a key. A history is written so if any of its ops is.
+func Independent(op history.Op) bool { return !op.IsNemesis() && op.Key != "" }
+
+// Encoder writes a history one op at a time, as Write does, holding only the ops in flight:
+// a history of any length is exported in the memory its open operations take.
+type Encoder struct {
+	bw          *bufio.Writer
+	format      Format
+	model       string
+	independent bool
+	invoked     map[int]history.Op // each process's op in flight
+}
+
+// NewEncoder writes to w in the format and model given; independent says whether the history
+// has keyed register ops (Independent of any of its ops), which must be known before the
+// first op is written.
+func NewEncoder(w io.Writer, format Format, model string, independent bool) (*Encoder, error) {
+	if err := CheckShape(format, model); err != nil {
+		return nil, err
+	}
+	return &Encoder{bw: bufio.NewWriter(w), format: format, model: model, independent: independent, invoked: map[int]history.Op{}}, nil
+}
+
+// CheckShape reports whether Write and NewEncoder know the format and the model.
+func CheckShape(format Format, model string) error {
 	if !slices.Contains(Models, model) {
 		return fmt.Errorf("model %q: want one of %v", model, Models)
 	}
 	if format != EDN && format != JSON {
 		return fmt.Errorf("format %q: want edn or json", format)
 	}
-	independent := false
-	for _, op := range ops {
-		if !op.IsNemesis() && op.Key != "" {
-			independent = true
-		}
-	}
-	bw := bufio.NewWriter(w)
-	invoked := map[int]history.Op{} // each process's op in flight
-	for _, op := range ops {
-		if op.Type == history.Invoke {
-			invoked[op.Process] = op
-		} else if inv, ok := invoked[op.Process]; ok && model == ModelRWRegister && (op.F == "write" || op.F == "cas") && op.Value == nil {
+	return nil
+}
+
+// Encode writes the next op of the history.
+func (e *Encoder) Encode(op history.Op) error {
+	if op.Type == history.Invoke {
+		e.invoked[op.Process] = op
+	} else if inv, ok := e.invoked[op.Process]; ok {
+		delete(e.invoked, op.Process)
+		if e.model == ModelRWRegister && (op.F == "write" || op.F == "cas") && op.Value == nil {
 			// Elle reads a write's value from its completion, which in Jepsen repeats the
 			// transaction.
 			op.Value = inv.Value
 		}
-		m, err := opMap(op, model, independent)
+	}
+	m, err := opMap(op, e.model, e.independent)
+	if err != nil {
+		return fmt.Errorf("op %d: %w", op.Index, err)
+	}
+	if e.format == EDN {
+		writeOp(e.bw, m)
+	} else {
+		b, err := json.Marshal(jsonMap(m))
 		if err != nil {
 			return fmt.Errorf("op %d: %w", op.Index, err)
 		}
-		if format == EDN {
-			writeOp(bw, m)
-		} else {
-			b, err := json.Marshal(jsonMap(m))
-			if err != nil {
-				return fmt.Errorf("op %d: %w", op.Index, err)
-			}
-			bw.Write(b)
-		}
-		bw.WriteByte('\n')
+		e.bw.Write(b)
 	}
-	return bw.Flush()
+	return e.bw.WriteByte('\n')
 }
+
+// Flush writes out what Encode has buffered; call it after the last op.
+func (e *Encoder) Flush() error { return e.bw.Flush() }
 
 // registerF are the register's ops, which the models give a shape of their own.
 var registerF = []string{"read", "write", "cas"}

@@ -848,4 +848,19 @@ func TestJepsenHistoriesInAndOut(t *testing.T) {
 	if code, _, errs = crossfire("export", "--format", "yaml", "testdata/inventory-escrow-dedup-valid.jsonl"); code != exitUsage || !strings.Contains(errs, "want edn or json") {
 		t.Fatalf("a bad format: exit %d %s", code, errs)
 	}
+	// A bad line or a bad model is found before anything is written.
+	bad := filepath.Join(t.TempDir(), "history.jsonl")
+	good, _ := os.ReadFile("testdata/register-lww-nonlinearizable.jsonl")
+	lines := strings.SplitAfter(string(good), "\n")
+	os.WriteFile(bad, []byte(strings.Join(lines[:5], "")+"{\"index\": oops}\n"+strings.Join(lines[5:], "")), 0o644)
+	for _, args := range [][]string{{bad}, {"--model", "knossos", "testdata/register-lww-nonlinearizable.jsonl"}} {
+		dst := filepath.Join(t.TempDir(), "out.edn")
+		code, _, errs := crossfire(append([]string{"export", "--out", dst}, args...)...)
+		if code != exitUsage || !strings.Contains(errs, "line 6") && !strings.Contains(errs, `model "knossos"`) {
+			t.Fatalf("export %v: exit %d %s", args, code, errs)
+		}
+		if _, err := os.Stat(dst); !os.IsNotExist(err) {
+			t.Fatalf("export %v wrote %s anyway (%v)", args, dst, err)
+		}
+	}
 }

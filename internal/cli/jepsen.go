@@ -59,7 +59,14 @@ other workloads' ops keep their key in :key. crossfire check reads the EDN back.
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, harness.HistoryFile)
 	}
-	ops, truncated, err := history.ReadFile(path)
+	// Two passes over the file, so that no more than the ops in flight is held: the first
+	// checks every line and learns whether the register is keyed, which the first op written
+	// must already know; the second writes.
+	if err := jepsen.CheckShape(jepsen.Format(*format), *model); err != nil {
+		fmt.Fprintf(stderr, "crossfire export: %v\n", err)
+		return exitUsage
+	}
+	independent, truncated, err := scanForExport(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire export: %v\n", err)
 		return exitUsage
@@ -76,7 +83,10 @@ other workloads' ops keep their key in :key. crossfire check reads the EDN back.
 		}
 		w = f
 	}
-	err = jepsen.Write(w, ops, jepsen.Format(*format), *model)
+	enc, err := jepsen.NewEncoder(w, jepsen.Format(*format), *model, independent)
+	if err == nil {
+		err = exportOps(path, enc)
+	}
 	if f != nil {
 		err = errors.Join(err, f.Close())
 	}
@@ -85,4 +95,46 @@ other workloads' ops keep their key in :key. crossfire check reads the EDN back.
 		return exitUsage
 	}
 	return exitValid
+}
+
+// scanForExport reads the history at path through once: whether any op is a keyed client op
+// (jepsen.Independent), and whether the last line was cut off; an error for any bad line.
+func scanForExport(path string) (independent, truncated bool, err error) {
+	err = eachOp(path, func(op history.Op) error {
+		independent = independent || jepsen.Independent(op)
+		return nil
+	}, &truncated)
+	return independent, truncated, err
+}
+
+// exportOps reads the history at path again and hands each op to enc.
+func exportOps(path string, enc *jepsen.Encoder) error {
+	var truncated bool
+	if err := eachOp(path, enc.Encode, &truncated); err != nil {
+		return err
+	}
+	return enc.Flush()
+}
+
+// eachOp streams the history at path through do, noting a cut-off last line in truncated.
+func eachOp(path string, do func(history.Op) error, truncated *bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := history.NewReader(f)
+	for {
+		op, err := r.Next()
+		if err == io.EOF {
+			*truncated = r.Truncated()
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := do(op); err != nil {
+			return err
+		}
+	}
 }
