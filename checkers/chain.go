@@ -36,12 +36,13 @@ type eventInfo struct {
 
 // missedBy returns an origin whose events state counts further than vv does, or "".
 func missedBy(state, vv map[string]uint64) string {
-	for _, o := range slices.Sorted(maps.Keys(state)) {
-		if state[o] > vv[o] {
-			return o
+	first := ""
+	for o, n := range state {
+		if n > vv[o] && (first == "" || o < first) {
+			first = o
 		}
 	}
-	return ""
+	return first
 }
 
 // chains checks each leader's records of each key as a chain (see above) and reports the
@@ -123,9 +124,6 @@ func (s *conflictsStream) chains(byKey map[string][]history.ConflictRecord, r *R
 							continue
 						}
 						missing++
-						if debugChain {
-							fmt.Printf("DEBUG %s %s after local %v post %v upTo %v e %s:%d\n", key, node, after.Local[0].VV, post, upTo, o, n)
-						}
 						if len(r.Anomalies) >= 50 {
 							continue
 						}
@@ -180,5 +178,3 @@ func (s *conflictsStream) heldBefore(key, node string, e event, vv, upTo map[str
 	}
 	return heldAt{}, ""
 }
-
-var debugChain = false
