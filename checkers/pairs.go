@@ -71,8 +71,7 @@ func (s *conflictsStream) judgePairs(key string, ws []*cartWrite, recs []history
 // pairIndex is what judgePairs asks of one key, with every version vector a row of counts, one
 // column per origin.
 type pairIndex struct {
-	col    map[string]int // origin -> column
-	names  []string       // column -> origin
+	cols   leaders // the origins, numbered as columns
 	ws     []*cartWrite
 	vec    [][]uint64 // per write
 	origin []int      // per write: its origin's column
@@ -120,52 +119,43 @@ type treeKey struct {
 }
 
 func newPairIndex(s *conflictsStream, key string, ws []*cartWrite, recs []history.ConflictRecord) *pairIndex {
-	ix := &pairIndex{col: map[string]int{}, ws: ws, recs: recs, reach: map[string]*leaderVersions{},
+	ix := &pairIndex{ws: ws, recs: recs, reach: map[string]*leaderVersions{},
 		unversioned: map[string][]int64{}, exact: map[exactKey][]uint64{}, trees: map[treeKey]*domTree{}}
-	column := func(o string) int {
-		c, ok := ix.col[o]
-		if !ok {
-			c = len(ix.col)
-			ix.col[o] = c
-			ix.names = append(ix.names, o)
-		}
-		return c
-	}
 	for _, w := range ws {
-		column(w.origin)
+		ix.cols.number(w.origin)
 		for o := range w.vv {
-			column(o)
+			ix.cols.number(o)
 		}
 	}
 	for _, hs := range s.reach[key] {
 		for _, h := range hs {
 			for o := range h.vv {
-				column(o)
+				ix.cols.number(o)
 			}
 		}
 	}
 	for _, rec := range recs {
 		for o := range rec.Incoming.VV {
-			column(o)
+			ix.cols.number(o)
 		}
 		for _, v := range rec.Local {
 			for o := range v.VV {
-				column(o)
+				ix.cols.number(o)
 			}
 		}
 	}
-	n := len(ix.col)
+	n := len(ix.cols.names)
 	row := func(vv map[string]uint64) []uint64 {
 		r := make([]uint64, n)
 		for o, c := range vv {
-			r[ix.col[o]] = c
+			r[ix.cols.index[o]] = c
 		}
 		return r
 	}
 	ix.byOrigin, ix.byOriginStart = make([][]int, n), make([][]int64, n)
 	for i, w := range ws {
 		ix.vec = append(ix.vec, row(w.vv))
-		c := ix.col[w.origin]
+		c := ix.cols.index[w.origin]
 		ix.origin = append(ix.origin, c)
 		ix.dot = append(ix.dot, ix.vec[i][c])
 		ix.byOrigin[c] = append(ix.byOrigin[c], i)
@@ -198,7 +188,8 @@ func newPairIndex(s *conflictsStream, key string, ws []*cartWrite, recs []histor
 			local = make([]uint64, n)
 			for _, v := range rec.Local {
 				for o, c := range v.VV {
-					local[ix.col[o]] = max(local[ix.col[o]], c)
+					x := ix.cols.index[o]
+					local[x] = max(local[x], c)
 				}
 			}
 			for c, cnt := range in {
@@ -316,7 +307,7 @@ func (ix *pairIndex) loggedAt(leader string, held, in int) bool {
 		var xs, ys []uint64
 		for j, rec := range ix.recs {
 			from := rec.Incoming.Origin
-			if rec.Node != leader || ix.localOf[j] == nil || from == "" || from == ix.names[io] {
+			if rec.Node != leader || ix.localOf[j] == nil || from == "" || from == ix.cols.names[io] {
 				continue
 			}
 			xs, ys = append(xs, ix.localOf[j][ho]), append(ys, ix.inVec[j][io])
