@@ -82,13 +82,13 @@ type pairIndex struct {
 	// Per origin column, its writes in the order they began, and when each began.
 	byOrigin      [][]int
 	byOriginStart [][]int64
-	// Per leader other than the key's and the write's own: when its writes of unknown version
+	// Per leader: when its writes of unknown version (info, or acknowledged without a vector)
 	// began, in order.
 	unversioned map[string][]int64
 
 	recs    []history.ConflictRecord
 	inVec   [][]uint64 // per record: its incoming version
-	localOf [][]uint64 // per record with local versions: the most each column's count reaches among them; nil for none
+	localOf [][]uint64 // per record: each column's largest count among its local versions; nil for none
 	// Per leader, per column, per count: the most each column reaches among the local versions
 	// of the leader's records whose incoming version has exactly that count in that column.
 	exact map[exactKey][]uint64
@@ -97,10 +97,10 @@ type pairIndex struct {
 }
 
 type leaderVersions struct {
-	times  []int64    // of every read and write, in order
-	vecs   [][]uint64 // the same
-	writes []int      // the positions of its own writes
-	maxes  map[int][]uint64
+	times  []int64          // of every read and write, in order
+	vecs   [][]uint64       // the same
+	writes []int            // the positions of its own writes
+	maxes  map[int][]uint64 // per column: the largest count so far, at each position
 }
 
 type exactKey struct {
