@@ -100,41 +100,39 @@ other workloads' ops keep their key in :key. crossfire check reads the EDN back.
 // scanForExport reads the history at path through once: whether any op is a keyed client op
 // (jepsen.Independent), and whether the last line was cut off; an error for any bad line.
 func scanForExport(path string) (independent, truncated bool, err error) {
-	err = eachOp(path, func(op history.Op) error {
+	truncated, err = eachOp(path, func(op history.Op) error {
 		independent = independent || jepsen.Independent(op)
 		return nil
-	}, &truncated)
+	})
 	return independent, truncated, err
 }
 
 // exportOps reads the history at path again and hands each op to enc.
 func exportOps(path string, enc *jepsen.Encoder) error {
-	var truncated bool
-	if err := eachOp(path, enc.Encode, &truncated); err != nil {
+	if _, err := eachOp(path, enc.Encode); err != nil {
 		return err
 	}
 	return enc.Flush()
 }
 
-// eachOp streams the history at path through do, noting a cut-off last line in truncated.
-func eachOp(path string, do func(history.Op) error, truncated *bool) error {
+// eachOp streams the history at path through do; truncated reports a cut-off last line.
+func eachOp(path string, do func(history.Op) error) (truncated bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer f.Close()
 	r := history.NewReader(f)
 	for {
 		op, err := r.Next()
 		if err == io.EOF {
-			*truncated = r.Truncated()
-			return nil
+			return r.Truncated(), nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return false, fmt.Errorf("%s: %w", path, err)
 		}
 		if err := do(op); err != nil {
-			return err
+			return false, err
 		}
 	}
 }
