@@ -1,4 +1,4 @@
-module crossfire
+module github.com/crossfire-dev/crossfire
 
 go 1.26.8
 

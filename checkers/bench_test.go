@@ -7,7 +7,7 @@ import (
 	"sort"
 	"testing"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // linearizableHistory generates n register ops over keys keys, by procs concurrent processes,

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // CartName is the cart checker's name.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // cartOp records an add or remove with the version the store answered with.

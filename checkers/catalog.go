@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // WellFormed checks the history's own rules (indices, times, sequential processes). A history

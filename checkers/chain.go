@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sort"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // A leader's conflict records for one key are a chain: each record's local version is the

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"sync"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Valid is a three-valued verdict. The zero Valid is Unknown, so a Result nobody filled in is

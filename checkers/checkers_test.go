@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // h builds a history from compact rows: process, type, f, key, value, node. Index and time are

@@ -3,7 +3,7 @@ package checkers
 import (
 	"slices"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // clockSkews follows a history's clock faults (the nemesis ops registered as skewing a clock):

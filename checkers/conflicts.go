@@ -8,7 +8,7 @@ import (
 	"slices"
 	"sort"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // ConflictsName is the conflicts checker's name.

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // orsetRun simulates an observed-remove cart at three leaders, each sending its own writes to

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // vvOf makes a version vector of leader, count pairs: vvOf("n1", 2, "n2", 1).

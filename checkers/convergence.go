@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // ConvergenceName is the convergence checker's name.

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"sort"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Costs is what a design cost its clients in one run, from the history alone: how long

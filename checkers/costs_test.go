@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // TestCosts: latencies per leader from acknowledged ops only, and what share of the ops begun

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/history"
-	_ "crossfire/nemesis" // the nemesis catalog registers how histories name faults
+	"github.com/crossfire-dev/crossfire/history"
+	_ "github.com/crossfire-dev/crossfire/nemesis" // the nemesis catalog registers how histories name faults
 )
 
 // TestWindowsOfAToolsOwnFaults: a history written by another tool names its faults its own way;

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // FieldsName is the fields checker's name.

@@ -7,7 +7,7 @@ import (
 	"math/big"
 	"sort"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // readFs are the reads of the built-in workloads (HISTORY.md): what a final read can be.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // handWritten reads a history written by hand in the documented format, as a user or another

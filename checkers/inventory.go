@@ -12,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // The inventory checkers judge the flash sale from what buyers were told and from the order

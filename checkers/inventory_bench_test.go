@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // writeInventoryHistory writes a flash-sale history of about n ops (lines) to path: procs

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 
-	"crossfire/internal/jsonscan"
+	"github.com/crossfire-dev/crossfire/history/jsonscan"
 )
 
 // jsonString reads a JSON string value, without encoding/json when it has no escapes.

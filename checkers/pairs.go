@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sort"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // judgePairs holds the conflict records of one key to each pair of concurrent writes (different

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"testing"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // judgePairsNaive is the concurrent-pairs judgement as first written, every question a scan:

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Streamer is a checker that can judge a history one op at a time, holding state bounded by

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // UniquenessName is the uniqueness checker's name.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sort"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Window is a span of the run during which a fault was in force, from the nemesis op that began

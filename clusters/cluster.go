@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Node is one leader as the harness and the clients see it.

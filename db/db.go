@@ -22,8 +22,8 @@ import (
 	"sync"
 	"time"
 
-	"crossfire/clusters"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // DB is one database under test.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 type fake string

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/clusters/docker"
-	"crossfire/db/mariadb"
-	"crossfire/db/pglogical"
-	"crossfire/harness"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/db/mariadb"
+	"github.com/crossfire-dev/crossfire/db/pglogical"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // BenchmarkRunThroughput measures the operations per second one run drives through each cluster

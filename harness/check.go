@@ -10,9 +10,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"crossfire/checkers"
-	"crossfire/history"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // CheckDir checks dir's history with cs, as the file stands on disk, and writes each checker's

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"sync"
 
-	"crossfire/clusters"
-	"crossfire/db"
-	"crossfire/harness"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // memkv is a database of this example's own, outside the ones crossfire ships: three leaders in

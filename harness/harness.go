@@ -28,13 +28,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"crossfire/checkers"
-	"crossfire/clusters"
-	"crossfire/db"
-	"crossfire/history"
-	"crossfire/nemesis"
-	"crossfire/report"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/nemesis"
+	"github.com/crossfire-dev/crossfire/report"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // Files of a run folder.

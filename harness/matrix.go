@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/checkers"
-	"crossfire/db"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // A harness is only as good as its verdicts, so crossfire proves both directions: designs that

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"crossfire/checkers"
-	_ "crossfire/db/builtin"
-	"crossfire/harness"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	_ "github.com/crossfire-dev/crossfire/db/builtin"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 func readHistory(t *testing.T, path string) []history.Op {

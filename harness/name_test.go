@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/db"
+	"github.com/crossfire-dev/crossfire/db"
 )
 
 // TestDefaultName: a test's default name carries each option's value, and a Named option as

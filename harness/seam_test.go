@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"crossfire/checkers"
-	"crossfire/clusters"
-	"crossfire/db"
-	"crossfire/harness"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/harness"
 )
 
 // TestTheSeamRefusesBeforeAnythingIsMade: a nemesis the database cannot support, an option it

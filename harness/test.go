@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/db"
-	"crossfire/nemesis"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/nemesis"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // Test is a whole run's configuration, plain data: test.json holds it, seed and schedule

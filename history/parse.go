@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	"crossfire/internal/jsonscan"
+	"github.com/crossfire-dev/crossfire/history/jsonscan"
 )
 
 // parseFast decodes the lines the Writer writes, and lines like them, without reflection: a flat

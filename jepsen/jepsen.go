@@ -36,7 +36,7 @@ import (
 
 	"olympos.io/encoding/edn"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // ErrUnjudged is a history of a model crossfire's checkers do not judge.

@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"crossfire/checkers"
-	"crossfire/history"
-	_ "crossfire/nemesis" // the fault names, for the windows
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
+	_ "github.com/crossfire-dev/crossfire/nemesis" // the fault names, for the windows
 )
 
 func readFile(t *testing.T, name string) []history.Op {

@@ -13,7 +13,7 @@ import (
 
 	"olympos.io/encoding/edn"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Models are the shapes a crossfire history is written in for Jepsen's checkers.

@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 // ClockName is the clock nemesis's catalog name.

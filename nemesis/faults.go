@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 // Catalog names.

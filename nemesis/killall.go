@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 // KillAllName is the nemesis that kills every leader within a second.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // groupCluster restarts its nodes together.

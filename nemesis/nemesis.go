@@ -21,8 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"crossfire/clusters"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Fault is one step of a schedule.

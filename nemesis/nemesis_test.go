@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"crossfire/clusters"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 var three = []string{"n1", "n2", "n3"}

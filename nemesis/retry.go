@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 // RetryName is the retry nemesis's catalog name.

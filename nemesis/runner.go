@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Recorder appends a nemesis op to the run's history.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/report/internal/fixture"
+	"github.com/crossfire-dev/crossfire/report/internal/fixture"
 )
 
 // BenchmarkReportWrite100k measures writing report.html for a run of 100,000 operations: reading

@@ -3,23 +3,26 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"crossfire/checkers"
-	"crossfire/history"
-	"crossfire/report/internal/fixture"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/report/internal/fixture"
 )
 
 // chromiumPath finds Debian's Chromium (or CROSSFIRE_CHROMIUM), or skips the test.
@@ -59,19 +62,78 @@ func browser(tb testing.TB) context.Context {
 	ctx, cancelTime := context.WithTimeout(actx, 3*time.Minute)
 	ctx, cancelTab := chromedp.NewContext(ctx)
 	tb.Cleanup(func() { cancelTab(); cancelTime(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
+	console := &consoleErrors{}
+	if err := chromedp.Listen(ctx, console.listen); err != nil {
 		tb.Fatalf("starting Chromium: %v", err)
 	}
+	ctx = context.WithValue(ctx, consoleKey{}, console)
 	return ctx
 }
 
-// open loads a report from disk and waits until its script has drawn everything.
+// consoleErrors gathers what a page reports as broken: uncaught exceptions and console.error
+// calls.
+type consoleErrors struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+type consoleKey struct{}
+
+func (c *consoleErrors) listen(ev any) {
+	var msg string
+	switch e := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		msg = e.ExceptionDetails.Text
+		if ex := e.ExceptionDetails.Exception; ex != nil && ex.Description != "" {
+			msg += " " + ex.Description
+		}
+	case *runtime.EventConsoleAPICalled:
+		if e.Type != runtime.ConsoleAPICalledTypeError && e.Type != runtime.ConsoleAPICalledTypeAssert {
+			return
+		}
+		msg = "console." + string(e.Type) + ":"
+		for _, a := range e.Args {
+			if a.Description != "" {
+				msg += " " + a.Description
+			} else {
+				msg += " " + string(a.Value)
+			}
+		}
+	default:
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errs = append(c.errs, msg)
+}
+
+// take returns the errors gathered since it was last called.
+func (c *consoleErrors) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	errs := c.errs
+	c.errs = nil
+	return errs
+}
+
+// open loads a report from disk and waits until its script has drawn everything. A page that
+// throws or logs an error while it loads has failed to open, whatever it drew.
 func open(ctx context.Context, path string) error {
-	return chromedp.Do(ctx,
+	console, _ := ctx.Value(consoleKey{}).(*consoleErrors)
+	if console != nil {
+		console.take() // what earlier pages said
+	}
+	err := chromedp.Do(ctx,
 		chromedp.Navigate("file://"+path),
 		chromedp.Poll[chromedp.Void](`document.body.dataset.ready === "1" && document.getElementById("throughput").dataset.ready === "1"`,
 			chromedp.WithPollingTimeout(90*time.Second)),
 	)
+	if console != nil {
+		if errs := console.take(); len(errs) > 0 {
+			return errors.Join(err, fmt.Errorf("%s: the page reported errors: %s", filepath.Base(path), strings.Join(errs, "; ")))
+		}
+	}
+	return err
 }
 
 // evalJS evaluates an expression in the page and decodes its value.
@@ -374,4 +436,81 @@ func TestReportLanesLegendAndAnomalyGroups(t *testing.T) {
 	shot := filepath.Join(t.ArtifactDir(), "report-groups.png")
 	require.NoError(t, os.WriteFile(shot, png, 0o644))
 	t.Logf("screenshot: %s", shot)
+}
+
+// TestEveryRunShapeOpens opens the report of every shape a run folder takes (faults and
+// anomalies, no fault at all, no anomaly, no conflict log, no results, an empty history) and
+// fails on any error the page reports, or a timeline with ops that draws none.
+func TestEveryRunShapeOpens(t *testing.T) {
+	ctx := browser(t)
+	noFault := func(t *testing.T, dir string) {
+		path := filepath.Join(dir, historyFile)
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		r := history.NewReader(f)
+		var ops []history.Op
+		for {
+			op, err := r.Next()
+			if err != nil {
+				break
+			}
+			if !op.IsNemesis() {
+				op.Index = int64(len(ops))
+				ops = append(ops, op)
+			}
+		}
+		f.Close()
+		fixture.WriteLines(t, path, ops)
+		validResults(t, dir)
+	}
+	shapes := []struct {
+		name    string
+		shape   func(t *testing.T, dir string)
+		windows int
+		ops     bool
+	}{
+		{"faults and an anomaly", func(*testing.T, string) {}, 1, true},
+		{"no fault", noFault, 0, true},
+		{"no fault, no conflict log, no node log", func(t *testing.T, dir string) {
+			noFault(t, dir)
+			require.NoError(t, os.Remove(filepath.Join(dir, history.ConflictsFile)))
+			require.NoError(t, os.RemoveAll(filepath.Join(dir, "nodes")))
+		}, 0, true},
+		{"no anomaly", func(t *testing.T, dir string) { validResults(t, dir) }, 1, true},
+		{"no results", func(t *testing.T, dir string) { require.NoError(t, os.Remove(filepath.Join(dir, resultsFile))) }, 1, true},
+		{"empty history", func(t *testing.T, dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, historyFile), nil, 0o644))
+			validResults(t, dir)
+		}, 0, false},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			dir := fixture.Run(t, 40)
+			sh.shape(t, dir)
+			path, err := Write(dir)
+			require.NoError(t, err)
+			require.NoError(t, open(ctx, path))
+			type drawn struct {
+				Drawn   int `json:"drawn"`
+				Windows int `json:"windows"`
+				Ops     int `json:"ops"`
+			}
+			d := evalJS[drawn](t, ctx, `({ drawn: +document.getElementById("timeline").dataset.drawn,
+				windows: crossfire.data.windows.length, ops: crossfire.data.start.length })`)
+			assert.Equal(t, sh.windows, d.Windows, "fault windows")
+			if sh.ops && (d.Ops == 0 || d.Drawn == 0) {
+				t.Errorf("the timeline of %d ops drew %d bars", d.Ops, d.Drawn)
+			}
+		})
+	}
+}
+
+// validResults writes a results.json that found nothing wrong.
+func validResults(t *testing.T, dir string) {
+	fixture.WriteJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+		"valid": true,
+		"summary": checkers.Summary{Valid: checkers.True, Results: []checkers.Result{
+			{Checker: checkers.LinearizableName, Valid: checkers.True}, {Checker: "well-formed", Valid: checkers.True}}},
+		"stats": map[string]any{"ops": 8, "ok": 4, "fail": 1, "info": 1, "faults": 0},
+	})
 }

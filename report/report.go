@@ -30,8 +30,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"crossfire/checkers"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // File is the report's name in a run folder.

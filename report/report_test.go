@@ -16,10 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"crossfire/checkers"
-	"crossfire/history"
-	_ "crossfire/nemesis" // the nemesis catalog registers how histories name faults
-	"crossfire/report/internal/fixture"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
+	_ "github.com/crossfire-dev/crossfire/nemesis" // the nemesis catalog registers how histories name faults
+	"github.com/crossfire-dev/crossfire/report/internal/fixture"
 )
 
 // pageData pulls the timeline's data back out of a page.

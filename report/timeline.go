@@ -5,8 +5,8 @@ import (
 	"io"
 	"sort"
 
-	"crossfire/checkers"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Outcome codes of an op in the page's data.
@@ -196,5 +196,33 @@ func buildTimeline(r io.Reader) (*timeline, error) {
 		}
 		d.Windows = append(d.Windows, windowData{F: w.F, Description: w.Description, Start: w.Start / 1000, End: end / 1000})
 	}
+	d.emptyNotNull()
 	return &timeline{data: d, windows: ws, nOps: len(d.Start), truncated: hr.Truncated()}, nil
+}
+
+// emptyNotNull makes every list that holds nothing an empty list, which JSON writes as [] and
+// the page can walk, rather than null: a run with no fault has no windows, an empty history no
+// ops and no lanes.
+func (d *timelineData) emptyNotNull() {
+	orEmpty(&d.Nodes)
+	orEmpty(&d.Lanes)
+	orEmpty(&d.Fs)
+	orEmpty(&d.Keys)
+	orEmpty(&d.Lane)
+	orEmpty(&d.Start)
+	orEmpty(&d.Stop)
+	orEmpty(&d.Outcome)
+	orEmpty(&d.F)
+	orEmpty(&d.Key)
+	orEmpty(&d.Node)
+	orEmpty(&d.Inv)
+	orEmpty(&d.Cmp)
+	orEmpty(&d.Detail)
+	orEmpty(&d.Windows)
+}
+
+func orEmpty[T any](s *[]T) {
+	if *s == nil {
+		*s = []T{}
+	}
 }

@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"crossfire/checkers"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // CartName is the cart workload's name.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 func TestCartGenerator(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	"crossfire/checkers"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // ClaimsName is the claims workload's name.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"crossfire/checkers"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // InventoryName is the flash-sale workload's name.

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"crossfire/checkers"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // ProfileName is the profile workload's name.

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // TestParseSetField: what the profile workload writes reads back; a field that is not a

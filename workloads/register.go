@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 
-	"crossfire/checkers"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // RegisterName is the register workload's name.

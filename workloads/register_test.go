@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 func TestRegisterGenerator(t *testing.T) {

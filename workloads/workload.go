@@ -13,8 +13,8 @@ import (
 	"slices"
 	"strings"
 
-	"crossfire/checkers"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Options tune a workload. Zero values mean the workload's defaults.

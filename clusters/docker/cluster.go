@@ -22,7 +22,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 // Links is how a cluster cuts and slows the links between its leaders. Clients always reach a

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 // Clock skew for engines that cannot be told their clock: libfaketime, preloaded into the

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 func TestFaketimeOffsets(t *testing.T) {

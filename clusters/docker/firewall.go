@@ -13,7 +13,7 @@ import (
 
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 // Link faults by firewall (LinksFirewall): what is cut and slowed is kept here, and every

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 func firewallOf(dial Dial) (*firewall, map[string]LeaderState) {

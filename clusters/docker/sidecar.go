@@ -15,7 +15,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters"
 )
 
 // The sidecar's ports: its API, each client link (client->nK on ClientPort0+K) and each

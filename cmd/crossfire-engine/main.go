@@ -7,8 +7,8 @@ package main
 import (
 	"os"
 
-	"crossfire/internal/cli"
-	_ "crossfire/internal/engine" // the catalog's databases and the clean command
+	"github.com/crossfire-dev/crossfire/internal/cli"
+	_ "github.com/crossfire-dev/crossfire/internal/engine" // the catalog's databases and the clean command
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"crossfire/db"
+	"github.com/crossfire-dev/crossfire/db"
 )
 
 // moduleDir is the checkout's root, two folders up from this package.

@@ -8,7 +8,7 @@ import (
 	"os"
 	"os/exec"
 
-	"crossfire/internal/cli"
+	"github.com/crossfire-dev/crossfire/internal/cli"
 )
 
 // handOver runs crossfire-engine with args, as a child with this process's standard streams,

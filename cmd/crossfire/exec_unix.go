@@ -7,7 +7,7 @@ import (
 	"os"
 	"syscall"
 
-	"crossfire/internal/cli"
+	"github.com/crossfire-dev/crossfire/internal/cli"
 )
 
 // handOver replaces this process with crossfire-engine, args and environment as they are: its

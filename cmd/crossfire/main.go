@@ -18,7 +18,7 @@ import (
 	"fmt"
 	"os"
 
-	"crossfire/internal/cli"
+	"github.com/crossfire-dev/crossfire/internal/cli"
 )
 
 func main() {

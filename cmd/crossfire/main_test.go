@@ -22,13 +22,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"crossfire/checkers"
-	"crossfire/clusters/docker"
-	"crossfire/db/mariadb"
-	"crossfire/db/pglogical"
-	"crossfire/harness"
-	"crossfire/internal/cli"
-	_ "crossfire/internal/engine" // the whole of crossfire, as crossfire-engine links it
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/db/mariadb"
+	"github.com/crossfire-dev/crossfire/db/pglogical"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/internal/cli"
+	_ "github.com/crossfire-dev/crossfire/internal/engine" // the whole of crossfire, as crossfire-engine links it
 )
 
 const (

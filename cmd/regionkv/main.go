@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"crossfire/db/regionkv/server"
+	"github.com/crossfire-dev/crossfire/db/regionkv/server"
 )
 
 func main() { os.Exit(server.Main(os.Args[1:], os.Stderr)) }

@@ -4,10 +4,10 @@
 package builtin
 
 import (
-	"crossfire/db"
-	_ "crossfire/db/mariadb"   // MariaDB 10.11 with Galera, in containers
-	_ "crossfire/db/pglogical" // PostgreSQL 15 with pglogical, in containers
-	"crossfire/db/regionkv"    // regionkv, the store crossfire ships
+	"github.com/crossfire-dev/crossfire/db"
+	_ "github.com/crossfire-dev/crossfire/db/mariadb"   // MariaDB 10.11 with Galera, in containers
+	_ "github.com/crossfire-dev/crossfire/db/pglogical" // PostgreSQL 15 with pglogical, in containers
+	"github.com/crossfire-dev/crossfire/db/regionkv"    // regionkv, the store crossfire ships
 )
 
 // regionkv, the store crossfire ships, is what a test runs against when it names no database.

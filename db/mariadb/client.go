@@ -13,9 +13,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"crossfire/db"
-	"crossfire/history"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // The two ways a team writes a purchase (the buy option).

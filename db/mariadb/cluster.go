@@ -19,8 +19,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"crossfire/clusters"
-	"crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
 )
 
 // SingleLeader is the control strategy: every client, whichever leader it was given, at n1.

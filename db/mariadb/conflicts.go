@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/clusters"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Galera logs, with wsrep_log_conflicts=ON, each brute-force abort: a write set replicated from

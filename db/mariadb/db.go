@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"crossfire/clusters"
-	"crossfire/clusters/docker"
-	"crossfire/db"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // KindDocker is the one cluster kind: MariaDB runs from the image Image describes.

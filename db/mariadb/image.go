@@ -4,7 +4,7 @@
 // here from Debian bookworm's packages (no registry can be reached): see Image.
 package mariadb
 
-import "crossfire/clusters/docker"
+import "github.com/crossfire-dev/crossfire/clusters/docker"
 
 // Repo is the image's name; its tag is a hash of what went into it.
 const Repo = "crossfire-mariadb"

@@ -7,7 +7,7 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
 )
 
 // imageOrSkip returns a Docker client and the image's tag, building the image when it is not

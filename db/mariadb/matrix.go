@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/checkers"
-	"crossfire/harness"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/harness"
 )
 
 // Matrix implements harness.Validated: MariaDB's rows, in containers. With Galera, single-leader

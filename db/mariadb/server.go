@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
 )
 
 // Port is the server's SQL port inside a leader's container.

@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"crossfire/db"
-	"crossfire/history"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // Order designs of the flash sale (the orders option).

@@ -12,9 +12,9 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"crossfire/clusters"
-	"crossfire/clusters/docker"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Options configure New.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Conflict is one conflict as pglogical logs it (pglogical.conflict_log_level): a CONFLICT line

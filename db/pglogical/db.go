@@ -6,10 +6,10 @@ import (
 	"slices"
 	"strings"
 
-	"crossfire/clusters"
-	"crossfire/clusters/docker"
-	"crossfire/db"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // Name is the database's name in the catalog.

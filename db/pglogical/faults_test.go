@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"crossfire/clusters"
-	"crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
 )
 
 // TestFaultsOnTheMesh puts every fault the cluster takes on a running mesh and checks what each

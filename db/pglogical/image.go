@@ -3,7 +3,7 @@
 // (no registry can be reached): see Image.
 package pglogical
 
-import "crossfire/clusters/docker"
+import "github.com/crossfire-dev/crossfire/clusters/docker"
 
 // Repo is the image's name; its tag is a hash of what went into it.
 const Repo = "crossfire-pglogical"

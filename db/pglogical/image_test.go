@@ -14,7 +14,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
 )
 
 // TestImageRunsPostgresWithPglogical builds the image (or finds it), then starts a PostgreSQL

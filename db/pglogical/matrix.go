@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"crossfire/checkers"
-	"crossfire/harness"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/harness"
 )
 
 // Matrix implements harness.Validated: PostgreSQL with pglogical's matrix, in containers (the

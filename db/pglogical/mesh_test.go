@@ -15,7 +15,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
 )
 
 // TestMeshReplicatesAndLogsConflicts starts three leaders from the image on a network of their

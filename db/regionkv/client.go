@@ -11,10 +11,10 @@ import (
 	"net/http"
 	"time"
 
-	"crossfire/db"
-	"crossfire/db/regionkv/server"
-	"crossfire/history"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/db/regionkv/server"
+	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // client is regionkv's client of one workload at one leader, over its HTTP API. Each client has

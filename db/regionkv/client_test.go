@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/clusters"
-	"crossfire/db"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // openAt opens regionkv's client of a workload against a server at url.

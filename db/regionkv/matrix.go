@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/checkers"
-	"crossfire/harness"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Matrix implements harness.Validated: regionkv's validation matrix, on either cluster kind.

@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"crossfire/checkers"
-	"crossfire/db/regionkv"
-	"crossfire/harness"
-	"crossfire/harness/harnesstest"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/db/regionkv"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/harness/harnesstest"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // matrixSeeds are the seeds every row of the validation matrix runs with in go test.

@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"strings"
 
-	"crossfire/clusters"
-	"crossfire/db"
-	"crossfire/db/regionkv/containers"
-	"crossfire/db/regionkv/local"
-	"crossfire/db/regionkv/server"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/db/regionkv/containers"
+	"github.com/crossfire-dev/crossfire/db/regionkv/local"
+	"github.com/crossfire-dev/crossfire/db/regionkv/server"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // Name is regionkv's name in the catalog.

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/checkers"
-	"crossfire/harness"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/harness"
 )
 
 // With the leaders a round trip apart, a single leader's clients elsewhere pay the round trip on

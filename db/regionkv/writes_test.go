@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"crossfire/harness"
+	"github.com/crossfire-dev/crossfire/harness"
 )
 
 // TestWritesLinearizable: a stale read in the middle of a run is left out; a final read that

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	_ "crossfire/db/builtin" // the databases crossfire ships, in the catalog
-	"crossfire/harness"
+	_ "github.com/crossfire-dev/crossfire/db/builtin" // the databases crossfire ships, in the catalog
+	"github.com/crossfire-dev/crossfire/harness"
 )
 
 // Store is the store directory tests write their runs to.

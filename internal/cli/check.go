@@ -16,10 +16,10 @@ import (
 	"sync"
 	"time"
 
-	"crossfire/checkers"
-	"crossfire/harness"
-	"crossfire/history"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 func checkCmd(args []string, stdout, stderr io.Writer) int {

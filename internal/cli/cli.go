@@ -23,10 +23,10 @@ import (
 	"strings"
 	"syscall"
 
-	"crossfire/checkers"
-	"crossfire/db"
-	"crossfire/nemesis"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/nemesis"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // Exit codes.

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"crossfire/harness"
-	"crossfire/history"
-	"crossfire/jepsen"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/jepsen"
 )
 
 // JepsenHistoryFile is the history Jepsen writes into each run's folder.

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/checkers"
-	"crossfire/db"
-	"crossfire/harness"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/harness"
 )
 
 // MatrixOutcome is one run of the validation matrix, as matrix.json holds it.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/checkers"
 )
 
 // A run whose verdict is not the expected one fails the table, and says why in one cell.

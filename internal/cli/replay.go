@@ -10,10 +10,10 @@ import (
 	"sort"
 	"strings"
 
-	"crossfire/harness"
-	"crossfire/history"
-	"crossfire/resolve"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/resolve"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // Replayed is one logged conflict re-resolved under another strategy.

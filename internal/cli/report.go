@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"crossfire/harness"
-	"crossfire/report"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/report"
 )
 
 func reportCmd(args []string, stdout, stderr io.Writer) int {

@@ -12,12 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/checkers"
-	"crossfire/db"
-	"crossfire/harness"
-	"crossfire/nemesis"
-	"crossfire/report"
-	"crossfire/workloads"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/nemesis"
+	"github.com/crossfire-dev/crossfire/report"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 func runCmd(args []string, stdout, stderr io.Writer) int {

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/harness"
+	"github.com/crossfire-dev/crossfire/harness"
 )
 
 // PlanFile is the file beside matrix.json that says which part of which plan a matrix run was.

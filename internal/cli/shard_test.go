@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/checkers"
-	"crossfire/harness"
+	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/harness"
 )
 
 // fakeRows are rows of several lengths; their tests are only planned, never run.

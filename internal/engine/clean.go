@@ -6,8 +6,8 @@ import (
 	"io"
 	"time"
 
-	"crossfire/clusters/docker"
-	"crossfire/internal/cli"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/internal/cli"
 )
 
 func cleanCmd(args []string, stdout, stderr io.Writer) int {

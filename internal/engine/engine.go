@@ -5,8 +5,8 @@
 package engine
 
 import (
-	_ "crossfire/db/builtin" // the databases crossfire ships, in the catalog
-	"crossfire/internal/cli"
+	_ "github.com/crossfire-dev/crossfire/db/builtin" // the databases crossfire ships, in the catalog
+	"github.com/crossfire-dev/crossfire/internal/cli"
 )
 
 func init() {

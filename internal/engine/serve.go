@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"time"
 
-	"crossfire/internal/cli"
-	"crossfire/report/serve"
+	"github.com/crossfire-dev/crossfire/internal/cli"
+	"github.com/crossfire-dev/crossfire/report/serve"
 )
 
 func serveCmd(args []string, stdout, stderr io.Writer) int {

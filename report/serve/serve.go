@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"crossfire/harness"
-	"crossfire/report"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/report"
 )
 
 // Server serves a store directory for people: the runs in a table (newest first, filterable by

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"crossfire/harness"
-	"crossfire/report"
-	"crossfire/report/internal/fixture"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/report"
+	"github.com/crossfire-dev/crossfire/report/internal/fixture"
 )
 
 // storeWithRuns lays out a store: two runs of one test (an invalid one, newer, and a valid one),

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"crossfire/internal/cli"
+	"github.com/crossfire-dev/crossfire/internal/cli"
 )
 
 // The engine's file name and the variable that names one (cmd/crossfire's engine.go).
@@ -75,13 +75,13 @@ func TestFrontLinksNoContainerRuntime(t *testing.T) {
 	}
 	deps := strings.Fields(string(out))
 	for _, d := range deps {
-		for _, heavy := range []string{"github.com/testcontainers/", "github.com/moby/", "crossfire/db/builtin", "crossfire/clusters/docker", "crossfire/internal/engine"} {
+		for _, heavy := range []string{"github.com/testcontainers/", "github.com/moby/", "github.com/crossfire-dev/crossfire/db/builtin", "github.com/crossfire-dev/crossfire/clusters/docker", "github.com/crossfire-dev/crossfire/internal/engine"} {
 			if strings.HasPrefix(d, heavy) {
 				t.Errorf("crossfire links %s", d)
 			}
 		}
 	}
-	if !strings.Contains(string(out), "crossfire/internal/cli\n") {
+	if !strings.Contains(string(out), "github.com/crossfire-dev/crossfire/internal/cli\n") {
 		t.Errorf("crossfire does not link the command line:\n%s", out)
 	}
 }

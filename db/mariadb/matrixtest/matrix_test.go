@@ -3,9 +3,9 @@ package matrixtest_test
 import (
 	"testing"
 
-	"crossfire/db/mariadb"
-	"crossfire/harness"
-	"crossfire/harness/harnesstest"
+	"github.com/crossfire-dev/crossfire/db/mariadb"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/harness/harnesstest"
 )
 
 // TestMariaDBMatrix: MariaDB's rows of the validation matrix, one seed, where Docker answers and

@@ -3,9 +3,9 @@ package matrixtest_test
 import (
 	"testing"
 
-	"crossfire/db/pglogical"
-	"crossfire/harness"
-	"crossfire/harness/harnesstest"
+	"github.com/crossfire-dev/crossfire/db/pglogical"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/harness/harnesstest"
 )
 
 // TestPglogicalMatrix: PostgreSQL with pglogical's rows of the validation matrix, one seed,

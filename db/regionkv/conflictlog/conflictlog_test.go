@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"crossfire/checkers"
-	_ "crossfire/db/builtin"
-	"crossfire/harness"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/checkers"
+	_ "github.com/crossfire-dev/crossfire/db/builtin"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // cleanRun is a real run of observed-remove carts on the embedded cluster under partitions and

@@ -6,7 +6,7 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
 )
 
 // BenchmarkNewToReady measures New, from the call to three leaders answering behind the sidecar,

@@ -11,10 +11,10 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"crossfire/clusters"
-	"crossfire/clusters/docker"
-	"crossfire/db/regionkv/server"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/db/regionkv/server"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // nodePort is each leader's port inside the run's network.

@@ -21,9 +21,9 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"crossfire/clusters"
-	"crossfire/clusters/docker"
-	"crossfire/db/regionkv/server"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/db/regionkv/server"
 )
 
 // dockerOrSkip returns a Docker client, or skips the test with a one-line reason.

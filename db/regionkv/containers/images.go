@@ -11,13 +11,13 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
 )
 
 // The node's image (tags are content hashes): cmd/regionkv, static, FROM scratch.
 const (
 	NodeRepo    = "crossfire-regionkv"
-	NodePackage = "crossfire/cmd/regionkv"
+	NodePackage = "github.com/crossfire-dev/crossfire/cmd/regionkv"
 )
 
 // NodeImage builds (or finds) the node's image and returns its tag.

@@ -3,10 +3,10 @@ package containers_test
 import (
 	"testing"
 
-	"crossfire/clusters/docker"
-	"crossfire/db/regionkv"
-	"crossfire/harness"
-	"crossfire/harness/harnesstest"
+	"github.com/crossfire-dev/crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/db/regionkv"
+	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/harness/harnesstest"
 )
 
 // regionkv's validation matrix against containers: every row, one seed, skipped where no Docker engine

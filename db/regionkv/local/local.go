@@ -29,9 +29,9 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/rs/zerolog"
 
-	"crossfire/clusters"
-	"crossfire/db/regionkv/server"
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/db/regionkv/server"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // Options configure New.

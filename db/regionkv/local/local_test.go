@@ -15,8 +15,8 @@ import (
 
 	"github.com/Shopify/toxiproxy/v2/toxics"
 
-	"crossfire/clusters"
-	"crossfire/db/regionkv/server"
+	"github.com/crossfire-dev/crossfire/clusters"
+	"github.com/crossfire-dev/crossfire/db/regionkv/server"
 )
 
 func write(t *testing.T, client *http.Client, n clusters.Node, key, value string) error {

@@ -3,7 +3,7 @@ package local
 import (
 	"os"
 
-	"crossfire/db/regionkv/server"
+	"github.com/crossfire-dev/crossfire/db/regionkv/server"
 )
 
 // reexecEnv marks a process started by this package as a regionkv node.

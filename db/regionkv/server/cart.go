@@ -5,7 +5,7 @@ import (
 	"maps"
 	"sort"
 
-	"crossfire/resolve"
+	"github.com/crossfire-dev/crossfire/resolve"
 )
 
 // Cart strategies: the rules of package resolve.

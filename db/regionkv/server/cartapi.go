@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"slices"
 
-	"crossfire/resolve"
+	"github.com/crossfire-dev/crossfire/resolve"
 )
 
 // CartResult is a cart operation's outcome: the cart's items after it, and the version written

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"crossfire/history"
+	"github.com/crossfire-dev/crossfire/history"
 )
 
 // ConflictRecords reads a node's conflict log (ConflictFile) as crossfire's conflict records.

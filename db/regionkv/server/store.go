@@ -27,7 +27,7 @@ import (
 	"sort"
 	"sync"
 
-	"crossfire/resolve"
+	"github.com/crossfire-dev/crossfire/resolve"
 )
 
 // Register strategies.
