@@ -112,7 +112,7 @@ func TestGeneratedHistoryIsLinearizable(t *testing.T) {
 	if err := history.Validate(ops); err != nil {
 		t.Fatal(err)
 	}
-	if r := Run(context.Background(), Linearizable{}, ops); r.Valid != True {
+	if r := Run(context.Background(), Linearizable{}, in(ops)); r.Valid != True {
 		t.Fatalf("generated history judged %s: %s", r.Valid, r)
 	}
 	// Corrupt one read: the same history must now be caught.
@@ -122,7 +122,7 @@ func TestGeneratedHistoryIsLinearizable(t *testing.T) {
 			break
 		}
 	}
-	if r := Run(context.Background(), Linearizable{}, ops); r.Valid != False {
+	if r := Run(context.Background(), Linearizable{}, in(ops)); r.Valid != False {
 		t.Fatalf("a read of a value never written was judged %s", r.Valid)
 	}
 }
@@ -134,7 +134,7 @@ func BenchmarkLinearizable100k(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if r := Run(context.Background(), Linearizable{}, ops); r.Valid != True {
+		if r := Run(context.Background(), Linearizable{}, in(ops)); r.Valid != True {
 			b.Fatalf("judged %s: %s", r.Valid, r.Error)
 		}
 	}

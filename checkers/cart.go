@@ -61,13 +61,13 @@ type CartChecker struct{}
 func (CartChecker) Name() string { return CartName }
 
 // Check implements Checker.
-func (c CartChecker) Check(ctx context.Context, ops []history.Op) Result {
-	return checkByStreaming(ctx, c, ops)
+func (c CartChecker) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, c, in)
 }
 
 // Stream implements Streamer.
-func (CartChecker) Stream() Stream {
-	return &cartStream{items: map[string]map[string]*cartItem{},
+func (CartChecker) Stream(in Input) Stream {
+	return &cartStream{w: windowTracker{faults: in.Faults}, clocks: clockSkews{faults: in.Faults}, items: map[string]map[string]*cartItem{},
 		finals: map[string]map[string]cartFinal{}, byCart: map[string][]*cartWrite{}}
 }
 

@@ -116,7 +116,7 @@ func TestCartChecker(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := &hist{}
 			c.build(h)
-			r := Run(context.Background(), CartChecker{}, h.ops)
+			r := Run(context.Background(), CartChecker{}, in(h.ops))
 			if r.Valid != c.want {
 				t.Fatalf("valid %v, want %v: %s", r.Valid, c.want, r)
 			}

@@ -22,12 +22,12 @@ const WellFormedName = "well-formed"
 func (WellFormed) Name() string { return WellFormedName }
 
 // Check implements Checker.
-func (w WellFormed) Check(ctx context.Context, ops []history.Op) Result {
-	return checkByStreaming(ctx, w, ops)
+func (w WellFormed) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, w, in)
 }
 
 // Stream implements Streamer.
-func (WellFormed) Stream() Stream { return &wellFormedStream{v: history.NewValidator(0)} }
+func (WellFormed) Stream(in Input) Stream { return &wellFormedStream{v: history.NewValidator(0)} }
 
 type wellFormedStream struct {
 	v       *history.Validator

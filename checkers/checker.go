@@ -122,21 +122,50 @@ type Result struct {
 // Checker judges a history.
 type Checker interface {
 	Name() string
-	Check(ctx context.Context, ops []history.Op) Result
+	Check(ctx context.Context, in Input) Result
 }
 
-// Run runs c on ops, turning a panic into an unknown verdict and making sure the result is
+// Input is everything a checker judges, handed to it in one call, as Jepsen hands a checker the
+// test, the history and its options (a checker's options are its own fields). A checker that
+// needs something the input lacks says so in its result: not applicable, or unknown and why.
+type Input struct {
+	// History is the history, in order. The Input a Streamer's Stream gets has none: the ops
+	// come one by one.
+	History []history.Op
+	// Test is the run's configuration as its test.json holds it; nil for a history alone.
+	Test json.RawMessage
+	// Faults says how the history names its faults (history.Faults). Nil knows none: every
+	// nemesis op is then a fault of its own that nothing undoes.
+	Faults *history.Faults
+	// Records are what the run kept beside the history.
+	Records Records
+}
+
+// Records are what a run folder holds beside the history, for the checkers that judge them.
+type Records struct {
+	// Conflicts are the conflict records the database gave (a run folder's conflicts.jsonl),
+	// when ConflictsKept; a database that detected no conflict gave none, and that is an answer
+	// too.
+	Conflicts     []history.ConflictRecord
+	ConflictsKept bool
+	// NoConflicts says why there are no conflict records (the database gives none, the run
+	// folder holds none, a history alone has none); a checker that needs them is then not
+	// applicable, for that reason. Neither kept nor explained, they were not looked for.
+	NoConflicts string
+}
+
+// Run runs c on in, turning a panic into an unknown verdict and making sure the result is
 // named and, when it has anomalies, not valid. It returns by ctx's deadline whatever the checker
 // does: a checker still at work then is unknown, timed out (it is told through ctx to stop).
-func Run(ctx context.Context, c Checker, ops []history.Op) Result {
+func Run(ctx context.Context, c Checker, in Input) Result {
 	if ctx.Done() == nil {
-		return run(ctx, c, ops)
+		return run(ctx, c, in)
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{Checker: c.Name(), Valid: Unknown, Error: timedOut(ctx)}
 	}
 	done := make(chan Result, 1)
-	go func() { done <- run(ctx, c, ops) }()
+	go func() { done <- run(ctx, c, in) }()
 	select {
 	case r := <-done:
 		return r
@@ -158,13 +187,13 @@ func timedOut(ctx context.Context) string {
 	return "stopped before the checker finished: " + ctx.Err().Error()
 }
 
-func run(ctx context.Context, c Checker, ops []history.Op) (r Result) {
+func run(ctx context.Context, c Checker, in Input) (r Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			r = Result{Checker: c.Name(), Valid: Unknown, Error: fmt.Sprintf("checker panicked: %v\n%s", p, debug.Stack())}
 		}
 	}()
-	r = c.Check(ctx, ops)
+	r = c.Check(ctx, in)
 	r.Checker = c.Name()
 	if len(r.Anomalies) > 0 && r.Valid == True {
 		r.Valid = False
@@ -198,9 +227,9 @@ func (s Summary) Anomalies() int {
 	return n
 }
 
-// Compose runs every checker on ops, concurrently, and ranks their verdicts (Verdict). No
+// Compose runs every checker on in, concurrently, and ranks their verdicts (Verdict). No
 // checker at all, or none that found anything to judge, is unknown: nothing was checked.
-func Compose(ctx context.Context, ops []history.Op, cs ...Checker) Summary {
+func Compose(ctx context.Context, in Input, cs ...Checker) Summary {
 	results := make([]Result, len(cs))
 	var wg sync.WaitGroup
 	for i, c := range cs {
@@ -210,11 +239,11 @@ func Compose(ctx context.Context, ops []history.Op, cs ...Checker) Summary {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = Run(ctx, c, ops)
+			results[i] = Run(ctx, c, in)
 		}()
 	}
 	var f formatCheck
-	for _, op := range ops {
+	for _, op := range in.History {
 		f.add(op)
 	}
 	wg.Wait()
@@ -231,7 +260,7 @@ func Compose(ctx context.Context, ops []history.Op, cs ...Checker) Summary {
 // the history was read: its judgement is made by then, so a deadline that has passed since takes
 // nothing from it.
 func formatVerdict(ctx context.Context, c Checker, st Stream) Result {
-	return Run(context.WithoutCancel(ctx), streamChecker{c, st}, nil)
+	return Run(context.WithoutCancel(ctx), streamChecker{c, st}, Input{})
 }
 
 // knownFs are the client operations of HISTORY.md, which the checkers know the effect of.
@@ -251,7 +280,7 @@ type formatCheck struct {
 // wellFormed is the well-formed checker's stream, fed by add.
 func (f *formatCheck) wellFormed() *wellFormedStream {
 	if f.ws == nil {
-		f.ws = WellFormed{}.Stream().(*wellFormedStream)
+		f.ws = WellFormed{}.Stream(Input{}).(*wellFormedStream)
 	}
 	return f.ws
 }

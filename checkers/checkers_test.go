@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/nemesis"
 )
 
 // h builds a history from compact rows: process, type, f, key, value, node. Index and time are
@@ -96,7 +97,7 @@ func TestLinearizable(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := Run(context.Background(), Linearizable{}, c.ops)
+			r := Run(context.Background(), Linearizable{}, in(c.ops))
 			if r.Valid != c.want {
 				t.Fatalf("valid = %v, want %v: %s", r.Valid, c.want, r)
 			}
@@ -137,7 +138,7 @@ func TestLinearizableNamesTheNemesisWindow(t *testing.T) {
 		hrow{1, inv, "read", "x", "null", "n2"}, hrow{1, ok, "read", "x", "null", "n2"},
 		hrow{-1, inv, "heal", "", "", ""}, hrow{-1, info, "heal", "", "", ""},
 	)
-	r := Run(context.Background(), Linearizable{}, ops)
+	r := Run(context.Background(), Linearizable{}, in(ops))
 	if r.Valid != False || len(r.Anomalies) != 1 {
 		t.Fatalf("%s", r)
 	}
@@ -151,7 +152,7 @@ func TestLinearizableNamesTheNemesisWindow(t *testing.T) {
 
 func TestLinearizableTimeoutIsUnknown(t *testing.T) {
 	ops := h(hrow{0, inv, "write", "x", "1", "n1"}, hrow{0, ok, "write", "x", "1", "n1"})
-	r := Run(context.Background(), Linearizable{Timeout: time.Nanosecond}, ops)
+	r := Run(context.Background(), Linearizable{Timeout: time.Nanosecond}, in(ops))
 	if r.Valid != Unknown || r.Error == "" {
 		t.Fatalf("a timed-out check is not unknown: %s", r)
 	}
@@ -159,7 +160,7 @@ func TestLinearizableTimeoutIsUnknown(t *testing.T) {
 
 func TestLinearizableRejectsABadCASValue(t *testing.T) {
 	ops := h(hrow{0, inv, "cas", "x", "7", "n1"}, hrow{0, ok, "cas", "x", "", "n1"})
-	if r := Run(context.Background(), Linearizable{}, ops); r.Valid != Unknown || !strings.Contains(r.Error, "not [expected, new]") {
+	if r := Run(context.Background(), Linearizable{}, in(ops)); r.Valid != Unknown || !strings.Contains(r.Error, "not [expected, new]") {
 		t.Fatalf("%s", r)
 	}
 }
@@ -171,7 +172,7 @@ type fake struct {
 }
 
 func (f fake) Name() string { return f.name }
-func (f fake) Check(context.Context, []history.Op) Result {
+func (f fake) Check(context.Context, Input) Result {
 	if f.boom {
 		panic("boom")
 	}
@@ -196,11 +197,11 @@ func TestComposeRanksFalseOverUnknownOverTrue(t *testing.T) {
 		{nil, Unknown},
 	}
 	for _, c := range cases {
-		if s := Compose(context.Background(), nil, c.cs...); s.Valid != c.want {
+		if s := Compose(context.Background(), in(nil), c.cs...); s.Valid != c.want {
 			t.Errorf("%v: valid = %v, want %v", c.cs, s.Valid, c.want)
 		}
 	}
-	r := Run(context.Background(), panics, nil)
+	r := Run(context.Background(), panics, in(nil))
 	if r.Valid != Unknown || !strings.Contains(r.Error, "boom") || r.Checker != "panics" {
 		t.Errorf("panic result = %s", r)
 	}
@@ -230,7 +231,7 @@ func TestWindowsCloseOnlyWhatTheirUndoNames(t *testing.T) {
 		hrow{0, inv, "read", "x", "", "n1"}, hrow{0, ok, "read", "x", "1", "n1"},
 		hrow{-1, inv, "clock-reset", "", "", ""}, hrow{-1, info, "clock-reset", "", "", ""},
 	)
-	ws := Windows(ops)
+	ws := Windows(ops, nemesis.Faults())
 	if len(ws) != 2 || ws[0].EndIndex != 5 || ws[1].EndIndex != 9 {
 		t.Fatalf("windows %+v: n1's reset must close only n1's window, the final reset the rest", ws)
 	}
@@ -243,7 +244,7 @@ func TestReconnectClosesADisconnection(t *testing.T) {
 		hrow{-1, inv, "reconnect", "", `{"node":"n3"}`, ""}, hrow{-1, info, "reconnect", "", `{"node":"n3"}`, ""},
 		hrow{0, inv, "read", "x", "", "n1"}, hrow{0, ok, "read", "x", "1", "n1"},
 	)
-	ws := Windows(ops)
+	ws := Windows(ops, nemesis.Faults())
 	if len(ws) != 2 || ws[0].F != "disconnect" || ws[0].EndIndex != 5 || ws[1].F != "pause" || ws[1].EndIndex != -1 {
 		t.Fatalf("windows %+v: reconnect closes the disconnection and nothing else", ws)
 	}
@@ -256,7 +257,7 @@ func TestWindows(t *testing.T) {
 		hrow{-1, inv, "heal", "", "", ""}, hrow{-1, info, "heal", "", "", ""},
 		hrow{0, inv, "read", "x", "", "n1"}, hrow{0, ok, "read", "x", "1", "n1"},
 	)
-	ws := Windows(ops)
+	ws := Windows(ops, nemesis.Faults())
 	if len(ws) != 2 {
 		t.Fatalf("windows = %+v", ws)
 	}
@@ -279,10 +280,10 @@ func TestWellFormedAloneIsNoVerdict(t *testing.T) {
 		{Index: 1, Time: 2, Process: history.NemesisProcess, Type: history.Info, F: "partition"},
 	}
 	for _, ops := range [][]history.Op{nil, faults} {
-		if r := Run(context.Background(), WellFormed{}, ops); r.NotApplicable == "" {
+		if r := Run(context.Background(), WellFormed{}, in(ops)); r.NotApplicable == "" {
 			t.Fatalf("well-formed on %d ops with no client's: %s", len(ops), r)
 		}
-		if s := Compose(context.Background(), ops, WellFormed{}, Linearizable{}, Convergence{}); s.Valid != Unknown {
+		if s := Compose(context.Background(), in(ops), WellFormed{}, Linearizable{}, Convergence{}); s.Valid != Unknown {
 			t.Fatalf("%d ops with no client's: %s", len(ops), s.Valid)
 		}
 	}
@@ -292,10 +293,10 @@ func TestWellFormedAloneIsNoVerdict(t *testing.T) {
 type outlasting struct{}
 
 func (outlasting) Name() string { return "outlasting" }
-func (o outlasting) Check(ctx context.Context, _ []history.Op) Result {
-	return checkByStreaming(ctx, o, nil)
+func (o outlasting) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, o, in)
 }
-func (outlasting) Stream() Stream { return outlastingStream{} }
+func (outlasting) Stream(in Input) Stream { return outlastingStream{} }
 
 type outlastingStream struct{}
 
@@ -316,9 +317,9 @@ func TestWellFormedOutlivesTheDeadline(t *testing.T) {
 		file.Write(append(b, '\n'))
 	}
 	check := map[string]func(context.Context) Summary{
-		"Compose": func(ctx context.Context) Summary { return Compose(ctx, ops, outlasting{}, WellFormed{}) },
+		"Compose": func(ctx context.Context) Summary { return Compose(ctx, in(ops), outlasting{}, WellFormed{}) },
 		"CheckReader": func(ctx context.Context) Summary {
-			s, err := CheckReader(ctx, history.NewReader(bytes.NewReader(file.Bytes())), nil, outlasting{}, WellFormed{})
+			s, err := CheckReader(ctx, history.NewReader(bytes.NewReader(file.Bytes())), nil, in(nil), outlasting{}, WellFormed{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -342,10 +343,10 @@ func TestWellFormedOutlivesTheDeadline(t *testing.T) {
 type panicky struct{}
 
 func (panicky) Name() string { return "panicky" }
-func (p panicky) Check(ctx context.Context, ops []history.Op) Result {
-	return checkByStreaming(ctx, p, ops)
+func (p panicky) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, p, in)
 }
-func (panicky) Stream() Stream { return &panickyStream{} }
+func (panicky) Stream(in Input) Stream { return &panickyStream{} }
 
 type panickyStream struct{ seen int }
 
@@ -376,7 +377,7 @@ func TestALaneThatPanicsLeavesTheOthers(t *testing.T) {
 	}
 	var tapped []int64
 	s, err := CheckReader(context.Background(), history.NewReader(bytes.NewReader(file.Bytes())), func(op history.Op) { tapped = append(tapped, op.Index) },
-		panicky{}, &countingChecker{}, WellFormed{})
+		in(nil), panicky{}, &countingChecker{}, WellFormed{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,10 +396,10 @@ func TestALaneThatPanicsLeavesTheOthers(t *testing.T) {
 type countingChecker struct{}
 
 func (countingChecker) Name() string { return "counting" }
-func (c *countingChecker) Check(ctx context.Context, ops []history.Op) Result {
-	return checkByStreaming(ctx, c, ops)
+func (c *countingChecker) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, c, in)
 }
-func (*countingChecker) Stream() Stream { return &countingStream{last: -1, inOrder: true} }
+func (*countingChecker) Stream(Input) Stream { return &countingStream{last: -1, inOrder: true} }
 
 type countingStream struct {
 	n       int

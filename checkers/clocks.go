@@ -6,12 +6,13 @@ import (
 	"github.com/crossfire-dev/crossfire/history"
 )
 
-// clockSkews follows a history's clock faults (the nemesis ops registered as skewing a clock):
+// clockSkews follows a history's clock faults (the nemesis ops its faults say skew a clock):
 // which leader's clock was off, from when to when, so that a checker can tell which timestamps a
 // skewed clock made. The zero value is ready.
 type clockSkews struct {
-	skew map[string][]skewSpan // node -> spans its clock was off
-	open map[string]int        // node -> index into skew of the span not yet ended
+	faults *history.Faults       // how the history names its faults
+	skew   map[string][]skewSpan // node -> spans its clock was off
+	open   map[string]int        // node -> index into skew of the span not yet ended
 }
 
 type skewSpan struct {
@@ -27,12 +28,12 @@ func (c *clockSkews) observe(op history.Op) {
 		c.open, c.skew = map[string]int{}, map[string][]skewSpan{}
 	}
 	switch {
-	case op.Type == history.Invoke && history.SkewsClock(op.F):
+	case op.Type == history.Invoke && c.faults.SkewsClock(op.F):
 		for _, node := range history.ClockNodes(op.Value) {
 			c.open[node] = len(c.skew[node])
 			c.skew[node] = append(c.skew[node], skewSpan{start: op.Time, end: -1, description: describe(op)})
 		}
-	case op.Type == history.Fail && history.SkewsClock(op.F):
+	case op.Type == history.Fail && c.faults.SkewsClock(op.F):
 		// The skew could not be applied: no span.
 		for _, node := range history.ClockNodes(op.Value) {
 			if i, ok := c.open[node]; ok {
@@ -40,7 +41,7 @@ func (c *clockSkews) observe(op history.Op) {
 				delete(c.open, node)
 			}
 		}
-	case op.Type != history.Invoke && undoesClock(op.F):
+	case op.Type != history.Invoke && c.faults.UndoesClock(op.F):
 		nodes := history.ClockNodes(op.Value)
 		for node, i := range c.open {
 			if len(nodes) == 0 || slices.Contains(nodes, node) {
@@ -49,12 +50,6 @@ func (c *clockSkews) observe(op history.Op) {
 			}
 		}
 	}
-}
-
-// undoesClock reports whether a nemesis op named f undoes a clock fault.
-func undoesClock(f string) bool {
-	fs, ok := history.Undoes(f)
-	return ok && slices.ContainsFunc(fs, history.SkewsClock)
 }
 
 // at describes the skew in force on node at time t, or "".

@@ -45,31 +45,29 @@ const ConflictsName = "conflicts"
 // the rule is not the same everywhere).
 //
 // Writes with no version at all (inventory, stores that give none), without records that show
-// versions either, are not its business: such a history is "not applicable". Its input is the
-// history and the conflict records the database gave (Logs: a run folder's conflicts.jsonl);
-// without them it cannot judge.
-type Conflicts struct {
-	Logs   []history.ConflictRecord
-	Loaded bool // the records were looked for (no record is an answer too)
-}
+// versions either, are not its business: such a history is "not applicable". It judges the
+// history against the conflict records the database gave (Input.Records: a run folder's
+// conflicts.jsonl); where the run has none it is not applicable, and says why, and where none
+// were looked for it cannot judge.
+type Conflicts struct{}
 
 // Name implements Checker.
 func (Conflicts) Name() string { return ConflictsName }
 
 // Check implements Checker.
-func (c Conflicts) Check(ctx context.Context, ops []history.Op) Result {
-	return checkByStreaming(ctx, c, ops)
+func (c Conflicts) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, c, in)
 }
 
 // Stream implements Streamer.
-func (c Conflicts) Stream() Stream {
-	return &conflictsStream{c: c, writes: map[string][]*cartWrite{}, reach: map[string]map[string][]heldAt{},
+func (Conflicts) Stream(in Input) Stream {
+	return &conflictsStream{rec: in.Records, writes: map[string][]*cartWrite{}, reach: map[string]map[string][]heldAt{},
 		unversioned: map[string]map[string][]int64{}, stamped: map[string]map[string][]stampSeen{},
 		lastRead: map[string]map[string]map[string]uint64{}, madeBy: map[writeStamp]int64{}}
 }
 
 type conflictsStream struct {
-	c      Conflicts
+	rec    Records // the conflict records, as the run kept them
 	p      pairer
 	writes map[string][]*cartWrite // key -> acknowledged writes with version vectors
 	// key -> leader -> the versions the history shows it held (its reads and its own writes), in
@@ -260,27 +258,30 @@ func (s *conflictsStream) Result(context.Context) Result {
 	for _, ws := range s.writes {
 		nWrites += len(ws)
 	}
-	versionedRecords := slices.ContainsFunc(s.c.Logs, func(r history.ConflictRecord) bool {
+	versionedRecords := slices.ContainsFunc(s.rec.Conflicts, func(r history.ConflictRecord) bool {
 		return r.Incoming.Origin != "" && (len(r.Incoming.VV) > 0 || r.Incoming.TS != 0)
 	})
 	if nWrites == 0 && len(s.stamped) == 0 && !versionedRecords {
 		return notApplicable("no acknowledged write reported a version (meta.vv or meta.ts, with meta.origin), and no conflict record shows one: concurrency cannot be told")
 	}
-	if !s.c.Loaded {
+	if !s.rec.ConflictsKept {
+		if s.rec.NoConflicts != "" {
+			return notApplicable(s.rec.NoConflicts)
+		}
 		return Result{Valid: Unknown, Error: "no conflict records were given (check a run folder whose database gives them)"}
 	}
 	byKey := map[string][]history.ConflictRecord{}
-	for _, r := range s.c.Logs {
+	for _, r := range s.rec.Conflicts {
 		byKey[r.Key] = append(byKey[r.Key], r)
 	}
-	r := Result{Valid: True, Stats: map[string]any{"logged_conflicts": len(s.c.Logs)}}
+	r := Result{Valid: True, Stats: map[string]any{"logged_conflicts": len(s.rec.Conflicts)}}
 	pairs, perLeader, silent := 0, 0, 0
 	if nWrites == 0 {
 		// Versions without vectors: the records are held to the replacements the history shows.
 		replaced, missing := s.replacements(byKey, &r)
 		r.Stats["replacements_shown"] = replaced
 		r.Stats["silent"] = missing
-		splitResolutions(s.c.Logs, s.madeBy, &r)
+		splitResolutions(s.rec.Conflicts, s.madeBy, &r)
 		if len(r.Anomalies) > 0 {
 			r.Valid = False
 		}
@@ -307,7 +308,7 @@ func (s *conflictsStream) Result(context.Context) Result {
 	arrivals, unlogged := s.chains(byKey, &r)
 	r.Stats["chained_arrivals"] = arrivals
 	r.Stats["silent"] = silent + unlogged
-	splitResolutions(s.c.Logs, s.madeBy, &r)
+	splitResolutions(s.rec.Conflicts, s.madeBy, &r)
 	if len(r.Anomalies) > 0 {
 		r.Valid = False
 	}

@@ -117,7 +117,7 @@ func BenchmarkConflictsCheck(b *testing.B) {
 		b.Run(fmt.Sprintf("ops=%d/records=%d", size, len(recs)), func(b *testing.B) {
 			var r Result
 			for b.Loop() {
-				r = Run(context.Background(), Conflicts{Loaded: true, Logs: recs}, ops)
+				r = Run(context.Background(), Conflicts{}, withRecords(ops, Records{ConflictsKept: true, Conflicts: recs}))
 			}
 			if r.Valid != True {
 				b.Fatalf("a clean run judged %s: %s", r.Valid, r)

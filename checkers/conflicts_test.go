@@ -36,20 +36,20 @@ func TestConflicts(t *testing.T) {
 	cases := []struct {
 		name  string
 		build func(h *hist)
-		c     Conflicts
+		c     Records
 		want  Valid
 		na    bool
 	}{
-		{"both leaders logged it", base, Conflicts{Loaded: true, Logs: []history.ConflictRecord{atN1, atN2}}, True, false},
-		{"the leader the history shows resolving it logged it", base, Conflicts{Loaded: true, Logs: []history.ConflictRecord{atN2}}, True, false},
-		{"that leader lost its record", base, Conflicts{Loaded: true, Logs: []history.ConflictRecord{atN1}}, False, false},
-		{"a record of a later arrival does not stand for it", base, Conflicts{Loaded: true, Logs: []history.ConflictRecord{
+		{"both leaders logged it", base, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{atN1, atN2}}, True, false},
+		{"the leader the history shows resolving it logged it", base, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{atN2}}, True, false},
+		{"that leader lost its record", base, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{atN1}}, False, false},
+		{"a record of a later arrival does not stand for it", base, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{
 			rec("n2", vv("n2", 1), vv("n1", 2))}}, False, false},
 		{"a read shows the other leader held both", func(h *hist) {
 			base(h)
 			h.do("n1", "read", "c0", "", "null", history.OK, `["x","y"]`, false)
 			h.ops[len(h.ops)-1].SetMeta("vv", map[string]int{"n1": 1, "n2": 1})
-		}, Conflicts{Loaded: true, Logs: []history.ConflictRecord{atN2}}, False, false},
+		}, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{atN2}}, False, false},
 		{"a read shows one version, not all the leader held", func(h *hist) {
 			// Last-writer-wins reads return the winner: n2's read of n1's version does not show
 			// that n2 lacked n3's, so n2 is not held to a record of its own.
@@ -59,26 +59,27 @@ func TestConflicts(t *testing.T) {
 			h.ops[len(h.ops)-1].SetMeta("vv", map[string]int{"n1": 1})
 			h.do("n2", "read", "c0", "", "null", history.OK, `["y"]`, false)
 			h.ops[len(h.ops)-1].SetMeta("vv", map[string]int{"n1": 1, "n3": 1})
-		}, Conflicts{Loaded: true, Logs: []history.ConflictRecord{rec("n3", vv("n3", 1), vv("n1", 1))}}, True, false},
+		}, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{rec("n3", vv("n3", 1), vv("n1", 1))}}, True, false},
 		{"nothing shows an arrival: any leader's record will do", func(h *hist) {
 			cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
 			cartOp(h, "n2", "add", "y", history.OK, 20, map[string]int{"n2": 1})
-		}, Conflicts{Loaded: true, Logs: []history.ConflictRecord{{Key: "c0",
+		}, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{{Key: "c0",
 			Local:    []history.LoggedVersion{{VV: vv("n1", 2)}},
 			Incoming: history.LoggedVersion{VV: vv("n2", 1, "n3", 4)}}}}, True, false},
-		{"resolved silently", base, Conflicts{Loaded: true}, False, false},
-		{"a record for another key does not count", base, Conflicts{Loaded: true, Logs: []history.ConflictRecord{{Node: "n2", Key: "c9", Local: atN2.Local, Incoming: atN2.Incoming}}}, False, false},
-		{"no logs given", base, Conflicts{}, Unknown, false},
+		{"resolved silently", base, Records{ConflictsKept: true}, False, false},
+		{"a record for another key does not count", base, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{{Node: "n2", Key: "c9", Local: atN2.Local, Incoming: atN2.Incoming}}}, False, false},
+		{"no logs given", base, Records{}, Unknown, false},
+		{"the run has none", base, Records{NoConflicts: "database x gives no conflict records"}, Unknown, true},
 		{"writes without version vectors", func(h *hist) {
 			h.do("n1", "add", "c0", "", `"x"`, history.OK, "", false)
 			h.do("n2", "add", "c0", "", `"y"`, history.OK, "", false)
-		}, Conflicts{Loaded: true}, Unknown, true},
+		}, Records{ConflictsKept: true}, Unknown, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := &hist{}
 			c.build(h)
-			r := Run(context.Background(), c.c, h.ops)
+			r := Run(context.Background(), Conflicts{}, withRecords(h.ops, c.c))
 			if r.Valid != c.want || (r.NotApplicable != "") != c.na {
 				t.Fatalf("valid %v (not applicable %q), want %v: %s", r.Valid, r.NotApplicable, c.want, r)
 			}
@@ -127,25 +128,25 @@ func TestConflictsWithoutVectors(t *testing.T) {
 	sameN2 := rec("n2", v("n2", 5000, "2"), v("n1", 5000, "1"), v("n2", 5000, "2"))
 	cases := []struct {
 		name, history string
-		c             Conflicts
+		c             Records
 		want          Valid
 		kind, cause   string
 	}{
-		{"the replacement is logged", replaced, Conflicts{Loaded: true, Logs: []history.ConflictRecord{atN2}}, True, "", ""},
-		{"the replacement's record is missing", replaced, Conflicts{Loaded: true}, False, "silent-conflict", ""},
-		{"a record at another leader does not stand for it", replaced, Conflicts{Loaded: true, Logs: []history.ConflictRecord{
+		{"the replacement is logged", replaced, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{atN2}}, True, "", ""},
+		{"the replacement's record is missing", replaced, Records{ConflictsKept: true}, False, "silent-conflict", ""},
+		{"a record at another leader does not stand for it", replaced, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{
 			rec("n3", v("n2", 2000, "2"), v("n1", 3000, "1"), v("n1", 3000, "1"))}}, False, "silent-conflict", ""},
-		{"a record that kept the local version does not stand for it", replaced, Conflicts{Loaded: true, Logs: []history.ConflictRecord{
+		{"a record that kept the local version does not stand for it", replaced, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{
 			rec("n2", v("n2", 2000, "2"), v("n1", 3000, "1"), v("n2", 2000, "2"))}}, False, "silent-conflict", ""},
-		{"no records given", replaced, Conflicts{}, Unknown, "", ""},
-		{"two leaders kept opposite versions of a tie", bare, Conflicts{Loaded: true, Logs: []history.ConflictRecord{tieN1, tieN2}}, False, "split-resolution", CauseTimestampTie},
-		{"two leaders kept the same version of a tie", bare, Conflicts{Loaded: true, Logs: []history.ConflictRecord{tieN1, sameN2}}, True, "", ""},
-		{"a history without versions and records without them: not its business", bare, Conflicts{Loaded: true, Logs: []history.ConflictRecord{
+		{"no records given", replaced, Records{}, Unknown, "", ""},
+		{"two leaders kept opposite versions of a tie", bare, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{tieN1, tieN2}}, False, "split-resolution", CauseTimestampTie},
+		{"two leaders kept the same version of a tie", bare, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{tieN1, sameN2}}, True, "", ""},
+		{"a history without versions and records without them: not its business", bare, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{
 			{Node: "n1", Key: "r0", Local: []history.LoggedVersion{{Value: []byte("1")}}, Incoming: history.LoggedVersion{Value: []byte("2")}}}}, Unknown, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := Run(context.Background(), c.c, handWritten(t, c.history))
+			r := Run(context.Background(), Conflicts{}, withRecords(handWritten(t, c.history), c.c))
 			if r.Valid != c.want {
 				t.Fatalf("valid %v, want %v: %s", r.Valid, c.want, r)
 			}
@@ -161,7 +162,7 @@ func TestConflictsWithoutVectors(t *testing.T) {
 			}
 		})
 	}
-	if r := Run(context.Background(), Conflicts{Loaded: true}, handWritten(t, bare)); r.NotApplicable == "" {
+	if r := Run(context.Background(), Conflicts{}, withRecords(handWritten(t, bare), Records{ConflictsKept: true})); r.NotApplicable == "" {
 		t.Fatalf("a store without metadata or records: %s", r)
 	}
 	// With the versions in the history, the split names the two writes that made them.
@@ -172,7 +173,7 @@ func TestConflictsWithoutVectors(t *testing.T) {
 		1 ok write r0 - n2 meta={"ts":5000,"origin":"n2"}
 		1 invoke write r0 3 n2
 		1 ok write r0 - n2 meta={"ts":5000,"origin":"n2"}`
-	r := Run(context.Background(), Conflicts{Loaded: true, Logs: []history.ConflictRecord{tieN1, tieN2}}, handWritten(t, stamped))
+	r := Run(context.Background(), Conflicts{}, withRecords(handWritten(t, stamped), Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{tieN1, tieN2}}))
 	i := slices.IndexFunc(r.Anomalies, func(a Anomaly) bool { return a.Kind == "split-resolution" })
 	if i < 0 || !slices.Equal(r.Anomalies[i].Ops, []int64{1, 3}) {
 		t.Fatalf("the split does not name the writes of 1 and 2 (ops 1 and 3): %s", r)
@@ -212,7 +213,7 @@ func TestConflictChains(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := &hist{}
 			build(h)
-			r := Run(context.Background(), Conflicts{Loaded: true, Logs: c.logs}, h.ops)
+			r := Run(context.Background(), Conflicts{}, withRecords(h.ops, Records{ConflictsKept: true, Conflicts: c.logs}))
 			if r.Valid != c.want {
 				t.Fatalf("valid %v, want %v: %s", r.Valid, c.want, r)
 			}
@@ -233,7 +234,7 @@ func TestConflictChains(t *testing.T) {
 	cartOp(h, "n2", "add", "y", history.OK, 11, map[string]int{"n2": 1})
 	cartOp(h, "n3", "add", "z", history.OK, 12, map[string]int{"n1": 1, "n2": 1, "n3": 1})
 	cartOp(h, "n2", "add", "w", history.OK, 13, map[string]int{"n2": 2})
-	if r := Run(context.Background(), Conflicts{Loaded: true, Logs: []history.ConflictRecord{r1, r3}}, h.ops); r.Valid != True {
+	if r := Run(context.Background(), Conflicts{}, withRecords(h.ops, Records{ConflictsKept: true, Conflicts: []history.ConflictRecord{r1, r3}})); r.Valid != True {
 		t.Fatalf("an arrival that had seen the state was taken for a conflict: %s", r)
 	}
 }

@@ -36,12 +36,14 @@ type Convergence struct{}
 func (Convergence) Name() string { return ConvergenceName }
 
 // Check implements Checker.
-func (c Convergence) Check(ctx context.Context, ops []history.Op) Result {
-	return checkByStreaming(ctx, c, ops)
+func (c Convergence) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, c, in)
 }
 
 // Stream implements Streamer.
-func (Convergence) Stream() Stream { return &convergenceStream{} }
+func (Convergence) Stream(in Input) Stream {
+	return &convergenceStream{clocks: clockSkews{faults: in.Faults}}
+}
 
 type readKey struct{ f, key string }
 

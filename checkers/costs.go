@@ -50,7 +50,8 @@ func (c Costs) Worst() (p50, p99 int64) {
 }
 
 // CostMeter measures Costs op by op (Observe, then Costs): it keeps a latency per acknowledged
-// op and a start time per client op, not the ops. The zero CostMeter is ready.
+// op and a start time per client op, not the ops. The zero CostMeter is ready, and knows no
+// fault kind (NewCostMeter does).
 type CostMeter struct {
 	p       history.Matcher[startedOp]
 	w       windowTracker
@@ -62,6 +63,11 @@ type startedOp struct {
 	start int64
 	final bool
 	ok    bool
+}
+
+// NewCostMeter measures a history whose faults are named as faults says.
+func NewCostMeter(faults *history.Faults) *CostMeter {
+	return &CostMeter{w: windowTracker{faults: faults}}
 }
 
 // Observe takes the history's next op.
@@ -129,9 +135,9 @@ func quantile(sorted []int64, q float64) int64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// CostsOf measures a history's Costs.
-func CostsOf(ops []history.Op) Costs {
-	var s CostMeter
+// CostsOf measures a history's Costs, its faults named as faults says.
+func CostsOf(ops []history.Op, faults *history.Faults) Costs {
+	s := NewCostMeter(faults)
 	for _, op := range ops {
 		s.Observe(op)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/nemesis"
 )
 
 // TestCosts: latencies per leader from acknowledged ops only, and what share of the ops begun
@@ -36,7 +37,7 @@ func TestCosts(t *testing.T) {
 	h.add(history.Op{Process: -1, Type: history.Info, F: "heal"})
 	op(6, "n1", history.OK, 1000, true) // a final read: not a cost of the design
 
-	c := CostsOf(h.ops)
+	c := CostsOf(h.ops, nemesis.Faults())
 	require.Len(t, c.Leaders, 2)
 	assert.Equal(t, LeaderCosts{Node: "n1", OK: 3, P50NS: 4, P99NS: 6}, c.Leaders[0])
 	assert.Equal(t, LeaderCosts{Node: "n2", OK: 1, P50NS: 9, P99NS: 9}, c.Leaders[1])

@@ -17,8 +17,8 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/crossfire-dev/crossfire/checkers"
-	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // The 103 histories of etcd that Jepsen recorded and Porcupine ships (test_data/jepsen in its
@@ -188,7 +188,7 @@ func TestWriteEtcdHistories(t *testing.T) {
 // TestEtcdHistoriesGetPorcupinesVerdict: each of the 103 histories gets from crossfire's
 // register checkers, as `crossfire check` picks them, the verdict Porcupine gives it.
 func TestEtcdHistoriesGetPorcupinesVerdict(t *testing.T) {
-	cs, err := harness.DefaultCheckers("register")
+	cs, err := runfolder.DefaultCheckers("register")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestEtcdHistoriesGetPorcupinesVerdict(t *testing.T) {
 			want = checkers.Unknown
 			empty++
 		}
-		s := checkers.Compose(context.Background(), ops, cs...)
+		s := checkers.Compose(context.Background(), checkers.Input{History: ops}, cs...)
 		if s.Valid != want {
 			var why []string
 			for _, r := range s.Results {
@@ -249,7 +249,7 @@ func BenchmarkEtcdCheck(b *testing.B) {
 		for range runtime.GOMAXPROCS(0) {
 			wg.Go(func() {
 				for p := range next {
-					if _, _, err := harness.CheckFile(context.Background(), p, []checkers.Checker{checkers.Linearizable{}}); err != nil {
+					if _, err := runfolder.Check(context.Background(), "", p, runfolder.CheckOptions{Checkers: []string{checkers.LinearizableName}}); err != nil {
 						b.Error(err)
 					}
 				}

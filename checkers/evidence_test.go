@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/nemesis"
 )
 
 // evidenceCase is one history written as a store that gives no crossfire metadata would write it,
@@ -27,7 +28,7 @@ type evidenceCase struct {
 
 func (c evidenceCase) run(t *testing.T) {
 	t.Helper()
-	r := Run(context.Background(), c.checker, handWritten(t, c.history))
+	r := Run(context.Background(), c.checker, in(handWritten(t, c.history)))
 	if r.Valid != c.want {
 		t.Fatalf("%s: valid %v, want %v: %s", c.checker.Name(), r.Valid, c.want, r)
 	}
@@ -256,26 +257,26 @@ func TestCartsWithoutMetadata(t *testing.T) {
 // TestCartCausesNeedEvidence: a lost add is put down to last-writer-wins only when the history
 // shows a concurrent write with a later timestamp; without metadata it names no cause.
 func TestCartCausesNeedEvidence(t *testing.T) {
-	r := Run(context.Background(), CartChecker{}, handWritten(t, `
+	r := Run(context.Background(), CartChecker{}, in(handWritten(t, `
 		0 invoke add c0 "x" n1
 		0 ok add c0 - n1
 		1 invoke add c0 "y" n2
 		1 ok add c0 - n2
 		2 invoke read c0 null n1
-		2 ok read c0 ["y"] n1`))
+		2 ok read c0 ["y"] n1`)))
 	if r.Valid != False || len(r.Anomalies) != 1 || r.Anomalies[0].Kind != "lost-add" {
 		t.Fatalf("want one lost add: %s", r)
 	}
 	if a := r.Anomalies[0]; a.Cause != "" || strings.Contains(a.Description, "timestamp") {
 		t.Fatalf("a cause named without evidence: %+v", a)
 	}
-	r = Run(context.Background(), CartChecker{}, handWritten(t, `
+	r = Run(context.Background(), CartChecker{}, in(handWritten(t, `
 		0 invoke add c0 "x" n1
 		0 ok add c0 - n1 - meta={"origin":"n1","ts":10,"vv":{"n1":1}}
 		1 invoke add c0 "y" n2
 		1 ok add c0 - n2 - meta={"origin":"n2","ts":20,"vv":{"n2":1}}
 		2 invoke read c0 null n1
-		2 ok read c0 ["y"] n1`))
+		2 ok read c0 ["y"] n1`)))
 	if len(r.Anomalies) != 1 || r.Anomalies[0].Cause != CauseLWW || !strings.Contains(r.Anomalies[0].Description, "op 3") {
 		t.Fatalf("want a lost add put down to the write by n2 (op 3): %s", r)
 	}
@@ -291,7 +292,7 @@ func TestCartOrSetRemovesOnlyWhatTheySaw(t *testing.T) {
 	cartOp(h, "n3", "add", "x", history.OK, 15, map[string]int{"n3": 1})
 	cartFinalRead(h, "n1", "orset")
 	cartFinalRead(h, "n3", "orset")
-	r := Run(context.Background(), CartChecker{}, h.ops)
+	r := Run(context.Background(), CartChecker{}, in(h.ops))
 	if r.Valid != False || len(r.Anomalies) == 0 || r.Anomalies[0].Kind != "lost-add" || !r.Anomalies[0].Definite {
 		t.Fatalf("the concurrent re-add vanished and passed: %s", r)
 	}
@@ -301,7 +302,7 @@ func TestCartOrSetRemovesOnlyWhatTheySaw(t *testing.T) {
 	cartOp(h, "n3", "add", "x", history.OK, 15, map[string]int{"n3": 1})
 	cartFinalRead(h, "n1", "orset", "x")
 	cartFinalRead(h, "n3", "orset", "x")
-	if r := Run(context.Background(), CartChecker{}, h.ops); r.Valid != True {
+	if r := Run(context.Background(), CartChecker{}, in(h.ops)); r.Valid != True {
 		t.Fatalf("add-wins kept the concurrent re-add, and was judged %s", r)
 	}
 }
@@ -354,13 +355,13 @@ func TestMalformedHistoriesAreNeverCertain(t *testing.T) {
 			return append(append([]string(nil), l...), "7 invoke frobnicate s0 1 n1", "7 ok frobnicate s0 - n1")
 		},
 	}
-	all := []Checker{Linearizable{}, WellFormed{}, Dedup{}, Oversell{}, Convergence{}, CartChecker{}, Conflicts{Loaded: true}}
+	all := []Checker{Linearizable{}, WellFormed{}, Dedup{}, Oversell{}, Convergence{}, CartChecker{}, Conflicts{}}
 	for wname, base := range bases {
 		var lines []string
 		for _, l := range strings.Split(strings.TrimSpace(base), "\n") {
 			lines = append(lines, strings.TrimSpace(l))
 		}
-		if s := Compose(context.Background(), handWritten(t, strings.Join(lines, "\n")), all...); s.Valid != False {
+		if s := Compose(context.Background(), withRecords(handWritten(t, strings.Join(lines, "\n")), Records{ConflictsKept: true}), all...); s.Valid != False {
 			t.Fatalf("%s: the well-formed base shows no anomaly, so the test proves nothing (%s)", wname, s.Valid)
 		}
 		for mname, mutate := range mutations {
@@ -373,11 +374,11 @@ func TestMalformedHistoriesAreNeverCertain(t *testing.T) {
 					}
 					i++
 					return ops[i-1], nil
-				}, all...)
+				}, withRecords(nil, Records{ConflictsKept: true}), all...)
 				if err != nil {
 					t.Fatal(err)
 				}
-				for how, s := range map[string]Summary{"composed": Compose(context.Background(), ops, all...), "streamed": streamed} {
+				for how, s := range map[string]Summary{"composed": Compose(context.Background(), withRecords(ops, Records{ConflictsKept: true}), all...), "streamed": streamed} {
 					if s.Valid == False {
 						t.Errorf("%s: verdict false on a broken history", how)
 					}
@@ -401,7 +402,7 @@ func TestMalformedHistoriesAreNeverCertain(t *testing.T) {
 type stuck struct{ release chan struct{} }
 
 func (stuck) Name() string { return "stuck" }
-func (s stuck) Check(context.Context, []history.Op) Result {
+func (s stuck) Check(context.Context, Input) Result {
 	<-s.release
 	return Result{Valid: True}
 }
@@ -413,7 +414,7 @@ func TestEveryCheckerIsBoundedEndToEnd(t *testing.T) {
 	defer close(release)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	r := Run(ctx, stuck{release}, nil)
+	r := Run(ctx, stuck{release}, in(nil))
 	require.Equal(t, Unknown, r.Valid)
 	require.Contains(t, r.Error, "timed out")
 
@@ -429,13 +430,13 @@ func TestEveryCheckerIsBoundedEndToEnd(t *testing.T) {
 		}
 		i++
 		return ops[i-1], nil
-	}, WellFormed{}, CartChecker{})
+	}, in(nil), WellFormed{}, CartChecker{})
 	require.NoError(t, err)
 	for _, r := range s.Results {
 		require.Equal(t, Unknown, r.Valid, r.Checker)
 		require.NotEmpty(t, r.Error, r.Checker)
 	}
-	require.Equal(t, Unknown, Compose(expired, ops, Linearizable{}).Valid)
+	require.Equal(t, Unknown, Compose(expired, in(ops), Linearizable{}).Valid)
 }
 
 // TestAFailedFaultOpensNoWindow: a nemesis op that could not be applied (fail) is no window, and
@@ -446,7 +447,7 @@ func TestAFailedFaultOpensNoWindow(t *testing.T) {
 		-1 fail partition - - -
 		-1 invoke kill - "n2" -
 		-1 info kill - "n2" -`)
-	ws := Windows(ops)
+	ws := Windows(ops, nemesis.Faults())
 	require.Len(t, ws, 1)
 	require.Equal(t, "kill", ws[0].F)
 
@@ -457,7 +458,7 @@ func TestAFailedFaultOpensNoWindow(t *testing.T) {
 	cartOp(h, "n1", "add", "x", history.OK, 10, map[string]int{"n1": 1})
 	cartOp(h, "n2", "add", "y", history.OK, 5000000020, map[string]int{"n2": 1})
 	cartFinalRead(h, "n1", "lww", "y")
-	r := Run(context.Background(), CartChecker{}, h.ops)
+	r := Run(context.Background(), CartChecker{}, in(h.ops))
 	require.Len(t, r.Anomalies, 1)
 	require.Equal(t, CauseLWW, r.Anomalies[0].Cause, "a skew that never took effect was blamed")
 }
@@ -465,7 +466,7 @@ func TestAFailedFaultOpensNoWindow(t *testing.T) {
 // TestOversellSaysTheCountsAtTheSale: the oversell names the stock at the moment of the sale that
 // went past it, not the totals at the end.
 func TestOversellSaysTheCountsAtTheSale(t *testing.T) {
-	r := Run(context.Background(), Oversell{}, handWritten(t, `
+	r := Run(context.Background(), Oversell{}, in(handWritten(t, `
 		0 invoke restock s0 1 n1
 		0 ok restock s0 - n1
 		1 invoke buy s0 1 n1 a
@@ -475,7 +476,7 @@ func TestOversellSaysTheCountsAtTheSale(t *testing.T) {
 		5 invoke restock s0 5 n1
 		5 ok restock s0 - n1
 		3 invoke read-orders s0 null n1
-		3 ok read-orders s0 [{"order":"1","sku":"s0","qty":1,"req":"a","node":"n1"},{"order":"1","sku":"s0","qty":1,"req":"b","node":"n2"}] n1`))
+		3 ok read-orders s0 [{"order":"1","sku":"s0","qty":1,"req":"a","node":"n1"},{"order":"1","sku":"s0","qty":1,"req":"b","node":"n2"}] n1`)))
 	require.Equal(t, False, r.Valid, r.String())
 	d := r.Anomalies[0].Description
 	assert.Contains(t, d, "by then 1 units had been restocked")

@@ -37,13 +37,13 @@ type Fields struct{}
 func (Fields) Name() string { return FieldsName }
 
 // Check implements Checker.
-func (f Fields) Check(ctx context.Context, ops []history.Op) Result {
-	return checkByStreaming(ctx, f, ops)
+func (f Fields) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, f, in)
 }
 
 // Stream implements Streamer.
-func (Fields) Stream() Stream {
-	return &fieldsStream{updates: map[fieldKey]map[string]*fieldUpdate{}}
+func (Fields) Stream(in Input) Stream {
+	return &fieldsStream{updates: map[fieldKey]map[string]*fieldUpdate{}, w: windowTracker{faults: in.Faults}}
 }
 
 // fieldKey is one field of one record.

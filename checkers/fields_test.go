@@ -82,7 +82,7 @@ func TestFieldsWithoutMetadata(t *testing.T) {
 // leader, the leader whose final record lost the edit, and a lost update of the same field does
 // not pass for a collapse when the record holds a later edit of another field only from before.
 func TestFieldsNamesTheCarrier(t *testing.T) {
-	r := Run(context.Background(), Fields{}, handWritten(t, `
+	r := Run(context.Background(), Fields{}, in(handWritten(t, `
 		0 invoke set-field p0 {"field":"name","value":"n0"} n3
 		0 ok set-field p0 - n3
 		1 invoke set-field p0 {"field":"email","value":"e1"} n1
@@ -92,7 +92,7 @@ func TestFieldsNamesTheCarrier(t *testing.T) {
 		3 invoke read-profile p0 null n1
 		3 ok read-profile p0 {"name":"n0","email":"e1","address":"a1"} n1
 		4 invoke read-profile p0 null n2
-		4 ok read-profile p0 {"name":"n0","address":"a1"} n2`))
+		4 ok read-profile p0 {"name":"n0","address":"a1"} n2`)))
 	require.Equal(t, False, r.Valid, "%s", r)
 	require.Len(t, r.Anomalies, 1)
 	a := r.Anomalies[0]
@@ -105,13 +105,13 @@ func TestFieldsNamesTheCarrier(t *testing.T) {
 	assert.Equal(t, 1, r.Stats["lost_field_edit"])
 
 	// The name edit was over before the email edit began: it cannot have carried anything over it.
-	r = Run(context.Background(), Fields{}, handWritten(t, `
+	r = Run(context.Background(), Fields{}, in(handWritten(t, `
 		0 invoke set-field p0 {"field":"name","value":"n0"} n3
 		0 ok set-field p0 - n3
 		1 invoke set-field p0 {"field":"email","value":"e1"} n1
 		1 ok set-field p0 - n1
 		2 invoke read-profile p0 null n2
-		2 ok read-profile p0 {"name":"n0"} n2`))
+		2 ok read-profile p0 {"name":"n0"} n2`)))
 	require.Equal(t, False, r.Valid, "%s", r)
 	assert.Equal(t, "lost-update", r.Anomalies[0].Kind)
 	assert.True(t, strings.Contains(r.Anomalies[0].Description, "no update of another field carried it"), r.Anomalies[0].Description)
@@ -119,9 +119,9 @@ func TestFieldsNamesTheCarrier(t *testing.T) {
 
 // TestFieldsNotApplicable: a history with no profile op is not the checker's.
 func TestFieldsNotApplicable(t *testing.T) {
-	r := Run(context.Background(), Fields{}, handWritten(t, `
+	r := Run(context.Background(), Fields{}, in(handWritten(t, `
 		0 invoke write r0 1 n1
-		0 ok write r0 - n1`))
+		0 ok write r0 - n1`)))
 	assert.Equal(t, Unknown, r.Valid)
 	assert.Contains(t, r.NotApplicable, "no profile op")
 }

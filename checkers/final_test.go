@@ -128,7 +128,7 @@ func TestConvergenceWithoutCrossfiresMetadata(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := Run(context.Background(), Convergence{}, handWritten(t, c.history))
+			r := Run(context.Background(), Convergence{}, in(handWritten(t, c.history)))
 			if r.Valid != c.want || (r.NotApplicable != "") != c.na {
 				t.Fatalf("valid %v (not applicable %q), want %v (n/a %v): %s", r.Valid, r.NotApplicable, c.want, c.na, r)
 			}
@@ -171,11 +171,11 @@ func TestLinearizableJudgesNothingOfAnotherWorkload(t *testing.T) {
 		0 ok buy s0 "n1-1" n1
 		1 invoke read-orders s0 null n1
 		1 ok read-orders s0 [] n1`)
-	r := Run(context.Background(), Linearizable{}, ops)
+	r := Run(context.Background(), Linearizable{}, in(ops))
 	if r.NotApplicable == "" || r.Valid == True {
 		t.Fatalf("judged an inventory history: %s", r)
 	}
-	if s := Compose(context.Background(), ops, Linearizable{}); s.Valid != Unknown {
+	if s := Compose(context.Background(), in(ops), Linearizable{}); s.Valid != Unknown {
 		t.Fatalf("alone, a checker that judged nothing made the verdict %s", s.Valid)
 	}
 }
@@ -215,7 +215,7 @@ func TestCartWithoutTheFinalMarker(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := Run(context.Background(), CartChecker{}, handWritten(t, c.history))
+			r := Run(context.Background(), CartChecker{}, in(handWritten(t, c.history)))
 			if r.Valid != c.want {
 				t.Fatalf("valid %v, want %v: %s", r.Valid, c.want, r)
 			}
@@ -224,9 +224,9 @@ func TestCartWithoutTheFinalMarker(t *testing.T) {
 			}
 		})
 	}
-	if r := Run(context.Background(), CartChecker{}, handWritten(t, `
+	if r := Run(context.Background(), CartChecker{}, in(handWritten(t, `
 		0 invoke write r0 1 n1
-		0 ok write r0 1 n1`)); r.NotApplicable == "" {
+		0 ok write r0 1 n1`))); r.NotApplicable == "" {
 		t.Fatalf("a register history judged as carts: %s", r)
 	}
 }
@@ -249,7 +249,7 @@ func TestInventoryWithoutTheFinalMarker(t *testing.T) {
 		3 ok read-stock s0 0 n1
 		4 invoke read-stock s0 null n2
 		4 ok read-stock s0 0 n2`)
-	s := Compose(context.Background(), ops, Dedup{}, Oversell{}, Convergence{}, Linearizable{})
+	s := Compose(context.Background(), in(ops), Dedup{}, Oversell{}, Convergence{}, Linearizable{})
 	got := map[string]Result{}
 	for _, r := range s.Results {
 		got[r.Checker] = r
@@ -269,7 +269,7 @@ func TestInventoryWithoutTheFinalMarker(t *testing.T) {
 	if s.Valid != False {
 		t.Fatalf("verdict %s", s.Valid)
 	}
-	if r := Run(context.Background(), Dedup{}, handWritten(t, "0 invoke read r0 null n1\n0 ok read r0 1 n1")); r.NotApplicable == "" {
+	if r := Run(context.Background(), Dedup{}, in(handWritten(t, "0 invoke read r0 null n1\n0 ok read r0 1 n1"))); r.NotApplicable == "" {
 		t.Fatalf("dedup judged a register history: %s", r)
 	}
 }
@@ -325,7 +325,7 @@ func TestConvergenceNamesItsCause(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := Run(context.Background(), Convergence{}, handWritten(t, c.history))
+			r := Run(context.Background(), Convergence{}, in(handWritten(t, c.history)))
 			if r.Valid != False || len(r.Anomalies) != 1 {
 				t.Fatalf("valid %v with %d anomalies: %s", r.Valid, len(r.Anomalies), r)
 			}

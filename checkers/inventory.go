@@ -208,8 +208,8 @@ type restocks struct {
 // rowsSeed hashes read-orders values, to take in each distinct one once.
 var rowsSeed = maphash.MakeSeed()
 
-func newSaleFacts() *saleFacts {
-	return &saleFacts{reqs: newIDTable(), rows: newIDTable(), phantom: map[string][]int32{},
+func newSaleFacts(faults *history.Faults) *saleFacts {
+	return &saleFacts{w: windowTracker{faults: faults}, reqs: newIDTable(), rows: newIDTable(), phantom: map[string][]int32{},
 		finalOps: map[string][]int64{}, finalAt: map[string][]string{}, toldOK: map[toldID]okSale{}, skuIndex: map[string]int32{},
 		restock: map[string]*restocks{}, seenRows: map[uint64]bool{}}
 }
@@ -538,12 +538,12 @@ type Dedup struct{}
 func (Dedup) Name() string { return DedupName }
 
 // Check implements Checker.
-func (d Dedup) Check(ctx context.Context, ops []history.Op) Result {
-	return checkByStreaming(ctx, d, ops)
+func (d Dedup) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, d, in)
 }
 
 // Stream implements Streamer.
-func (Dedup) Stream() Stream { return &dedupStream{newSaleFacts()} }
+func (Dedup) Stream(in Input) Stream { return &dedupStream{newSaleFacts(in.Faults)} }
 
 // saleStream is a stream over sale facts, which a pass over one history shares between the
 // checkers that read them (see CheckStream).
@@ -635,12 +635,12 @@ type Oversell struct{}
 func (Oversell) Name() string { return OversellName }
 
 // Check implements Checker.
-func (o Oversell) Check(ctx context.Context, ops []history.Op) Result {
-	return checkByStreaming(ctx, o, ops)
+func (o Oversell) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, o, in)
 }
 
 // Stream implements Streamer.
-func (Oversell) Stream() Stream { return &oversellStream{newSaleFacts()} }
+func (Oversell) Stream(in Input) Stream { return &oversellStream{newSaleFacts(in.Faults)} }
 
 type oversellStream struct{ *saleFacts }
 

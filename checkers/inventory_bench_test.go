@@ -177,7 +177,7 @@ func TestGeneratedInventoryHistoryIsValid(t *testing.T) {
 	}
 	defer f.Close()
 	r := history.NewReader(f)
-	s, err := CheckStream(context.Background(), r.Next, Dedup{}, Oversell{}, Convergence{}, WellFormed{})
+	s, err := CheckStream(context.Background(), r.Next, in(nil), Dedup{}, Oversell{}, Convergence{}, WellFormed{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func BenchmarkInventoryCheck(b *testing.B) {
 					b.Fatal(err)
 				}
 				r := history.NewReader(f)
-				s, err := CheckReader(context.Background(), r, nil, Dedup{}, Oversell{}, Convergence{})
+				s, err := CheckReader(context.Background(), r, nil, in(nil), Dedup{}, Oversell{}, Convergence{})
 				f.Close()
 				if err != nil || s.Valid != True {
 					b.Fatalf("judged %v (%v): %v", s.Valid, err, s.Results)

@@ -87,7 +87,7 @@ func TestDedup(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := Run(context.Background(), Dedup{}, c.ops)
+			r := Run(context.Background(), Dedup{}, in(c.ops))
 			if r.Valid != c.want {
 				t.Fatalf("valid %v, want %v: %s", r.Valid, c.want, r)
 			}
@@ -149,7 +149,7 @@ func TestOversell(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := Run(context.Background(), Oversell{}, c.ops)
+			r := Run(context.Background(), Oversell{}, in(c.ops))
 			if r.Valid != c.want {
 				t.Fatalf("valid %v, want %v: %s", r.Valid, c.want, r)
 			}
@@ -211,7 +211,7 @@ func TestOversellOverTime(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := Run(context.Background(), Oversell{}, c.ops)
+			r := Run(context.Background(), Oversell{}, in(c.ops))
 			if r.Valid != c.want {
 				t.Fatalf("valid %v, want %v: %s", r.Valid, c.want, r)
 			}
@@ -247,15 +247,15 @@ func TestStockMismatchDoesNotHideAnOversell(t *testing.T) {
 		}
 		return out
 	}
-	r := Run(context.Background(), Oversell{}, withStock(sale(three, rows3), "1", "1"))
+	r := Run(context.Background(), Oversell{}, in(withStock(sale(three, rows3), "1", "1")))
 	require.Equal(t, False, r.Valid)
 	assert.Equal(t, []string{"stock-mismatch", "oversell"}, kinds(r))
 
-	r = Run(context.Background(), Oversell{}, withStock(sale(two, rows2), "1", "1"))
+	r = Run(context.Background(), Oversell{}, in(withStock(sale(two, rows2), "1", "1")))
 	require.Equal(t, False, r.Valid)
 	assert.Equal(t, []string{"stock-mismatch"}, kinds(r), "two units restocked, two sold: no oversell")
 
-	r = Run(context.Background(), Oversell{}, withStock(sale(two, rows2), "0", "0"))
+	r = Run(context.Background(), Oversell{}, in(withStock(sale(two, rows2), "0", "0")))
 	assert.Equal(t, True, r.Valid, "%s", r)
 
 	// The same from a store that gives no metadata at all (no meta.final: the last read of each
@@ -266,10 +266,10 @@ func TestStockMismatchDoesNotHideAnOversell(t *testing.T) {
 		}
 		return ops
 	}
-	r = Run(context.Background(), Oversell{}, bare(withStock(sale(three, rows3), "1", "1")))
+	r = Run(context.Background(), Oversell{}, in(bare(withStock(sale(three, rows3), "1", "1"))))
 	require.Equal(t, False, r.Valid, "%s", r)
 	assert.Equal(t, []string{"stock-mismatch", "oversell"}, kinds(r))
-	r = Run(context.Background(), Oversell{}, bare(withStock(sale(two, rows2), "0", "0")))
+	r = Run(context.Background(), Oversell{}, in(bare(withStock(sale(two, rows2), "0", "0"))))
 	assert.Equal(t, True, r.Valid, "%s", r)
 }
 
@@ -283,7 +283,7 @@ func TestOversellNamesTheFirstUnitPastTheStock(t *testing.T) {
 	h.add(history.Op{Process: -1, Type: history.Invoke, F: "heal"})
 	h.add(history.Op{Process: -1, Type: history.Info, F: "heal"})
 	h.do("n1", "read-orders", "s1", "", "null", history.OK, "["+ord("n1-2", "a", "n1")+","+ord("n2-1", "b", "n2")+"]", true)
-	r := Run(context.Background(), Oversell{}, h.ops)
+	r := Run(context.Background(), Oversell{}, in(h.ops))
 	if r.Valid != False || len(r.Anomalies) != 1 {
 		t.Fatalf("%s", r)
 	}
@@ -309,7 +309,7 @@ func TestOversellNamesAnUntoldRowByItsRow(t *testing.T) {
 				ops[i].Node, ops[i].Meta = "", nil
 			}
 		}
-		r := Run(context.Background(), Oversell{}, ops)
+		r := Run(context.Background(), Oversell{}, in(ops))
 		require.Equal(t, False, r.Valid, "bare %v: %s", bare, r)
 		require.Len(t, r.Anomalies, 1)
 		a := r.Anomalies[0]
@@ -325,7 +325,7 @@ func TestOversellNamesAnUntoldRowByItsRow(t *testing.T) {
 	h.do("n1", "buy", "s1", "a", "1", history.OK, `"n1-2"`, false)
 	h.do("n2", "buy", "s1", "b", "1", history.OK, `"n2-1"`, false)
 	h.do("n1", "read-orders", "s1", "", "null", history.OK, "["+ord("n1-2", "a", "n1")+","+ord("n2-1", "b", "n2")+"]", true)
-	r := Run(context.Background(), Oversell{}, h.ops)
+	r := Run(context.Background(), Oversell{}, in(h.ops))
 	require.Equal(t, False, r.Valid, "%s", r)
 	assert.Contains(t, r.Anomalies[0].Description, "the sale acknowledged by op 5 on n2 sold a unit that did not exist")
 	assert.Equal(t, []int64{0, 7, 5}, r.Anomalies[0].Ops)
@@ -357,7 +357,7 @@ func TestConvergence(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := Run(context.Background(), Convergence{}, c.ops)
+			r := Run(context.Background(), Convergence{}, in(c.ops))
 			if r.Valid != c.want {
 				t.Fatalf("valid %v, want %v: %s", r.Valid, c.want, r)
 			}
@@ -376,7 +376,7 @@ func TestConvergence(t *testing.T) {
 	h := &hist{}
 	h.do("n1", "read", "cart", "", "null", history.OK, `["a","b"]`, true)
 	h.do("n2", "read", "cart", "", "null", history.OK, `["b", "a"]`, true)
-	if r := Run(context.Background(), Convergence{}, h.ops); r.Valid != True {
+	if r := Run(context.Background(), Convergence{}, in(h.ops)); r.Valid != True {
 		t.Fatalf("reordered lists judged %s", r)
 	}
 }
@@ -395,11 +395,11 @@ func TestCheckStreamMatchesCompose(t *testing.T) {
 		i++
 		return ops[i-1], nil
 	}
-	streamed, err := CheckStream(context.Background(), next, cs...)
+	streamed, err := CheckStream(context.Background(), next, in(nil), cs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	composed := Compose(context.Background(), ops, cs...)
+	composed := Compose(context.Background(), in(ops), cs...)
 	if streamed.Valid != composed.Valid || streamed.Anomalies() != composed.Anomalies() || streamed.Valid != False {
 		t.Fatalf("streamed %v/%d, composed %v/%d", streamed.Valid, streamed.Anomalies(), composed.Valid, composed.Anomalies())
 	}
@@ -419,11 +419,11 @@ func TestCheckReaderMatchesCompose(t *testing.T) {
 	}
 	cs := []Checker{Dedup{}, Oversell{}, Convergence{}, WellFormed{}}
 	var tapped []int64
-	read, err := CheckReader(context.Background(), history.NewReader(bytes.NewReader(file.Bytes())), func(op history.Op) { tapped = append(tapped, op.Index) }, cs...)
+	read, err := CheckReader(context.Background(), history.NewReader(bytes.NewReader(file.Bytes())), func(op history.Op) { tapped = append(tapped, op.Index) }, in(nil), cs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	composed := Compose(context.Background(), ops, cs...)
+	composed := Compose(context.Background(), in(ops), cs...)
 	if read.Valid != composed.Valid || read.Anomalies() != composed.Anomalies() || read.Valid != False {
 		t.Fatalf("read %v/%d, composed %v/%d", read.Valid, read.Anomalies(), composed.Valid, composed.Anomalies())
 	}
@@ -431,11 +431,11 @@ func TestCheckReaderMatchesCompose(t *testing.T) {
 		t.Fatalf("the tap saw %v", tapped)
 	}
 	// A checker that needs the whole history still gets it.
-	if s, err := CheckReader(context.Background(), history.NewReader(bytes.NewReader(file.Bytes())), nil, Linearizable{}); err != nil || len(s.Results) != 1 {
+	if s, err := CheckReader(context.Background(), history.NewReader(bytes.NewReader(file.Bytes())), nil, in(nil), Linearizable{}); err != nil || len(s.Results) != 1 {
 		t.Fatalf("a slice checker: %v %v", s.Valid, err)
 	}
 	bad := append(append([]byte(nil), file.Bytes()...), "not json\n"...)
-	_, err = CheckReader(context.Background(), history.NewReader(bytes.NewReader(bad)), nil, cs...)
+	_, err = CheckReader(context.Background(), history.NewReader(bytes.NewReader(bad)), nil, in(nil), cs...)
 	var le *history.LineError
 	if !errors.As(err, &le) || le.Line != int64(len(ops)+1) {
 		t.Fatalf("a bad last line: %v", err)

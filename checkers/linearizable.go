@@ -358,7 +358,7 @@ func twinGroups(kops []porcupine.Operation) {
 }
 
 // Check implements Checker.
-func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
+func (l Linearizable) Check(ctx context.Context, in Input) Result {
 	timeout := l.Timeout
 	if _, bounded := ctx.Deadline(); timeout <= 0 && bounded {
 		timeout = timeLeft(ctx) // the caller's bound (--timeout, the harness's check timeout)
@@ -367,6 +367,7 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	ops := in.History
 	byKey, err := registerOps(ops)
 	if err != nil {
 		return Result{Valid: Unknown, Error: err.Error()}
@@ -455,7 +456,7 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op) Result {
 		return r
 	}
 	r.Valid = False
-	windows := Windows(ops)
+	windows := Windows(ops, in.Faults)
 	nodeOf := map[int64]string{}
 	timeOf := map[int64]int64{}
 	for _, op := range ops {

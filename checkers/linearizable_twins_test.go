@@ -115,7 +115,7 @@ func TestTwinsDecideWhatTheSearchCouldNot(t *testing.T) {
 			rows = append(rows, hrow{p, info, "write", "x", "1", "n1"})
 		}
 		rows = append(rows, hrow{40, inv, "read", "x", "null", "n2"}, hrow{40, ok, "read", "x", c.read, "n2"})
-		r := Run(context.Background(), Linearizable{Timeout: 5 * time.Minute}, h(rows...))
+		r := Run(context.Background(), Linearizable{Timeout: 5 * time.Minute}, in(h(rows...)))
 		if r.Valid != c.want {
 			t.Fatalf("a read of %s after forty writes of 1 of unknown outcome: %s (%s)", c.read, r.Valid, r.Error)
 		}
@@ -228,7 +228,7 @@ func BenchmarkLinearizableIllegalWithInfo(b *testing.B) {
 	}
 	for b.Loop() {
 		for i, ops := range hs {
-			r := Run(context.Background(), Linearizable{Timeout: time.Minute}, ops)
+			r := Run(context.Background(), Linearizable{Timeout: time.Minute}, in(ops))
 			if r.Valid != False {
 				b.Fatalf("history %d: %s (%s)", i+1, r.Valid, r.Error)
 			}

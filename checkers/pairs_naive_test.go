@@ -141,7 +141,7 @@ func TestJudgePairsAgreesWithTheScans(t *testing.T) {
 	}
 	flagged, judged := 0, 0
 	for round := 0; round < 3000; round++ {
-		s := Conflicts{}.Stream().(*conflictsStream)
+		s := Conflicts{}.Stream(Input{}).(*conflictsStream)
 		key := "c0"
 		var ws []*cartWrite
 		for i := rng.IntN(12); i > 0; i-- {

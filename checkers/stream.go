@@ -17,7 +17,8 @@ import (
 // straight from its file.
 type Streamer interface {
 	Checker
-	Stream() Stream
+	// Stream begins a pass over the history in (whose History is nil: the ops come one by one).
+	Stream(in Input) Stream
 }
 
 // Stream is one pass of a Streamer over a history.
@@ -27,8 +28,10 @@ type Stream interface {
 }
 
 // checkByStreaming implements Check for a Streamer.
-func checkByStreaming(ctx context.Context, s Streamer, ops []history.Op) Result {
-	st := s.Stream()
+func checkByStreaming(ctx context.Context, s Streamer, in Input) Result {
+	ops := in.History
+	in.History = nil
+	st := s.Stream(in)
 	for i, op := range ops {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return Result{Valid: Unknown, Error: timedOut(ctx)}
@@ -41,17 +44,17 @@ func checkByStreaming(ctx context.Context, s Streamer, ops []history.Op) Result 
 // CheckStream runs checkers over the ops that next returns until it returns an error (io.EOF
 // ends the history; any other error is returned). When every checker is a Streamer, no op is
 // kept; otherwise the ops are collected and checked as a slice.
-func CheckStream(ctx context.Context, next func() (history.Op, error), cs ...Checker) (Summary, error) {
+func CheckStream(ctx context.Context, next func() (history.Op, error), in Input, cs ...Checker) (Summary, error) {
 	if !allStream(cs) {
-		return collectAndCompose(ctx, next, cs)
+		return collectAndCompose(ctx, next, in, cs)
 	}
 	// Reading and parsing run in a goroutine of their own, a batch ahead of the checkers.
-	return checkBatches(ctx, history.NewBatchStream(next), nil, cs)
+	return checkBatches(ctx, history.NewBatchStream(next), nil, in, cs)
 }
 
 // CheckReader is CheckStream over a history reader, whose lines are decoded side by side on
 // every core (history.Reader.Batches); tap, when not nil, is shown every op first, in order.
-func CheckReader(ctx context.Context, r *history.Reader, tap func(history.Op), cs ...Checker) (Summary, error) {
+func CheckReader(ctx context.Context, r *history.Reader, tap func(history.Op), in Input, cs ...Checker) (Summary, error) {
 	if !allStream(cs) {
 		next := r.Next
 		if tap != nil {
@@ -63,9 +66,9 @@ func CheckReader(ctx context.Context, r *history.Reader, tap func(history.Op), c
 				return op, err
 			}
 		}
-		return collectAndCompose(ctx, next, cs)
+		return collectAndCompose(ctx, next, in, cs)
 	}
-	return checkBatches(ctx, r.Batches(0), tap, cs)
+	return checkBatches(ctx, r.Batches(0), tap, in, cs)
 }
 
 func allStream(cs []Checker) bool {
@@ -77,7 +80,8 @@ func allStream(cs []Checker) bool {
 	return true
 }
 
-func checkBatches(ctx context.Context, src *history.BatchStream, tap func(history.Op), cs []Checker) (Summary, error) {
+func checkBatches(ctx context.Context, src *history.BatchStream, tap func(history.Op), in Input, cs []Checker) (Summary, error) {
+	in.History = nil
 	streams := make([]Stream, 0, len(cs))
 	var shared *saleFacts // one set of sale facts serves every checker that reads them
 	var sales []int       // the places in streams of the checkers that read them
@@ -89,7 +93,7 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 			streams = append(streams, observeNothing{format.wellFormed()})
 			continue
 		}
-		st := s.Stream()
+		st := s.Stream(in)
 		if ss, ok := st.(saleStream); ok {
 			sales = append(sales, len(streams))
 			if shared == nil {
@@ -182,7 +186,7 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 			results[i] = formatVerdict(ctx, c, streams[i])
 			return
 		}
-		wg.Go(func() { results[i] = Run(ctx, streamChecker{c, streams[i]}, nil) })
+		wg.Go(func() { results[i] = Run(ctx, streamChecker{c, streams[i]}, Input{}) })
 	}
 	for i := range cs {
 		if !slices.Contains(sales, i) {
@@ -252,16 +256,17 @@ type streamChecker struct {
 	st Stream
 }
 
-func (s streamChecker) Name() string                                     { return s.c.Name() }
-func (s streamChecker) Check(ctx context.Context, _ []history.Op) Result { return s.st.Result(ctx) }
+func (s streamChecker) Name() string                              { return s.c.Name() }
+func (s streamChecker) Check(ctx context.Context, _ Input) Result { return s.st.Result(ctx) }
 
-func collectAndCompose(ctx context.Context, next func() (history.Op, error), cs []Checker) (Summary, error) {
+func collectAndCompose(ctx context.Context, next func() (history.Op, error), in Input, cs []Checker) (Summary, error) {
 	var ops []history.Op
 	for {
 		op, err := next()
 		if err != nil {
 			if isEOF(err) {
-				return Compose(ctx, ops, cs...), nil
+				in.History = ops
+				return Compose(ctx, in, cs...), nil
 			}
 			return Summary{}, err
 		}

@@ -32,13 +32,13 @@ type Uniqueness struct{}
 func (Uniqueness) Name() string { return UniquenessName }
 
 // Check implements Checker.
-func (u Uniqueness) Check(ctx context.Context, ops []history.Op) Result {
-	return checkByStreaming(ctx, u, ops)
+func (u Uniqueness) Check(ctx context.Context, in Input) Result {
+	return checkByStreaming(ctx, u, in)
 }
 
 // Stream implements Streamer.
-func (Uniqueness) Stream() Stream {
-	return &uniquenessStream{names: map[string]*claimedName{}}
+func (Uniqueness) Stream(in Input) Stream {
+	return &uniquenessStream{names: map[string]*claimedName{}, w: windowTracker{faults: in.Faults}}
 }
 
 // claimEvent is one claim or release: whose, when, and how it ended.

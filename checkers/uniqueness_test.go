@@ -71,7 +71,7 @@ func TestUniquenessWithoutMetadata(t *testing.T) {
 // TestUniquenessNamesBothOwners: a double claim names both claims, their leaders, and the lost
 // one is a lost claim as well.
 func TestUniquenessNamesBothOwners(t *testing.T) {
-	r := Run(context.Background(), Uniqueness{}, handWritten(t, `
+	r := Run(context.Background(), Uniqueness{}, in(handWritten(t, `
 		0 invoke claim name0 "o1" n1
 		1 invoke claim name0 "o2" n2
 		0 ok claim name0 - n1
@@ -79,7 +79,7 @@ func TestUniquenessNamesBothOwners(t *testing.T) {
 		2 invoke read-owner name0 null n1
 		2 ok read-owner name0 "o2" n1
 		3 invoke read-owner name0 null n2
-		3 ok read-owner name0 "o2" n2`))
+		3 ok read-owner name0 "o2" n2`)))
 	require.Equal(t, False, r.Valid, "%s", r)
 	kinds := map[string]Anomaly{}
 	for _, a := range r.Anomalies {

@@ -20,16 +20,15 @@ type Window struct {
 	EndIndex    int64  `json:"end_index"` // -1 when the fault was never undone
 }
 
-// Windows finds the nemesis windows of a history. Which op undoes which fault is what the
-// nemesis catalog registered with the history package (history.RegisterFaults), not a list of
-// its own. A fault starts at its invoke; an undoing op (heal, restart, resume, clock-reset …)
+// Windows finds the nemesis windows of a history. Which op undoes which fault is what faults
+// says (the nemesis catalog's, for a history crossfire recorded), not a list of its own. A fault starts at its invoke; an undoing op (heal, restart, resume, clock-reset …)
 // closes, at its completion, the open windows it undoes whose fault had the same value (the
 // runner records an undo with its fault's value), or every one of them when it has no value
 // (the heal at the end of a run). A nemesis op that no registered kind undoes is a window from
 // its invoke to the end of the history. A fault whose op failed (it could not be applied) opens
 // no window.
-func Windows(ops []history.Op) []Window {
-	var w windowTracker
+func Windows(ops []history.Op, faults *history.Faults) []Window {
+	w := windowTracker{faults: faults}
 	for _, op := range ops {
 		w.observe(op)
 	}
@@ -38,6 +37,7 @@ func Windows(ops []history.Op) []Window {
 
 // windowTracker finds windows op by op; it holds the windows, not the ops.
 type windowTracker struct {
+	faults *history.Faults // how the history names its faults
 	out    []Window
 	values [][]byte         // the value of each window's fault, compact
 	open   map[string][]int // fault f -> indices into out
@@ -57,7 +57,7 @@ func (w *windowTracker) observe(op history.Op) {
 		w.open = map[string][]int{}
 	}
 	if op.Type == history.Invoke {
-		if _, isUndo := history.Undoes(op.F); isUndo {
+		if _, isUndo := w.faults.Undoes(op.F); isUndo {
 			return
 		}
 		w.last = len(w.out)
@@ -66,7 +66,7 @@ func (w *windowTracker) observe(op history.Op) {
 		w.values = append(w.values, compactValue(op.Value))
 		return
 	}
-	fs, isUndo := history.Undoes(op.F)
+	fs, isUndo := w.faults.Undoes(op.F)
 	if !isUndo {
 		// The nemesis is one process: this completes the latest fault invoked.
 		if op.Type == history.Fail && w.last < len(w.out) && w.out[w.last].F == op.F {

@@ -13,6 +13,8 @@ import (
 	"github.com/crossfire-dev/crossfire/db/pglogical"
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/matrix"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // BenchmarkRunThroughput measures the operations per second one run drives through each cluster
@@ -95,7 +97,7 @@ func engineRuns(b *testing.B, database string, prerequisites func(context.Contex
 		})
 	}
 	b.Run("first-anomaly/"+what, func(b *testing.B) {
-		rows, err := harness.MatrixFor(database)
+		rows, err := matrix.For(database)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -130,7 +132,7 @@ func firstDefinite(b *testing.B, res harness.Result) (time.Duration, bool) {
 			}
 		}
 	}
-	f, err := os.Open(filepath.Join(res.Dir, harness.HistoryFile))
+	f, err := os.Open(filepath.Join(res.Dir, runfolder.HistoryFile))
 	if err != nil {
 		b.Fatal(err)
 	}

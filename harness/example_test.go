@@ -151,12 +151,14 @@ func Example_yourOwnDatabase() {
 	fmt.Println("test:", res.Test.Name, "on", res.Test.Cluster)
 	fmt.Println("verdict:", res.Valid)
 	fmt.Println("faults injected:", res.Stats.Faults > 0, "ops judged:", res.Stats.OK > 100)
-	for _, why := range res.Stats.LeftOut {
-		fmt.Println("not checked:", why)
+	for _, r := range res.Summary.Results {
+		if r.NotApplicable != "" {
+			fmt.Println("judged nothing:", r.Checker+":", r.NotApplicable)
+		}
 	}
 	// Output:
 	// test: memkv-register-partition on memory
 	// verdict: valid
 	// faults injected: true ops judged: true
-	// not checked: conflicts: database memkv gives no conflict records (its cluster is no ConflictSource)
+	// judged nothing: conflicts: database memkv gives no conflict records (its cluster is no ConflictSource)
 }

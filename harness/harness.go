@@ -14,14 +14,11 @@
 package harness
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,23 +31,29 @@ import (
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/nemesis"
 	"github.com/crossfire-dev/crossfire/report"
+	"github.com/crossfire-dev/crossfire/runfolder"
 	"github.com/crossfire-dev/crossfire/workloads"
 )
 
-// Files of a run folder.
+// The run folder's files, the test and the result are the runfolder package's; these names keep
+// the harness's API whole.
+type (
+	Test   = runfolder.Test
+	Result = runfolder.Result
+	Stats  = runfolder.Stats
+)
+
+// The cluster kinds of the databases crossfire ships.
 const (
-	TestFile    = "test.json"
-	HistoryFile = "history.jsonl"
-	ResultsFile = "results.json"
-	NodesDir    = "nodes"
-	LatestLink  = "latest"
+	ClusterLocal  = runfolder.ClusterLocal
+	ClusterDocker = runfolder.ClusterDocker
 )
 
 // ErrUsage marks an error in the test's configuration; ErrEnvironment, a failure of what the
 // test needs (a node that would not start). The CLI turns them into exit codes 3 and 4.
 var (
-	ErrUsage       = errors.New("bad usage")
-	ErrEnvironment = errors.New("environment failed")
+	ErrUsage       = runfolder.ErrUsage
+	ErrEnvironment = runfolder.ErrEnvironment
 )
 
 // Progress is a snapshot of a running test, for progress lines.
@@ -63,46 +66,6 @@ type Progress struct {
 	Fail    int64         `json:"fail"`
 	Info    int64         `json:"info"`
 	Fault   string        `json:"fault"` // the fault in force, "" for none
-}
-
-// Stats describe how a run went.
-type Stats struct {
-	Ops         int64 `json:"ops"`
-	OK          int64 `json:"ok"`
-	Fail        int64 `json:"fail"`
-	Info        int64 `json:"info"`
-	Faults      int   `json:"faults"`
-	Interrupted bool  `json:"interrupted"`
-	Truncated   bool  `json:"truncated"` // the history's last line was cut off
-	Converged   bool  `json:"converged"` // replication caught up after healing, within the bound
-	QuiesceNS   int64 `json:"quiesce_ns"`
-	// StartUnixNS is the wall-clock time of the history's zero, for what the database stamps
-	// with its own clocks (conflict records).
-	StartUnixNS int64 `json:"start_unix_ns,omitempty"`
-	// MainStartNS is when the main phase began, in the history's time (after the cluster's
-	// start and the workload's setup).
-	MainStartNS int64  `json:"main_start_ns,omitempty"`
-	QuiesceErr  string `json:"quiesce_error,omitempty"` // why replication was not known to have caught up
-	NemesisErr  string `json:"nemesis_errors,omitempty"`
-	// NoFaults, when set, says why a run that asked for faults had none take effect; its
-	// verdict is then unknown rather than valid.
-	NoFaults string `json:"no_faults,omitempty"`
-	HealErr  string `json:"heal_errors,omitempty"`
-	// LeftOut names the checkers of the workload that did not run, each with why (a database
-	// that gives no conflict records has no conflicts checker).
-	LeftOut []string `json:"left_out,omitempty"`
-	// Costs is what the design cost the clients: latency per leader, and how much was
-	// acknowledged while a fault was in force.
-	Costs *checkers.Costs `json:"costs,omitempty"`
-}
-
-// Result is what a run produced.
-type Result struct {
-	Dir     string           `json:"dir"`
-	Test    Test             `json:"test"`
-	Valid   checkers.Valid   `json:"valid"`
-	Summary checkers.Summary `json:"summary"`
-	Stats   Stats            `json:"stats"`
 }
 
 // Options tune Run itself, not the test.
@@ -144,12 +107,12 @@ func Run(ctx context.Context, t Test, o Options) (Result, error) {
 	if o.Log == nil {
 		r.o.Log = io.Discard
 	}
-	dir, err := makeRunDir(o.Store, t.Name)
+	dir, err := runfolder.Make(o.Store, t.Name)
 	if err != nil {
 		return r.res, fmt.Errorf("%w: making the run folder: %v", ErrEnvironment, err)
 	}
 	r.dir, r.res.Dir = dir, dir
-	if err := writeJSON(filepath.Join(dir, TestFile), t); err != nil {
+	if err := runfolder.WriteJSON(filepath.Join(dir, runfolder.TestFile), t); err != nil {
 		return r.res, fmt.Errorf("%w: %v", ErrEnvironment, err)
 	}
 	r.logf("crossfire: test %s, seed %d, %d faults planned, run folder %s", t.Name, t.Seed, len(t.Schedule), dir)
@@ -250,7 +213,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		r.logf("crossfire: leaders are %s apart (round trip); clients reach their own at once", t)
 	}
 	nodes := c.Nodes()
-	if r.hw, err = history.Create(filepath.Join(r.dir, HistoryFile), r.start); err != nil {
+	if r.hw, err = history.Create(filepath.Join(r.dir, runfolder.HistoryFile), r.start); err != nil {
 		return r.res, fmt.Errorf("%w: %v", ErrEnvironment, err)
 	}
 	defer r.hw.Close()
@@ -304,15 +267,19 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	}
 	actx := context.WithoutCancel(ctx)
 	if a, ok := c.(clusters.ArtifactCollector); ok {
-		if err := a.CollectArtifacts(actx, filepath.Join(r.dir, NodesDir)); err != nil {
+		if err := a.CollectArtifacts(actx, filepath.Join(r.dir, runfolder.NodesDir)); err != nil {
 			r.logf("crossfire: collecting node artifacts: %v", err)
 		}
 	}
-	// Why the conflicts checker could not run, if it cannot.
+	// Why the run has no conflict records, if it has none.
 	noConflicts := fmt.Sprintf("database %s gives no conflict records (its cluster is no ConflictSource)", r.t.DB)
 	if src, ok := c.(clusters.ConflictSource); ok {
 		noConflicts = ""
-		if err := writeConflicts(actx, src, r.dir); errors.Is(err, clusters.ErrNoConflictLog) {
+		recs, err := src.Conflicts(actx)
+		if err == nil {
+			err = runfolder.WriteConflicts(r.dir, recs)
+		}
+		if errors.Is(err, clusters.ErrNoConflictLog) {
 			noConflicts = fmt.Sprintf("database %s gives no conflict records: %v", r.t.DB, err)
 		} else if err != nil {
 			noConflicts = "collecting the conflict records failed: " + err.Error()
@@ -324,39 +291,35 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	}
 
 	r.setPhase("check")
-	cctx, cancelCheck := context.WithTimeout(context.WithoutCancel(ctx), r.t.CheckTimeout)
-	defer cancelCheck()
-	cs, _ := DefaultCheckers(r.t.Workload)
-	cs, r.res.Stats.LeftOut, err = WithRunFolder(cs, r.dir)
-	if err != nil {
-		return r.res, fmt.Errorf("%w: reading the conflict records: %v", ErrEnvironment, err)
-	}
-	for i, why := range r.res.Stats.LeftOut {
-		if noConflicts != "" && strings.HasPrefix(why, checkers.ConflictsName+":") {
-			r.res.Stats.LeftOut[i] = checkers.ConflictsName + ": " + noConflicts
-		}
-	}
-	for _, why := range r.res.Stats.LeftOut {
-		r.logf("crossfire: not checked: %s", why)
-	}
 	// The costs are measured in the pass that checks the history (which has stopped reading
 	// when it returns); a check that ran out of time stopped early, and the rest is read for them.
-	var meter checkers.CostMeter
-	summary, truncated, err := checkDir(cctx, r.dir, cs, meter.Observe)
+	meter := checkers.NewCostMeter(nemesis.Faults())
+	cctx, cancelCheck := context.WithTimeout(context.WithoutCancel(ctx), r.t.CheckTimeout)
+	defer cancelCheck()
+	checked, err := runfolder.Check(cctx, r.dir, "", runfolder.CheckOptions{Observe: meter.Observe, NoConflicts: noConflicts})
+	if err == nil {
+		err = runfolder.WriteArtifacts(r.dir, checked.Summary)
+	}
 	if err != nil {
-		return r.res, fmt.Errorf("%w: reading back the history: %v", ErrEnvironment, err)
+		return r.res, fmt.Errorf("%w: checking the history: %v", ErrEnvironment, err)
+	}
+	summary := checked.Summary
+	for _, res := range summary.Results {
+		if res.NotApplicable != "" {
+			r.logf("crossfire: %s judged nothing: %s", res.Checker, res.NotApplicable)
+		}
 	}
 	s := &r.res.Stats
 	costs := meter.Costs()
 	if cctx.Err() != nil {
-		if c, err := costsOf(filepath.Join(r.dir, HistoryFile)); err == nil {
+		if c, err := runfolder.CostsOf(filepath.Join(r.dir, runfolder.HistoryFile)); err == nil {
 			costs = c
 		}
 	}
 	s.Costs = &costs
 	s.OK, s.Fail, s.Info = r.ok.Load(), r.fail.Load(), r.info.Load()
 	s.Ops = s.OK + s.Fail + s.Info
-	s.Truncated = truncated
+	s.Truncated = checked.Truncated
 	if r.nem != nil {
 		s.Faults = r.nem.Applied()
 		if err := r.nem.Errors(); err != nil {
@@ -370,7 +333,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		r.res.Valid = checkers.Unknown
 		r.logf("crossfire: %s: the verdict is unknown", s.NoFaults)
 	}
-	if err := writeJSON(filepath.Join(r.dir, ResultsFile), r.res); err != nil {
+	if err := runfolder.WriteJSON(filepath.Join(r.dir, runfolder.ResultsFile), r.res); err != nil {
 		return r.res, fmt.Errorf("%w: %v", ErrEnvironment, err)
 	}
 	r.setPhase("report")
@@ -379,26 +342,6 @@ func (r *run) run(ctx context.Context) (Result, error) {
 	}
 	r.setPhase("done")
 	return r.res, nil
-}
-
-// writeConflicts writes the conflict records the database gives into the run folder, fsynced;
-// an empty file when it detected none, and none at all when they could not be had (a partial
-// set of records would make the conflicts checker report silent conflicts that were logged).
-func writeConflicts(ctx context.Context, src clusters.ConflictSource, dir string) error {
-	recs, err := src.Conflicts(ctx)
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(dir, history.ConflictsFile)
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := errors.Join(history.WriteConflicts(f, recs), f.Sync(), f.Close()); err != nil {
-		_ = os.Remove(path)
-		return err
-	}
-	return nil
 }
 
 // main runs the clients and the nemesis schedule for the test's duration.
@@ -625,49 +568,4 @@ func (r *run) finalReads(ctx context.Context, nodes []clusters.Node) {
 		}()
 	}
 	wg.Wait()
-}
-
-// makeRunDir creates store/<name>/<UTC time>/ and points store/<name>/latest at it.
-func makeRunDir(store, name string) (string, error) {
-	if store == "" {
-		store = "store"
-	}
-	parent := filepath.Join(store, name)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", err
-	}
-	var dir string
-	for {
-		stamp := time.Now().UTC().Format("20060102T150405.000Z")
-		dir = filepath.Join(parent, stamp)
-		err := os.Mkdir(dir, 0o755)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return "", err
-		}
-		time.Sleep(time.Millisecond)
-	}
-	link := filepath.Join(parent, LatestLink)
-	tmp := link + ".tmp"
-	_ = os.Remove(tmp)
-	if err := os.Symlink(filepath.Base(dir), tmp); err != nil {
-		return dir, err
-	}
-	if err := os.Rename(tmp, link); err != nil {
-		return dir, err
-	}
-	return dir, nil
-}
-
-func writeJSON(path string, v any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // n1->n2, not n1-\u003en2
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
 }

@@ -16,6 +16,10 @@ import (
 	"github.com/crossfire-dev/crossfire/clusters"
 	"github.com/crossfire-dev/crossfire/db"
 	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/matrix"
+	"github.com/crossfire-dev/crossfire/nemesis"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // TestTheSeamRefusesBeforeAnythingIsMade: a nemesis the database cannot support, an option it
@@ -105,22 +109,23 @@ func TestFaultsThatNeverTookEffectProveNothing(t *testing.T) {
 	assert.Contains(t, res.Stats.NemesisErr, "refuses to be cut")
 	assert.Contains(t, res.Stats.NoFaults, "no fault of partition took effect")
 	assert.Equal(t, checkers.Unknown, res.Valid, "a pass under faults that never happened")
-	assert.Equal(t, checkers.True, harness.ResultOf(res, checkers.LinearizableName).Valid, "the history itself is linearizable")
-	ops := readHistory(t, filepath.Join(res.Dir, harness.HistoryFile))
-	assert.Empty(t, checkers.Windows(ops), "a fault that failed opened a window")
+	assert.Equal(t, checkers.True, matrix.ResultOf(res, checkers.LinearizableName).Valid, "the history itself is linearizable")
+	ops, _, err := history.ReadFile(filepath.Join(res.Dir, runfolder.HistoryFile))
+	require.NoError(t, err)
+	assert.Empty(t, checkers.Windows(ops, nemesis.Faults()), "a fault that failed opened a window")
 }
 
 // TestLoadTestGivesFaultsInOneLine: a schedule read back from test.json, indented and with >
 // escaped as older versions wrote it, has each fault's value as the nemesis wrote it.
 func TestLoadTestGivesFaultsInOneLine(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, harness.TestFile), []byte(`{"name":"x","workload":"register","schedule":[
+	require.NoError(t, os.WriteFile(filepath.Join(dir, runfolder.TestFile), []byte(`{"name":"x","workload":"register","schedule":[
   {"nemesis":"partition","f":"partition","value":{
       "shape": "one-way",
       "cut": ["n1-\u003en2"],
       "offset_ns": 5000000000123
   }}]}`), 0o644))
-	tt, err := harness.LoadTest(dir)
+	tt, err := runfolder.LoadTest(dir)
 	require.NoError(t, err)
 	require.Len(t, tt.Schedule, 1)
 	assert.Equal(t, `{"cut":["n1->n2"],"offset_ns":5000000000123,"shape":"one-way"}`, string(tt.Schedule[0].Value))

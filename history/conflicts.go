@@ -3,16 +3,9 @@ package history
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 )
-
-// ConflictsFile is the name of a run folder's conflict records: every conflict the database
-// under test said it detected, one ConflictRecord per line, from every leader.
-const ConflictsFile = "conflicts.jsonl"
 
 // LoggedVersion is one version of a key as a conflict record shows it: its value and, where the
 // database gives them, its timestamp, the leader that made it (origin, with its sequence number
@@ -25,7 +18,7 @@ type LoggedVersion struct {
 	VV     map[string]uint64 `json:"vv,omitempty"`
 }
 
-// ConflictRecord is one conflict a leader detected: the versions of the key it held (Local), the
+// ConflictRecord is one conflict a leader detected, as a run folder's conflicts.jsonl holds it: the versions of the key it held (Local), the
 // version that arrived concurrent with them (Incoming), and what it kept (Winner). Time is when
 // the leader noticed it, in its own clock's Unix nanoseconds; Strategy is the rule it resolved
 // it by, in the database's own words.
@@ -56,24 +49,6 @@ func ReadConflicts(r io.Reader) ([]ConflictRecord, error) {
 		out = append(out, rec)
 	}
 	return out, s.Err()
-}
-
-// LoadConflicts reads the conflict records of a run folder (dir/ConflictsFile); found says
-// whether the folder has that file at all (a database that detected no conflict leaves an empty
-// one).
-func LoadConflicts(dir string) (recs []ConflictRecord, found bool, err error) {
-	f, err := os.Open(filepath.Join(dir, ConflictsFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	defer f.Close()
-	if recs, err = ReadConflicts(f); err != nil {
-		return nil, true, fmt.Errorf("%s: %w", f.Name(), err)
-	}
-	return recs, true, nil
 }
 
 // WriteConflicts writes records one per line.

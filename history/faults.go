@@ -3,7 +3,6 @@ package history
 import (
 	"encoding/json"
 	"slices"
-	"sync"
 )
 
 // FaultKind is how a history names one kind of fault: the fs of the nemesis ops that start it
@@ -17,42 +16,47 @@ type FaultKind struct {
 	Clock  bool
 }
 
-var faultKinds struct {
-	sync.RWMutex
+// Faults is how a history names its faults: the kinds a reader is told of. Which nemesis op
+// undoes which fault is not in a history's lines, so whoever hands a history to a reader hands
+// it this too (crossfire's nemesis catalog gives its own: nemesis.Faults). A nil or zero Faults
+// knows no kind: every nemesis op is then a fault of its own that nothing undoes.
+type Faults struct {
 	byFault map[string]FaultKind
 	byUndo  map[string][]string
 }
 
-// RegisterFaults tells every reader of histories how a kind of fault is named. The nemesis
-// package registers its whole catalog; a tool that records faults of its own registers them
-// the same way. Registering a name again replaces what it meant.
-func RegisterFaults(k FaultKind) {
-	faultKinds.Lock()
-	defer faultKinds.Unlock()
-	if faultKinds.byFault == nil {
-		faultKinds.byFault, faultKinds.byUndo = map[string]FaultKind{}, map[string][]string{}
-	}
-	for _, f := range k.Faults {
-		faultKinds.byFault[f] = k
-		if !slices.Contains(faultKinds.byUndo[k.Undo], f) {
-			faultKinds.byUndo[k.Undo] = append(faultKinds.byUndo[k.Undo], f)
+// NewFaults knows the given kinds; a name given twice means what it was given last.
+func NewFaults(kinds ...FaultKind) *Faults {
+	f := &Faults{byFault: map[string]FaultKind{}, byUndo: map[string][]string{}}
+	for _, k := range kinds {
+		for _, name := range k.Faults {
+			f.byFault[name] = k
+			if !slices.Contains(f.byUndo[k.Undo], name) {
+				f.byUndo[k.Undo] = append(f.byUndo[k.Undo], name)
+			}
 		}
 	}
+	return f
 }
 
-// Undoes returns the fault fs that a nemesis op named f undoes, and whether f undoes any.
-func Undoes(f string) ([]string, bool) {
-	faultKinds.RLock()
-	defer faultKinds.RUnlock()
-	fs, ok := faultKinds.byUndo[f]
+// Undoes returns the fault fs that a nemesis op named name undoes, and whether it undoes any.
+func (f *Faults) Undoes(name string) ([]string, bool) {
+	if f == nil {
+		return nil, false
+	}
+	fs, ok := f.byUndo[name]
 	return fs, ok
 }
 
-// SkewsClock reports whether a nemesis op named f starts a clock fault.
-func SkewsClock(f string) bool {
-	faultKinds.RLock()
-	defer faultKinds.RUnlock()
-	return faultKinds.byFault[f].Clock
+// SkewsClock reports whether a nemesis op named name starts a clock fault.
+func (f *Faults) SkewsClock(name string) bool {
+	return f != nil && f.byFault[name].Clock
+}
+
+// UndoesClock reports whether a nemesis op named name undoes a clock fault.
+func (f *Faults) UndoesClock(name string) bool {
+	fs, ok := f.Undoes(name)
+	return ok && slices.ContainsFunc(fs, f.SkewsClock)
 }
 
 // ClockNodes are the nodes whose clocks a clock fault's value names: its "nodes", or else its

@@ -17,7 +17,7 @@ import (
 
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/history"
-	_ "github.com/crossfire-dev/crossfire/nemesis" // the fault names, for the windows
+	"github.com/crossfire-dev/crossfire/nemesis"
 )
 
 func readFile(t *testing.T, name string) []history.Op {
@@ -33,7 +33,7 @@ func readFile(t *testing.T, name string) []history.Op {
 
 func check(t *testing.T, ops []history.Op, cs ...checkers.Checker) checkers.Summary {
 	t.Helper()
-	return checkers.Compose(context.Background(), ops, cs...)
+	return checkers.Compose(context.Background(), checkers.Input{History: ops, Faults: nemesis.Faults()}, cs...)
 }
 
 func TestReadsARegisterWithFaults(t *testing.T) {

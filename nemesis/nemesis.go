@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -85,14 +86,18 @@ type positional interface {
 // clockFault is a nemesis whose faults skew the clock of the node their value names.
 type clockFault interface{ SkewsClock() bool }
 
-// The catalog's pairs of fault and undo are how every history names faults: registering them
-// lets the checkers find fault windows (and clock faults) without a list of names of their own.
-func init() {
-	for _, n := range Catalog {
+// Faults is how the catalog's nemeses name their faults in a history: each one's fault fs, the
+// op that undoes them, and whether they skew a clock. Whoever checks a history crossfire recorded
+// hands it to the checkers, which keep no list of names of their own.
+var Faults = sync.OnceValue(func() *history.Faults {
+	var kinds []history.FaultKind
+	for _, name := range Names() {
+		n := Catalog[name]
 		cf, ok := n.(clockFault)
-		history.RegisterFaults(history.FaultKind{Faults: n.Fs(), Undo: n.UndoF(), Clock: ok && cf.SkewsClock()})
+		kinds = append(kinds, history.FaultKind{Faults: n.Fs(), Undo: n.UndoF(), Clock: ok && cf.SkewsClock()})
 	}
-}
+	return history.NewFaults(kinds...)
+})
 
 // Lookup finds the named nemeses; "none" or no names means no nemesis at all.
 func Lookup(names []string) ([]Nemesis, error) {

@@ -337,18 +337,18 @@ func TestRetryAsksEachModeOnlyForWhatItUses(t *testing.T) {
 	}
 }
 
-// TestCatalogPairsNameTheHistorysFaults: the catalog registers its fault and undo names, which
-// is all the checkers know of them.
+// TestCatalogPairsNameTheHistorysFaults: Faults names every nemesis's fault and undo, which is
+// all the checkers are told of them.
 func TestCatalogPairsNameTheHistorysFaults(t *testing.T) {
 	for _, n := range Catalog {
 		for _, f := range n.Fs() {
-			fs, ok := history.Undoes(n.UndoF())
+			fs, ok := Faults().Undoes(n.UndoF())
 			if !ok || !slices.Contains(fs, f) {
 				t.Errorf("%s: %s does not undo %s (%v)", n.Name(), n.UndoF(), f, fs)
 			}
 		}
 	}
-	if !history.SkewsClock("clock-drift") || history.SkewsClock("partition") {
+	if !Faults().SkewsClock("clock-drift") || Faults().SkewsClock("partition") {
 		t.Error("clock faults are not told apart")
 	}
 }
@@ -465,10 +465,10 @@ func TestClockTieFreezesTwoLeadersAtOneInstant(t *testing.T) {
 			t.Fatalf("%s still skewed after the reset: %+v", id, c.set[id])
 		}
 	}
-	if !history.SkewsClock("clock-freeze") {
+	if !Faults().SkewsClock("clock-freeze") {
 		t.Fatal("clock-freeze is not registered as a clock fault")
 	}
-	if fs, ok := history.Undoes("clock-reset"); !ok || !slices.Contains(fs, "clock-freeze") || !slices.Contains(fs, "clock-bump") {
+	if fs, ok := Faults().Undoes("clock-reset"); !ok || !slices.Contains(fs, "clock-freeze") || !slices.Contains(fs, "clock-bump") {
 		t.Fatalf("clock-reset undoes %v", fs)
 	}
 	if err := Check(&Env{Cluster: &fakeCluster{}}, []Nemesis{ClockTie{}}); err == nil || !strings.Contains(err.Error(), "ClockSkewer") {

@@ -23,6 +23,7 @@ import (
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/report/internal/fixture"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // chromiumPath finds Debian's Chromium (or CROSSFIRE_CHROMIUM), or skips the test.
@@ -334,7 +335,7 @@ func cartRun(t *testing.T) string {
 		add(history.Op{Process: p, Type: history.Invoke, F: "add", Key: "c0", Value: item, Node: node})
 		add(history.Op{Process: p, Type: history.OK, F: "add", Key: "c0", Node: node})
 	}
-	fixture.WriteLines(t, filepath.Join(dir, historyFile), ops)
+	fixture.WriteLines(t, filepath.Join(dir, runfolder.HistoryFile), ops)
 	lost := func(i int, cause string) checkers.Anomaly {
 		return checkers.Anomaly{Kind: "lost-add", Key: "c0", Item: fmt.Sprintf("i%d", i), Ops: []int64{int64(2 * i)}, Definite: true, Cause: cause,
 			Description: fmt.Sprintf("c0: the add of i%d was acknowledged, and n1 no longer shows it", i)}
@@ -346,8 +347,8 @@ func cartRun(t *testing.T) string {
 				{Kind: "resurrected", Key: "c0", Item: "i7", Ops: []int64{14}, Definite: true, Cause: checkers.CauseMergeRule, Description: "c0: i7 was removed and n2 shows it again"}}}}},
 		"stats": map[string]any{"ops": 60, "ok": 60, "faults": 2},
 	}
-	fixture.WriteJSON(t, filepath.Join(dir, resultsFile), res)
-	fixture.WriteJSON(t, filepath.Join(dir, testFile), map[string]any{"name": "cart-lww-partition+kill", "db": "regionkv", "workload": "cart",
+	fixture.WriteJSON(t, filepath.Join(dir, runfolder.ResultsFile), res)
+	fixture.WriteJSON(t, filepath.Join(dir, runfolder.TestFile), map[string]any{"name": "cart-lww-partition+kill", "db": "regionkv", "workload": "cart",
 		"nemeses": []string{"partition", "kill"}, "cluster": "local", "nodes": 3})
 	return dir
 }
@@ -444,7 +445,7 @@ func TestReportLanesLegendAndAnomalyGroups(t *testing.T) {
 func TestEveryRunShapeOpens(t *testing.T) {
 	ctx := browser(t)
 	noFault := func(t *testing.T, dir string) {
-		path := filepath.Join(dir, historyFile)
+		path := filepath.Join(dir, runfolder.HistoryFile)
 		f, err := os.Open(path)
 		require.NoError(t, err)
 		r := history.NewReader(f)
@@ -473,13 +474,15 @@ func TestEveryRunShapeOpens(t *testing.T) {
 		{"no fault", noFault, 0, true},
 		{"no fault, no conflict log, no node log", func(t *testing.T, dir string) {
 			noFault(t, dir)
-			require.NoError(t, os.Remove(filepath.Join(dir, history.ConflictsFile)))
+			require.NoError(t, os.Remove(filepath.Join(dir, runfolder.ConflictsFile)))
 			require.NoError(t, os.RemoveAll(filepath.Join(dir, "nodes")))
 		}, 0, true},
 		{"no anomaly", func(t *testing.T, dir string) { validResults(t, dir) }, 1, true},
-		{"no results", func(t *testing.T, dir string) { require.NoError(t, os.Remove(filepath.Join(dir, resultsFile))) }, 1, true},
+		{"no results", func(t *testing.T, dir string) {
+			require.NoError(t, os.Remove(filepath.Join(dir, runfolder.ResultsFile)))
+		}, 1, true},
 		{"empty history", func(t *testing.T, dir string) {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, historyFile), nil, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, runfolder.HistoryFile), nil, 0o644))
 			validResults(t, dir)
 		}, 0, false},
 	}
@@ -507,7 +510,7 @@ func TestEveryRunShapeOpens(t *testing.T) {
 
 // validResults writes a results.json that found nothing wrong.
 func validResults(t *testing.T, dir string) {
-	fixture.WriteJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+	fixture.WriteJSON(t, filepath.Join(dir, runfolder.ResultsFile), map[string]any{
 		"valid": true,
 		"summary": checkers.Summary{Valid: checkers.True, Results: []checkers.Result{
 			{Checker: checkers.LinearizableName, Valid: checkers.True}, {Checker: "well-formed", Valid: checkers.True}}},

@@ -32,18 +32,11 @@ import (
 
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // File is the report's name in a run folder.
-const File = "report.html"
-
-// Files of a run folder the report reads (the harness writes them; the names are HISTORY.md's
-// and DESIGN.md's).
-const (
-	testFile    = "test.json"
-	historyFile = "history.jsonl"
-	resultsFile = "results.json"
-)
+const File = runfolder.ReportFile
 
 // Limits on what the page carries, so that it stays quick to open.
 const (
@@ -258,15 +251,15 @@ type nodeLog struct {
 
 func load(dir string) (view, error) {
 	v := view{Script: template.JS(script), Style: template.CSS(style), Generated: time.Now().UTC().Format(time.RFC3339)}
-	if b, err := os.ReadFile(filepath.Join(dir, testFile)); err == nil {
+	if b, err := os.ReadFile(filepath.Join(dir, runfolder.TestFile)); err == nil {
 		if json.Unmarshal(b, &v.Test) == nil {
 			v.HasTest = true
 		}
 	}
 	var res results
-	if b, err := os.ReadFile(filepath.Join(dir, resultsFile)); err == nil {
+	if b, err := os.ReadFile(filepath.Join(dir, runfolder.ResultsFile)); err == nil {
 		if err := json.Unmarshal(b, &res); err != nil {
-			return v, fmt.Errorf("report: %s: %w", resultsFile, err)
+			return v, fmt.Errorf("report: %s: %w", runfolder.ResultsFile, err)
 		}
 		v.HasResult = true
 		v.Valid = res.Summary.Valid.String()
@@ -277,14 +270,14 @@ func load(dir string) (view, error) {
 		v.Title = filepath.Base(dir)
 	}
 
-	f, err := os.Open(filepath.Join(dir, historyFile))
+	f, err := os.Open(filepath.Join(dir, runfolder.HistoryFile))
 	if err != nil {
 		return v, fmt.Errorf("report: %w", err)
 	}
 	defer f.Close()
 	tl, err := buildTimeline(f)
 	if err != nil {
-		return v, fmt.Errorf("report: %s: %w", historyFile, err)
+		return v, fmt.Errorf("report: %s: %w", runfolder.HistoryFile, err)
 	}
 	v.Windows, v.Ops, v.Truncated = tl.windows, tl.nOps, tl.truncated
 
@@ -352,7 +345,7 @@ func load(dir string) (view, error) {
 // loadConflicts reads the conflict records; with the run's start (wall-clock ns, 0 if unknown),
 // their times and timestamps read as seconds since it, as everything else on the page does.
 func loadConflicts(dir string, start int64) (conflictsView, error) {
-	recs, found, err := history.LoadConflicts(dir)
+	recs, found, err := runfolder.LoadConflicts(dir)
 	if err != nil {
 		return conflictsView{}, fmt.Errorf("report: %w", err)
 	}

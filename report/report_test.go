@@ -18,8 +18,8 @@ import (
 
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/history"
-	_ "github.com/crossfire-dev/crossfire/nemesis" // the nemesis catalog registers how histories name faults
 	"github.com/crossfire-dev/crossfire/report/internal/fixture"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // pageData pulls the timeline's data back out of a page.
@@ -130,7 +130,7 @@ func TestReportEscapesWhatTheStoreSaid(t *testing.T) {
 
 func TestReportWithoutResultsOrLogs(t *testing.T) {
 	dir := t.TempDir()
-	fixture.WriteLines(t, filepath.Join(dir, historyFile), []history.Op{
+	fixture.WriteLines(t, filepath.Join(dir, runfolder.HistoryFile), []history.Op{
 		{Index: 0, Time: 10, Process: 0, Type: history.Invoke, F: "read", Key: "x", Node: "n1"},
 	})
 	var buf bytes.Buffer
@@ -146,7 +146,7 @@ func TestReportWithoutResultsOrLogs(t *testing.T) {
 		t.Errorf("a folder without a history: err = %v", err)
 	}
 	bad := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bad, historyFile), []byte("{\"index\":0,\"time\":1,\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\nnot json\n{}\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(bad, runfolder.HistoryFile), []byte("{\"index\":0,\"time\":1,\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\nnot json\n{}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := Build(&buf, bad); err == nil || !strings.Contains(err.Error(), "line 2") {
@@ -157,7 +157,7 @@ func TestReportWithoutResultsOrLogs(t *testing.T) {
 // TestReportSaysNoFaultTookEffect: a run whose faults all failed says so beside the faults.
 func TestReportSaysNoFaultTookEffect(t *testing.T) {
 	dir := fixture.Run(t, 0)
-	fixture.WriteJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+	fixture.WriteJSON(t, filepath.Join(dir, runfolder.ResultsFile), map[string]any{
 		"valid":   "unknown",
 		"summary": checkers.Summary{Valid: checkers.True, Results: []checkers.Result{{Checker: "well-formed", Valid: checkers.True}}},
 		"stats":   map[string]any{"ops": 8, "ok": 4, "fail": 1, "info": 1, "faults": 0, "no_faults": "no fault of partition took effect (1 planned)"},
@@ -177,7 +177,7 @@ func TestReportShowsTheCosts(t *testing.T) {
 	dir := fixture.Run(t, 0)
 	costs := checkers.Costs{Leaders: []checkers.LeaderCosts{{Node: "n1", OK: 3, P50NS: 4_000_000, P99NS: 250_000_000}},
 		UnderFault: checkers.Availability{Ops: 9, OK: 3}, Clear: checkers.Availability{Ops: 10, OK: 10}}
-	fixture.WriteJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+	fixture.WriteJSON(t, filepath.Join(dir, runfolder.ResultsFile), map[string]any{
 		"valid": true, "summary": checkers.Summary{Valid: checkers.True},
 		"stats": map[string]any{"ops": 19, "faults": 1, "costs": costs},
 	})
@@ -200,7 +200,7 @@ func TestReportShowsTheCosts(t *testing.T) {
 func TestConflictTimesAreSecondsSinceTheStart(t *testing.T) {
 	dir := fixture.Run(t, 0)
 	const start = int64(1_800_000_000_000_000_000)
-	fixture.WriteJSON(t, filepath.Join(dir, resultsFile), map[string]any{
+	fixture.WriteJSON(t, filepath.Join(dir, runfolder.ResultsFile), map[string]any{
 		"valid": true, "summary": checkers.Summary{Valid: checkers.True},
 		"stats": map[string]any{"ops": 8, "faults": 1, "start_unix_ns": start},
 	})
@@ -210,7 +210,7 @@ func TestConflictTimesAreSecondsSinceTheStart(t *testing.T) {
 		Winner:   history.LoggedVersion{Value: []byte(`2`), TS: start + 2_000_000_000, Origin: "n3", Seq: 1}}
 	var b bytes.Buffer
 	require.NoError(t, history.WriteConflicts(&b, []history.ConflictRecord{rec}))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, history.ConflictsFile), b.Bytes(), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, runfolder.ConflictsFile), b.Bytes(), 0o644))
 	var page bytes.Buffer
 	require.NoError(t, Build(&page, dir))
 	for _, want := range []string{"<td>2.500s</td>", "ts 1.250s", "ts 2.000s"} {

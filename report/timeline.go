@@ -7,6 +7,7 @@ import (
 
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/nemesis"
 )
 
 // Outcome codes of an op in the page's data.
@@ -81,7 +82,7 @@ func buildTimeline(r io.Reader) (*timeline, error) {
 	var laneNode []int32             // lane -> node index
 	var laneProc []int               // lane -> process
 	var pending history.Matcher[int] // each process's op awaiting its completion
-	var nemesis []history.Op         // for the windows
+	var faults []history.Op          // the nemesis's ops, for the windows
 	var last int64
 	for {
 		op, err := hr.Next()
@@ -93,7 +94,7 @@ func buildTimeline(r io.Reader) (*timeline, error) {
 		}
 		last = op.Time
 		if op.IsNemesis() {
-			nemesis = append(nemesis, history.Op{Index: op.Index, Time: op.Time, Process: op.Process, Type: op.Type, F: op.F, Value: op.Value})
+			faults = append(faults, history.Op{Index: op.Index, Time: op.Time, Process: op.Process, Type: op.Type, F: op.F, Value: op.Value})
 			continue
 		}
 		us := op.Time / 1000
@@ -188,7 +189,7 @@ func buildTimeline(r io.Reader) (*timeline, error) {
 		d.Lane[i] = newPos[l]
 	}
 
-	ws := checkers.Windows(nemesis)
+	ws := checkers.Windows(faults, nemesis.Faults())
 	for _, w := range ws {
 		end := w.End
 		if w.EndIndex < 0 || end > last {

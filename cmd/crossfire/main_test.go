@@ -29,6 +29,8 @@ import (
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/internal/cli"
 	_ "github.com/crossfire-dev/crossfire/internal/engine" // the whole of crossfire, as crossfire-engine links it
+	"github.com/crossfire-dev/crossfire/matrix"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 const (
@@ -193,7 +195,7 @@ func TestKilledRunStillChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	hist := filepath.Join(store, "killed", harness.LatestLink, harness.HistoryFile)
+	hist := filepath.Join(store, "killed", runfolder.LatestLink, runfolder.HistoryFile)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		b, _ := os.ReadFile(hist)
@@ -209,7 +211,7 @@ func TestKilledRunStillChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	runDir, err := filepath.EvalSymlinks(filepath.Join(store, "killed", harness.LatestLink))
+	runDir, err := filepath.EvalSymlinks(filepath.Join(store, "killed", runfolder.LatestLink))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,14 +262,14 @@ func TestRunAndRerun(t *testing.T) {
 	if !strings.Contains(errs, "seed 11") || !strings.Contains(out, "run folder: ") || !strings.Contains(out, "/report.html\n") {
 		t.Fatalf("the run does not name its seed and folder:\n%s%s", out, errs)
 	}
-	first, err := harness.LoadTest(filepath.Join(store, "first", harness.LatestLink))
+	first, err := runfolder.LoadTest(filepath.Join(store, "first", runfolder.LatestLink))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(first.Schedule) == 0 {
 		t.Fatal("no faults were planned")
 	}
-	code, out, errs = crossfire("run", "--store", store, "--from", filepath.Join(store, "first", harness.LatestLink, harness.TestFile))
+	code, out, errs = crossfire("run", "--store", store, "--from", filepath.Join(store, "first", runfolder.LatestLink, runfolder.TestFile))
 	if code != exitInvalid && code != exitValid {
 		t.Fatalf("rerun: exit %d\n%s%s", code, out, errs)
 	}
@@ -275,7 +277,7 @@ func TestRunAndRerun(t *testing.T) {
 	if len(entries) != 3 { // two runs and latest
 		t.Fatalf("rerun did not land beside the first run: %d entries", len(entries))
 	}
-	second, err := harness.LoadTest(filepath.Join(store, "first", harness.LatestLink))
+	second, err := runfolder.LoadTest(filepath.Join(store, "first", runfolder.LatestLink))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +301,7 @@ func TestInterruptedRunHealsAndChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	hist := filepath.Join(store, "interrupted", harness.LatestLink, harness.HistoryFile)
+	hist := filepath.Join(store, "interrupted", runfolder.LatestLink, runfolder.HistoryFile)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		// Wait until a fault is in force, so that healing has something to do.
@@ -329,17 +331,17 @@ func TestInterruptedRunHealsAndChecks(t *testing.T) {
 	if !strings.Contains(stdout.String(), "interrupted") || !strings.Contains(stdout.String(), "verdict:") {
 		t.Fatalf("output does not say interrupted with a verdict:\n%s", stdout.String())
 	}
-	runDir, err := filepath.EvalSymlinks(filepath.Join(store, "interrupted", harness.LatestLink))
+	runDir, err := filepath.EvalSymlinks(filepath.Join(store, "interrupted", runfolder.LatestLink))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var res harness.Result
-	b, err := os.ReadFile(filepath.Join(runDir, harness.ResultsFile))
+	b, err := os.ReadFile(filepath.Join(runDir, runfolder.ResultsFile))
 	if err != nil || json.Unmarshal(b, &res) != nil || !res.Stats.Interrupted {
 		t.Fatalf("results.json does not record the interruption: %v %s", err, b)
 	}
 	// The heal ran: the history ends with the nemesis undoing its faults.
-	hb, _ := os.ReadFile(filepath.Join(runDir, harness.HistoryFile))
+	hb, _ := os.ReadFile(filepath.Join(runDir, runfolder.HistoryFile))
 	if !bytes.Contains(hb, []byte(`"f":"resume"`)) || !bytes.Contains(hb, []byte(`"f":"heal"`)) {
 		t.Fatal("the history records no heal after the interruption")
 	}
@@ -347,7 +349,7 @@ func TestInterruptedRunHealsAndChecks(t *testing.T) {
 	if !bytes.Contains(hb, []byte(`"final":true`)) {
 		t.Fatal("the history has no final reads after the interruption")
 	}
-	if c := harness.ResultOf(res, checkers.ConvergenceName); c.Valid == checkers.Unknown || c.NotApplicable != "" {
+	if c := matrix.ResultOf(res, checkers.ConvergenceName); c.Valid == checkers.Unknown || c.NotApplicable != "" {
 		t.Fatalf("convergence could not judge an interrupted run: %s", c)
 	}
 	if left := processesMentioning(runDir); len(left) > 0 {
@@ -422,7 +424,7 @@ func TestMatrixCommand(t *testing.T) {
 	if !strings.Contains(string(md), "| register lww | 4 | n1 ") {
 		t.Errorf("the summary has no costs table:\n%s", md)
 	}
-	if _, err := os.Stat(filepath.Join(outs[0].Dir, harness.HistoryFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(outs[0].Dir, runfolder.HistoryFile)); err != nil {
 		t.Errorf("the run folder was not kept: %v", err)
 	}
 }
@@ -526,7 +528,7 @@ func runsLeaveNothing(t *testing.T, dc *client.Client, runs int, args ...string)
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 			if how != "finish" {
-				hist := filepath.Join(store, name, harness.LatestLink, harness.HistoryFile)
+				hist := filepath.Join(store, name, runfolder.LatestLink, runfolder.HistoryFile)
 				deadline := time.Now().Add(90 * time.Second)
 				for { // in the middle of the faults
 					b, _ := os.ReadFile(hist)

@@ -7,36 +7,37 @@ import (
 	"time"
 
 	"github.com/crossfire-dev/crossfire/checkers"
-	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/matrix"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
-// Matrix implements harness.Validated: MariaDB's rows, in containers. With Galera, single-leader
+// Matrix implements matrix.Validated: MariaDB's rows, in containers. With Galera, single-leader
 // registers must pass under partitions and kills; a purchase written as a read, a check and a
 // write of the read value loses updates with no fault at all (Jepsen's P4, lost update), while
 // the same sale as one conditional UPDATE stays correct under partitions, since certification
 // serialises the row's writes. Asynchronous multi-master detects no conflict: under partitions
 // registers diverge for good or replication stops, and carts lose or bring back items.
-func (DB) Matrix() []harness.MatrixRow {
-	return []harness.MatrixRow{
+func (DB) Matrix() []matrix.Row {
+	return []matrix.Row{
 		{
 			Name: "galera register single-leader", Expect: "valid (linearizable)",
-			Test: func(seed uint64, _ string) harness.Test {
+			Test: func(seed uint64, _ string) runfolder.Test {
 				// Every client is at n1, and a killed Galera leader takes 10 to 20 s to recover its
 				// position and rejoin: a longer run, with quieter gaps between faults.
 				t := matrixTest("galera-register-single-leader", "register", map[string]string{"strategy": SingleLeader}, []string{"partition", "kill"}, seed)
 				t.Duration, t.Interval, t.FaultDuration = 40*time.Second, 3*time.Second, 2*time.Second
 				return t
 			},
-			Judge: harness.JudgeLinearizableControl,
+			Judge: matrix.JudgeLinearizableControl,
 		},
 		{
 			Name: "galera inventory read-modify-write", Expect: "definite oversell or lost stock, with no fault (P4)",
-			Test: func(seed uint64, _ string) harness.Test {
+			Test: func(seed uint64, _ string) runfolder.Test {
 				return matrixTest("galera-inventory-read-modify-write", "inventory", map[string]string{"buy": BuyReadModifyWrite}, []string{"none"}, seed)
 			},
-			Judge: func(res harness.Result) error {
-				o := harness.ResultOf(res, checkers.OversellName)
-				if o.Valid != checkers.False || !harness.HasAnomaly(o, "oversell", "") && !harness.HasAnomaly(o, "stock-mismatch", "") {
+			Judge: func(res runfolder.Result) error {
+				o := matrix.ResultOf(res, checkers.OversellName)
+				if o.Valid != checkers.False || !matrix.HasAnomaly(o, "oversell", "") && !matrix.HasAnomaly(o, "stock-mismatch", "") {
 					return fmt.Errorf("oversell flagged no definite oversell or stock mismatch (%s)", o.Valid)
 				}
 				return nil
@@ -44,7 +45,7 @@ func (DB) Matrix() []harness.MatrixRow {
 		},
 		{
 			Name: "galera inventory decrement", Expect: "valid",
-			Test: func(seed uint64, _ string) harness.Test {
+			Test: func(seed uint64, _ string) runfolder.Test {
 				// Order rows keyed by the request (dedup): with a row per sale, a purchase whose
 				// connection broke while it committed and that was retried at another leader was
 				// sold twice (seed 1, on a loaded machine: the retry's check for the request ran
@@ -56,11 +57,11 @@ func (DB) Matrix() []harness.MatrixRow {
 				t.Duration = 20 * time.Second
 				return t
 			},
-			Judge: func(res harness.Result) error {
-				if err := harness.ExpectValid(res, 100, 2); err != nil {
+			Judge: func(res runfolder.Result) error {
+				if err := matrix.ExpectValid(res, 100, 2); err != nil {
 					return err
 				}
-				if rows := harness.StatInt(harness.ResultOf(res, checkers.DedupName).Stats["order_rows"]); rows < 20 {
+				if rows := matrix.StatInt(matrix.ResultOf(res, checkers.DedupName).Stats["order_rows"]); rows < 20 {
 					return errors.New("too few sales to judge")
 				}
 				return nil
@@ -68,12 +69,12 @@ func (DB) Matrix() []harness.MatrixRow {
 		},
 		{
 			Name: "async register", Expect: "acknowledged writes lost (not linearizable)",
-			Test: func(seed uint64, _ string) harness.Test {
+			Test: func(seed uint64, _ string) runfolder.Test {
 				return matrixTest("async-register", "register", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"partition"}, seed)
 			},
-			Judge: func(res harness.Result) error {
-				lin := harness.ResultOf(res, checkers.LinearizableName)
-				if lin.Valid != checkers.False || !harness.HasAnomaly(lin, "nonlinearizable", "") {
+			Judge: func(res runfolder.Result) error {
+				lin := matrix.ResultOf(res, checkers.LinearizableName)
+				if lin.Valid != checkers.False || !matrix.HasAnomaly(lin, "nonlinearizable", "") {
 					return fmt.Errorf("linearizable judged %s with %d anomalies", lin.Valid, len(lin.Anomalies))
 				}
 				return nil
@@ -81,10 +82,10 @@ func (DB) Matrix() []harness.MatrixRow {
 		},
 		{
 			Name: "async cart strict", Expect: "replication stops, named",
-			Test: func(seed uint64, _ string) harness.Test {
+			Test: func(seed uint64, _ string) runfolder.Test {
 				return matrixTest("async-cart-strict", "cart", map[string]string{"replication": Async, "exec-mode": "strict"}, []string{"partition"}, seed)
 			},
-			Judge: func(res harness.Result) error {
+			Judge: func(res runfolder.Result) error {
 				if strings.Contains(res.Stats.QuiesceErr, "replication stopped") && strings.Contains(res.Stats.QuiesceErr, "channel from_n") {
 					return nil
 				}
@@ -93,16 +94,16 @@ func (DB) Matrix() []harness.MatrixRow {
 		},
 		{
 			Name: "async cart idempotent", Expect: "lost or resurrected items",
-			Test: func(seed uint64, _ string) harness.Test {
+			Test: func(seed uint64, _ string) runfolder.Test {
 				// As for the profile row: only a leader cut from both peers is separated, and
 				// the last cut is held until the workload stops.
 				t := matrixTest("async-cart-idempotent", "cart", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"isolate"}, seed)
 				t.HoldLast = true
 				return t
 			},
-			Judge: func(res harness.Result) error {
-				cart := harness.ResultOf(res, checkers.CartName)
-				if cart.Valid == checkers.False && (harness.HasAnomaly(cart, "lost-add", "") || harness.HasAnomaly(cart, "resurrected", "")) {
+			Judge: func(res runfolder.Result) error {
+				cart := matrix.ResultOf(res, checkers.CartName)
+				if cart.Valid == checkers.False && (matrix.HasAnomaly(cart, "lost-add", "") || matrix.HasAnomaly(cart, "resurrected", "")) {
 					return nil
 				}
 				return fmt.Errorf("no definite lost add and no definite resurrection (cart %s)", cart.Valid)
@@ -110,14 +111,14 @@ func (DB) Matrix() []harness.MatrixRow {
 		},
 		{
 			Name: "galera profile", Expect: "valid (of two concurrent edits of a row, certification fails one)",
-			Test: func(seed uint64, _ string) harness.Test {
+			Test: func(seed uint64, _ string) runfolder.Test {
 				return matrixTest("galera-profile", "profile", nil, []string{"partition"}, seed)
 			},
-			Judge: func(res harness.Result) error { return harness.ExpectValid(res, 100, 2) },
+			Judge: func(res runfolder.Result) error { return matrix.ExpectValid(res, 100, 2) },
 		},
 		{
 			Name: "async profile idempotent", Expect: "an edit of one column lost under an edit of another (the row image collapsed)",
-			Test: func(seed uint64, _ string) harness.Test {
+			Test: func(seed uint64, _ string) runfolder.Test {
 				// Every leader relays what it applies (log_slave_updates), so only a leader cut
 				// from both peers is separated from them. And the final records show an edit
 				// lost only if no later edit of the field covers it: the last cut lasts until
@@ -126,8 +127,8 @@ func (DB) Matrix() []harness.MatrixRow {
 				t.HoldLast = true
 				return t
 			},
-			Judge: func(res harness.Result) error {
-				if f := harness.ResultOf(res, checkers.FieldsName); f.Valid != checkers.False || !harness.HasAnomaly(f, "lost-field-edit", "") {
+			Judge: func(res runfolder.Result) error {
+				if f := matrix.ResultOf(res, checkers.FieldsName); f.Valid != checkers.False || !matrix.HasAnomaly(f, "lost-field-edit", "") {
 					return fmt.Errorf("no definite lost field edit (fields %s)", f.Valid)
 				}
 				return nil
@@ -137,9 +138,9 @@ func (DB) Matrix() []harness.MatrixRow {
 }
 
 // matrixTest is a row's test: containers, Galera, a short run.
-func matrixTest(what, workload string, options map[string]string, nemeses []string, seed uint64) harness.Test {
-	return harness.Test{
-		Name: harness.MatrixName("mariadb-"+what, seed, harness.ClusterDocker), DB: Name, Cluster: harness.ClusterDocker,
+func matrixTest(what, workload string, options map[string]string, nemeses []string, seed uint64) runfolder.Test {
+	return runfolder.Test{
+		Name: matrix.Name("mariadb-"+what, seed, runfolder.ClusterDocker), DB: Name, Cluster: runfolder.ClusterDocker,
 		Workload: workload, Options: options, Nemeses: nemeses, Seed: seed,
 		Duration: 10 * time.Second, Rate: 120, Concurrency: 9, Interval: 700 * time.Millisecond, FaultDuration: 1500 * time.Millisecond,
 		Quiesce: 30 * time.Second,

@@ -12,6 +12,8 @@ import (
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/harness/harnesstest"
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/nemesis"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // matrixSeeds are the seeds every row of the validation matrix runs with in go test.
@@ -44,11 +46,16 @@ func TestMatrix(t *testing.T) {
 // runFolderIsComplete checks that a failing run leaves everything an engineer opens first.
 func runFolderIsComplete(t *testing.T, res harness.Result) {
 	t.Helper()
-	for _, f := range []string{harness.TestFile, harness.HistoryFile, harness.ResultsFile, checkers.VisualizationFile, "nodes/n1/node.log"} {
+	for _, f := range []string{runfolder.TestFile, runfolder.HistoryFile, runfolder.ResultsFile, checkers.VisualizationFile, "nodes/n1/node.log"} {
 		if _, err := os.Stat(filepath.Join(res.Dir, f)); err != nil {
 			t.Errorf("run folder lacks %s", f)
 		}
 	}
+}
+
+// withConflicts is a history crossfire recorded, with its conflict records.
+func withConflicts(ops []history.Op, recs []history.ConflictRecord) checkers.Input {
+	return checkers.Input{History: ops, Faults: nemesis.Faults(), Records: checkers.Records{Conflicts: recs, ConflictsKept: true}}
 }
 
 // lostRecordsAreFound: a leader that drops one conflict record in twenty is caught. The run's
@@ -57,12 +64,12 @@ func runFolderIsComplete(t *testing.T, res harness.Result) {
 // shows depends on what each leader was read holding).
 func lostRecordsAreFound(t *testing.T, res harness.Result) {
 	t.Helper()
-	recs, _, err := history.LoadConflicts(res.Dir)
+	recs, _, err := runfolder.LoadConflicts(res.Dir)
 	if err != nil || len(recs) < 40 {
 		t.Fatalf("too few conflict records to drop one in twenty (%d, %v)", len(recs), err)
 	}
-	ops := readHistory(t, filepath.Join(res.Dir, harness.HistoryFile))
-	if r := checkers.Run(context.Background(), checkers.Conflicts{Logs: recs, Loaded: true}, ops); r.Valid != checkers.True {
+	ops := readHistory(t, filepath.Join(res.Dir, runfolder.HistoryFile))
+	if r := checkers.Run(context.Background(), checkers.Conflicts{}, withConflicts(ops, recs)); r.Valid != checkers.True {
 		t.Fatalf("the complete log: %s", r)
 	}
 	found := 0
@@ -73,7 +80,7 @@ func lostRecordsAreFound(t *testing.T, res harness.Result) {
 				kept = append(kept, rec)
 			}
 		}
-		if r := checkers.Run(context.Background(), checkers.Conflicts{Logs: kept, Loaded: true}, ops); r.Valid == checkers.False {
+		if r := checkers.Run(context.Background(), checkers.Conflicts{}, withConflicts(ops, kept)); r.Valid == checkers.False {
 			found++
 		}
 	}

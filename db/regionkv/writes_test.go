@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // TestWritesLinearizable: a stale read in the middle of a run is left out; a final read that
@@ -13,7 +13,7 @@ import (
 func TestWritesLinearizable(t *testing.T) {
 	run := func(lines string) error {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, harness.HistoryFile), []byte(lines), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, runfolder.HistoryFile), []byte(lines), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return writesLinearizable(dir)

@@ -19,6 +19,8 @@ import (
 
 	_ "github.com/crossfire-dev/crossfire/db/builtin" // the databases crossfire ships, in the catalog
 	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/matrix"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // Store is the store directory tests write their runs to.
@@ -53,7 +55,7 @@ func Run(t testing.TB, test harness.Test) harness.Result {
 
 // Matrix runs every row of a validation matrix once, with one seed on one cluster kind, as a
 // subtest named after the row, and fails the rows whose verdict is not the expected one.
-func Matrix(t *testing.T, rows []harness.MatrixRow, seed uint64, cluster string) {
+func Matrix(t *testing.T, rows []matrix.Row, seed uint64, cluster string) {
 	t.Helper()
 	for _, row := range rows {
 		t.Run(strings.ReplaceAll(row.Name, " ", "_"), func(t *testing.T) {
@@ -69,7 +71,7 @@ func Matrix(t *testing.T, rows []harness.MatrixRow, seed uint64, cluster string)
 func removeRun(dir string) {
 	_ = os.RemoveAll(dir)
 	parent := filepath.Dir(dir)
-	link := filepath.Join(parent, harness.LatestLink)
+	link := filepath.Join(parent, runfolder.LatestLink)
 	if target, err := os.Readlink(link); err == nil && target == filepath.Base(dir) {
 		_ = os.Remove(link)
 	}
@@ -84,9 +86,9 @@ var powerSeeds = flag.Int("power-seeds", 5, "seeds per row in the detection-powe
 // seeds whose run came out as the row expects (found-%) and the median time from the start of
 // the main phase to its first definite anomaly (s-to-first; the moment the last op of its
 // evidence completed; the cluster's start and the setup left out). Run it with -benchtime 1x: one iteration is every seed.
-func DetectionPower(b *testing.B, rows []harness.MatrixRow, cluster string) {
+func DetectionPower(b *testing.B, rows []matrix.Row, cluster string) {
 	for _, row := range rows {
-		if !harness.ExpectsAnomaly(row) {
+		if !matrix.ExpectsAnomaly(row) {
 			continue
 		}
 		b.Run(strings.ReplaceAll(row.Name, " ", "_"), func(b *testing.B) {
@@ -99,7 +101,7 @@ func DetectionPower(b *testing.B, rows []harness.MatrixRow, cluster string) {
 						b.Fatalf("seed %d: %v", seed, err)
 					}
 					why := row.Judge(res)
-					first, ok := harness.FirstAnomaly(res)
+					first, ok := matrix.FirstAnomaly(res)
 					if why == nil {
 						found++
 					}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,8 +16,8 @@ import (
 	"time"
 
 	"github.com/crossfire-dev/crossfire/checkers"
-	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/runfolder"
 	"github.com/crossfire-dev/crossfire/workloads"
 )
 
@@ -68,7 +67,7 @@ input.`, stderr)
 				fmt.Fprintf(stderr, "crossfire check: %v\n", err)
 				return exitEnv
 			}
-			o.converted = filepath.Join(*out, harness.HistoryFile) // a Jepsen history, converted: crossfire report draws it
+			o.converted = filepath.Join(*out, runfolder.HistoryFile) // a Jepsen history, converted: crossfire report draws it
 		}
 		c := checkPath(ctx, targets[0], o)
 		for _, n := range c.notes {
@@ -79,10 +78,10 @@ input.`, stderr)
 			return c.code
 		}
 		if *out != "" {
-			err := harness.WriteArtifacts(*out, c.summary)
+			err := runfolder.WriteArtifacts(*out, c.summary)
 			if err == nil {
 				b, _ := json.MarshalIndent(c.summary, "", "  ")
-				err = os.WriteFile(filepath.Join(*out, harness.ResultsFile), append(b, '\n'), 0o644)
+				err = os.WriteFile(filepath.Join(*out, runfolder.ResultsFile), append(b, '\n'), 0o644)
 			}
 			if err != nil {
 				fmt.Fprintf(stderr, "crossfire check: writing %s: %v\n", *out, err)
@@ -196,7 +195,7 @@ func checkTargets(path string) ([]string, error) {
 	if !st.IsDir() {
 		return []string{path}, nil
 	}
-	if _, err := os.Stat(filepath.Join(path, harness.HistoryFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(path, runfolder.HistoryFile)); err == nil {
 		return []string{path}, nil
 	}
 	if _, err := os.Stat(filepath.Join(path, JepsenHistoryFile)); err == nil {
@@ -210,7 +209,7 @@ func checkTargets(path string) ([]string, error) {
 		if d.Type()&os.ModeSymlink != 0 { // latest: the run is found under its own name
 			return nil
 		}
-		if !d.IsDir() && (d.Name() == harness.HistoryFile || d.Name() == JepsenHistoryFile) && !slices.Contains(found, filepath.Dir(p)) {
+		if !d.IsDir() && (d.Name() == runfolder.HistoryFile || d.Name() == JepsenHistoryFile) && !slices.Contains(found, filepath.Dir(p)) {
 			found = append(found, filepath.Dir(p))
 		}
 		return nil
@@ -219,7 +218,7 @@ func checkTargets(path string) ([]string, error) {
 		return nil, err
 	}
 	if len(found) == 0 {
-		return nil, fmt.Errorf("%s holds no %s, nor a run folder with one", path, harness.HistoryFile)
+		return nil, fmt.Errorf("%s holds no %s, nor a run folder with one", path, runfolder.HistoryFile)
 	}
 	sort.Strings(found)
 	return found, nil
@@ -235,20 +234,13 @@ func checkPath(ctx context.Context, path string, o checkOptions) (c checkOutcome
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
-	workload := o.workload
-	file := path
+	dir, file := "", path
 	if st.IsDir() {
-		file = filepath.Join(path, harness.HistoryFile)
+		dir, file = path, filepath.Join(path, runfolder.HistoryFile)
 		if _, err := os.Stat(file); err != nil {
 			if _, err := os.Stat(filepath.Join(path, JepsenHistoryFile)); err == nil {
 				file = filepath.Join(path, JepsenHistoryFile)
 			}
-		}
-		if t, err := harness.LoadTest(path); err == nil && t.Workload != "" {
-			if workload != "" && workload != t.Workload {
-				return fail(exitUsage, "%s is a run of the %s workload; --workload %s contradicts its test.json", path, t.Workload, workload)
-			}
-			workload = t.Workload
 		}
 	}
 	shown := file // the file as the user named it
@@ -272,83 +264,24 @@ func checkPath(ctx context.Context, path string, o checkOptions) (c checkOutcome
 		c.notes = append(c.notes, fmt.Sprintf("%s: read as a Jepsen history (%d ops)", file, n))
 		shown, file = file, dst
 	}
-	if workload == "" && o.names == "" {
-		fs, err := clientOps(file)
-		if err != nil {
-			return fail(exitUsage, "%v", err)
-		}
-		w, err := workloads.Infer(fs)
-		if err != nil {
-			return fail(exitUsage, "%s: cannot tell its workload: %v; say it with --workload", file, err)
-		}
-		c.notes = append(c.notes, fmt.Sprintf("%s: the %s workload, from the names of its operations (%s)", shown, w, strings.Join(fs, ", ")))
-		workload = w
-	}
-	var cs []checkers.Checker
-	if o.names != "" {
-		cs, err = checkers.Lookup(splitList(o.names))
-	} else {
-		cs, err = harness.DefaultCheckers(workload)
-	}
-	if err == nil && st.IsDir() {
-		var leftOut []string
-		cs, leftOut, err = harness.WithRunFolder(cs, path)
-		for _, why := range leftOut {
-			c.notes = append(c.notes, "not checked: "+why)
-		}
-	} else if err == nil && o.names == "" {
-		// A bare history has no conflict logs: leave out, by default, what needs them.
-		kept := cs[:0]
-		for _, ch := range cs {
-			if _, needsRun := ch.(checkers.Conflicts); needsRun {
-				c.notes = append(c.notes, ch.Name()+" needs a run folder (its conflict records); left out for a bare history")
-				continue
-			}
-			kept = append(kept, ch)
-		}
-		cs = kept
+	checked, err := runfolder.Check(ctx, dir, file, runfolder.CheckOptions{Workload: o.workload, Checkers: splitList(o.names), Timeout: o.timeout})
+	for _, n := range checked.Notes {
+		c.notes = append(c.notes, shown+": "+n)
 	}
 	if err != nil {
-		return fail(exitUsage, "%v", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	summary, truncated, err := harness.CheckFile(ctx, file, cs)
-	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), runfolder.ErrUsage.Error()+": ")
 		var le *history.LineError
 		if errors.As(err, &le) {
-			return fail(exitUsage, "%s: line %d: %v", file, le.Line, le.Err)
+			msg = fmt.Sprintf("%s: line %d: %v", file, le.Line, le.Err)
 		}
-		return fail(exitUsage, "%v", err)
+		if strings.Contains(msg, "cannot tell its workload") {
+			msg += " with --workload"
+		}
+		return fail(exitUsage, "%s", msg)
 	}
-	if truncated {
+	if checked.Truncated {
 		c.notes = append(c.notes, file+" ends in a partly written line (an interrupted run); it was skipped")
 	}
-	c.summary, c.code = summary, exitFor(summary.Valid)
+	c.summary, c.code = checked.Summary, exitFor(checked.Summary.Valid)
 	return c
-}
-
-// clientOps lists, sorted, the names of a history's client operations. A history that cannot be
-// read is an error naming its line.
-func clientOps(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := history.NewReader(f)
-	seen := map[string]bool{}
-	for {
-		op, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if !op.IsNemesis() {
-			seen[op.F] = true
-		}
-	}
-	return slices.Sorted(maps.Keys(seen)), nil
 }

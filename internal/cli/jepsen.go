@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/jepsen"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // JepsenHistoryFile is the history Jepsen writes into each run's folder.
@@ -57,7 +57,7 @@ other workloads' ops keep their key in :key. crossfire check reads the EDN back.
 	}
 	path := runFolder(fs.Arg(0))
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, harness.HistoryFile)
+		path = filepath.Join(path, runfolder.HistoryFile)
 	}
 	// Two passes over the file, so that no more than the ops in flight is held: the first
 	// checks every line and learns whether the register is keyed, which the first op written

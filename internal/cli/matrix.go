@@ -14,6 +14,7 @@ import (
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/db"
 	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/matrix"
 )
 
 // MatrixOutcome is one run of the validation matrix, as matrix.json holds it.
@@ -56,7 +57,7 @@ a shard is missing or a run is not as expected.`, stderr)
 	var duration, wan time.Duration
 	var list, merge bool
 	o := harness.Options{}
-	fs.StringVar(&database, "db", db.Default(), "the database whose matrix runs: "+strings.Join(harness.Matrices(), ", "))
+	fs.StringVar(&database, "db", db.Default(), "the database whose matrix runs: "+strings.Join(matrix.Databases(), ", "))
 	fs.StringVar(&cluster, "cluster", "", "cluster kind (default: the database's first): "+harness.ClusterLocal+", "+harness.ClusterDocker)
 	fs.StringVar(&seeds, "seeds", "1,2,3", "comma-separated seeds; every row runs with each")
 	fs.DurationVar(&duration, "duration", 0, "main phase of every run (default: each row's own, 6 to 40s)")
@@ -102,13 +103,13 @@ a shard is missing or a run is not as expected.`, stderr)
 		fmt.Fprintln(stderr, "crossfire matrix: no seeds")
 		return exitUsage
 	}
-	matrix, err := harness.MatrixFor(database)
+	offered, err := matrix.For(database)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
 		return exitUsage
 	}
 	if list {
-		for _, row := range matrix {
+		for _, row := range offered {
 			fmt.Fprintf(stdout, "%-40s %s\n", row.Name, row.Expect)
 		}
 		return exitValid
@@ -123,15 +124,15 @@ a shard is missing or a run is not as expected.`, stderr)
 			return exitUsage
 		}
 	}
-	var chosen []harness.MatrixRow
-	for _, row := range matrix {
+	var chosen []matrix.Row
+	for _, row := range offered {
 		if matchesAny(row.Name, splitList(rows)) {
 			chosen = append(chosen, row)
 		}
 	}
 	if len(chosen) == 0 {
 		var names []string
-		for _, row := range matrix {
+		for _, row := range offered {
 			names = append(names, row.Name)
 		}
 		fmt.Fprintf(stderr, "crossfire matrix: no row matches %q (rows: %s)\n", rows, strings.Join(names, "; "))

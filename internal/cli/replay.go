@@ -13,6 +13,7 @@ import (
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/resolve"
+	"github.com/crossfire-dev/crossfire/runfolder"
 	"github.com/crossfire-dev/crossfire/workloads"
 )
 
@@ -62,17 +63,17 @@ before shipping it.`, stderr)
 		fmt.Fprintf(stderr, "crossfire replay: %v\n", err)
 		return exitUsage
 	}
-	if t, err := harness.LoadTest(dir); err == nil && t.Workload != workloads.CartName {
+	if t, err := runfolder.LoadTest(dir); err == nil && t.Workload != workloads.CartName {
 		fmt.Fprintf(stderr, "crossfire replay: %s is a %s run; replay re-resolves cart conflicts\n", dir, t.Workload)
 		return exitUsage
 	}
-	logs, found, err := history.LoadConflicts(dir)
+	logs, found, err := runfolder.LoadConflicts(dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "crossfire replay: %v\n", err)
 		return exitUsage
 	}
 	if !found {
-		fmt.Fprintf(stderr, "crossfire replay: %s holds no conflict records (%s)\n", dir, history.ConflictsFile)
+		fmt.Fprintf(stderr, "crossfire replay: %s holds no conflict records (%s)\n", dir, runfolder.ConflictsFile)
 		return exitUsage
 	}
 	if rules := cartRules(logs); len(rules) == 0 {
@@ -161,7 +162,7 @@ func replay(logs []history.ConflictRecord, strategy string) ReplayReport {
 
 // crossCheck finds, among the run's lost adds and resurrected items, those the replay mends.
 func crossCheck(rep *ReplayReport, dir string) {
-	b, err := os.ReadFile(filepath.Join(dir, harness.ResultsFile))
+	b, err := os.ReadFile(filepath.Join(dir, runfolder.ResultsFile))
 	if err != nil {
 		return
 	}

@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/report"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 func reportCmd(args []string, stdout, stderr io.Writer) int {
@@ -33,18 +33,18 @@ verdicts beside it, for the page to show).`, stderr)
 	if isJepsen(dir) {
 		dir = filepath.Dir(dir)
 	}
-	if _, err := os.Stat(filepath.Join(dir, harness.HistoryFile)); errors.Is(err, iofs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, runfolder.HistoryFile)); errors.Is(err, iofs.ErrNotExist) {
 		src := filepath.Join(dir, JepsenHistoryFile)
 		if isJepsen(fs.Arg(0)) {
 			src = fs.Arg(0)
 		}
 		if _, err := os.Stat(src); err == nil {
-			n, err := convertJepsen(src, filepath.Join(dir, harness.HistoryFile))
+			n, err := convertJepsen(src, filepath.Join(dir, runfolder.HistoryFile))
 			if err != nil {
 				fmt.Fprintf(stderr, "crossfire report: %s: %v\n", src, err)
 				return exitUsage
 			}
-			fmt.Fprintf(stderr, "crossfire report: %s read as a Jepsen history (%d ops), written as %s\n", src, n, filepath.Join(dir, harness.HistoryFile))
+			fmt.Fprintf(stderr, "crossfire report: %s read as a Jepsen history (%d ops), written as %s\n", src, n, filepath.Join(dir, runfolder.HistoryFile))
 		}
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {

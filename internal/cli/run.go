@@ -17,6 +17,7 @@ import (
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/nemesis"
 	"github.com/crossfire-dev/crossfire/report"
+	"github.com/crossfire-dev/crossfire/runfolder"
 	"github.com/crossfire-dev/crossfire/workloads"
 )
 
@@ -72,7 +73,7 @@ a node that would not start, the run folder).`, stderr)
 		t.Nemeses = []string{"none"}
 	}
 	if from != "" {
-		loaded, err := harness.LoadTest(runFolder(from))
+		loaded, err := runfolder.LoadTest(runFolder(from))
 		if err != nil {
 			fmt.Fprintf(stderr, "crossfire run: %v\n", err)
 			return exitUsage
@@ -135,7 +136,7 @@ func explicitValues(fs *flag.FlagSet) error {
 
 // runFolder accepts a run folder or its test.json.
 func runFolder(path string) string {
-	if filepath.Base(path) == harness.TestFile {
+	if filepath.Base(path) == runfolder.TestFile {
 		return filepath.Dir(path)
 	}
 	return path
@@ -160,9 +161,6 @@ func printRun(w io.Writer, res harness.Result) {
 	}
 	if s.NemesisErr != "" {
 		fmt.Fprintf(w, "nemesis errors: %s\n", firstLine(s.NemesisErr))
-	}
-	for _, why := range s.LeftOut {
-		fmt.Fprintf(w, "not checked: %s\n", why)
 	}
 	summary := res.Summary
 	summary.Valid = res.Valid // the run's verdict: unknown when no fault took effect

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/matrix"
 )
 
 // PlanFile is the file beside matrix.json that says which part of which plan a matrix run was.
@@ -48,7 +49,7 @@ type PlannedRun struct {
 // matrixJob is a planned run with the row that makes its test.
 type matrixJob struct {
 	PlannedRun
-	row  harness.MatrixRow
+	row  matrix.Row
 	test harness.Test
 }
 
@@ -62,7 +63,7 @@ func startCost(cluster string) time.Duration {
 }
 
 // planJobs lists the runs of rows × seeds in the unsharded order: each row with every seed.
-func planJobs(rows []harness.MatrixRow, seeds []uint64, cluster string, duration, wan time.Duration) []matrixJob {
+func planJobs(rows []matrix.Row, seeds []uint64, cluster string, duration, wan time.Duration) []matrixJob {
 	var jobs []matrixJob
 	for _, row := range rows {
 		for _, seed := range seeds {

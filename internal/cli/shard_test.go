@@ -10,15 +10,16 @@ import (
 
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/harness"
+	"github.com/crossfire-dev/crossfire/matrix"
 )
 
 // fakeRows are rows of several lengths; their tests are only planned, never run.
-func fakeRows() []harness.MatrixRow {
-	var rows []harness.MatrixRow
+func fakeRows() []matrix.Row {
+	var rows []matrix.Row
 	for i, d := range []time.Duration{10, 40, 6, 20, 12, 8, 30} {
 		name := fmt.Sprintf("row %d", i)
-		rows = append(rows, harness.MatrixRow{Name: name, Expect: "valid", Test: func(seed uint64, cluster string) harness.Test {
-			return harness.Test{Name: harness.MatrixName(name, seed, cluster), Duration: d * time.Second}
+		rows = append(rows, matrix.Row{Name: name, Expect: "valid", Test: func(seed uint64, cluster string) harness.Test {
+			return harness.Test{Name: matrix.Name(name, seed, cluster), Duration: d * time.Second}
 		}})
 	}
 	return rows

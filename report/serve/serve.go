@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/report"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // Server serves a store directory for people: the runs in a table (newest first, filterable by
@@ -81,7 +81,7 @@ func (s *Server) Runs() ([]RunInfo, error) {
 				continue
 			}
 			rel := t.Name() + "/" + st.Name()
-			if _, err := s.root.Stat(path.Join(rel, harness.HistoryFile)); err != nil {
+			if _, err := s.root.Stat(path.Join(rel, runfolder.HistoryFile)); err != nil {
 				continue
 			}
 			runs = append(runs, s.runInfo(t.Name(), st.Name()))
@@ -101,7 +101,7 @@ func (s *Server) runInfo(test, stamp string) RunInfo {
 	ri := RunInfo{Path: rel, Test: test, Verdict: "not checked"}
 	ri.Started, _ = time.Parse("20060102T150405.000Z", stamp)
 	var t report.TestInfo
-	if b, err := s.root.ReadFile(path.Join(rel, harness.TestFile)); err == nil && json.Unmarshal(b, &t) == nil {
+	if b, err := s.root.ReadFile(path.Join(rel, runfolder.TestFile)); err == nil && json.Unmarshal(b, &t) == nil {
 		ri.Duration = time.Duration(t.Duration)
 		ri.Workload = t.Workload
 		ri.Nemeses = strings.Join(t.Nemeses, ", ")
@@ -121,7 +121,7 @@ func (s *Server) runInfo(test, stamp string) RunInfo {
 			} `json:"results"`
 		} `json:"summary"`
 	}
-	if b, err := s.root.ReadFile(path.Join(rel, harness.ResultsFile)); err == nil && json.Unmarshal(b, &r) == nil && r.Valid != nil {
+	if b, err := s.root.ReadFile(path.Join(rel, runfolder.ResultsFile)); err == nil && json.Unmarshal(b, &r) == nil && r.Valid != nil {
 		switch string(*r.Valid) {
 		case "true":
 			ri.Verdict = "valid"
@@ -268,7 +268,7 @@ func (s *Server) ensureReport(rel string) {
 	if _, err := s.root.Stat(path.Join(rel, report.File)); err == nil {
 		return
 	}
-	if _, err := s.root.Stat(path.Join(rel, harness.HistoryFile)); err != nil {
+	if _, err := s.root.Stat(path.Join(rel, runfolder.HistoryFile)); err != nil {
 		return
 	}
 	// Resolve the folder inside the root first, so a link cannot send the write elsewhere.

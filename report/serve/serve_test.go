@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/report"
 	"github.com/crossfire-dev/crossfire/report/internal/fixture"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // storeWithRuns lays out a store: two runs of one test (an invalid one, newer, and a valid one),
@@ -38,9 +38,9 @@ func storeWithRuns(t *testing.T) (store, outside string) {
 		}
 		switch verdict {
 		case "valid":
-			fixture.WriteJSON(t, filepath.Join(dst, harness.ResultsFile), map[string]any{"valid": true, "stats": map[string]any{"ops": 21}})
+			fixture.WriteJSON(t, filepath.Join(dst, runfolder.ResultsFile), map[string]any{"valid": true, "stats": map[string]any{"ops": 21}})
 		case "none":
-			os.Remove(filepath.Join(dst, harness.ResultsFile))
+			os.Remove(filepath.Join(dst, runfolder.ResultsFile))
 		}
 		return dst
 	}

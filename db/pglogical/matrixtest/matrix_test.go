@@ -6,6 +6,7 @@ import (
 	"github.com/crossfire-dev/crossfire/db/pglogical"
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/harness/harnesstest"
+	"github.com/crossfire-dev/crossfire/matrix"
 )
 
 // TestPglogicalMatrix: PostgreSQL with pglogical's rows of the validation matrix, one seed,
@@ -16,7 +17,7 @@ func TestPglogicalMatrix(t *testing.T) {
 	if err := pglogical.Prerequisites(t.Context()); err != nil {
 		t.Skipf("pglogical cannot run here: %v", err)
 	}
-	rows, err := harness.MatrixFor(pglogical.Name)
+	rows, err := matrix.For(pglogical.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

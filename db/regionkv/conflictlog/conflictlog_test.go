@@ -16,6 +16,8 @@ import (
 	_ "github.com/crossfire-dev/crossfire/db/builtin"
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/nemesis"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 // cleanRun is a real run of observed-remove carts on the embedded cluster under partitions and
@@ -27,11 +29,11 @@ func cleanRun(tb testing.TB, seed uint64) ([]history.Op, []history.ConflictRecor
 	if err != nil {
 		tb.Fatal(err)
 	}
-	recs, found, err := history.LoadConflicts(res.Dir)
+	recs, found, err := runfolder.LoadConflicts(res.Dir)
 	if err != nil || !found {
 		tb.Fatalf("conflict records: found %v, %v", found, err)
 	}
-	ops, _, err := history.ReadFile(filepath.Join(res.Dir, harness.HistoryFile))
+	ops, _, err := history.ReadFile(filepath.Join(res.Dir, runfolder.HistoryFile))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -39,7 +41,8 @@ func cleanRun(tb testing.TB, seed uint64) ([]history.Op, []history.ConflictRecor
 }
 
 func judge(ops []history.Op, logs []history.ConflictRecord) checkers.Result {
-	return checkers.Run(context.Background(), checkers.Conflicts{Loaded: true, Logs: logs}, ops)
+	return checkers.Run(context.Background(), checkers.Conflicts{}, checkers.Input{History: ops, Faults: nemesis.Faults(),
+		Records: checkers.Records{Conflicts: logs, ConflictsKept: true}})
 }
 
 // BenchmarkOneRecordGone measures how often one record removed from a clean run's log is

@@ -1,20 +1,24 @@
-package history
+package runfolder
 
 import (
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/crossfire-dev/crossfire/history"
 )
 
+// TestLoadConflicts: a folder without records has none, records written are read back, and a
+// broken one names its line.
 func TestLoadConflicts(t *testing.T) {
 	dir := t.TempDir()
 	if _, found, err := LoadConflicts(dir); found || err != nil {
 		t.Fatalf("found=%v err=%v in a folder without records", found, err)
 	}
-	recs := []ConflictRecord{{Node: "n1", Key: "c0", Strategy: "lww", Incoming: LoggedVersion{Value: Value(1), Origin: "n2"}}}
+	recs := []history.ConflictRecord{{Node: "n1", Key: "c0", Strategy: "lww", Incoming: history.LoggedVersion{Value: history.Value(1), Origin: "n2"}}}
 	f, _ := os.Create(filepath.Join(dir, ConflictsFile))
-	if err := WriteConflicts(f, recs); err != nil {
+	if err := history.WriteConflicts(f, recs); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -23,7 +27,7 @@ func TestLoadConflicts(t *testing.T) {
 		t.Fatalf("%+v %v %v", got, found, err)
 	}
 	os.WriteFile(filepath.Join(dir, ConflictsFile), []byte("{\"node\":\"n1\"}\n{oops\n"), 0o644)
-	var le *LineError
+	var le *history.LineError
 	if _, found, err := LoadConflicts(dir); !found || !errors.As(err, &le) || le.Line != 2 {
 		t.Fatalf("a broken record: found=%v err=%v", found, err)
 	}

@@ -1,4 +1,4 @@
-package harness_test
+package matrix_test
 
 import (
 	"os"
@@ -10,6 +10,8 @@ import (
 	_ "github.com/crossfire-dev/crossfire/db/builtin"
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/matrix"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
 func readHistory(t *testing.T, path string) []history.Op {
@@ -58,7 +60,7 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 		}}}
 	// A run folder whose writes, with the final reads, are linearizable, for the rows that read it.
 	invalid.Dir = t.TempDir()
-	if err := os.WriteFile(filepath.Join(invalid.Dir, harness.HistoryFile), []byte(`{"index":0,"time":0,"process":0,"type":"invoke","f":"write","key":"r0","value":1}
+	if err := os.WriteFile(filepath.Join(invalid.Dir, runfolder.HistoryFile), []byte(`{"index":0,"time":0,"process":0,"type":"invoke","f":"write","key":"r0","value":1}
 {"index":1,"time":1,"process":0,"type":"ok","f":"write","key":"r0"}
 {"index":2,"time":2,"process":1,"type":"invoke","f":"read","key":"r0","value":null,"meta":{"final":true}}
 {"index":3,"time":3,"process":1,"type":"ok","f":"read","key":"r0","value":1}
@@ -67,16 +69,16 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 	}
 	idle := valid
 	idle.Stats = harness.Stats{OK: 3, Converged: true}
-	var rows []harness.MatrixRow
-	for _, name := range harness.Matrices() {
-		m, err := harness.MatrixFor(name)
+	var rows []matrix.Row
+	for _, name := range matrix.Databases() {
+		m, err := matrix.For(name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rows = append(rows, m...)
 	}
 	if len(rows) < 8 {
-		t.Fatalf("the catalog's matrices have only %d rows (%s)", len(rows), strings.Join(harness.Matrices(), ", "))
+		t.Fatalf("the catalog's matrices have only %d rows (%s)", len(rows), strings.Join(matrix.Databases(), ", "))
 	}
 	for _, row := range rows {
 		want, other := invalid, valid
@@ -106,31 +108,31 @@ func TestFirstAnomaly(t *testing.T) {
 	for i := range 8 {
 		ops = append(ops, history.Op{Index: int64(i), Time: int64(i+1) * 1e9, Process: i / 2, Type: []history.Type{history.Invoke, history.OK}[i%2], F: "write", Key: "r0", Value: history.Value(i / 2)})
 	}
-	if err := history.WriteFile(filepath.Join(dir, harness.HistoryFile), ops); err != nil {
+	if err := history.WriteFile(filepath.Join(dir, runfolder.HistoryFile), ops); err != nil {
 		t.Fatal(err)
 	}
 	res := harness.Result{Dir: dir, Summary: checkers.Summary{Results: []checkers.Result{
 		{Anomalies: []checkers.Anomaly{{Kind: "a", Definite: true, Ops: []int64{1, 7}}, {Kind: "possible", Ops: []int64{0, 1}}}},
 		{Anomalies: []checkers.Anomaly{{Kind: "b", Definite: true, Ops: []int64{2, 5}}, {Kind: "gone", Definite: true, Ops: []int64{0, 99}}}},
 	}}}
-	if at, ok := harness.FirstAnomaly(res); !ok || at.Seconds() != 6 {
+	if at, ok := matrix.FirstAnomaly(res); !ok || at.Seconds() != 6 {
 		t.Fatalf("first anomaly at %v (%v), want 6s: the one of ops 2 and 5", at, ok)
 	}
 	// Counted from the main phase's start, not the history's zero.
 	res.Stats.MainStartNS = 1.5e9
-	if at, ok := harness.FirstAnomaly(res); !ok || at.Seconds() != 4.5 {
+	if at, ok := matrix.FirstAnomaly(res); !ok || at.Seconds() != 4.5 {
 		t.Fatalf("first anomaly at %v (%v) of the main phase, want 4.5s", at, ok)
 	}
 	res.Stats.MainStartNS = 0
 	res.Summary.Results[1].Anomalies = nil
-	if at, ok := harness.FirstAnomaly(res); !ok || at.Seconds() != 8 {
+	if at, ok := matrix.FirstAnomaly(res); !ok || at.Seconds() != 8 {
 		t.Fatalf("first anomaly at %v (%v), want 8s", at, ok)
 	}
 	res.Summary.Results[0].Anomalies = res.Summary.Results[0].Anomalies[1:]
-	if _, ok := harness.FirstAnomaly(res); ok {
+	if _, ok := matrix.FirstAnomaly(res); ok {
 		t.Fatal("a possible anomaly counted")
 	}
-	if !harness.ExpectsAnomaly(harness.MatrixRow{Expect: "definite oversell"}) || harness.ExpectsAnomaly(harness.MatrixRow{Expect: "valid (linearizable)"}) {
+	if !matrix.ExpectsAnomaly(matrix.Row{Expect: "definite oversell"}) || matrix.ExpectsAnomaly(matrix.Row{Expect: "valid (linearizable)"}) {
 		t.Error("ExpectsAnomaly")
 	}
 }

@@ -1,4 +1,10 @@
-package harness
+// Package matrix is crossfire's validation matrix: a harness is only as good as its verdicts, so
+// crossfire proves both directions. Designs that are known to break must be caught, and designs
+// that are known to be safe must pass. Each database offers its rows beside its own code, as data
+// (Validated), and imports neither the harness nor this package's runner; `go test ./...` runs
+// each row with short durations and fixed seeds, and `crossfire matrix` (the nightly chaos job)
+// runs them longer, with more seeds, planned, sharded across machines and merged here.
+package matrix
 
 import (
 	"errors"
@@ -11,41 +17,35 @@ import (
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/db"
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
-// A harness is only as good as its verdicts, so crossfire proves both directions: designs that
-// are known to break must be caught, and designs that are known to be safe must pass. Each
-// database offers its validation matrix, that list of rows, beside its own code (Validated);
-// `go test ./...` runs each with short durations and fixed seeds, and `crossfire matrix` (the
-// nightly chaos job) runs it longer, with more seeds. What is here is what every matrix shares:
-// the row, and the judges and test shapes rows are made of.
-
-// MatrixRow is one row of the validation matrix: a configuration, the faults it runs under and
+// Row is one row of the validation matrix: a configuration, the faults it runs under and
 // the verdict it must get.
-type MatrixRow struct {
+type Row struct {
 	Name   string // e.g. "register single-leader"
 	Expect string // the expected verdict, for people
 	// Test builds the row's test for a seed and a cluster kind, with the durations of a short
 	// run; the caller may lengthen them. On the docker cluster, rows that must stay valid also
 	// take leaders off the network.
-	Test func(seed uint64, cluster string) Test
+	Test func(seed uint64, cluster string) runfolder.Test
 	// Judge returns nil when res is what the row expects, and otherwise why not.
-	Judge func(res Result) error
+	Judge func(res runfolder.Result) error
 }
 
 // EveryNemesis is the list of nemeses a row that must stay valid runs under: the given ones, and
 // on the docker cluster network disconnection too.
 func EveryNemesis(cluster string, names ...string) []string {
-	if cluster == ClusterDocker {
+	if cluster == runfolder.ClusterDocker {
 		names = append(names, "disconnect")
 	}
 	return names
 }
 
-// MatrixName names a row's test: matrix-<what>-seed<n>, with docker- in front in containers.
-func MatrixName(what string, seed uint64, cluster string) string {
+// Name names a row's test: matrix-<what>-seed<n>, with docker- in front in containers.
+func Name(what string, seed uint64, cluster string) string {
 	name := fmt.Sprintf("matrix-%s-seed%d", what, seed)
-	if cluster == ClusterDocker {
+	if cluster == runfolder.ClusterDocker {
 		name = "docker-" + name
 	}
 	return name
@@ -53,7 +53,7 @@ func MatrixName(what string, seed uint64, cluster string) string {
 
 // JudgeLinearizableControl holds a single-leader register row: valid, busy enough, and caught up
 // after healing.
-func JudgeLinearizableControl(res Result) error {
+func JudgeLinearizableControl(res runfolder.Result) error {
 	if err := ExpectValid(res, 100, 1); err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func JudgeLinearizableControl(res Result) error {
 }
 
 // ExpectValid holds a row that must pass: valid, and enough work and faults to prove something.
-func ExpectValid(res Result, minOK int64, minFaults int) error {
+func ExpectValid(res runfolder.Result, minOK int64, minFaults int) error {
 	if res.Valid != checkers.True {
 		var bad []string
 		for _, r := range res.Summary.Results {
@@ -87,7 +87,7 @@ func ExpectValid(res Result, minOK int64, minFaults int) error {
 }
 
 // ResultOf is the named checker's result in res, or the zero Result.
-func ResultOf(res Result, checker string) checkers.Result {
+func ResultOf(res runfolder.Result, checker string) checkers.Result {
 	for _, r := range res.Summary.Results {
 		if r.Checker == checker {
 			return r
@@ -123,25 +123,25 @@ func StatInt(v any) int64 {
 // configurations it is known to break in, which must be caught, and those it is known to be
 // safe in, which must pass.
 type Validated interface {
-	Matrix() []MatrixRow
+	Matrix() []Row
 }
 
-// MatrixFor returns the validation matrix the named database offers ("" is the default
+// For returns the validation matrix the named database offers ("" is the default
 // database).
-func MatrixFor(database string) ([]MatrixRow, error) {
+func For(database string) ([]Row, error) {
 	d, err := db.Lookup(database)
 	if err != nil {
 		return nil, err
 	}
 	v, ok := d.(Validated)
 	if !ok {
-		return nil, fmt.Errorf("database %s offers no validation matrix (matrices: %s)", d.Name(), strings.Join(Matrices(), ", "))
+		return nil, fmt.Errorf("database %s offers no validation matrix (matrices: %s)", d.Name(), strings.Join(Databases(), ", "))
 	}
 	return v.Matrix(), nil
 }
 
-// Matrices lists the databases of the catalog that offer a validation matrix.
-func Matrices() []string {
+// Databases lists the databases of the catalog that offer a validation matrix.
+func Databases() []string {
 	var out []string
 	for _, name := range db.Names() {
 		if d, err := db.Lookup(name); err == nil {
@@ -155,13 +155,13 @@ func Matrices() []string {
 
 // ExpectsAnomaly reports whether a row is one that must be caught (its expectation is not a
 // valid verdict): the rows whose detection power is measured.
-func ExpectsAnomaly(row MatrixRow) bool { return !strings.HasPrefix(row.Expect, "valid") }
+func ExpectsAnomaly(row Row) bool { return !strings.HasPrefix(row.Expect, "valid") }
 
 // FirstAnomaly is when, from the start of the main phase (Stats.MainStartNS: the cluster's start
 // and the workload's setup left out), the first definite anomaly of res had all its evidence: the
 // latest completion time among its ops, the earliest over anomalies. It reads the run's history;
 // false when there is no definite anomaly with ops, or no history to read.
-func FirstAnomaly(res Result) (time.Duration, bool) {
+func FirstAnomaly(res runfolder.Result) (time.Duration, bool) {
 	want := map[int64]bool{}
 	for _, r := range res.Summary.Results {
 		for _, a := range r.Anomalies {
@@ -175,7 +175,7 @@ func FirstAnomaly(res Result) (time.Duration, bool) {
 	if len(want) == 0 || res.Dir == "" {
 		return 0, false
 	}
-	f, err := os.Open(filepath.Join(res.Dir, HistoryFile))
+	f, err := os.Open(filepath.Join(res.Dir, runfolder.HistoryFile))
 	if err != nil {
 		return 0, false
 	}
