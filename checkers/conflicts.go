@@ -254,6 +254,9 @@ func (s *conflictsStream) Result(context.Context) Result {
 	if !s.any {
 		return notApplicable("no register or cart write (write, cas, add, remove) in the history")
 	}
+	if !s.rec.ConflictsKept && s.rec.NoConflicts != "" {
+		return notApplicable(s.rec.NoConflicts) // the run has none, and says why
+	}
 	nWrites := 0
 	for _, ws := range s.writes {
 		nWrites += len(ws)
@@ -265,9 +268,6 @@ func (s *conflictsStream) Result(context.Context) Result {
 		return notApplicable("no acknowledged write reported a version (meta.vv or meta.ts, with meta.origin), and no conflict record shows one: concurrency cannot be told")
 	}
 	if !s.rec.ConflictsKept {
-		if s.rec.NoConflicts != "" {
-			return notApplicable(s.rec.NoConflicts)
-		}
 		return Result{Valid: Unknown, Error: "no conflict records were given (check a run folder whose database gives them)"}
 	}
 	byKey := map[string][]history.ConflictRecord{}

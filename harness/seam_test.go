@@ -15,6 +15,7 @@ import (
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/clusters"
 	"github.com/crossfire-dev/crossfire/db"
+	_ "github.com/crossfire-dev/crossfire/db/builtin" // the databases crossfire ships
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/matrix"

@@ -84,7 +84,7 @@ func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, erro
 				return c, fmt.Errorf("%w: %v", ErrUsage, err)
 			}
 			if o.Workload != "" && t.Workload != "" && o.Workload != t.Workload {
-				return c, fmt.Errorf("%w: %s is a run of the %s workload, not %s", ErrUsage, dir, t.Workload, o.Workload)
+				return c, fmt.Errorf("%w: %s is a run of the %s workload; the workload %s contradicts its test.json", ErrUsage, dir, t.Workload, o.Workload)
 			}
 			if o.Workload == "" {
 				o.Workload = t.Workload
@@ -118,7 +118,7 @@ func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, erro
 		}
 		w, err := workloads.Infer(fs)
 		if err != nil {
-			return c, fmt.Errorf("%w: %s: cannot tell its workload: %v; say which", ErrUsage, file, err)
+			return c, fmt.Errorf("%w: %s: cannot tell its workload: %v", ErrUsage, file, err)
 		}
 		c.Notes = append(c.Notes, fmt.Sprintf("the %s workload, from the names of its operations (%s)", w, strings.Join(fs, ", ")))
 		cs, _ = DefaultCheckers(w)

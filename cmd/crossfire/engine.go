@@ -15,6 +15,9 @@ import (
 // EngineName is crossfire-engine's file name.
 const EngineName = "crossfire-engine"
 
+// Module is crossfire's module path, by which a checkout of it is known.
+const Module = "github.com/crossfire-dev/crossfire"
+
 // EngineEnv names a crossfire-engine to use, ahead of any other.
 const EngineEnv = "CROSSFIRE_ENGINE"
 
@@ -52,7 +55,7 @@ func notFound(why error) error {
 	return fmt.Errorf("this command is carried out by %s, which starts clusters (it links the databases and the container runtime; check and report do without): %v. Install both with `go install ./cmd/...` in a checkout, or set %s", EngineName, why, EngineEnv)
 }
 
-// moduleRoot finds, from dir upwards, the folder whose go.mod declares module crossfire.
+// moduleRoot finds, from dir upwards, the folder whose go.mod declares crossfire's module.
 func moduleRoot(dir string) (string, bool) {
 	for {
 		if f, err := os.Open(filepath.Join(dir, "go.mod")); err == nil {
@@ -60,7 +63,7 @@ func moduleRoot(dir string) (string, bool) {
 			for sc.Scan() {
 				if fields := strings.Fields(sc.Text()); len(fields) == 2 && fields[0] == "module" {
 					f.Close()
-					if fields[1] == "crossfire" {
+					if fields[1] == Module {
 						return dir, true
 					}
 					return "", false // another module: not a checkout of crossfire

@@ -615,7 +615,7 @@ func TestCheckKnowsTheWorkload(t *testing.T) {
 	b, _ := os.ReadFile("testdata/inventory-pncounter-naive-caught.jsonl")
 	os.WriteFile(filepath.Join(run, "history.jsonl"), b, 0o644)
 	os.WriteFile(filepath.Join(run, "test.json"), []byte(`{"name":"x","db":"regionkv","workload":"inventory"}`), 0o644)
-	if code, _, errs := crossfire("check", "--workload", "register", run); code != exitUsage || !strings.Contains(errs, "is a run of the inventory workload; --workload register contradicts") {
+	if code, _, errs := crossfire("check", "--workload", "register", run); code != exitUsage || !strings.Contains(errs, "is a run of the inventory workload; the workload register contradicts its test.json") {
 		t.Fatalf("a contradicting --workload: exit %d, %s", code, errs)
 	}
 	// Checked as registers anyway (by naming the checkers), an inventory history is not a pass.

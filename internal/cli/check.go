@@ -275,7 +275,7 @@ func checkPath(ctx context.Context, path string, o checkOptions) (c checkOutcome
 			msg = fmt.Sprintf("%s: line %d: %v", file, le.Line, le.Err)
 		}
 		if strings.Contains(msg, "cannot tell its workload") {
-			msg += " with --workload"
+			msg += "; say it with --workload"
 		}
 		return fail(exitUsage, "%s", msg)
 	}

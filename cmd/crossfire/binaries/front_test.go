@@ -41,7 +41,7 @@ func moduleDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	for dir := wd; ; dir = filepath.Dir(dir) {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(b), "module crossfire\n") {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/crossfire-dev/crossfire\n") {
 			return dir
 		}
 		if filepath.Dir(dir) == dir {
