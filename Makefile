@@ -26,7 +26,7 @@ test:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race ./history/... ./checkers/... ./nemesis/... ./workloads/... ./db ./db/regionkv/server ./clusters/... ./resolve ./report/... ./internal/... ./jepsen
+	$(GO) test -race . ./history/... ./checkers/... ./nemesis/... ./workloads/... ./db ./db/regionkv/server ./clusters/... ./resolve ./runfolder ./matrix ./report/... ./internal/... ./jepsen
 	$(GO) test -race -skip Matrix ./db/regionkv
 
 bench:
