@@ -52,8 +52,8 @@ const (
 // ErrUsage marks an error in the test's configuration; ErrEnvironment, a failure of what the
 // test needs (a node that would not start). The CLI turns them into exit codes 3 and 4.
 var (
-	ErrUsage       = runfolder.ErrUsage
-	ErrEnvironment = runfolder.ErrEnvironment
+	ErrUsage       = errors.New("bad usage")
+	ErrEnvironment = errors.New("environment failed")
 )
 
 // Progress is a snapshot of a running test, for progress lines.

@@ -14,20 +14,6 @@ import (
 	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
-func readHistory(t *testing.T, path string) []history.Op {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ops, _, err := history.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ops
-}
-
 // Each row's judge is itself checked: it must refuse the opposite verdict, or a row could pass
 // whatever happened.
 func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {

@@ -18,13 +18,9 @@ import (
 	"github.com/crossfire-dev/crossfire/workloads"
 )
 
-// ErrUsage marks an error in what was asked for (a checker or workload that does not exist, a
-// history that cannot be read); ErrEnvironment, a failure of what the work needs (a node that
-// would not start, a file that cannot be written). The CLI turns them into exit codes 3 and 4.
-var (
-	ErrUsage       = errors.New("bad usage")
-	ErrEnvironment = errors.New("environment failed")
-)
+// ErrNoWorkload marks a history whose workload was not named and cannot be told from its
+// operations: whoever checks it must name the workload or the checkers.
+var ErrNoWorkload = errors.New("cannot tell its workload")
 
 // CheckOptions say how a history is checked. The zero value checks it with its workload's
 // checkers (the run folder's, or the one its operations show), with no bound.
@@ -64,12 +60,12 @@ func DefaultCheckers(workload string) ([]checkers.Checker, error) {
 	return append(wl.Checkers(), checkers.WellFormed{}), nil
 }
 
-// Check judges a history: the history.jsonl of the run folder dir, or the file history (a
-// history alone, when dir is ""). It chooses the checkers, reads what the run folder kept beside
+// Check judges a history: file, or the history.jsonl of the run folder dir when file is "" (a
+// history alone when dir is ""). It chooses the checkers, reads what the run folder kept beside
 // the history (its test, its conflict records) and hands every checker the same Input, with the
 // faults named as crossfire's nemeses name them. A history that cannot be read, or a choice of
-// checkers that cannot be made, is an error wrapping ErrUsage (a *history.LineError names the
-// line), never a verdict.
+// checkers that cannot be made, is an error (a *history.LineError names the line), never a
+// verdict.
 func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, error) {
 	var c Checked
 	in := checkers.Input{Faults: nemesis.Faults()}
@@ -79,12 +75,12 @@ func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, erro
 		}
 		if b, err := os.ReadFile(filepath.Join(dir, TestFile)); err == nil {
 			in.Test = b
-			t, err := LoadTest(dir)
+			t, err := parseTest(b, filepath.Join(dir, TestFile))
 			if err != nil {
-				return c, fmt.Errorf("%w: %v", ErrUsage, err)
+				return c, err
 			}
 			if o.Workload != "" && t.Workload != "" && o.Workload != t.Workload {
-				return c, fmt.Errorf("%w: %s is a run of the %s workload; the workload %s contradicts its test.json", ErrUsage, dir, t.Workload, o.Workload)
+				return c, fmt.Errorf("%s is a run of the %s workload; the workload %s contradicts its test.json", dir, t.Workload, o.Workload)
 			}
 			if o.Workload == "" {
 				o.Workload = t.Workload
@@ -93,7 +89,7 @@ func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, erro
 		recs, found, err := LoadConflicts(dir)
 		switch {
 		case err != nil:
-			return c, fmt.Errorf("%w: %v", ErrUsage, err)
+			return c, err
 		case found:
 			in.Records.Conflicts, in.Records.ConflictsKept = recs, true
 		case o.NoConflicts != "":
@@ -114,17 +110,17 @@ func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, erro
 	default:
 		var fs []string
 		if fs, err = clientOps(file); err != nil {
-			return c, fmt.Errorf("%w: %v", ErrUsage, err)
+			return c, err
 		}
 		w, err := workloads.Infer(fs)
 		if err != nil {
-			return c, fmt.Errorf("%w: %s: cannot tell its workload: %v", ErrUsage, file, err)
+			return c, fmt.Errorf("%s: %w: %v", file, ErrNoWorkload, err)
 		}
 		c.Notes = append(c.Notes, fmt.Sprintf("the %s workload, from the names of its operations (%s)", w, strings.Join(fs, ", ")))
 		cs, _ = DefaultCheckers(w)
 	}
 	if err != nil {
-		return c, fmt.Errorf("%w: %v", ErrUsage, err)
+		return c, err
 	}
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -133,14 +129,14 @@ func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, erro
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		return c, fmt.Errorf("%w: %v", ErrUsage, err)
+		return c, err
 	}
 	defer f.Close()
 	r := history.NewReader(f)
 	c.Summary, err = checkers.CheckReader(ctx, r, o.Observe, in, cs...)
 	c.Truncated = r.Truncated()
 	if err != nil {
-		return c, fmt.Errorf("%w: %s: %w", ErrUsage, file, err)
+		return c, fmt.Errorf("%s: %w", file, err)
 	}
 	return c, nil
 }

@@ -122,13 +122,19 @@ func WriteJSON(path string, v any) error {
 
 // LoadTest reads a run folder's test.json.
 func LoadTest(dir string) (Test, error) {
-	var t Test
-	b, err := os.ReadFile(filepath.Join(dir, TestFile))
+	path := filepath.Join(dir, TestFile)
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return t, err
+		return Test{}, err
 	}
+	return parseTest(b, path)
+}
+
+// parseTest reads a test.json's bytes (path names it in an error).
+func parseTest(b []byte, path string) (Test, error) {
+	var t Test
 	if err := json.Unmarshal(b, &t); err != nil {
-		return t, fmt.Errorf("%s: %w", filepath.Join(dir, TestFile), err)
+		return t, fmt.Errorf("%s: %w", path, err)
 	}
 	var legacy legacyOptions
 	if json.Unmarshal(b, &legacy) == nil {

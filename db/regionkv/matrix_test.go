@@ -68,7 +68,10 @@ func lostRecordsAreFound(t *testing.T, res harness.Result) {
 	if err != nil || len(recs) < 40 {
 		t.Fatalf("too few conflict records to drop one in twenty (%d, %v)", len(recs), err)
 	}
-	ops := readHistory(t, filepath.Join(res.Dir, runfolder.HistoryFile))
+	ops, _, err := history.ReadFile(filepath.Join(res.Dir, runfolder.HistoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r := checkers.Run(context.Background(), checkers.Conflicts{}, withConflicts(ops, recs)); r.Valid != checkers.True {
 		t.Fatalf("the complete log: %s", r)
 	}
@@ -88,20 +91,6 @@ func lostRecordsAreFound(t *testing.T, res harness.Result) {
 	if found == 0 {
 		t.Fatal("no lost conflict record was found")
 	}
-}
-
-func readHistory(t *testing.T, path string) []history.Op {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ops, _, err := history.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ops
 }
 
 // BenchmarkDetectionPower: for each row of regionkv's matrix that must find an anomaly, the

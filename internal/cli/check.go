@@ -269,12 +269,12 @@ func checkPath(ctx context.Context, path string, o checkOptions) (c checkOutcome
 		c.notes = append(c.notes, shown+": "+n)
 	}
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), runfolder.ErrUsage.Error()+": ")
+		msg := err.Error()
 		var le *history.LineError
 		if errors.As(err, &le) {
 			msg = fmt.Sprintf("%s: line %d: %v", file, le.Line, le.Err)
 		}
-		if strings.Contains(msg, "cannot tell its workload") {
+		if errors.Is(err, runfolder.ErrNoWorkload) {
 			msg += "; say it with --workload"
 		}
 		return fail(exitUsage, "%s", msg)
