@@ -327,7 +327,7 @@ func (r *run) run(ctx context.Context) (Result, error) {
 		}
 	}
 	r.res.Summary, r.res.Valid = summary, summary.Valid
-	if asked := len(r.t.Nemeses) > 0; asked && s.Faults == 0 && r.res.Valid == checkers.True {
+	if asked := len(r.ns) > 0; asked && s.Faults == 0 && r.res.Valid == checkers.True {
 		// A pass under faults that never happened proves nothing about them.
 		s.NoFaults = fmt.Sprintf("no fault of %s took effect (%d planned)", strings.Join(r.t.Nemeses, ","), len(r.t.Schedule))
 		r.res.Valid = checkers.Unknown

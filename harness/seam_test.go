@@ -116,6 +116,18 @@ func TestFaultsThatNeverTookEffectProveNothing(t *testing.T) {
 	assert.Empty(t, checkers.Windows(ops, nemesis.Faults()), "a fault that failed opened a window")
 }
 
+// TestNoFaultAskedIsNoFaultMissed: a run that asks for no fault (--nemesis none) and passes is
+// valid; only a run that asked for faults and had none take effect is unknown.
+func TestNoFaultAskedIsNoFaultMissed(t *testing.T) {
+	db.Register(memkv{})
+	res, err := harness.Run(t.Context(), harness.Test{DB: "memkv", Workload: "register", Nemeses: []string{"none"}, Seed: 3,
+		Duration: 1e9}, harness.Options{Store: t.TempDir()})
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.Stats.Faults)
+	assert.Empty(t, res.Stats.NoFaults)
+	assert.Equal(t, checkers.True, res.Valid, "a pass with no fault asked for")
+}
+
 // TestLoadTestGivesFaultsInOneLine: a schedule read back from test.json, indented and with >
 // escaped as older versions wrote it, has each fault's value as the nemesis wrote it.
 func TestLoadTestGivesFaultsInOneLine(t *testing.T) {
