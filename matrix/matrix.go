@@ -1,9 +1,10 @@
 // Package matrix is crossfire's validation matrix: a harness is only as good as its verdicts, so
 // crossfire proves both directions. Designs that are known to break must be caught, and designs
 // that are known to be safe must pass. Each database offers its rows beside its own code, as data
-// (Validated), and imports neither the harness nor this package's runner; `go test ./...` runs
-// each row with short durations and fixed seeds, and `crossfire matrix` (the nightly chaos job)
-// runs them longer, with more seeds, planned, sharded across machines and merged here.
+// (Validated), and imports neither the harness nor the matrix's runs (package matrix/plan);
+// `go test ./...` runs each row with short durations and fixed seeds, and `crossfire matrix`
+// (the nightly chaos job) runs them longer, with more seeds, planned, sharded across machines and
+// merged by matrix/plan.
 package matrix
 
 import (

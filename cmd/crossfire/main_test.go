@@ -30,6 +30,7 @@ import (
 	"github.com/crossfire-dev/crossfire/internal/cli"
 	_ "github.com/crossfire-dev/crossfire/internal/engine" // the whole of crossfire, as crossfire-engine links it
 	"github.com/crossfire-dev/crossfire/matrix"
+	"github.com/crossfire-dev/crossfire/matrix/plan"
 	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
@@ -413,7 +414,7 @@ func TestMatrixCommand(t *testing.T) {
 	if err != nil || !strings.Contains(string(md), "| register lww | partition | 4 | linearizability violation found | invalid | yes |") {
 		t.Errorf("summary %v:\n%s", err, md)
 	}
-	var outs []cli.MatrixOutcome
+	var outs []plan.Outcome
 	b, err := os.ReadFile(filepath.Join(dir, "matrix.json"))
 	if err != nil || json.Unmarshal(b, &outs) != nil || len(outs) != 1 || !outs[0].Expected || outs[0].Dir == "" {
 		t.Fatalf("matrix.json %v: %s", err, b)
@@ -770,7 +771,7 @@ func TestMatrixShardsMergeToTheWholeRun(t *testing.T) {
 		t.Fatalf("merge: exit %d\n%s%s", code, out, errs)
 	}
 	read := func(store string) []string {
-		var outs []cli.MatrixOutcome
+		var outs []plan.Outcome
 		b, err := os.ReadFile(filepath.Join(store, "matrix.json"))
 		if err != nil || json.Unmarshal(b, &outs) != nil {
 			t.Fatalf("%s: %v", store, err)

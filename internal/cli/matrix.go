@@ -1,41 +1,18 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/db"
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/matrix"
+	"github.com/crossfire-dev/crossfire/matrix/plan"
 )
-
-// MatrixOutcome is one run of the validation matrix, as matrix.json holds it.
-type MatrixOutcome struct {
-	DB       string         `json:"db,omitempty"`
-	Cluster  string         `json:"cluster,omitempty"`
-	Row      string         `json:"row"`
-	Faults   string         `json:"faults"`
-	Seed     uint64         `json:"seed"`
-	Expect   string         `json:"expect"`
-	Valid    checkers.Valid `json:"valid"`
-	Expected bool           `json:"as_expected"`
-	Why      string         `json:"why,omitempty"` // what differed, or what failed
-	Ops      int64          `json:"ops"`
-	Faulted  int            `json:"faults_injected"`
-	Took     time.Duration  `json:"took_ns"`
-	Dir      string         `json:"dir,omitempty"`
-	// What the design cost its clients in this run, and the anomalies it cost them.
-	Costs     *checkers.Costs `json:"costs,omitempty"`
-	Anomalies int             `json:"anomalies"`
-}
 
 func matrixCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("matrix", `usage: crossfire matrix [flags]
@@ -81,7 +58,7 @@ a shard is missing or a run is not as expected.`, stderr)
 	shardI, shardN := 1, 1
 	if shard != "" {
 		var err error
-		if shardI, shardN, err = parseShard(shard); err != nil {
+		if shardI, shardN, err = plan.ParseShard(shard); err != nil {
 			fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
 			return exitUsage
 		}
@@ -147,11 +124,11 @@ a shard is missing or a run is not as expected.`, stderr)
 		return exitUsage
 	}
 
-	all := planJobs(chosen, seedList, cluster, duration, wan)
-	jobs := shardOf(all, shardI, shardN)
-	plan := MatrixPlan{Plan: planID(database, cluster, all), DB: database, Cluster: cluster, WAN: wan, Shard: shardI, Of: shardN, Total: len(all)}
+	all := plan.Jobs(chosen, seedList, cluster, duration, wan)
+	jobs := plan.Shard(all, shardI, shardN)
+	shardPlan := plan.Plan{Plan: plan.ID(database, cluster, all), DB: database, Cluster: cluster, WAN: wan, Shard: shardI, Of: shardN, Total: len(all)}
 	for _, j := range jobs {
-		plan.Runs = append(plan.Runs, j.PlannedRun)
+		shardPlan.Runs = append(shardPlan.Runs, j.Planned)
 	}
 	if shardN > 1 {
 		fmt.Fprintf(stderr, "crossfire matrix: shard %d/%d: %d of the plan's %d runs\n", shardI, shardN, len(jobs), len(all))
@@ -160,32 +137,19 @@ a shard is missing or a run is not as expected.`, stderr)
 	o.Progress = progressPrinter(stderr)
 	ctx, stop := signalContext()
 	defer stop()
-	var outs []MatrixOutcome
+	var outs []plan.Outcome
 	start := time.Now()
 	for _, j := range jobs {
-		row, seed, test := j.row, j.Seed, j.test
+		row, seed, test := j.MatrixRow, j.Seed, j.Test
 		fmt.Fprintf(stderr, "crossfire matrix: %d/%d: %s, seed %d (%s)\n", len(outs)+1, len(jobs), row.Name, seed, test.Name)
 		t0 := time.Now()
 		res, err := harness.Run(ctx, test, o)
-		out := MatrixOutcome{DB: database, Cluster: cluster, Row: row.Name, Faults: strings.Join(test.Nemeses, ", "), Seed: seed, Expect: row.Expect, Valid: res.Valid,
-			Ops: res.Stats.Ops, Faulted: res.Stats.Faults, Took: time.Since(t0), Dir: res.Dir,
-			Costs: res.Stats.Costs, Anomalies: res.Summary.Anomalies()}
-		switch {
-		case err != nil && len(outs) == 0 && errors.Is(err, harness.ErrEnvironment):
+		if err != nil && len(outs) == 0 && errors.Is(err, harness.ErrEnvironment) {
 			// Nothing ran: the cluster itself cannot start here (no Docker, say).
 			fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
 			return exitEnv
-		case err != nil:
-			out.Why = err.Error()
-		case res.Stats.Interrupted:
-			out.Why = "interrupted"
-		default:
-			if why := row.Judge(res); why != nil {
-				out.Why = why.Error()
-			} else {
-				out.Expected = true
-			}
 		}
+		out := j.Outcome(database, cluster, res, err, time.Since(t0))
 		outs = append(outs, out)
 		verdict := "as expected"
 		if !out.Expected {
@@ -198,11 +162,11 @@ a shard is missing or a run is not as expected.`, stderr)
 		}
 	}
 
-	where := matrixWhere(database, cluster, wan)
+	where := plan.Where(database, cluster, wan)
 	if shardN > 1 {
 		where += fmt.Sprintf(", shard %d/%d", shardI, shardN)
 	}
-	table := matrixTable(outs, where, time.Since(start))
+	table := plan.Table(outs, where, time.Since(start))
 	fmt.Fprint(stdout, "\n"+table)
 	code := exitValid
 	for _, out := range outs {
@@ -214,11 +178,11 @@ a shard is missing or a run is not as expected.`, stderr)
 		fmt.Fprintln(stderr, "crossfire matrix: interrupted; the table holds the runs that finished")
 		code = exitUnknown
 	}
-	if err := writeMatrix(o.Store, outs, table, summary); err != nil {
+	if err := plan.Write(o.Store, outs, table, summary); err != nil {
 		fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
 		return exitEnv
 	}
-	if err := writePlan(o.Store, plan); err != nil {
+	if err := plan.WritePlan(o.Store, shardPlan); err != nil {
 		fmt.Fprintf(stderr, "crossfire matrix: %v\n", err)
 		return exitEnv
 	}
@@ -233,114 +197,4 @@ func matchesAny(name string, parts []string) bool {
 		}
 	}
 	return len(parts) == 0
-}
-
-// matrixTable renders the outcomes as Markdown: a headline, then a row per run.
-// matrixWhere names where a matrix ran: the database, the cluster kind and, with --wan, how far
-// apart its leaders were.
-func matrixWhere(database, cluster string, wan time.Duration) string {
-	where := database + ", " + cluster + " cluster"
-	if wan > 0 {
-		where += ", leaders " + wan.String() + " apart (round trip)"
-	}
-	return where
-}
-
-func matrixTable(outs []MatrixOutcome, where string, took time.Duration) string {
-	var b strings.Builder
-	bad := 0
-	for _, out := range outs {
-		if !out.Expected {
-			bad++
-		}
-	}
-	mark := "✅"
-	if bad > 0 || len(outs) == 0 {
-		mark = "❌"
-	}
-	fmt.Fprintf(&b, "### %s crossfire validation matrix (%s): %d of %d runs as expected, in %s\n\n", mark, where, len(outs)-bad, len(outs), took.Round(time.Second))
-	b.WriteString("| configuration | faults | seed | expected | verdict | as expected | ops | faults injected | run folder |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
-	for _, out := range outs {
-		ok := "yes"
-		if !out.Expected {
-			ok = "**no**: " + mdCell(firstLine(out.Why))
-		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %d | %d | `%s` |\n", out.Row, out.Faults, out.Seed, out.Expect, out.Valid, ok, out.Ops, out.Faulted, mdCell(out.Dir))
-	}
-	b.WriteString(costsTable(outs))
-	return b.String()
-}
-
-// costsTable renders what each run's design cost: latency of acknowledged operations per
-// leader (p50/p99), the share of operations acknowledged while a fault was in force and while
-// none was, and the anomalies found.
-func costsTable(outs []MatrixOutcome) string {
-	var b strings.Builder
-	b.WriteString("\nWhat each design cost its clients (latency of acknowledged operations per leader, p50/p99; operations acknowledged of those begun under a fault, and with none):\n\n")
-	b.WriteString("| configuration | seed | latency p50/p99 per leader | acknowledged under a fault | acknowledged with none | anomalies |\n")
-	b.WriteString("|---|---|---|---|---|---|\n")
-	for _, out := range outs {
-		if out.Costs == nil {
-			continue
-		}
-		var lat []string
-		for _, l := range out.Costs.Leaders {
-			lat = append(lat, fmt.Sprintf("%s %s/%s", l.Node, ms(l.P50NS), ms(l.P99NS)))
-		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %d |\n", out.Row, out.Seed, strings.Join(lat, ", "),
-			share(out.Costs.UnderFault), share(out.Costs.Clear), out.Anomalies)
-	}
-	return b.String()
-}
-
-// ms renders nanoseconds as milliseconds, with a decimal below 10.
-func ms(ns int64) string {
-	if ns < 10e6 {
-		return fmt.Sprintf("%.1f ms", float64(ns)/1e6)
-	}
-	return fmt.Sprintf("%d ms", ns/1e6)
-}
-
-// share renders an availability as a percentage with its counts.
-func share(a checkers.Availability) string {
-	if a.Ops == 0 {
-		return "none begun"
-	}
-	return fmt.Sprintf("%.0f%% (%d of %d)", 100*a.Fraction(), a.OK, a.Ops)
-}
-
-// mdCell keeps a table cell on one line and its pipes out of the table's structure.
-func mdCell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
-
-// writeMatrix writes matrix.json and matrix.md into the store, and appends the table to summary.
-func writeMatrix(store string, outs []MatrixOutcome, table, summary string) error {
-	if err := os.MkdirAll(store, 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(outs, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(store, "matrix.json"), append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(store, "matrix.md"), []byte(table), 0o644); err != nil {
-		return err
-	}
-	if summary == "" {
-		return nil
-	}
-	f, err := os.OpenFile(summary, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("the summary file: %w", err)
-	}
-	_, err = f.WriteString(table + "\n")
-	return errors.Join(err, f.Close())
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/matrix"
+	"github.com/crossfire-dev/crossfire/matrix/plan"
 )
 
 // fakeRows are rows of several lengths; their tests are only planned, never run.
@@ -28,7 +29,7 @@ func fakeRows() []matrix.Row {
 func TestShardsCoverEveryRunOnce(t *testing.T) {
 	seeds := []uint64{1, 2, 3, 4, 5}
 	for _, cluster := range []string{harness.ClusterLocal, harness.ClusterDocker} {
-		jobs := planJobs(fakeRows(), seeds, cluster, 0, 0)
+		jobs := plan.Jobs(fakeRows(), seeds, cluster, 0, 0)
 		var longest time.Duration
 		for _, j := range jobs {
 			longest = max(longest, j.Expected)
@@ -39,7 +40,7 @@ func TestShardsCoverEveryRunOnce(t *testing.T) {
 			for i := 1; i <= n; i++ {
 				var load time.Duration
 				prev := -1
-				for _, j := range shardOf(jobs, i, n) {
+				for _, j := range plan.Shard(jobs, i, n) {
 					seen[fmt.Sprintf("%s/%d", j.Row, j.Seed)]++
 					load += j.Expected
 					if j.Pos <= prev {
@@ -67,61 +68,61 @@ func TestShardsCoverEveryRunOnce(t *testing.T) {
 		}
 	}
 	// Another machine plans the same shards.
-	a, b := shardOf(planJobs(fakeRows(), seeds, harness.ClusterLocal, 0, 0), 2, 3), shardOf(planJobs(fakeRows(), seeds, harness.ClusterLocal, 0, 0), 2, 3)
+	a, b := plan.Shard(plan.Jobs(fakeRows(), seeds, harness.ClusterLocal, 0, 0), 2, 3), plan.Shard(plan.Jobs(fakeRows(), seeds, harness.ClusterLocal, 0, 0), 2, 3)
 	if fmt.Sprint(runsOf(a)) != fmt.Sprint(runsOf(b)) {
 		t.Error("the same plan sharded two ways")
 	}
 	// Shards run with leaders a round trip apart are of another plan than those run without.
-	near, far := planJobs(fakeRows(), seeds, harness.ClusterLocal, 0, 0), planJobs(fakeRows(), seeds, harness.ClusterLocal, 0, 80*time.Millisecond)
-	if far[0].test.WAN != 80*time.Millisecond || planID("regionkv", harness.ClusterLocal, near) == planID("regionkv", harness.ClusterLocal, far) {
+	near, far := plan.Jobs(fakeRows(), seeds, harness.ClusterLocal, 0, 0), plan.Jobs(fakeRows(), seeds, harness.ClusterLocal, 0, 80*time.Millisecond)
+	if far[0].Test.WAN != 80*time.Millisecond || plan.ID("regionkv", harness.ClusterLocal, near) == plan.ID("regionkv", harness.ClusterLocal, far) {
 		t.Error("--wan left the plan as it was")
 	}
 }
 
-func runsOf(jobs []matrixJob) []PlannedRun {
-	var out []PlannedRun
+func runsOf(jobs []plan.Job) []plan.Planned {
+	var out []plan.Planned
 	for _, j := range jobs {
-		out = append(out, j.PlannedRun)
+		out = append(out, j.Planned)
 	}
 	return out
 }
 
 func TestParseShard(t *testing.T) {
 	for _, bad := range []string{"", "1", "0/2", "3/2", "a/b", "1/0", "-1/2", "1/2/3"} {
-		if _, _, err := parseShard(bad); err == nil {
+		if _, _, err := plan.ParseShard(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	if i, n, err := parseShard("2/4"); err != nil || i != 2 || n != 4 {
+	if i, n, err := plan.ParseShard("2/4"); err != nil || i != 2 || n != 4 {
 		t.Errorf("2/4: %d %d %v", i, n, err)
 	}
 }
 
 // writeShards lays out n shards' stores of one plan under dir, as the matrix writes them, each
 // run's outcome as expected except the one named bad.
-func writeShards(t *testing.T, dir, database string, n int, bad string) []matrixJob {
+func writeShards(t *testing.T, dir, database string, n int, bad string) []plan.Job {
 	t.Helper()
-	jobs := planJobs(fakeRows(), []uint64{1, 2, 3}, harness.ClusterLocal, 0, 0)
-	id := planID(database, harness.ClusterLocal, jobs)
+	jobs := plan.Jobs(fakeRows(), []uint64{1, 2, 3}, harness.ClusterLocal, 0, 0)
+	id := plan.ID(database, harness.ClusterLocal, jobs)
 	for i := 1; i <= n; i++ {
 		store := filepath.Join(dir, fmt.Sprintf("%s-shard-%d", database, i), "store")
 		if err := os.MkdirAll(store, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		plan := MatrixPlan{Plan: id, DB: database, Cluster: harness.ClusterLocal, Shard: i, Of: n, Total: len(jobs)}
-		var outs []MatrixOutcome
-		for _, j := range shardOf(jobs, i, n) {
-			plan.Runs = append(plan.Runs, j.PlannedRun)
-			o := MatrixOutcome{DB: database, Cluster: harness.ClusterLocal, Row: j.Row, Seed: j.Seed, Expect: "valid", Valid: checkers.True, Expected: true, Took: time.Second}
+		p := plan.Plan{Plan: id, DB: database, Cluster: harness.ClusterLocal, Shard: i, Of: n, Total: len(jobs)}
+		var outs []plan.Outcome
+		for _, j := range plan.Shard(jobs, i, n) {
+			p.Runs = append(p.Runs, j.Planned)
+			o := plan.Outcome{DB: database, Cluster: harness.ClusterLocal, Row: j.Row, Seed: j.Seed, Expect: "valid", Valid: checkers.True, Expected: true, Took: time.Second}
 			if fmt.Sprintf("%s/%d", j.Row, j.Seed) == bad {
 				o.Valid, o.Expected, o.Why = checkers.False, false, "anomalies found"
 			}
 			outs = append(outs, o)
 		}
-		if err := writeMatrix(store, outs, "table", ""); err != nil {
+		if err := plan.Write(store, outs, "table", ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := writePlan(store, plan); err != nil {
+		if err := plan.WritePlan(store, p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -132,24 +133,24 @@ func TestMergeJoinsShardsInThePlansOrder(t *testing.T) {
 	dir := t.TempDir()
 	jobs := writeShards(t, dir, "regionkv", 3, "")
 	writeShards(t, dir, "pglogical", 2, "row 3/2")
-	found, err := findShards([]string{dir})
+	found, err := plan.FindShards([]string{dir})
 	if err != nil || len(found) != 5 {
 		t.Fatalf("found %d shards: %v", len(found), err)
 	}
-	merged, err := mergeShards(found)
+	merged, err := plan.Merge(found)
 	if err != nil || len(merged) != 2 {
 		t.Fatalf("merged %d plans: %v", len(merged), err)
 	}
-	if merged[0].plan.DB != "pglogical" || merged[1].plan.DB != "regionkv" {
-		t.Fatalf("plans %s, %s", merged[0].plan.DB, merged[1].plan.DB)
+	if merged[0].Plan.DB != "pglogical" || merged[1].Plan.DB != "regionkv" {
+		t.Fatalf("plans %s, %s", merged[0].Plan.DB, merged[1].Plan.DB)
 	}
 	for _, m := range merged {
-		if len(m.outs) != len(jobs) {
-			t.Fatalf("%s: %d runs merged of %d", m.plan.DB, len(m.outs), len(jobs))
+		if len(m.Outs) != len(jobs) {
+			t.Fatalf("%s: %d runs merged of %d", m.Plan.DB, len(m.Outs), len(jobs))
 		}
-		for k, o := range m.outs {
+		for k, o := range m.Outs {
 			if o.Row != jobs[k].Row || o.Seed != jobs[k].Seed {
-				t.Fatalf("%s: run %d is %s seed %d, the plan's is %s seed %d", m.plan.DB, k, o.Row, o.Seed, jobs[k].Row, jobs[k].Seed)
+				t.Fatalf("%s: run %d is %s seed %d, the plan's is %s seed %d", m.Plan.DB, k, o.Row, o.Seed, jobs[k].Row, jobs[k].Seed)
 			}
 		}
 	}

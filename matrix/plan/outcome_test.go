@@ -1,4 +1,4 @@
-package cli
+package plan_test
 
 import (
 	"strings"
@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/matrix/plan"
 )
 
 // A run whose verdict is not the expected one fails the table, and says why in one cell.
 func TestMatrixTableMarksTheUnexpected(t *testing.T) {
-	table := matrixTable([]MatrixOutcome{
+	table := plan.Table([]plan.Outcome{
 		{Row: "cart orset", Faults: "partitions", Seed: 1, Expect: "valid", Valid: checkers.True, Expected: true, Dir: "store/a"},
 		{Row: "cart merge", Faults: "partitions", Seed: 2, Expect: "resurrected", Valid: checkers.True, Why: "no resurrection | none\nsecond line", Dir: "store/b"},
 	}, "regionkv, docker cluster", 90*time.Second)
