@@ -18,7 +18,7 @@ var layers = [][]string{
 	{"checkers", "clusters", "jepsen", "db/regionkv/server"},
 	{"workloads", "nemesis", "db", "clusters/docker", "db/regionkv/local", "db/regionkv/containers", "cmd/regionkv"},
 	{"runfolder"},
-	{"matrix", "report", "report/internal/fixture", "report/serve"},
+	{"matrix", "report", "report/internal/fixture", "report/reporttest", "report/serve"},
 	{"db/regionkv", "db/regionkv/conflictlog", "db/pglogical", "db/pglogical/matrixtest", "db/mariadb", "db/mariadb/matrixtest"},
 	{"db/builtin"},
 	{"harness", "matrix/plan"},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crossfire-dev/crossfire/report/internal/fixture"
+	"github.com/crossfire-dev/crossfire/report/reporttest"
 )
 
 // BenchmarkReportWrite100k measures writing report.html for a run of 100,000 operations: reading
@@ -47,7 +48,7 @@ func BenchmarkBuild100k(b *testing.B) {
 //
 //	go test ./report/ -run '^$' -bench ReportOpen100k -benchtime 3x -count 3
 func BenchmarkReportOpen100k(b *testing.B) {
-	ctx := browser(b)
+	ctx := reporttest.Browser(b)
 	path, err := Write(fixture.Run(b, 100_000))
 	if err != nil {
 		b.Fatal(err)
@@ -55,11 +56,11 @@ func BenchmarkReportOpen100k(b *testing.B) {
 	var opening, redrawAll, redrawTenth time.Duration
 	for b.Loop() {
 		start := time.Now()
-		if err := open(ctx, path); err != nil {
+		if err := reporttest.Open(ctx, path); err != nil {
 			b.Fatal(err)
 		}
 		opening += time.Since(start)
-		ms := evalJS[[]float64](b, ctx, `(function () {
+		ms := reporttest.Eval[[]float64](b, ctx, `(function () {
 			var S = crossfire.state, end = crossfire.data.end, t = performance.now();
 			for (var i = 0; i < 10; i++) { S.t0 = 0; S.t1 = end; crossfire.drawNow(); }
 			var all = (performance.now() - t) / 10;

@@ -1,21 +1,16 @@
 package report
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/input"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,138 +18,18 @@ import (
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/report/internal/fixture"
+	"github.com/crossfire-dev/crossfire/report/reporttest"
 	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
-// chromiumPath finds Debian's Chromium (or CROSSFIRE_CHROMIUM), or skips the test.
-func chromiumPath(tb testing.TB) string {
-	tb.Helper()
-	if p := os.Getenv("CROSSFIRE_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	tb.Skip("no Chromium: apt-get install -y chromium (or set CROSSFIRE_CHROMIUM)")
-	return ""
-}
-
-// browser starts a headless Chromium of its own (fresh profile, nothing from the network) and
-// returns a tab's context.
-func browser(tb testing.TB) context.Context {
-	tb.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(tb)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(tb.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	}
-	// The browser lives as long as the test, and no longer than three minutes.
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTime := context.WithTimeout(actx, 3*time.Minute)
-	ctx, cancelTab := chromedp.NewContext(ctx)
-	tb.Cleanup(func() { cancelTab(); cancelTime(); cancelAlloc() })
-	console := &consoleErrors{}
-	if err := chromedp.Listen(ctx, console.listen); err != nil {
-		tb.Fatalf("starting Chromium: %v", err)
-	}
-	ctx = context.WithValue(ctx, consoleKey{}, console)
-	return ctx
-}
-
-// consoleErrors gathers what a page reports as broken: uncaught exceptions and console.error
-// calls.
-type consoleErrors struct {
-	mu   sync.Mutex
-	errs []string
-}
-
-type consoleKey struct{}
-
-func (c *consoleErrors) listen(ev any) {
-	var msg string
-	switch e := ev.(type) {
-	case *runtime.EventExceptionThrown:
-		msg = e.ExceptionDetails.Text
-		if ex := e.ExceptionDetails.Exception; ex != nil && ex.Description != "" {
-			msg += " " + ex.Description
-		}
-	case *runtime.EventConsoleAPICalled:
-		if e.Type != runtime.ConsoleAPICalledTypeError && e.Type != runtime.ConsoleAPICalledTypeAssert {
-			return
-		}
-		msg = "console." + string(e.Type) + ":"
-		for _, a := range e.Args {
-			if a.Description != "" {
-				msg += " " + a.Description
-			} else {
-				msg += " " + string(a.Value)
-			}
-		}
-	default:
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.errs = append(c.errs, msg)
-}
-
-// take returns the errors gathered since it was last called.
-func (c *consoleErrors) take() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	errs := c.errs
-	c.errs = nil
-	return errs
-}
-
-// open loads a report from disk and waits until its script has drawn everything. A page that
-// throws or logs an error while it loads has failed to open, whatever it drew.
-func open(ctx context.Context, path string) error {
-	console, _ := ctx.Value(consoleKey{}).(*consoleErrors)
-	if console != nil {
-		console.take() // what earlier pages said
-	}
-	err := chromedp.Do(ctx,
-		chromedp.Navigate("file://"+path),
-		chromedp.Poll[chromedp.Void](`document.body.dataset.ready === "1" && document.getElementById("throughput").dataset.ready === "1"`,
-			chromedp.WithPollingTimeout(90*time.Second)),
-	)
-	if console != nil {
-		if errs := console.take(); len(errs) > 0 {
-			return errors.Join(err, fmt.Errorf("%s: the page reported errors: %s", filepath.Base(path), strings.Join(errs, "; ")))
-		}
-	}
-	return err
-}
-
-// evalJS evaluates an expression in the page and decodes its value.
-func evalJS[T any](tb testing.TB, ctx context.Context, js string) T {
-	tb.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		tb.Fatalf("%s: %v", js, err)
-	}
-	return v
-}
-
 func TestReportInChromium(t *testing.T) {
-	ctx := browser(t)
+	ctx := reporttest.Browser(t)
 	dir := fixture.Run(t, 300)
 	path, err := Write(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := open(ctx, path); err != nil {
+	if err := reporttest.Open(ctx, path); err != nil {
 		t.Fatal(err)
 	}
 
@@ -167,7 +42,7 @@ func TestReportInChromium(t *testing.T) {
 		Throughput string `json:"throughput"`
 		Band       []int  `json:"band"`
 	}
-	state := evalJS[pageState](t, ctx, `(function () {
+	state := reporttest.Eval[pageState](t, ctx, `(function () {
 		var c = document.getElementById("timeline"), w = crossfire.data.windows[0], S = crossfire.state;
 		var x = 96 + ((w.s + w.e) / 2 - S.t0) / (S.t1 - S.t0) * (S.width - 96), dpr = window.devicePixelRatio || 1;
 		var px = c.getContext("2d").getImageData(Math.round(x * dpr), Math.round(35 * dpr), 1, 1).data;
@@ -183,7 +58,7 @@ func TestReportInChromium(t *testing.T) {
 	}
 
 	// Zoom with the wheel and pan by dragging.
-	span := evalJS[[]float64](t, ctx, `(function () {
+	span := reporttest.Eval[[]float64](t, ctx, `(function () {
 		var c = document.getElementById("timeline"), r = c.getBoundingClientRect(), before = crossfire.state.t1 - crossfire.state.t0;
 		c.dispatchEvent(new WheelEvent("wheel", { deltaY: -600, clientX: r.left + r.width / 2, clientY: r.top + 60, bubbles: true, cancelable: true }));
 		return [before, crossfire.state.t1 - crossfire.state.t0];
@@ -191,8 +66,8 @@ func TestReportInChromium(t *testing.T) {
 	if !(span[1] < span[0]/2) {
 		t.Errorf("the wheel did not zoom in: span %v → %v", span[0], span[1])
 	}
-	before := evalJS[float64](t, ctx, `crossfire.state.t0`)
-	box := evalJS[[]float64](t, ctx, `(function () { var r = document.getElementById("timeline").getBoundingClientRect(); return [r.left, r.top]; })()`)
+	before := reporttest.Eval[float64](t, ctx, `crossfire.state.t0`)
+	box := reporttest.Eval[[]float64](t, ctx, `(function () { var r = document.getElementById("timeline").getBoundingClientRect(); return [r.left, r.top]; })()`)
 	if err := chromedp.Do(ctx,
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, box[0]+700, box[1]+80, chromedp.ButtonLeft),
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box[0]+500, box[1]+80, chromedp.ButtonLeft),
@@ -200,7 +75,7 @@ func TestReportInChromium(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	if after := evalJS[float64](t, ctx, `crossfire.state.t0`); !(after > before) {
+	if after := reporttest.Eval[float64](t, ctx, `crossfire.state.t0`); !(after > before) {
 		t.Errorf("dragging left did not move the view later: t0 %v → %v", before, after)
 	}
 
@@ -217,7 +92,7 @@ func TestReportInChromium(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	sel := evalJS[selection](t, ctx, `(function () {
+	sel := reporttest.Eval[selection](t, ctx, `(function () {
 		var c = document.getElementById("timeline"), D = crossfire.data, S = crossfire.state, op = crossfire.byIndex.get(10);
 		var p = crossfire.pointOf(10), dpr = window.devicePixelRatio || 1, g = c.getContext("2d"), dark = 0;
 		for (var y = p.y - 9; y <= p.y + 9; y++) {
@@ -239,7 +114,7 @@ func TestReportInChromium(t *testing.T) {
 		X float64 `json:"x"`
 		Y float64 `json:"y"`
 	}
-	p := evalJS[point](t, ctx, `(function () {
+	p := reporttest.Eval[point](t, ctx, `(function () {
 		crossfire.select([crossfire.byIndex.get(6)], true);
 		var r = document.getElementById("timeline").getBoundingClientRect(), p = crossfire.pointOf(6);
 		return { x: r.left + p.x, y: r.top + p.y }; // in the viewport, where the mouse moves
@@ -253,7 +128,7 @@ func TestReportInChromium(t *testing.T) {
 		Log     string `json:"log"`
 		Desc    string `json:"desc"`
 	}
-	hostile := evalJS[hostileView](t, ctx, `({ pwned: window.__pwned !== undefined, tooltip: document.getElementById("tooltip").textContent,
+	hostile := reporttest.Eval[hostileView](t, ctx, `({ pwned: window.__pwned !== undefined, tooltip: document.getElementById("tooltip").textContent,
 		log: document.querySelector("pre.log").textContent, desc: document.querySelector("#anomalies .desc").textContent })`)
 	if hostile.Pwned {
 		t.Fatal("a value from the store ran as script")
@@ -279,20 +154,20 @@ func TestReport100kOpensInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	ctx := browser(t)
+	ctx := reporttest.Browser(t)
 	dir := fixture.Run(t, 100_000)
 	path, err := Write(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := open(ctx, path); err != nil {
+	if err := reporttest.Open(ctx, path); err != nil {
 		t.Fatal(err)
 	}
 	type counts struct {
 		Ops   int `json:"ops"`
 		Drawn int `json:"drawn"`
 	}
-	got := evalJS[counts](t, ctx, `({ ops: crossfire.data.start.length, drawn: +document.getElementById("timeline").dataset.drawn })`)
+	got := reporttest.Eval[counts](t, ctx, `({ ops: crossfire.data.start.length, drawn: +document.getElementById("timeline").dataset.drawn })`)
 	if got.Ops != 100_006 || got.Drawn == 0 || got.Drawn >= got.Ops {
 		t.Fatalf("ops %d, bars drawn %d", got.Ops, got.Drawn)
 	}
@@ -357,10 +232,10 @@ func cartRun(t *testing.T) string {
 // each (a retry at another leader gets a lane there), overlapping faults have a legend and stripes
 // of their own with short labels, and anomalies come grouped by kind and cause with a filter.
 func TestReportLanesLegendAndAnomalyGroups(t *testing.T) {
-	ctx := browser(t)
+	ctx := reporttest.Browser(t)
 	path, err := Write(cartRun(t))
 	require.NoError(t, err)
-	require.NoError(t, open(ctx, path))
+	require.NoError(t, reporttest.Open(ctx, path))
 
 	type page struct {
 		Lanes      [][2]int `json:"lanes"`
@@ -373,7 +248,7 @@ func TestReportLanesLegendAndAnomalyGroups(t *testing.T) {
 		Stripes    []bool   `json:"stripes"`
 		LaneOfLate string   `json:"laneOfLate"`
 	}
-	got := evalJS[page](t, ctx, `(function () {
+	got := reporttest.Eval[page](t, ctx, `(function () {
 		var D = crossfire.data, misplaced = 0, atN2 = 0, n2 = D.nodes.indexOf("n2");
 		for (var i = 0; i < D.start.length; i++) {
 			if (D.lanes[D.lane[i]].n !== D.node[i]) misplaced++;
@@ -411,7 +286,7 @@ func TestReportLanesLegendAndAnomalyGroups(t *testing.T) {
 
 	// The filter keeps what matches and hides groups left empty.
 	typeFilter := func(text string) {
-		evalJS[bool](t, ctx, `(function () { var f = document.getElementById("anomaly-filter"); f.focus(); f.value = `+strconv.Quote(text)+`;
+		reporttest.Eval[bool](t, ctx, `(function () { var f = document.getElementById("anomaly-filter"); f.focus(); f.value = `+strconv.Quote(text)+`;
 			f.dispatchEvent(new Event("input", { bubbles: true })); return true; })()`)
 	}
 	typeFilter("i3")
@@ -420,7 +295,7 @@ func TestReportLanesLegendAndAnomalyGroups(t *testing.T) {
 		Groups  int      `json:"groups"`
 		Count   string   `json:"count"`
 	}
-	f := evalJS[filtered](t, ctx, `({
+	f := reporttest.Eval[filtered](t, ctx, `({
 		visible: Array.prototype.filter.call(document.querySelectorAll("#anomalies li.anomaly"), function (li) { return !li.hidden && !li.closest("details").hidden; })
 			.map(function (li) { return li.querySelector(".desc").textContent; }),
 		groups: Array.prototype.filter.call(document.querySelectorAll("#anomalies details.group"), function (g) { return !g.hidden; }).length,
@@ -430,7 +305,7 @@ func TestReportLanesLegendAndAnomalyGroups(t *testing.T) {
 	assert.Equal(t, "1 of 6 listed anomalies match, in 1 groups", f.Count)
 
 	typeFilter("skew")
-	assert.Equal(t, 3, evalJS[int](t, ctx, `Array.prototype.filter.call(document.querySelectorAll("#anomalies li.anomaly"), function (li) { return !li.hidden; }).length`))
+	assert.Equal(t, 3, reporttest.Eval[int](t, ctx, `Array.prototype.filter.call(document.querySelectorAll("#anomalies li.anomaly"), function (li) { return !li.hidden; }).length`))
 
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
@@ -443,7 +318,7 @@ func TestReportLanesLegendAndAnomalyGroups(t *testing.T) {
 // anomalies, no fault at all, no anomaly, no conflict log, no results, an empty history) and
 // fails on any error the page reports, or a timeline with ops that draws none.
 func TestEveryRunShapeOpens(t *testing.T) {
-	ctx := browser(t)
+	ctx := reporttest.Browser(t)
 	noFault := func(t *testing.T, dir string) {
 		path := filepath.Join(dir, runfolder.HistoryFile)
 		f, err := os.Open(path)
@@ -492,13 +367,13 @@ func TestEveryRunShapeOpens(t *testing.T) {
 			sh.shape(t, dir)
 			path, err := Write(dir)
 			require.NoError(t, err)
-			require.NoError(t, open(ctx, path))
+			require.NoError(t, reporttest.Open(ctx, path))
 			type drawn struct {
 				Drawn   int `json:"drawn"`
 				Windows int `json:"windows"`
 				Ops     int `json:"ops"`
 			}
-			d := evalJS[drawn](t, ctx, `({ drawn: +document.getElementById("timeline").dataset.drawn,
+			d := reporttest.Eval[drawn](t, ctx, `({ drawn: +document.getElementById("timeline").dataset.drawn,
 				windows: crossfire.data.windows.length, ops: crossfire.data.start.length })`)
 			assert.Equal(t, sh.windows, d.Windows, "fault windows")
 			if sh.ops && (d.Ops == 0 || d.Drawn == 0) {

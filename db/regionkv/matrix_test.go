@@ -37,6 +37,9 @@ func TestMatrix(t *testing.T) {
 					if row.Name == "cart orset" {
 						lostRecordsAreFound(t, res)
 					}
+					if seed == matrixSeeds[0] {
+						harnesstest.ReportOpens(t, res) // every row's report, once
+					}
 				})
 			}
 		})

@@ -1,7 +1,7 @@
 // Package harnesstest makes a Go test a chaos test: Run runs a crossfire Test on the embedded
 // cluster from inside `go test`, logs the seed and the run folder, removes the folder when the
 // test passes and keeps it when it fails, so the history, the verdicts and the node logs are
-// there to read. It is the only crossfire package that imports testing.
+// there to read.
 //
 // The store is $CROSSFIRE_STORE when set (CI uploads it), otherwise a folder under the system's
 // temporary directory. CROSSFIRE_KEEP=1 keeps every run folder, passed or not.
@@ -20,6 +20,7 @@ import (
 	_ "github.com/crossfire-dev/crossfire/db/builtin" // the databases crossfire ships, in the catalog
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/matrix"
+	"github.com/crossfire-dev/crossfire/report/reporttest"
 	"github.com/crossfire-dev/crossfire/runfolder"
 )
 
@@ -54,16 +55,30 @@ func Run(t testing.TB, test harness.Test) harness.Result {
 }
 
 // Matrix runs every row of a validation matrix once, with one seed on one cluster kind, as a
-// subtest named after the row, and fails the rows whose verdict is not the expected one.
+// subtest named after the row, and fails the rows whose verdict is not the expected one, or
+// whose report does not open (ReportOpens).
 func Matrix(t *testing.T, rows []matrix.Row, seed uint64, cluster string) {
 	t.Helper()
 	for _, row := range rows {
 		t.Run(strings.ReplaceAll(row.Name, " ", "_"), func(t *testing.T) {
-			if err := row.Judge(Run(t, row.Test(seed, cluster))); err != nil {
+			res := Run(t, row.Test(seed, cluster))
+			if err := row.Judge(res); err != nil {
 				t.Fatalf("expected %s: %v", row.Expect, err)
 			}
+			ReportOpens(t, res)
 		})
 	}
+}
+
+// ReportOpens opens the run's report in Chromium and fails t on any error the page reports or
+// a timeline of ops that drew nothing; without Chromium it logs that the report went unopened.
+func ReportOpens(t *testing.T, res harness.Result) {
+	t.Helper()
+	if _, ok := reporttest.FindChromium(); !ok {
+		t.Logf("no Chromium: the report of %s was not opened (apt-get install -y chromium)", res.Dir)
+		return
+	}
+	reporttest.ReportOpens(t, reporttest.Browser(t), res.Dir)
 }
 
 // removeRun deletes a run folder, the latest link if it pointed there, and the test's folder if
