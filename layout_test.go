@@ -17,7 +17,7 @@ var layers = [][]string{
 	{"history/jsonscan", "history", "resolve"},
 	{"checkers", "clusters", "jepsen", "db/regionkv/server"},
 	{"workloads", "nemesis", "db", "clusters/docker", "db/regionkv/local", "db/regionkv/containers", "cmd/regionkv"},
-	{"runfolder"},
+	{"runfolder", "db/sqlclient"},
 	{"matrix", "report", "report/internal/fixture", "report/reporttest", "report/serve"},
 	{"db/regionkv", "db/regionkv/conflictlog", "db/pglogical", "db/pglogical/matrixtest", "db/mariadb", "db/mariadb/matrixtest"},
 	{"db/builtin"},

@@ -13,6 +13,7 @@ import (
 	"github.com/crossfire-dev/crossfire/clusters"
 	"github.com/crossfire-dev/crossfire/clusters/docker"
 	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/db/sqlclient"
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/workloads"
 )
@@ -98,7 +99,7 @@ func clientsDoWhatTheySay(t *testing.T, c *Cluster) {
 	assert.JSONEq(t, "5", string(do(reg, "read", "c1", nil, history.OK).Value))
 	assert.JSONEq(t, "null", string(do(reg, "read", "never", nil, history.OK).Value))
 
-	for _, way := range BuyWays {
+	for _, way := range sqlclient.BuyWays {
 		inv := client(workloads.InventoryName, map[string]string{"buy": way})
 		sku := "s-" + way
 		do(inv, "buy", sku, 1, history.Fail) // nothing there: sold out

@@ -7,6 +7,7 @@ import (
 	"github.com/crossfire-dev/crossfire/clusters"
 	"github.com/crossfire-dev/crossfire/clusters/docker"
 	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/db/sqlclient"
 	"github.com/crossfire-dev/crossfire/workloads"
 )
 
@@ -38,9 +39,9 @@ func (DB) Spec() db.Spec {
 			Usage: "Galera's pc.recovery: on (as shipped: leaders restarted together restore their last primary component) or off (crossfire bootstraps the most advanced leader, as MariaDB documents)"},
 	}
 	inventory := append(append([]db.Option(nil), common...),
-		db.Option{Name: "buy", Values: BuyWays,
+		db.Option{Name: "buy", Values: sqlclient.BuyWays,
 			Usage: "how a purchase is written: decrement (one conditional UPDATE) or read-modify-write (read the units, check, write the read value less the quantity)"},
-		db.Option{Name: "orders", Values: OrderDesigns,
+		db.Option{Name: "orders", Values: sqlclient.OrderDesigns,
 			Usage: "order rows: naive (a row per sale) or dedup (a row per idempotency id)"},
 		db.Option{Name: "snapshot-isolation", Named: true, Values: []string{"off", "on"},
 			Usage: "innodb_snapshot_isolation for the clients' transactions: off (as shipped in 10.11) or on (a write to a row changed since the transaction's snapshot fails, 1020)"},

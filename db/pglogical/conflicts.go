@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crossfire-dev/crossfire/db/sqlclient"
 	"github.com/crossfire-dev/crossfire/history"
 )
 
@@ -154,7 +155,7 @@ func Row(relation string, cols map[string]string) (key string, value json.RawMes
 	case "stock":
 		return cols["sku"], json.RawMessage(cols["units"]), true
 	case "orders", "orders_by_req":
-		v, _ := json.Marshal(map[string]string{"order": OrderID(cols["leader"], cols["id"]), "node": cols["leader"], "req": cols["req"]})
+		v, _ := json.Marshal(map[string]string{"order": sqlclient.OrderID(cols["leader"], cols["id"]), "node": cols["leader"], "req": cols["req"]})
 		return cols["sku"], v, true
 	case "cart_items":
 		v, _ := json.Marshal(cols["item"])

@@ -9,6 +9,7 @@ import (
 	"github.com/crossfire-dev/crossfire/clusters"
 	"github.com/crossfire-dev/crossfire/clusters/docker"
 	"github.com/crossfire-dev/crossfire/db"
+	"github.com/crossfire-dev/crossfire/db/sqlclient"
 	"github.com/crossfire-dev/crossfire/workloads"
 )
 
@@ -36,7 +37,7 @@ func (DB) Spec() db.Spec {
 	strategy := db.Option{Name: "strategy", Values: StrategyValues,
 		Usage: "pglogical.conflict_resolution: last_update_wins (commit timestamps), first_update_wins, keep_local, apply_remote, " +
 			"error (a conflict stops replication on its link); or single-leader (every client at n1: the control)"}
-	orders := db.Option{Name: "orders", Values: OrderDesigns,
+	orders := db.Option{Name: "orders", Values: sqlclient.OrderDesigns,
 		Usage: "order rows: naive (keyed by the leader and its own id), dedup (keyed by the idempotency id)"}
 	return db.Spec{
 		About: "PostgreSQL 15 with pglogical 2.4, a full mesh of subscriptions, in containers built from Debian's packages",
@@ -48,7 +49,7 @@ func (DB) Spec() db.Spec {
 			workloads.InventoryName: {strategy, orders},
 			workloads.CartName:      {strategy},
 			workloads.ProfileName:   {strategy},
-			workloads.ClaimsName: {strategy, {Name: "table", Values: ClaimsTables,
+			workloads.ClaimsName: {strategy, {Name: "table", Values: sqlclient.ClaimsTables,
 				Usage: "names (a row per name, the name its primary key) or accounts (a row per owner, its id the primary key, the name an email under a second UNIQUE index)"}},
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/db/sqlclient"
 	"github.com/crossfire-dev/crossfire/matrix"
 	"github.com/crossfire-dev/crossfire/runfolder"
 )
@@ -103,7 +104,7 @@ func (DB) Matrix() []matrix.Row {
 				// As for the double claim: a lost claim needs a free name claimed at leaders a
 				// partition keeps apart. In 8 s on a loaded machine, seed 1 once acknowledged 19
 				// claims and lost none; a longer run holds more partitions.
-				t := matrixTest("claims-accounts-last_update_wins", "claims", map[string]string{"strategy": "last_update_wins", "table": ClaimsByAccount}, []string{"partition"}, seed)
+				t := matrixTest("claims-accounts-last_update_wins", "claims", map[string]string{"strategy": "last_update_wins", "table": sqlclient.ClaimsByAccount}, []string{"partition"}, seed)
 				t.Duration = 14 * time.Second
 				return t
 			},
