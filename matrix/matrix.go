@@ -107,6 +107,25 @@ func HasAnomaly(r checkers.Result, kind, cause string) bool {
 	return false
 }
 
+// Caught says why the named checker did not catch what a row expects of it: it must judge false
+// with a definite anomaly of the kind (and the cause, if given). Nil when it did.
+func Caught(res runfolder.Result, checker, kind, cause string) error {
+	r := ResultOf(res, checker)
+	if r.Valid == checkers.False && HasAnomaly(r, kind, cause) {
+		return nil
+	}
+	what := "definite " + kind
+	if cause != "" {
+		what += " put down to " + cause
+	}
+	return fmt.Errorf("%s flagged no %s (%s, %d anomalies)", checker, what, r.Valid, len(r.Anomalies))
+}
+
+// ExpectCaught is the judge of a row whose anomaly one checker must catch (Caught).
+func ExpectCaught(checker, kind, cause string) func(runfolder.Result) error {
+	return func(res runfolder.Result) error { return Caught(res, checker, kind, cause) }
+}
+
 // StatInt reads a numeric stat, as it is in memory or after a trip through JSON; -1 if absent.
 func StatInt(v any) int64 {
 	switch n := v.(type) {

@@ -127,12 +127,7 @@ func (DB) Matrix() []matrix.Row {
 				t.HoldLast = true
 				return t
 			},
-			Judge: func(res runfolder.Result) error {
-				if f := matrix.ResultOf(res, checkers.FieldsName); f.Valid != checkers.False || !matrix.HasAnomaly(f, "lost-field-edit", "") {
-					return fmt.Errorf("no definite lost field edit (fields %s)", f.Valid)
-				}
-				return nil
-			},
+			Judge: matrix.ExpectCaught(checkers.FieldsName, "lost-field-edit", ""),
 		},
 	}
 }

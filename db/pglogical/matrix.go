@@ -64,12 +64,7 @@ func (DB) Matrix() []matrix.Row {
 				t.Duration, t.Rate, t.Concurrency = 10*time.Second, 150, 9
 				return t
 			},
-			Judge: func(res runfolder.Result) error {
-				if o := matrix.ResultOf(res, checkers.OversellName); o.Valid != checkers.False || !matrix.HasAnomaly(o, "oversell", "") {
-					return fmt.Errorf("oversell flagged no definite oversell (%s)", o.Valid)
-				}
-				return nil
-			},
+			Judge: matrix.ExpectCaught(checkers.OversellName, "oversell", ""),
 		},
 		{
 			Name: "cart last_update_wins", Expect: "leaders diverge or removed items come back",
@@ -91,12 +86,7 @@ func (DB) Matrix() []matrix.Row {
 				t.Keys = 16
 				return t
 			},
-			Judge: func(res runfolder.Result) error {
-				if f := matrix.ResultOf(res, checkers.FieldsName); f.Valid != checkers.False || !matrix.HasAnomaly(f, "lost-field-edit", "") {
-					return fmt.Errorf("no definite lost field edit (fields %s)", f.Valid)
-				}
-				return nil
-			},
+			Judge: matrix.ExpectCaught(checkers.FieldsName, "lost-field-edit", ""),
 		},
 		{
 			Name: "claims accounts last_update_wins", Expect: "an acknowledged claim gone, its row replaced on the UNIQUE email",
@@ -108,12 +98,7 @@ func (DB) Matrix() []matrix.Row {
 				t.Duration = 14 * time.Second
 				return t
 			},
-			Judge: func(res runfolder.Result) error {
-				if u := matrix.ResultOf(res, checkers.UniquenessName); u.Valid != checkers.False || !matrix.HasAnomaly(u, "lost-claim", "") {
-					return fmt.Errorf("no definite lost claim (uniqueness %s)", u.Valid)
-				}
-				return nil
-			},
+			Judge: matrix.ExpectCaught(checkers.UniquenessName, "lost-claim", ""),
 		},
 		{
 			Name: "claims last_update_wins", Expect: "two owners of one name both acknowledged (double claim)",
@@ -125,12 +110,7 @@ func (DB) Matrix() []matrix.Row {
 				t.Duration = 14 * time.Second
 				return t
 			},
-			Judge: func(res runfolder.Result) error {
-				if u := matrix.ResultOf(res, checkers.UniquenessName); u.Valid != checkers.False || !matrix.HasAnomaly(u, "double-claim", "") {
-					return fmt.Errorf("no definite double claim (uniqueness %s)", u.Valid)
-				}
-				return nil
-			},
+			Judge: matrix.ExpectCaught(checkers.UniquenessName, "double-claim", ""),
 		},
 	}
 }

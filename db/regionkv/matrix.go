@@ -53,11 +53,11 @@ func (DB) Matrix() []matrix.Row {
 			},
 			Judge: func(res runfolder.Result) error {
 				var errs []error
-				if d := matrix.ResultOf(res, checkers.DedupName); d.Valid != checkers.False || !matrix.HasAnomaly(d, "duplicate-order", "") {
-					errs = append(errs, fmt.Errorf("dedup flagged no definite duplicate order (%s)", d.Valid))
+				if err := matrix.Caught(res, checkers.DedupName, "duplicate-order", ""); err != nil {
+					errs = append(errs, err)
 				}
-				if o := matrix.ResultOf(res, checkers.OversellName); o.Valid != checkers.False || !matrix.HasAnomaly(o, "oversell", "") {
-					errs = append(errs, fmt.Errorf("oversell flagged no definite oversell (%s)", o.Valid))
+				if err := matrix.Caught(res, checkers.OversellName, "oversell", ""); err != nil {
+					errs = append(errs, err)
 				}
 				if c := matrix.ResultOf(res, checkers.ConvergenceName); c.Valid != checkers.True {
 					errs = append(errs, fmt.Errorf("the CRDT did not converge (%s)", c.Valid))
@@ -94,24 +94,14 @@ func (DB) Matrix() []matrix.Row {
 			Test: func(seed uint64, cluster string) runfolder.Test {
 				return matrixCart("lww", []string{"partition", "clock"}, seed, cluster)
 			},
-			Judge: func(res runfolder.Result) error {
-				if c := matrix.ResultOf(res, checkers.CartName); c.Valid != checkers.False || !matrix.HasAnomaly(c, "lost-add", checkers.CauseClockSkew) {
-					return fmt.Errorf("no definite lost add put down to clock skew (cart %s)", c.Valid)
-				}
-				return nil
-			},
+			Judge: matrix.ExpectCaught(checkers.CartName, "lost-add", checkers.CauseClockSkew),
 		},
 		{
 			Name: "cart merge", Expect: "removed items resurrected, attributed to the merge rule",
 			Test: func(seed uint64, cluster string) runfolder.Test {
 				return matrixCart("merge", []string{"partition"}, seed, cluster)
 			},
-			Judge: func(res runfolder.Result) error {
-				if c := matrix.ResultOf(res, checkers.CartName); c.Valid != checkers.False || !matrix.HasAnomaly(c, "resurrected", checkers.CauseMergeRule) {
-					return fmt.Errorf("no definite resurrection put down to the merge rule (cart %s)", c.Valid)
-				}
-				return nil
-			},
+			Judge: matrix.ExpectCaught(checkers.CartName, "resurrected", checkers.CauseMergeRule),
 		},
 		{
 			Name: "cart orset", Expect: "valid",
@@ -164,12 +154,7 @@ func (DB) Matrix() []matrix.Row {
 			Test: func(seed uint64, cluster string) runfolder.Test {
 				return matrixProfile(ProfileLWW, []string{"partition"}, seed, cluster)
 			},
-			Judge: func(res runfolder.Result) error {
-				if f := matrix.ResultOf(res, checkers.FieldsName); f.Valid != checkers.False || !matrix.HasAnomaly(f, "lost-field-edit", "") {
-					return fmt.Errorf("no definite lost field edit (fields %s)", f.Valid)
-				}
-				return nil
-			},
+			Judge: matrix.ExpectCaught(checkers.FieldsName, "lost-field-edit", ""),
 		},
 		{
 			Name: "profile fields", Expect: "valid",
@@ -183,12 +168,7 @@ func (DB) Matrix() []matrix.Row {
 			Test: func(seed uint64, cluster string) runfolder.Test {
 				return matrixClaims("lww", []string{"partition"}, seed, cluster)
 			},
-			Judge: func(res runfolder.Result) error {
-				if u := matrix.ResultOf(res, checkers.UniquenessName); u.Valid != checkers.False || !matrix.HasAnomaly(u, "double-claim", "") {
-					return fmt.Errorf("no definite double claim (uniqueness %s)", u.Valid)
-				}
-				return nil
-			},
+			Judge: matrix.ExpectCaught(checkers.UniquenessName, "double-claim", ""),
 		},
 		{
 			Name: "claims single-leader", Expect: "valid",
