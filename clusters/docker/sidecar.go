@@ -146,8 +146,12 @@ func (s *Sidecar) ClientEndpoint(ctx context.Context, i int, protocol string) (s
 }
 
 // ToxiproxyImage builds (or finds) the sidecar's image, building its binary into dir, and returns
-// its tag.
+// its tag. Without a Go toolchain and a checkout of crossfire (CanBuild) the image is the running
+// binary playing the sidecar (SelfImage).
 func ToxiproxyImage(ctx context.Context, cli *client.Client, dir string) (string, error) {
+	if !CanBuild(ctx) {
+		return SelfImage(ctx, cli, ToxiproxyRepo, ToxiproxyRole)
+	}
 	bin := filepath.Join(dir, ToxiproxyRepo)
 	if err := BuildStatic(ctx, ToxiproxyPackage, bin); err != nil {
 		return "", err

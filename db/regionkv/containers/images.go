@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/crossfire-dev/crossfire/clusters/docker"
+	"github.com/crossfire-dev/crossfire/db/regionkv/server"
 )
 
 // The node's image (tags are content hashes): cmd/regionkv, static, FROM scratch.
@@ -30,8 +31,21 @@ func NodeImage(ctx context.Context, cli *client.Client) (string, error) {
 	return nodeImage(ctx, cli, dir)
 }
 
-// nodeImage builds the node's binary into dir and finds or builds its image.
+// NodeRole is the regionkv node's role in a container made of the running binary
+// (docker.SelfImage): any binary that links this package can be a node.
+const NodeRole = "regionkv"
+
+func init() {
+	docker.RegisterRole(NodeRole, func(args []string) int { return server.Main(args, os.Stderr) })
+	docker.PlayRole()
+}
+
+// nodeImage builds the node's binary into dir and finds or builds its image; without a Go
+// toolchain and a checkout (docker.CanBuild), the image is the running binary as a node.
 func nodeImage(ctx context.Context, cli *client.Client, dir string) (string, error) {
+	if !docker.CanBuild(ctx) {
+		return docker.SelfImage(ctx, cli, NodeRepo, NodeRole)
+	}
 	bin := filepath.Join(dir, NodeRepo)
 	if err := docker.BuildStatic(ctx, NodePackage, bin); err != nil {
 		return "", err
