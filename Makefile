@@ -26,7 +26,7 @@ test:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race . ./history/... ./checkers/... ./nemesis/... ./workloads/... ./db ./db/regionkv/server ./clusters/... ./resolve ./runfolder ./matrix ./report/... ./internal/... ./jepsen
+	$(GO) test -race . ./history/... ./checkers/... ./nemesis/... ./workloads/... ./db ./db/regionkv/server ./clusters/... ./db/regionkv/resolve ./db/sqlclient ./runfolder ./matrix/... ./report/... ./internal/...
 	$(GO) test -race -skip Matrix ./db/regionkv
 
 bench:

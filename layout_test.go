@@ -14,8 +14,8 @@ const module = "github.com/crossfire-dev/crossfire"
 // layers are the floors of the house, from the ground up: a package imports only packages of its
 // own floor or below. Every package of the module stands on one.
 var layers = [][]string{
-	{"history/jsonscan", "history", "resolve"},
-	{"checkers", "clusters", "jepsen", "db/regionkv/server"},
+	{"history/jsonscan", "history", "db/regionkv/resolve"},
+	{"checkers", "clusters", "history/jepsen", "db/regionkv/server"},
 	{"workloads", "nemesis", "db", "clusters/docker", "db/regionkv/local", "db/regionkv/containers", "cmd/regionkv"},
 	{"runfolder", "db/sqlclient"},
 	{"matrix", "report", "report/internal/fixture", "report/reporttest", "report/serve"},
@@ -23,7 +23,7 @@ var layers = [][]string{
 	{"db/builtin"},
 	{"harness", "matrix/plan"},
 	{"harness/harnesstest", "internal/cli"},
-	{"internal/engine"},
+	{"internal/enginecmd"},
 	{"cmd/crossfire", "cmd/crossfire-engine", "cmd/crossfire/binaries", "."},
 }
 

@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"github.com/crossfire-dev/crossfire/internal/cli"
-	_ "github.com/crossfire-dev/crossfire/internal/engine" // the catalog's databases and the clean command
+	_ "github.com/crossfire-dev/crossfire/internal/enginecmd" // the catalog's databases and the clean command
 )
 
 func main() {

@@ -28,7 +28,7 @@ import (
 	"github.com/crossfire-dev/crossfire/db/pglogical"
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/internal/cli"
-	_ "github.com/crossfire-dev/crossfire/internal/engine" // the whole of crossfire, as crossfire-engine links it
+	_ "github.com/crossfire-dev/crossfire/internal/enginecmd" // the whole of crossfire, as crossfire-engine links it
 	"github.com/crossfire-dev/crossfire/matrix"
 	"github.com/crossfire-dev/crossfire/matrix/plan"
 	"github.com/crossfire-dev/crossfire/runfolder"
@@ -795,7 +795,7 @@ func TestMatrixShardsMergeToTheWholeRun(t *testing.T) {
 // TestJepsenHistoriesInAndOut: Jepsen's histories are checked and drawn; crossfire's are
 // exported as Jepsen's and read back to the same verdicts.
 func TestJepsenHistoriesInAndOut(t *testing.T) {
-	edn := func(name string) string { return filepath.Join("..", "..", "jepsen", "testdata", name) }
+	edn := func(name string) string { return filepath.Join("..", "..", "history", "jepsen", "testdata", name) }
 	code, out, errs := crossfire("check", edn("register-stale.edn"))
 	if code != exitInvalid || !strings.Contains(out, `definite nonlinearizable: key "7"`) || !strings.Contains(errs, "read as a Jepsen history (10 ops)") {
 		t.Fatalf("a stale register: exit %d\n%s%s", code, out, errs)

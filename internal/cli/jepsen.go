@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/crossfire-dev/crossfire/history"
-	"github.com/crossfire-dev/crossfire/jepsen"
+	"github.com/crossfire-dev/crossfire/history/jepsen"
 	"github.com/crossfire-dev/crossfire/runfolder"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/history"
-	"github.com/crossfire-dev/crossfire/resolve"
+	"github.com/crossfire-dev/crossfire/db/regionkv/resolve"
 	"github.com/crossfire-dev/crossfire/runfolder"
 	"github.com/crossfire-dev/crossfire/workloads"
 )

@@ -75,7 +75,7 @@ func TestFrontLinksNoContainerRuntime(t *testing.T) {
 	}
 	deps := strings.Fields(string(out))
 	for _, d := range deps {
-		for _, heavy := range []string{"github.com/testcontainers/", "github.com/moby/", "github.com/crossfire-dev/crossfire/db/builtin", "github.com/crossfire-dev/crossfire/clusters/docker", "github.com/crossfire-dev/crossfire/internal/engine"} {
+		for _, heavy := range []string{"github.com/testcontainers/", "github.com/moby/", "github.com/crossfire-dev/crossfire/db/builtin", "github.com/crossfire-dev/crossfire/clusters/docker", "github.com/crossfire-dev/crossfire/internal/enginecmd"} {
 			if strings.HasPrefix(d, heavy) {
 				t.Errorf("crossfire links %s", d)
 			}

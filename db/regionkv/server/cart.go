@@ -5,7 +5,7 @@ import (
 	"maps"
 	"sort"
 
-	"github.com/crossfire-dev/crossfire/resolve"
+	"github.com/crossfire-dev/crossfire/db/regionkv/resolve"
 )
 
 // Cart strategies: the rules of package resolve.

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/crossfire-dev/crossfire/resolve"
+	"github.com/crossfire-dev/crossfire/db/regionkv/resolve"
 )
 
 // CartResult is a cart operation's outcome: the cart's items after it, and the version written

@@ -27,7 +27,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/crossfire-dev/crossfire/resolve"
+	"github.com/crossfire-dev/crossfire/db/regionkv/resolve"
 )
 
 // Register strategies.

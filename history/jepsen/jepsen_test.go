@@ -157,7 +157,7 @@ func same(t *testing.T, want, got []history.Op) {
 func TestCrossfireHistoriesReadBack(t *testing.T) {
 	for _, name := range []string{"register-lww-nonlinearizable.jsonl", "inventory-pncounter-naive-caught.jsonl", "register-single-leader-valid.jsonl"} {
 		t.Run(name, func(t *testing.T) {
-			ops, _, err := history.ReadFile(filepath.Join("..", "cmd", "crossfire", "testdata", name))
+			ops, _, err := history.ReadFile(filepath.Join("..", "..", "cmd", "crossfire", "testdata", name))
 			require.NoError(t, err)
 			same(t, ops, roundTrip(t, ops))
 		})
