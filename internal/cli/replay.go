@@ -10,9 +10,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/crossfire-dev/crossfire/db/regionkv/resolve"
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/history"
-	"github.com/crossfire-dev/crossfire/db/regionkv/resolve"
 	"github.com/crossfire-dev/crossfire/runfolder"
 	"github.com/crossfire-dev/crossfire/workloads"
 )
