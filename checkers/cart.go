@@ -67,8 +67,10 @@ func (c CartChecker) Check(ctx context.Context, in Input) Result {
 
 // Stream implements Streamer.
 func (CartChecker) Stream(in Input) Stream {
-	return &cartStream{w: windowTracker{faults: in.Faults}, clocks: clockSkews{faults: in.Faults}, items: map[string]map[string]*cartItem{},
+	s := &cartStream{clocks: clockSkews{faults: in.Faults}, items: map[string]map[string]*cartItem{},
 		finals: map[string]map[string]cartFinal{}, byCart: map[string][]*cartWrite{}}
+	s.opPass = newOpPass(in, "cart", s.complete, "add", "remove", "read")
+	return s
 }
 
 type cartItem struct {
@@ -199,10 +201,7 @@ type cartFinal struct {
 }
 
 type cartStream struct {
-	p      pairer
-	w      windowTracker
-	fr     finalReads
-	ops    int                             // cart ops seen
+	opPass
 	items  map[string]map[string]*cartItem // cart -> item -> what happened to it
 	byCart map[string][]*cartWrite         // cart -> its acknowledged writes
 	finals map[string]map[string]cartFinal // cart -> leader -> final read
@@ -223,23 +222,9 @@ func (s *cartStream) item(cart, item string) *cartItem {
 }
 
 func (s *cartStream) Observe(op history.Op) {
-	s.w.observe(op)
-	if op.IsNemesis() {
+	if s.observe(op) {
 		s.clocks.observe(op)
-		return
 	}
-	if op.Type == history.Invoke {
-		if op.F == "add" || op.F == "remove" || op.F == "read" {
-			s.p.observe(op)
-			s.ops++
-		}
-		return
-	}
-	inv, ok := s.p.observe(op)
-	if !ok {
-		return
-	}
-	s.complete(inv, op)
 }
 
 func (s *cartStream) complete(inv, done history.Op) {
@@ -311,11 +296,8 @@ func (s *cartStream) takeFinals() string {
 }
 
 func (s *cartStream) Result(context.Context) Result {
-	for _, inv := range s.p.pending() {
-		s.complete(inv, history.Op{Index: -1, Time: s.w.end, Type: history.Info, F: inv.F, Key: inv.Key})
-	}
-	if s.ops == 0 {
-		return notApplicable("no cart op (add, remove, read) in the history")
+	if why := s.finish(); why != "" {
+		return notApplicable(why)
 	}
 	rule := s.takeFinals()
 	if len(s.bad) > 0 {

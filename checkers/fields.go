@@ -43,7 +43,9 @@ func (f Fields) Check(ctx context.Context, in Input) Result {
 
 // Stream implements Streamer.
 func (Fields) Stream(in Input) Stream {
-	return &fieldsStream{updates: map[fieldKey]map[string]*fieldUpdate{}, w: windowTracker{faults: in.Faults}}
+	s := &fieldsStream{updates: map[fieldKey]map[string]*fieldUpdate{}}
+	s.opPass = newOpPass(in, "profile", s.complete, "set-field", "read-profile")
+	return s
 }
 
 // fieldKey is one field of one record.
@@ -70,31 +72,13 @@ func (u *fieldUpdate) String() string {
 }
 
 type fieldsStream struct {
-	p       pairer
-	w       windowTracker
-	fr      finalReads
-	ops     int
+	opPass
 	updates map[fieldKey]map[string]*fieldUpdate // by value
 	acked   []*fieldUpdate                       // in completion order
 	bad     []string
 }
 
-func (s *fieldsStream) Observe(op history.Op) {
-	s.w.observe(op)
-	if op.IsNemesis() {
-		return
-	}
-	if op.Type == history.Invoke {
-		if op.F == "set-field" || op.F == "read-profile" {
-			s.p.observe(op)
-			s.ops++
-		}
-		return
-	}
-	if inv, ok := s.p.observe(op); ok {
-		s.complete(inv, op)
-	}
-}
+func (s *fieldsStream) Observe(op history.Op) { s.observe(op) }
 
 // setFieldValue is a set-field's argument.
 type setFieldValue struct {
@@ -141,11 +125,8 @@ func canonical(raw json.RawMessage) string {
 }
 
 func (s *fieldsStream) Result(context.Context) Result {
-	for _, inv := range s.p.pending() {
-		s.complete(inv, history.Op{Index: -1, Time: s.w.end, Type: history.Info, F: inv.F, Key: inv.Key})
-	}
-	if s.ops == 0 {
-		return notApplicable("no profile op (set-field, read-profile) in the history")
+	if why := s.finish(); why != "" {
+		return notApplicable(why)
 	}
 	picks, rule := s.fr.picks()
 	finals := map[string]map[string]map[string]string{} // record -> leader -> field -> value

@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -287,3 +288,52 @@ func (p *pairer) observe(op history.Op) (history.Op, bool) { return p.m.Observe(
 func (p *pairer) pending() []history.Op { return slices.Collect(p.m.Pending()) }
 
 func isEOF(err error) bool { return err == io.EOF }
+
+// opPass is the skeleton of a stream that judges one workload's operations: it follows the fault
+// windows, pairs each of its operations' invoke with its completion and hands the pair to
+// complete, and at the end completes every invoke that never returned as info at the history's
+// end. The stream embeds it and reads its windows, final reads and count.
+type opPass struct {
+	p        pairer
+	w        windowTracker
+	fr       finalReads
+	ops      int      // its operations seen
+	what     string   // what its operations are, for "not applicable": "cart"
+	fs       []string // the operations it judges
+	complete func(inv, done history.Op)
+}
+
+func newOpPass(in Input, what string, complete func(inv, done history.Op), fs ...string) opPass {
+	return opPass{w: windowTracker{faults: in.Faults}, what: what, fs: fs, complete: complete}
+}
+
+// observe takes the history's next op, and reports whether it was the nemesis's.
+func (s *opPass) observe(op history.Op) (nemesis bool) {
+	s.w.observe(op)
+	if op.IsNemesis() {
+		return true
+	}
+	if op.Type == history.Invoke {
+		if slices.Contains(s.fs, op.F) {
+			s.p.observe(op)
+			s.ops++
+		}
+		return false
+	}
+	if inv, ok := s.p.observe(op); ok {
+		s.complete(inv, op)
+	}
+	return false
+}
+
+// finish completes the invokes that never returned, and says why the stream judged nothing when
+// the history held none of its operations ("" when it did).
+func (s *opPass) finish() (notApplicable string) {
+	for _, inv := range s.p.pending() {
+		s.complete(inv, history.Op{Index: -1, Time: s.w.end, Type: history.Info, F: inv.F, Key: inv.Key})
+	}
+	if s.ops == 0 {
+		return fmt.Sprintf("no %s op (%s) in the history", s.what, strings.Join(s.fs, ", "))
+	}
+	return ""
+}

@@ -38,7 +38,9 @@ func (u Uniqueness) Check(ctx context.Context, in Input) Result {
 
 // Stream implements Streamer.
 func (Uniqueness) Stream(in Input) Stream {
-	return &uniquenessStream{names: map[string]*claimedName{}, w: windowTracker{faults: in.Faults}}
+	s := &uniquenessStream{names: map[string]*claimedName{}}
+	s.opPass = newOpPass(in, "claims", s.complete, "claim", "release", "read-owner")
+	return s
 }
 
 // claimEvent is one claim or release: whose, when, and how it ended.
@@ -62,10 +64,7 @@ type claimedName struct {
 }
 
 type uniquenessStream struct {
-	p     pairer
-	w     windowTracker
-	fr    finalReads
-	ops   int
+	opPass
 	names map[string]*claimedName
 	bad   []string
 }
@@ -79,22 +78,7 @@ func (s *uniquenessStream) name(k string) *claimedName {
 	return n
 }
 
-func (s *uniquenessStream) Observe(op history.Op) {
-	s.w.observe(op)
-	if op.IsNemesis() {
-		return
-	}
-	if op.Type == history.Invoke {
-		if op.F == "claim" || op.F == "release" || op.F == "read-owner" {
-			s.p.observe(op)
-			s.ops++
-		}
-		return
-	}
-	if inv, ok := s.p.observe(op); ok {
-		s.complete(inv, op)
-	}
-}
+func (s *uniquenessStream) Observe(op history.Op) { s.observe(op) }
 
 func (s *uniquenessStream) complete(inv, done history.Op) {
 	switch inv.F {
@@ -153,11 +137,8 @@ func (n *claimedName) releasedAfter(c claimEvent) bool {
 }
 
 func (s *uniquenessStream) Result(context.Context) Result {
-	for _, inv := range s.p.pending() {
-		s.complete(inv, history.Op{Index: -1, Time: s.w.end, Type: history.Info, F: inv.F, Key: inv.Key})
-	}
-	if s.ops == 0 {
-		return notApplicable("no claims op (claim, release, read-owner) in the history")
+	if why := s.finish(); why != "" {
+		return notApplicable(why)
 	}
 	if len(s.bad) > 0 {
 		return Result{Valid: Unknown, Error: strings.Join(s.bad[:min(len(s.bad), 5)], "; ")}
