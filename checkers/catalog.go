@@ -26,30 +26,29 @@ func (w WellFormed) Check(ctx context.Context, in Input) Result {
 	return checkByStreaming(ctx, w, in)
 }
 
-// Stream implements Streamer.
-func (WellFormed) Stream(in Input) Stream { return &wellFormedStream{v: history.NewValidator(0)} }
+// Stream implements Streamer: it reads the format facts (formatCheck), which a pass gathers
+// once for every checker, since what it finds makes every other verdict uncertain.
+func (WellFormed) Stream(in Input) Stream { return &wellFormedStream{f: newFormatCheck()} }
 
-type wellFormedStream struct {
-	v       *history.Validator
-	n       int64
-	clients bool // a client operation was seen
-}
+type wellFormedStream struct{ f *formatCheck }
 
-func (s *wellFormedStream) Observe(op history.Op) {
-	s.v.Add(op)
-	s.n++
-	s.clients = s.clients || !op.IsNemesis()
-}
+func (s *wellFormedStream) Observe(op history.Op) { s.f.Observe(op) }
+
+// Facts implements FactStream.
+func (s *wellFormedStream) Facts() (string, Facts) { return formatFacts, s.f }
+
+// OnFacts implements FactStream.
+func (s *wellFormedStream) OnFacts(f Facts) Stream { return &wellFormedStream{f: f.(*formatCheck)} }
 
 func (s *wellFormedStream) Result(context.Context) Result {
-	if err := s.v.Err(); err != nil {
+	if err := s.f.v.Err(); err != nil {
 		return Result{Valid: Unknown, Error: "the history breaks its format: " + err.Error()}
 	}
-	if !s.clients {
+	if !s.f.clients {
 		// Well-formed, and nothing in it to judge: that alone is no verdict.
-		return notApplicable(fmt.Sprintf("the history holds no client operation (%d lines)", s.n))
+		return notApplicable(fmt.Sprintf("the history holds no client operation (%d lines)", s.f.n))
 	}
-	return Result{Valid: True, Stats: map[string]any{"ops": s.n}}
+	return Result{Valid: True, Stats: map[string]any{"ops": s.f.n}}
 }
 
 // Catalog lists the checkers by name, each with its defaults.

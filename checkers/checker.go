@@ -230,37 +230,54 @@ func (s Summary) Anomalies() int {
 // Compose runs every checker on in, concurrently, and ranks their verdicts (Verdict). No
 // checker at all, or none that found anything to judge, is unknown: nothing was checked.
 func Compose(ctx context.Context, in Input, cs ...Checker) Summary {
+	// The format facts are gathered here, once; a checker whose stream reads them (well-formed)
+	// is judged from them rather than by a pass of its own.
+	format := newFormatCheck()
+	for _, op := range in.History {
+		format.Observe(op)
+	}
+	shared := map[string]Facts{formatFacts: format}
 	results := make([]Result, len(cs))
 	var wg sync.WaitGroup
 	for i, c := range cs {
-		if _, ok := c.(WellFormed); ok {
-			continue // the format check below is its judgement: the history is validated once
+		if st, f, ok := onShared(c, in, shared); ok {
+			results[i] = judgeStream(ctx, c, st, f)
+			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = Run(ctx, c, in)
-		}()
-	}
-	var f formatCheck
-	for _, op := range in.History {
-		f.add(op)
+		wg.Go(func() { results[i] = Run(ctx, c, in) })
 	}
 	wg.Wait()
-	for i, c := range cs {
-		if _, ok := c.(WellFormed); ok {
-			results[i] = formatVerdict(ctx, c, f.wellFormed())
-		}
-	}
-	untrusted(results, f.err())
+	untrusted(results, format.err())
 	return Summary{Valid: Verdict(results), Results: results}
 }
 
-// formatVerdict is the well-formed checker's result from the stream the format check fed while
-// the history was read: its judgement is made by then, so a deadline that has passed since takes
-// nothing from it.
-func formatVerdict(ctx context.Context, c Checker, st Stream) Result {
-	return Run(context.WithoutCancel(ctx), streamChecker{c, st}, Input{})
+// onShared is c's stream reading facts already gathered in shared, when c streams over facts of
+// a key there.
+func onShared(c Checker, in Input, shared map[string]Facts) (Stream, Facts, bool) {
+	s, ok := c.(Streamer)
+	if !ok {
+		return nil, nil, false
+	}
+	in.History = nil
+	fs, ok := s.Stream(in).(FactStream)
+	if !ok {
+		return nil, nil, false
+	}
+	key, _ := fs.Facts()
+	f, ok := shared[key]
+	if !ok {
+		return nil, nil, false
+	}
+	return fs.OnFacts(f), f, true
+}
+
+// judgeStream is c's result from a stream whose pass is over. A stream whose facts were decided
+// in the pass keeps its verdict whatever deadline has passed since.
+func judgeStream(ctx context.Context, c Checker, st Stream, f Facts) Result {
+	if f != nil && f.Decided() {
+		ctx = context.WithoutCancel(ctx)
+	}
+	return Run(ctx, streamChecker{c, st}, Input{})
 }
 
 // knownFs are the client operations of HISTORY.md, which the checkers know the effect of.
@@ -268,35 +285,41 @@ var knownFs = map[string]bool{"read": true, "write": true, "cas": true, "restock
 	"read-stock": true, "read-orders": true, "add": true, "remove": true, "set-field": true, "read-profile": true,
 	"claim": true, "release": true, "read-owner": true}
 
+// formatFacts is the key of the format facts, which every pass gathers.
+const formatFacts = "format"
+
 // formatCheck follows a history's format as the checkers read it: the rules of HISTORY.md
 // (history.Validator, whose verdict is the well-formed checker's), and client operations whose
 // effect they know. An operation of another name that may have taken effect (ok or info) may
-// have changed what the others judge. It is the one pass that validates a history in a check.
+// have changed what the others judge. It is the one pass that validates a history in a check:
+// Facts, decided when the history has been read.
 type formatCheck struct {
-	ws      *wellFormedStream
+	v       *history.Validator
+	n       int64
+	clients bool // a client operation was seen
 	unknown string
 }
 
-// wellFormed is the well-formed checker's stream, fed by add.
-func (f *formatCheck) wellFormed() *wellFormedStream {
-	if f.ws == nil {
-		f.ws = WellFormed{}.Stream(Input{}).(*wellFormedStream)
-	}
-	return f.ws
-}
+func newFormatCheck() *formatCheck { return &formatCheck{v: history.NewValidator(0)} }
 
-func (f *formatCheck) add(op history.Op) {
-	f.wellFormed().Observe(op)
+// Observe implements Facts.
+func (f *formatCheck) Observe(op history.Op) {
+	f.v.Add(op)
+	f.n++
+	f.clients = f.clients || !op.IsNemesis()
 	if f.unknown == "" && !op.IsNemesis() && (op.Type == history.OK || op.Type == history.Info) && !knownFs[op.F] {
 		f.unknown = fmt.Sprintf("op %d: operation %q is none the checkers know, and it may have taken effect", op.Index, op.F)
 	}
 }
 
+// Finish implements Facts.
+func (f *formatCheck) Finish() {}
+
+// Decided implements Facts: the format is judged by the time the history has been read.
+func (f *formatCheck) Decided() bool { return true }
+
 func (f *formatCheck) err() error {
-	if f.ws == nil {
-		return nil
-	}
-	if err := f.ws.v.Err(); err != nil {
+	if err := f.v.Err(); err != nil {
 		return err
 	}
 	if f.unknown != "" {

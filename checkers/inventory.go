@@ -545,21 +545,22 @@ func (d Dedup) Check(ctx context.Context, in Input) Result {
 // Stream implements Streamer.
 func (Dedup) Stream(in Input) Stream { return &dedupStream{newSaleFacts(in.Faults)} }
 
-// saleStream is a stream over sale facts, which a pass over one history shares between the
-// checkers that read them (see CheckStream).
-type saleStream interface {
-	Stream
-	facts() *saleFacts
-	withFacts(*saleFacts) Stream
-}
+// saleFactsKey is the key of the sale facts, which dedup and oversell share in one pass.
+const saleFactsKey = "sale"
+
+// Observe, Finish and Decided implement Facts: the sale facts are finished once the history has
+// been read, and the checkers' verdicts worked out after.
+func (s *saleFacts) Observe(op history.Op) { s.observe(op) }
+func (s *saleFacts) Finish()               { s.finish() }
+func (s *saleFacts) Decided() bool         { return false }
 
 type dedupStream struct{ *saleFacts }
 
-func (s *dedupStream) Observe(op history.Op)            { s.observe(op) }
-func (s *dedupStream) facts() *saleFacts                { return s.saleFacts }
-func (s *dedupStream) withFacts(f *saleFacts) Stream    { return &dedupStream{f} }
-func (s *oversellStream) facts() *saleFacts             { return s.saleFacts }
-func (s *oversellStream) withFacts(f *saleFacts) Stream { return &oversellStream{f} }
+func (s *dedupStream) Observe(op history.Op)     { s.observe(op) }
+func (s *dedupStream) Facts() (string, Facts)    { return saleFactsKey, s.saleFacts }
+func (s *dedupStream) OnFacts(f Facts) Stream    { return &dedupStream{f.(*saleFacts)} }
+func (s *oversellStream) Facts() (string, Facts) { return saleFactsKey, s.saleFacts }
+func (s *oversellStream) OnFacts(f Facts) Stream { return &oversellStream{f.(*saleFacts)} }
 
 func (s *dedupStream) Result(context.Context) Result {
 	s.finish()

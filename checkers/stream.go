@@ -28,6 +28,28 @@ type Stream interface {
 	Result(ctx context.Context) Result
 }
 
+// Facts are what a pass over one history gathers for the streams that read them, observed once
+// and finished once, then read by each: the sale facts that dedup and oversell judge, the format
+// facts that well-formed reports. Any group of checkers can share facts of their own this way.
+type Facts interface {
+	Observe(op history.Op)
+	// Finish completes them after the last op; called again, it does nothing.
+	Finish()
+	// Decided says that the verdicts of the streams reading them are made once the history has
+	// been read: they are worked out beyond the check's deadline, which takes nothing from them.
+	Decided() bool
+}
+
+// FactStream is a stream over Facts: in a pass with several streams over facts of one key, the
+// first gathers them and the others read them.
+type FactStream interface {
+	Stream
+	// Facts are the facts it reads, and their key.
+	Facts() (key string, f Facts)
+	// OnFacts is the same stream reading f, facts of its key that another stream gathers.
+	OnFacts(f Facts) Stream
+}
+
 // checkByStreaming implements Check for a Streamer.
 func checkByStreaming(ctx context.Context, s Streamer, in Input) Result {
 	ops := in.History
@@ -83,26 +105,22 @@ func allStream(cs []Checker) bool {
 
 func checkBatches(ctx context.Context, src *history.BatchStream, tap func(history.Op), in Input, cs []Checker) (Summary, error) {
 	in.History = nil
+	// Facts of one key are gathered once, by the first stream that reads them; the others read
+	// them and observe nothing. The format facts are the pass's own, gathered for every check.
+	format := newFormatCheck()
+	shared := map[string]Facts{formatFacts: format}
 	streams := make([]Stream, 0, len(cs))
-	var shared *saleFacts // one set of sale facts serves every checker that reads them
-	var sales []int       // the places in streams of the checkers that read them
-	var format formatCheck
-	for _, c := range cs {
-		s := c.(Streamer)
-		if _, ok := c.(WellFormed); ok {
-			// The format check validates the history once; its verdict is this checker's.
-			streams = append(streams, observeNothing{format.wellFormed()})
-			continue
-		}
-		st := s.Stream(in)
-		if ss, ok := st.(saleStream); ok {
-			sales = append(sales, len(streams))
-			if shared == nil {
-				shared = ss.facts()
+	factsOf := make([]Facts, len(cs)) // the facts each stream reads, if any
+	for i, c := range cs {
+		st := c.(Streamer).Stream(in)
+		if fs, ok := st.(FactStream); ok {
+			key, f := fs.Facts()
+			if have, ok := shared[key]; ok {
+				st, f = observeNothing{fs.OnFacts(have)}, have
 			} else {
-				st = ss.withFacts(shared)
-				st = observeNothing{st}
+				shared[key] = f
 			}
+			factsOf[i] = f
 		}
 		streams = append(streams, st)
 	}
@@ -150,7 +168,7 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 			if tap != nil {
 				tap(op)
 			}
-			format.add(op)
+			format.Observe(op)
 		}
 		b.done(src)
 	}
@@ -172,9 +190,9 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 	} else if err := src.Err(); err != nil {
 		return Summary{}, err
 	}
-	// The facts the sale checkers share are finished once, while the other checkers work out
-	// their results; after that each sale checker only reads what was gathered, so their results
-	// too are worked out side by side.
+	// Shared facts are finished once, while the streams that read none work out their results;
+	// after that each stream that reads them only reads what was gathered, so their results too
+	// are worked out side by side.
 	results := make([]Result, len(cs))
 	var wg sync.WaitGroup
 	judge := func(i int) {
@@ -183,26 +201,30 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 			results[i] = Result{Checker: c.Name(), Valid: Unknown, Error: failed[i]}
 			return
 		}
-		if _, ok := c.(WellFormed); ok {
-			results[i] = formatVerdict(ctx, c, streams[i])
+		if f := factsOf[i]; f != nil && f.Decided() {
+			results[i] = judgeStream(ctx, c, streams[i], f)
 			return
 		}
 		wg.Go(func() { results[i] = Run(ctx, streamChecker{c, streams[i]}, Input{}) })
 	}
 	for i := range cs {
-		if !slices.Contains(sales, i) {
+		if factsOf[i] == nil {
 			judge(i)
 		}
 	}
-	if shared != nil {
-		if why := finishFacts(shared); why != "" {
-			for _, i := range sales {
-				failed[i] = why
+	for key, f := range shared {
+		if why := finishFacts(key, f); why != "" {
+			for i := range cs {
+				if factsOf[i] == f {
+					failed[i] = why
+				}
 			}
 		}
 	}
-	for _, i := range sales {
-		judge(i)
+	for i := range cs {
+		if factsOf[i] != nil {
+			judge(i)
+		}
 	}
 	wg.Wait()
 	untrusted(results, format.err())
@@ -211,14 +233,14 @@ func checkBatches(ctx context.Context, src *history.BatchStream, tap func(histor
 	return s, nil
 }
 
-// finishFacts finishes the shared sale facts, and says why not if that panicked.
-func finishFacts(f *saleFacts) (failure string) {
+// finishFacts finishes shared facts, and says why not if that panicked.
+func finishFacts(key string, f Facts) (failure string) {
 	defer func() {
 		if p := recover(); p != nil {
-			failure = fmt.Sprintf("checker panicked finishing the sale facts: %v\n%s", p, debug.Stack())
+			failure = fmt.Sprintf("checker panicked finishing the %s facts: %v\n%s", key, p, debug.Stack())
 		}
 	}()
-	f.finish()
+	f.Finish()
 	return ""
 }
 
