@@ -14,7 +14,7 @@ const module = "github.com/crossfire-dev/crossfire"
 // layers are the floors of the house, from the ground up: a package imports only packages of its
 // own floor or below. Every package of the module stands on one.
 var layers = [][]string{
-	{"history/jsonscan", "history", "db/regionkv/resolve"},
+	{"history/jsonscan", "history", "db/regionkv/resolve", "checkers/txn"},
 	{"checkers", "clusters", "history/jepsen", "db/regionkv/server"},
 	{"workloads", "nemesis", "db", "clusters/docker", "db/regionkv/local", "db/regionkv/containers", "cmd/regionkv"},
 	{"runfolder", "db/sqlclient"},

@@ -62,6 +62,7 @@ var Catalog = map[string]Checker{
 	ConflictsName:    Conflicts{},
 	FieldsName:       Fields{},
 	UniquenessName:   Uniqueness{},
+	IsolationName:    Isolation{},
 }
 
 // Names lists the catalog, sorted.

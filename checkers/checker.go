@@ -101,6 +101,19 @@ type Anomaly struct {
 	Cause       string   `json:"cause,omitempty"`   // what the evidence blames, where it can
 	Item        string   `json:"item,omitempty"`    // the item (or request) it concerns, where there is one
 	Description string   `json:"description"`
+	// Cycle is a dependency cycle's edges, for the anomalies that are one (isolation): each from
+	// one transaction to the next, named by their invocations' history indices, the last back to
+	// the first.
+	Cycle []CycleStep `json:"cycle,omitempty"`
+}
+
+// CycleStep is one edge of a dependency cycle and why it holds.
+type CycleStep struct {
+	From int64  `json:"from"` // history index of the transaction's invocation
+	To   int64  `json:"to"`
+	Kind string `json:"kind"` // ww, wr, rw, process or realtime
+	Key  string `json:"key,omitempty"`
+	Why  string `json:"why"`
 }
 
 // Result is one checker's verdict on a history.
@@ -283,7 +296,7 @@ func judgeStream(ctx context.Context, c Checker, st Stream, f Facts) Result {
 // knownFs are the client operations of HISTORY.md, which the checkers know the effect of.
 var knownFs = map[string]bool{"read": true, "write": true, "cas": true, "restock": true, "buy": true,
 	"read-stock": true, "read-orders": true, "add": true, "remove": true, "set-field": true, "read-profile": true,
-	"claim": true, "release": true, "read-owner": true}
+	"claim": true, "release": true, "read-owner": true, "txn": true}
 
 // formatFacts is the key of the format facts, which every pass gathers.
 const formatFacts = "format"

@@ -116,7 +116,11 @@ func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, erro
 		if err != nil {
 			return c, fmt.Errorf("%s: %w: %v", file, ErrNoWorkload, err)
 		}
-		c.Notes = append(c.Notes, fmt.Sprintf("the %s workload, from the names of its operations (%s)", w, strings.Join(fs, ", ")))
+		if slices.Equal(fs, []string{"txn"}) {
+			c.Notes = append(c.Notes, "transactions (list-append or rw-register, told apart by their micro-ops), from the names of its operations (txn)")
+		} else {
+			c.Notes = append(c.Notes, fmt.Sprintf("the %s workload, from the names of its operations (%s)", w, strings.Join(fs, ", ")))
+		}
 		cs, _ = DefaultCheckers(w)
 	}
 	if err != nil {

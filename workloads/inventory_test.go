@@ -43,6 +43,7 @@ func TestInfer(t *testing.T) {
 		{[]string{"add", "read"}, "cart", ""},
 		{[]string{"read"}, "", "fit the workloads cart and register alike"},
 		{[]string{"buy", "add"}, "", "fit no workload"},
+		{[]string{"txn"}, "list-append", ""},
 		{nil, "", "no client operation"},
 	} {
 		got, err := Infer(c.fs)

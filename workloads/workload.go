@@ -23,6 +23,13 @@ type Options struct {
 	// UniqueValues makes the register workload write values new to each key (1, 2, 3 …) instead
 	// of 0 to 4.
 	UniqueValues bool
+	// TxnLength is the most micro-ops a transaction holds (list-append, rw-register; default 4).
+	TxnLength int
+	// MaxWritesPerKey retires a key after that many writes (default 32).
+	MaxWritesPerKey int
+	// KeyDist is how transactions choose among the active keys: exponential (the default),
+	// uniform or hot.
+	KeyDist string
 }
 
 // Workload is one kind of traffic.
@@ -56,11 +63,13 @@ type Factory func(Options) Workload
 
 // Catalog lists the workloads by name.
 var Catalog = map[string]Factory{
-	RegisterName:  NewRegister,
-	InventoryName: NewInventory,
-	CartName:      NewCart,
-	ProfileName:   NewProfile,
-	ClaimsName:    NewClaims,
+	RegisterName:   NewRegister,
+	InventoryName:  NewInventory,
+	CartName:       NewCart,
+	ProfileName:    NewProfile,
+	ClaimsName:     NewClaims,
+	ListAppendName: NewListAppend,
+	RWRegisterName: NewRWRegister,
 }
 
 // Names lists the catalog's names, sorted.
@@ -78,11 +87,13 @@ func New(name string, o Options) (Workload, error) {
 // Ops lists, per workload, the names of its operations (HISTORY.md). "read" is both a register's
 // and a cart's.
 var Ops = map[string][]string{
-	RegisterName:  {"read", "write", "cas"},
-	InventoryName: {"restock", "buy", "read-stock", "read-orders"},
-	CartName:      {"add", "remove", "read"},
-	ProfileName:   {"set-field", "read-profile"},
-	ClaimsName:    {"claim", "release", "read-owner"},
+	RegisterName:   {"read", "write", "cas"},
+	InventoryName:  {"restock", "buy", "read-stock", "read-orders"},
+	CartName:       {"add", "remove", "read"},
+	ProfileName:    {"set-field", "read-profile"},
+	ClaimsName:     {"claim", "release", "read-owner"},
+	ListAppendName: {"txn"},
+	RWRegisterName: {"txn"},
 }
 
 // Infer names the workload whose operations a history holds, from the names of its client
@@ -103,10 +114,14 @@ func Infer(fs []string) (string, error) {
 			fits = append(fits, w)
 		}
 	}
-	switch len(fits) {
-	case 1:
+	switch {
+	case len(fits) == 1:
 		return fits[0], nil
-	case 0:
+	case len(fits) > 1 && sameCheckers(fits):
+		// list-append and rw-register share their op (txn) and their checker, which tells
+		// the two apart by the micro-ops
+		return fits[0], nil
+	case len(fits) == 0:
 		var parts []string
 		for _, w := range Names() {
 			parts = append(parts, w+": "+strings.Join(Ops[w], ", "))
@@ -114,4 +129,21 @@ func Infer(fs []string) (string, error) {
 		return "", fmt.Errorf("its operations (%s) fit no workload (%s)", strings.Join(fs, ", "), strings.Join(parts, "; "))
 	}
 	return "", fmt.Errorf("its operations (%s) fit the workloads %s alike", strings.Join(fs, ", "), strings.Join(fits, " and "))
+}
+
+// sameCheckers reports whether the workloads are judged by the same checkers.
+func sameCheckers(names []string) bool {
+	var first []string
+	for i, n := range names {
+		var cs []string
+		for _, c := range Catalog[n](Options{}).Checkers() {
+			cs = append(cs, c.Name())
+		}
+		if i == 0 {
+			first = cs
+		} else if !slices.Equal(cs, first) {
+			return false
+		}
+	}
+	return true
 }

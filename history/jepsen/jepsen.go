@@ -39,6 +39,9 @@ import (
 	"github.com/crossfire-dev/crossfire/history"
 )
 
+// slowOnly turns the fast reading of one-line ops off (the tests compare the two).
+var slowOnly bool
+
 // ErrUnjudged is a history of a model crossfire's checkers do not judge.
 var ErrUnjudged = errors.New("not a model crossfire judges")
 
@@ -46,6 +49,7 @@ var ErrUnjudged = errors.New("not a model crossfire judges")
 type form struct {
 	line  int
 	value any
+	fast  *jop // the op, when the line was read by fastOp
 }
 
 // readForms reads the top-level values of r: one map per line as Jepsen writes them, a map
@@ -65,6 +69,11 @@ func readForms(r io.Reader) ([]form, error) {
 				continue
 			}
 			start = line
+			if j, ok := fastOp(trimmed, line); ok && !slowOnly {
+				j.ednValue = bytes.Clone(j.ednValue)
+				forms = append(forms, form{line: line, fast: &j})
+				continue
+			}
 		}
 		pending.Write(text)
 		pending.WriteByte('\n')
@@ -76,7 +85,7 @@ func readForms(r io.Reader) ([]form, error) {
 		if err != nil {
 			return nil, &history.LineError{Line: int64(start), Err: fmt.Errorf("not EDN: %v", err)}
 		}
-		forms = append(forms, form{start, v})
+		forms = append(forms, form{line: start, value: v})
 		pending.Reset()
 	}
 	if err := sc.Err(); err != nil {
@@ -89,7 +98,7 @@ func readForms(r io.Reader) ([]form, error) {
 		if vec, ok := forms[0].value.([]any); ok { // [{…} {…} …]
 			out := make([]form, len(vec))
 			for i, v := range vec {
-				out[i] = form{forms[0].line, v}
+				out[i] = form{line: forms[0].line, value: v}
 			}
 			return out, nil
 		}
@@ -115,6 +124,21 @@ type jop struct {
 	hasTime bool
 	valued  bool           // the map has a :value
 	rest    map[string]any // every other key, by name
+	// raw is the value as JSON and ednValue its EDN text, when fastOp read the op: value is
+	// then decoded only for the shapes that look into it (decode).
+	raw      json.RawMessage
+	ednValue []byte
+}
+
+// decode fills value from the EDN text fastOp kept.
+func (j *jop) decode() error {
+	if j.ednValue == nil || j.value != nil {
+		return nil
+	}
+	if err := edn.Unmarshal(j.ednValue, &j.value); err != nil {
+		return &history.LineError{Line: int64(j.line), Err: fmt.Errorf("not EDN: %v", err)}
+	}
+	return nil
 }
 
 // ReadEDN reads a Jepsen history (history.edn) as a crossfire history. Errors name the line of
@@ -137,6 +161,9 @@ func ReadEDN(r io.Reader) ([]history.Op, error) {
 
 // readOp reads one op map (or a tagged record of one, #jepsen.history.Op{…}).
 func readOp(fm form) (jop, error) {
+	if fm.fast != nil {
+		return *fm.fast, nil
+	}
 	v := fm.value
 	if t, ok := v.(edn.Tag); ok {
 		v = t.Value
@@ -222,7 +249,17 @@ func convert(jops []jop) ([]history.Op, error) {
 		return build(jops, kills, false, false)
 	}
 	if fs["txn"] {
-		return nil, fmt.Errorf("%w: the history holds transactions (:f :txn), as Elle's list-append and rw-register models do; Elle judges those", ErrUnjudged)
+		if len(fs) > 1 {
+			return nil, fmt.Errorf("%w: the history holds transactions (:f :txn) beside operations :%s; crossfire reads a history of transactions alone", ErrUnjudged, strings.Join(slices.Sorted(maps.Keys(fs)), ", :"))
+		}
+		// Elle's list-append and rw-register: each :value a list of micro-ops [f k v], written
+		// as HISTORY.md's txn op
+		return build(jops, kills, false, false)
+	}
+	for i := range jops {
+		if err := jops[i].decode(); err != nil {
+			return nil, err
+		}
 	}
 	register := fs["write"] || fs["cas"]
 	set := fs["add"] && !register
@@ -251,7 +288,7 @@ func build(jops []jop, kills, independent, set bool) ([]history.Op, error) {
 	var last int64
 	for i, j := range jops {
 		op := history.Op{Index: int64(i), Type: j.typ, F: j.f, Process: j.process}
-		if j.hasTime {
+		if j.hasTime && j.time >= 0 { // a negative :time is none (Jepsen's simulator writes -1)
 			if j.time < last {
 				return nil, &history.LineError{Line: int64(j.line), Err: fmt.Errorf(":time %d is before the op before it (%d)", j.time, last)}
 			}
@@ -288,9 +325,14 @@ func build(jops []jop, kills, independent, set bool) ([]history.Op, error) {
 		if set && !j.nemesis {
 			value = setItems(j.f, value)
 		}
-		if value == nil && (j.typ == history.Invoke || j.typ == history.OK) && j.valued {
+		switch {
+		case j.raw != nil && !independent && !set && j.ednValue != nil && j.value == nil:
+			if string(j.raw) != "null" || j.typ == history.Invoke || j.typ == history.OK {
+				op.Value = j.raw
+			}
+		case value == nil && (j.typ == history.Invoke || j.typ == history.OK) && j.valued:
 			op.Value = history.Null
-		} else if value != nil {
+		case value != nil:
 			b, err := toJSON(value)
 			if err != nil {
 				return nil, &history.LineError{Line: int64(j.line), Err: err}
