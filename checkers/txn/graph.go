@@ -61,7 +61,7 @@ type Graph struct {
 	adj []arc
 }
 
-func newGraph(n int) *Graph { return &Graph{n: n} }
+func newGraph(n int) *Graph { return &Graph{n: n, raw: make([]edge, 0, 6*n+16)} }
 
 // add records a dependency; edges from a transaction to itself say nothing and are dropped.
 func (g *Graph) add(from, to int, kind EdgeKind, key int32, a, b Value) {
@@ -112,6 +112,7 @@ func (g *Graph) freeze() {
 	}
 	off[g.n] = int32(len(out))
 	g.off, g.adj = off, out
+	slices.SortFunc(g.raw, cmpEdge)
 }
 
 // arcs of v.
@@ -120,14 +121,25 @@ func (g *Graph) arcs(v int32) []arc { return g.adj[g.off[v]:g.off[v+1]] }
 // Edges counts the pairs of transactions with a dependency.
 func (g *Graph) Edges() int { return len(g.adj) }
 
-// evidence finds the recorded edge of one kind between two transactions.
+// evidence finds the recorded edge of one kind between two transactions (raw is sorted by
+// freeze).
 func (g *Graph) evidence(from, to int32, kind EdgeKind) (edge, bool) {
-	for _, e := range g.raw {
-		if e.from == from && e.to == to && e.kind == kind {
-			return e, true
-		}
+	i, ok := slices.BinarySearchFunc(g.raw, edge{from: from, to: to, kind: kind}, cmpEdge)
+	if !ok {
+		return edge{}, false
 	}
-	return edge{}, false
+	return g.raw[i], true
+}
+
+// cmpEdge orders edges by their transactions and kind.
+func cmpEdge(x, y edge) int {
+	switch {
+	case x.from != y.from:
+		return int(x.from) - int(y.from)
+	case x.to != y.to:
+		return int(x.to) - int(y.to)
+	}
+	return int(x.kind) - int(y.kind)
 }
 
 // scratch is the per-node working memory of the searches, reset only where it was used.

@@ -21,7 +21,7 @@ func fastOp(b []byte, line int) (jop, bool) {
 	if i >= len(b) || b[i] != '{' {
 		return jop{}, false
 	}
-	j := jop{line: line, rest: map[string]any{}}
+	j := jop{line: line}
 	var hasProcess bool
 	i = skip(b, i+1)
 	for {
@@ -65,14 +65,14 @@ func fastOp(b []byte, line int) (jop, bool) {
 			hasProcess = true
 			if string(v) == ":nemesis" {
 				j.nemesis = true
-			} else if n, err := strconv.Atoi(string(v)); err == nil {
-				j.process = n
+			} else if n, ok := plainInt(v); ok {
+				j.process = int(n)
 			} else {
 				return jop{}, false
 			}
 		case "time":
-			n, err := strconv.ParseInt(string(v), 10, 64)
-			if err != nil {
+			n, ok := plainInt(v)
+			if !ok {
 				return jop{}, false
 			}
 			j.time, j.hasTime = n, true
@@ -87,6 +87,9 @@ func fastOp(b []byte, line int) (jop, bool) {
 			var x any
 			if err := edn.Unmarshal(v, &x); err != nil {
 				return jop{}, false
+			}
+			if j.rest == nil {
+				j.rest = map[string]any{}
 			}
 			j.rest[key] = x
 		}
@@ -132,7 +135,13 @@ func ednEnd(b []byte, i, depth int) (int, bool) {
 	}
 	switch c := b[i]; {
 	case c == '[' || c == '(' || c == '{':
-		closer := map[byte]byte{'[': ']', '(': ')', '{': '}'}[c]
+		closer := byte(']')
+		switch c {
+		case '(':
+			closer = ')'
+		case '{':
+			closer = '}'
+		}
 		i = skip(b, i+1)
 		for {
 			if i >= len(b) {
@@ -173,7 +182,11 @@ func transcode(out []byte, v []byte, depth int) ([]byte, bool) {
 	switch c := v[0]; {
 	case c == '[' || c == '(' || c == '{':
 		isMap := c == '{'
-		out = append(out, map[bool]byte{true: '{', false: '['}[isMap])
+		open, close := byte('['), byte(']')
+		if isMap {
+			open, close = '{', '}'
+		}
+		out = append(out, open)
 		i := skip(v, 1)
 		n := 0
 		for i < len(v)-1 {
@@ -206,7 +219,7 @@ func transcode(out []byte, v []byte, depth int) ([]byte, bool) {
 		if isMap && n%2 != 0 {
 			return nil, false
 		}
-		return append(out, map[bool]byte{true: '}', false: ']'}[isMap]), true
+		return append(out, close), true
 	case c == '"':
 		return append(out, v...), true
 	case c == ':':
@@ -218,7 +231,7 @@ func transcode(out []byte, v []byte, depth int) ([]byte, bool) {
 	case "true", "false":
 		return append(out, v...), true
 	}
-	if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+	if n, ok := plainInt(v); ok {
 		return strconv.AppendInt(out, n, 10), true
 	}
 	if f, err := strconv.ParseFloat(string(v), 64); err == nil && bytes.ContainsAny(v, ".eE") && json.Valid(v) {
@@ -226,4 +239,26 @@ func transcode(out []byte, v []byte, depth int) ([]byte, bool) {
 		return append(out, v...), true
 	}
 	return nil, false // a symbol, a big number (1N, 1M), a ratio …
+}
+
+// plainInt reads a decimal integer of at most 18 digits, with an optional minus sign.
+func plainInt(v []byte) (int64, bool) {
+	neg := len(v) > 0 && v[0] == '-'
+	if neg {
+		v = v[1:]
+	}
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }

@@ -22,7 +22,6 @@
 package jepsen
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -55,14 +54,21 @@ type form struct {
 // readForms reads the top-level values of r: one map per line as Jepsen writes them, a map
 // spread over several lines, or one vector holding every op.
 func readForms(r io.Reader) ([]form, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	var forms []form
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	forms := make([]form, 0, bytes.Count(data, []byte("\n"))+1)
 	var pending bytes.Buffer
 	start, line := 0, 0
-	for sc.Scan() {
+	for len(data) > 0 {
 		line++
-		text := sc.Bytes()
+		text := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			text, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
 		if pending.Len() == 0 {
 			trimmed := bytes.TrimSpace(text)
 			if len(trimmed) == 0 || trimmed[0] == ';' {
@@ -70,7 +76,6 @@ func readForms(r io.Reader) ([]form, error) {
 			}
 			start = line
 			if j, ok := fastOp(trimmed, line); ok && !slowOnly {
-				j.ednValue = bytes.Clone(j.ednValue)
 				forms = append(forms, form{line: line, fast: &j})
 				continue
 			}
@@ -87,9 +92,6 @@ func readForms(r io.Reader) ([]form, error) {
 		}
 		forms = append(forms, form{line: start, value: v})
 		pending.Reset()
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	if pending.Len() > 0 {
 		return nil, &history.LineError{Line: int64(start), Err: errors.New("the value that begins here never ends")}
@@ -308,6 +310,9 @@ func build(jops []jop, kills, independent, set bool) ([]history.Op, error) {
 				op.Type, open[op.F] = history.Invoke, true
 			}
 			if op.F != j.f {
+				if j.rest == nil {
+					j.rest = map[string]any{}
+				}
 				j.rest["jepsen_f"] = edn.Keyword(j.f)
 			}
 		}
