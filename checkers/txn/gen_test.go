@@ -67,7 +67,7 @@ func simulate(c simConfig) []history.Op {
 		snapshot int // commit count at the invocation (si)
 		done     int // micro-ops applied (none)
 	}
-	state := map[int][]int{}     // list-append: each key's list; rw-register: [value]
+	state := map[int][]int{}    // list-append: each key's list; rw-register: [value]
 	commits := []map[int]bool{} // the keys each commit wrote, in order (si)
 	versions := []map[int][]int{}
 	active := make([]int, c.keys)
