@@ -83,7 +83,7 @@ func Run(ctx context.Context, t Test, o Options) (Result, error) {
 	if err := t.Validate(); err != nil {
 		return Result{Test: t}, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	wl, _ := workloads.New(t.Workload, workloads.Options{Keys: t.Keys, UniqueValues: t.UniqueValues})
+	wl, _ := workloads.New(t.Workload, t.WorkloadOptions())
 	ns, _ := nemesis.Lookup(t.Nemeses)
 	d, _ := db.Lookup(t.DB)
 	kind, _ := d.Spec().Kind(t.Cluster)

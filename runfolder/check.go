@@ -39,6 +39,9 @@ type CheckOptions struct {
 	// NoConflicts, when the run folder holds no conflict records, says why better than the
 	// folder can (the database gives none, or collecting them failed).
 	NoConflicts string
+	// ConsistencyModel is the model the isolation checker holds transactions to; "" is the
+	// test's, else its default.
+	ConsistencyModel string
 }
 
 // Checked is what checking a history came to.
@@ -125,6 +128,12 @@ func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, erro
 	}
 	if err != nil {
 		return c, err
+	}
+	for i, ch := range cs {
+		if iso, ok := ch.(checkers.Isolation); ok && o.ConsistencyModel != "" {
+			iso.Model = o.ConsistencyModel
+			cs[i] = iso
+		}
 	}
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crossfire-dev/crossfire/checkers/txn"
 	"github.com/crossfire-dev/crossfire/db"
 	"github.com/crossfire-dev/crossfire/nemesis"
 	"github.com/crossfire-dev/crossfire/workloads"
@@ -26,9 +27,15 @@ type Test struct {
 	Nodes   int               `json:"nodes"`
 	Keys    int               `json:"keys"`
 	// UniqueValues: register values new to each key (workloads.Options.UniqueValues).
-	UniqueValues bool    `json:"unique_values,omitempty"`
-	Rate         float64 `json:"rate"` // operations per second, all clients together
-	Concurrency  int     `json:"concurrency"`
+	UniqueValues bool `json:"unique_values,omitempty"`
+	// TxnLength, MaxWritesPerKey and KeyDist shape the transactional workloads' transactions
+	// (workloads.Options); ConsistencyModel is the model the isolation checker holds them to.
+	TxnLength        int     `json:"txn_length,omitempty"`
+	MaxWritesPerKey  int     `json:"max_writes_per_key,omitempty"`
+	KeyDist          string  `json:"key_dist,omitempty"`
+	ConsistencyModel string  `json:"consistency_model,omitempty"`
+	Rate             float64 `json:"rate"` // operations per second, all clients together
+	Concurrency      int     `json:"concurrency"`
 	// Seed drives the generator and the nemesis schedule; 0 means draw one.
 	Seed uint64 `json:"seed"`
 
@@ -162,6 +169,14 @@ func (t Test) Validate() error {
 	if _, err := nemesis.Lookup(t.Nemeses); err != nil {
 		return err
 	}
+	if err := workloads.CheckTxnOptions(t.WorkloadOptions()); err != nil {
+		return err
+	}
+	if t.ConsistencyModel != "" {
+		if _, err := txn.LookupModel(t.ConsistencyModel); err != nil {
+			return err
+		}
+	}
 	if strings.ContainsAny(t.Name, `/\`) || t.Name == "." || t.Name == ".." || t.Name == "latest" {
 		return fmt.Errorf("test name %q cannot name a folder", t.Name)
 	}
@@ -206,4 +221,10 @@ func (l legacyOptions) into(t *Test) {
 			t.Options[k] = v
 		}
 	}
+}
+
+// WorkloadOptions are the options the test gives its workload.
+func (t Test) WorkloadOptions() workloads.Options {
+	return workloads.Options{Keys: t.Keys, UniqueValues: t.UniqueValues, TxnLength: t.TxnLength,
+		MaxWritesPerKey: t.MaxWritesPerKey, KeyDist: t.KeyDist}
 }

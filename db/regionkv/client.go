@@ -30,7 +30,8 @@ type client struct {
 
 func newClient(c db.ClientConfig) (*client, error) {
 	switch c.Workload {
-	case workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName:
+	case workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName,
+		workloads.ListAppendName, workloads.RWRegisterName:
 	default:
 		return nil, fmt.Errorf("regionkv has no client for the %s workload", c.Workload)
 	}
@@ -63,6 +64,8 @@ func (c *client) Invoke(ctx context.Context, op history.Op) history.Op {
 		return c.profile(ctx, op)
 	case workloads.ClaimsName:
 		return c.claims(ctx, op)
+	case workloads.ListAppendName, workloads.RWRegisterName:
+		return c.txn(ctx, op)
 	default:
 		return c.cart(ctx, op)
 	}
@@ -409,4 +412,33 @@ func (c *client) post(ctx context.Context, path string, body, out any) outcome {
 		e.Definite = true
 	}
 	return outcome{definite: e.Definite, err: e.Error}
+}
+
+// txn runs a transaction of the list-append or rw-register workload at the client's leader. A
+// list-append read of a key never written is the empty list.
+func (c *client) txn(ctx context.Context, op history.Op) history.Op {
+	var req server.TxnRequest
+	if op.F != "txn" || json.Unmarshal(op.Value, &req.Mops) != nil {
+		return history.Refused("a transaction's value is a list of micro-ops [f, key, value]")
+	}
+	readOnly := true
+	for _, m := range req.Mops {
+		readOnly = readOnly && string(m[0]) == `"r"`
+	}
+	var resp server.TxnResponse
+	out := c.post(ctx, "/txn", req, &resp)
+	if !out.ok {
+		return unanswered(out, readOnly)
+	}
+	if len(resp.Mops) != len(req.Mops) {
+		return complete(history.Info, nil, fmt.Sprintf("the leader answered %d micro-ops for %d", len(resp.Mops), len(req.Mops)))
+	}
+	for i := range resp.Mops {
+		if c.workload == workloads.ListAppendName && string(resp.Mops[i][0]) == `"r"` && string(resp.Mops[i][2]) == "null" {
+			resp.Mops[i][2] = json.RawMessage("[]")
+		}
+	}
+	done := complete(history.OK, history.Value(resp.Mops), "")
+	done.SetMeta("served_by", resp.Node)
+	return done
 }

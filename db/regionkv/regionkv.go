@@ -34,6 +34,9 @@ type DB struct{}
 // Name implements db.DB.
 func (DB) Name() string { return Name }
 
+// txnStrategyUsage describes the transactional workloads' strategies.
+const txnStrategyUsage = "transaction strategy: lww (every leader runs transactions; a key's versions written at two leaders at once are siblings, reads show the newest), single-leader (every transaction at one leader: the strict serializable control), read-replicas (transactions that write at one leader, read-only ones at the leader asked)"
+
 // nodeBinary is the option that runs the embedded cluster's nodes from a prebuilt binary.
 var nodeBinary = db.Option{Name: "node-binary", Usage: "a regionkv binary for the local cluster's nodes (default: this executable)"}
 
@@ -45,7 +48,8 @@ func (DB) Spec() db.Spec {
 			{Name: KindLocal, About: "processes on loopback, no Docker", Cluster: (*local.Cluster)(nil)},
 			{Name: KindDocker, About: "containers on a network made for the run", Cluster: (*containers.Cluster)(nil)},
 		},
-		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName},
+		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName,
+			workloads.ListAppendName, workloads.RWRegisterName},
 		Options: map[string][]db.Option{
 			workloads.RegisterName: {{Name: "strategy", Values: server.RegisterStrategies,
 				Usage: "register strategy: lww (last writer wins), single-leader (the linearizable control), read-replicas (writes at one leader, reads served by every leader from what has reached it)"}, nodeBinary},
@@ -57,6 +61,8 @@ func (DB) Spec() db.Spec {
 				Usage: "cart strategy: lww (whole cart), merge (union), orset (add-wins observed-remove set)"}, nodeBinary},
 			workloads.ClaimsName: {{Name: "strategy", Values: server.RegisterStrategies,
 				Usage: "claims strategy: lww (a name's owner is a last-writer-wins register), single-leader (every claim at one leader: the control)"}, nodeBinary},
+			workloads.ListAppendName: {{Name: "strategy", Values: server.RegisterStrategies, Usage: txnStrategyUsage}, nodeBinary},
+			workloads.RWRegisterName: {{Name: "strategy", Values: server.RegisterStrategies, Usage: txnStrategyUsage}, nodeBinary},
 			workloads.ProfileName: {{Name: "strategy", Values: ProfileStrategies,
 				Usage: "profile layout: lww (the whole record in one register, last writer wins), fields (a register per field, last writer wins per field), single-leader (the whole record, every operation at one leader: the control)"}, nodeBinary},
 		},
@@ -69,7 +75,7 @@ func (DB) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
 	switch s.Workload {
 	case workloads.CartName:
 		cart = s.Options["strategy"]
-	case workloads.RegisterName, workloads.ClaimsName:
+	case workloads.RegisterName, workloads.ClaimsName, workloads.ListAppendName, workloads.RWRegisterName:
 		register = s.Options["strategy"]
 	case workloads.ProfileName:
 		register = registerFor(s.Options["strategy"])

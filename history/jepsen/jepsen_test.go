@@ -327,3 +327,27 @@ func orObj(b []byte) []byte {
 	}
 	return b
 }
+
+// A crossfire history of transactions written for Elle: :f :txn with keyword micro-ops, a
+// completion without a value repeating its invocation's; read back, the same transactions.
+func TestWritesTransactionsForElle(t *testing.T) {
+	ops := []history.Op{
+		{Index: 0, Time: 1, Process: 0, Type: history.Invoke, F: "txn", Value: json.RawMessage(`[["append","3",1],["r","4",null]]`), Node: "n1"},
+		{Index: 1, Time: 2, Process: 0, Type: history.OK, F: "txn", Value: json.RawMessage(`[["append","3",1],["r","4",[1,2]]]`), Node: "n1"},
+		{Index: 2, Time: 3, Process: 1, Type: history.Invoke, F: "txn", Value: json.RawMessage(`[["w","5",7]]`)},
+		{Index: 3, Time: 4, Process: 1, Type: history.Info, F: "txn", Error: "timeout"},
+	}
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, ops, EDN, ModelCASRegister))
+	text := b.String()
+	assert.Contains(t, text, `:f :txn`)
+	assert.Contains(t, text, `[[:append "3" 1] [:r "4" [1 2]]]`)
+	assert.Contains(t, text, `:type :info`)
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	assert.Contains(t, lines[3], `[[:w "5" 7]]`, "an info completion repeats its transaction, as Jepsen's do")
+	back, err := ReadEDN(strings.NewReader(text))
+	require.NoError(t, err)
+	require.Len(t, back, 4)
+	assert.JSONEq(t, string(ops[1].Value), string(back[1].Value))
+	assert.Equal(t, "n1", back[1].Node)
+}

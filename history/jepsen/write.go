@@ -103,7 +103,7 @@ func (e *Encoder) Encode(op history.Op) error {
 		e.invoked[op.Process] = op
 	} else if inv, ok := e.invoked[op.Process]; ok {
 		delete(e.invoked, op.Process)
-		if e.model == ModelRWRegister && (op.F == "write" || op.F == "cas") && op.Value == nil {
+		if (e.model == ModelRWRegister && (op.F == "write" || op.F == "cas") || op.F == "txn") && op.Value == nil {
 			// Elle reads a write's value from its completion, which in Jepsen repeats the
 			// transaction.
 			op.Value = inv.Value
@@ -144,6 +144,23 @@ func opMap(op history.Op, model string, independent bool) (map[edn.Keyword]any, 
 	switch {
 	case op.IsNemesis():
 		m["process"], m["type"] = edn.Keyword("nemesis"), edn.Keyword(history.Info)
+	case op.F == "txn":
+		// Elle's list-append and rw-register: micro-ops [:append k v], [:r k v], [:w k v]
+		m["process"] = int64(op.Process)
+		mops, ok := value.([]any)
+		if !ok {
+			return nil, fmt.Errorf("a transaction's value is a list of micro-ops, not %s", op.Value)
+		}
+		out := make([]any, len(mops))
+		for i, mop := range mops {
+			parts, ok := mop.([]any)
+			if !ok || len(parts) != 3 {
+				return nil, fmt.Errorf("a micro-op is [f key value], not %v", mop)
+			}
+			f, _ := parts[0].(string)
+			out[i] = []any{edn.Keyword(f), parts[1], parts[2]}
+		}
+		value = out
 	case !slices.Contains(registerF, op.F):
 		m["process"] = int64(op.Process)
 		m["key"] = op.Key

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/checkers/txn"
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/runfolder"
 	"github.com/crossfire-dev/crossfire/workloads"
@@ -26,8 +27,8 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 
 Checks histories offline. A PATH is a history.jsonl file, a run folder (whose test.json names
 the workload) or any folder above run folders, such as the store (every run folder under it is
-checked). A Jepsen history (history.edn, or any .edn file; registers and sets) is read as
-Jepsen writes it; with --out its converted history.jsonl is written there too, for crossfire
+checked). A Jepsen history (history.edn, or any .edn file; registers, sets, and transactions of
+Elle's list-append and rw-register) is read as Jepsen writes it; with --out its converted history.jsonl is written there too, for crossfire
 report. A history cut off by an interrupted run is checked as far as it goes: its pending
 operations count as indeterminate. With one history, its verdict and anomalies are printed; with
 several, they are checked in parallel and each gets one line, so stored runs can be judged again
@@ -38,8 +39,15 @@ input.`, stderr)
 	out := fs.String("out", "", "write results.json and the checkers' files (the visualization) into this folder (one history only)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "bound on the checkers of each history, end to end; past it the verdict is unknown")
 	asJSON := fs.Bool("json", false, "print the results as JSON on stdout (one object per line with several histories)")
+	model := fs.String("consistency-model", "", "the model transactions are held to (isolation checker): "+strings.Join(txn.ModelNames(), ", ")+" (default: the run's test.json, else "+txn.DefaultModel+")")
 	if code := parse(fs, args); code >= 0 {
 		return code
+	}
+	if *model != "" {
+		if _, err := txn.LookupModel(*model); err != nil {
+			fmt.Fprintf(stderr, "crossfire check: --consistency-model: %v\n", err)
+			return exitUsage
+		}
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "crossfire check: want a PATH (a history.jsonl, a run folder, or a folder of run folders)")
@@ -60,7 +68,7 @@ input.`, stderr)
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	o := checkOptions{workload: *workload, names: *names, timeout: *timeout}
+	o := checkOptions{workload: *workload, names: *names, timeout: *timeout, model: *model}
 	if len(targets) == 1 && targets[0] == fs.Arg(0) {
 		if *out != "" {
 			if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -139,6 +147,7 @@ input.`, stderr)
 
 // checkOptions are the flags every history of one check shares.
 type checkOptions struct {
+	model           string
 	workload, names string
 	timeout         time.Duration
 	converted       string // where a Jepsen history is written converted (--out), or ""
@@ -264,7 +273,7 @@ func checkPath(ctx context.Context, path string, o checkOptions) (c checkOutcome
 		c.notes = append(c.notes, fmt.Sprintf("%s: read as a Jepsen history (%d ops)", file, n))
 		shown, file = file, dst
 	}
-	checked, err := runfolder.Check(ctx, dir, file, runfolder.CheckOptions{Workload: o.workload, Checkers: splitList(o.names), Timeout: o.timeout})
+	checked, err := runfolder.Check(ctx, dir, file, runfolder.CheckOptions{Workload: o.workload, Checkers: splitList(o.names), Timeout: o.timeout, ConsistencyModel: o.model})
 	for _, n := range checked.Notes {
 		c.notes = append(c.notes, shown+": "+n)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/checkers/txn"
 	"github.com/crossfire-dev/crossfire/db"
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/nemesis"
@@ -45,6 +46,10 @@ a node that would not start, the run folder).`, stderr)
 	fs.IntVar(&t.Concurrency, "concurrency", 6, "number of clients, spread over the leaders")
 	fs.IntVar(&t.Keys, "keys", 0, "number of keys (default: the workload's)")
 	fs.BoolVar(&t.UniqueValues, "unique-values", false, "register: write values new to each key (1, 2, 3 …) rather than 0 to 4, so that a stale or lost write cannot pass for another write of the same value (the linearizability check then slows with every write of unknown outcome)")
+	fs.IntVar(&t.TxnLength, "txn-length", 0, "list-append, rw-register: the most micro-ops in a transaction (default 4)")
+	fs.IntVar(&t.MaxWritesPerKey, "max-writes-per-key", 0, "list-append, rw-register: writes to a key before a fresh key takes its place (default 32)")
+	fs.StringVar(&t.KeyDist, "key-dist", "", "list-append, rw-register: how transactions choose keys: "+strings.Join(workloads.KeyDists, ", ")+" (default exponential)")
+	fs.StringVar(&t.ConsistencyModel, "consistency-model", "", "list-append, rw-register: the model the isolation checker holds transactions to: "+strings.Join(txn.ModelNames(), ", ")+" (default "+txn.DefaultModel+")")
 	fs.IntVar(&t.Nodes, "nodes", 3, "number of leaders")
 	fs.Uint64Var(&t.Seed, "seed", 0, "seed of the generator and the nemesis schedule (0: draw one)")
 	fs.DurationVar(&t.OpTimeout, "op-timeout", time.Second, "client timeout per operation")

@@ -52,6 +52,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("POST /register/write", n.register)
 	mux.HandleFunc("POST /register/cas", n.register)
 	mux.HandleFunc("POST /replicate", n.replicate)
+	mux.HandleFunc("POST /txn", n.txnRoute)
 	n.inventoryRoutes(mux)
 	n.cartRoutes(mux)
 	mux.HandleFunc("GET /admin/health", func(w http.ResponseWriter, r *http.Request) {

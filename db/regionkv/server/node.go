@@ -48,6 +48,7 @@ type Node struct {
 	regs      *registers
 	inv       *inventory
 	carts     *carts
+	txns      *registers // the keys of transactions (TxnSpace), each a register of its whole state
 	wal       *os.File
 	conflicts *os.File
 	nConf     int64
@@ -115,6 +116,7 @@ func Open(cfg Config) (*Node, error) {
 		cfg: cfg, log: lg, clock: &Clock{}, regs: newRegisters(), streams: newStreams(),
 		inv:     newInventory(cfg.ID, cfg.Stock, cfg.Orders),
 		carts:   newCarts(cfg.Cart),
+		txns:    newRegisters(),
 		client:  &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}},
 		forward: &http.Client{Timeout: 700 * time.Millisecond, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 	}
@@ -237,6 +239,12 @@ func encodeLine(buf *bytes.Buffer, v any) {
 // applyEntry applies one entry, local or replicated, to the state it changes, and returns the
 // conflict it revealed (nil for none).
 func (n *Node) applyEntry(e Entry) *Conflict {
+	if e.Space == TxnSpace {
+		if cs := n.applyTxn(e); len(cs) > 0 {
+			return cs[0]
+		}
+		return nil
+	}
 	if e.Space == CartSpace {
 		return n.carts.apply(n.cfg.ID, e)
 	}
@@ -342,7 +350,13 @@ func (n *Node) Apply(origin string, entries []Entry) uint64 {
 	buf.Reset()
 	now := n.clock.Now().UnixNano()
 	for _, e := range fresh {
-		if c := n.applyEntry(e); c != nil {
+		var cs []*Conflict
+		if e.Space == TxnSpace {
+			cs = n.applyTxn(e)
+		} else if c := n.applyEntry(e); c != nil {
+			cs = []*Conflict{c}
+		}
+		for _, c := range cs {
 			c.Time = now
 			encodeLine(&buf, c)
 			n.nConf++

@@ -59,6 +59,7 @@ type Entry struct {
 	Version Version `json:"version"`
 	Inv     *InvOp  `json:"inv,omitempty"`
 	Cart    *CartOp `json:"cart,omitempty"` // orset cart operations
+	Txn     *TxnOp  `json:"txn,omitempty"`  // a transaction's writes (TxnSpace)
 }
 
 // Conflict is one record of the conflict log: a replicated version that was concurrent with the
