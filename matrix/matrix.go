@@ -233,3 +233,19 @@ func FirstAnomaly(res runfolder.Result) (time.Duration, bool) {
 	}
 	return time.Duration(max(0, first-res.Stats.MainStartNS)), found
 }
+
+// ExpectIsolationAnomaly is the judge of a row whose transactions must show an anomaly the
+// model rules out: the isolation checker invalid, with a definite anomaly that explains itself
+// (a cycle with the reason for each edge, or the transactions of one that needs no cycle).
+func ExpectIsolationAnomaly(res runfolder.Result) error {
+	r := ResultOf(res, checkers.IsolationName)
+	if r.Valid != checkers.False || len(r.Anomalies) == 0 {
+		return fmt.Errorf("isolation judged %s with %d anomalies", r.Valid, len(r.Anomalies))
+	}
+	for _, a := range r.Anomalies {
+		if a.Definite && len(a.Ops) > 0 && (len(a.Cycle) > 1 || len(a.Cycle) == 0 && a.Description != "") {
+			return nil
+		}
+	}
+	return fmt.Errorf("no isolation anomaly carries its evidence: %+v", r.Anomalies[0])
+}

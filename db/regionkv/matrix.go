@@ -183,6 +183,31 @@ func (DB) Matrix() []matrix.Row {
 			},
 			Judge: func(res runfolder.Result) error { return matrix.ExpectValid(res, 100, 3) },
 		},
+		{
+			Name: "list-append single-leader", Expect: "valid (strict serializable)",
+			Test: func(seed uint64, cluster string) runfolder.Test {
+				t := matrixTxn("list-append", "single-leader", matrix.EveryNemesis(cluster, "partition", "kill"), seed, cluster)
+				t.Duration, t.Interval = 12*time.Second, 1500*time.Millisecond
+				return t
+			},
+			Judge: func(res runfolder.Result) error { return matrix.ExpectValid(res, 150, 3) },
+		},
+		{
+			Name: "list-append lww", Expect: "transactions' appends lost or seen in no one order (strict serializability ruled out)",
+			Test: func(seed uint64, cluster string) runfolder.Test {
+				return matrixTxn("list-append", "lww", []string{"partition"}, seed, cluster)
+			},
+			Judge: matrix.ExpectIsolationAnomaly,
+		},
+	}
+}
+
+func matrixTxn(workload, strategy string, nemeses []string, seed uint64, cluster string) runfolder.Test {
+	return runfolder.Test{
+		Name: matrix.Name(workload+"-"+strategy, seed, cluster), Cluster: cluster,
+		Workload: workload, Options: map[string]string{"strategy": strategy}, Nemeses: nemeses, Seed: seed,
+		Duration: 8 * time.Second, Interval: 300 * time.Millisecond, FaultDuration: time.Second,
+		Quiesce: 10 * time.Second,
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/nemesis"
 	"github.com/crossfire-dev/crossfire/runfolder"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // matrixSeeds are the seeds every row of the validation matrix runs with in go test.
@@ -23,6 +24,9 @@ var matrixSeeds = []uint64{1, 2, 3}
 // caught and each safe one must pass, in every seed tried, or crossfire's verdicts prove nothing.
 func TestMatrix(t *testing.T) {
 	for _, row := range (regionkv.DB{}).Matrix() {
+		if w := row.Test(1, harness.ClusterLocal).Workload; w == workloads.ListAppendName || w == workloads.RWRegisterName {
+			continue // db/regionkv/txnmatrix runs the transactional rows
+		}
 		t.Run(strings.ReplaceAll(row.Name, " ", "_"), func(t *testing.T) {
 			for _, seed := range matrixSeeds {
 				test := row.Test(seed, harness.ClusterLocal)
