@@ -50,6 +50,11 @@ var statements = &sqlclient.Statements{
 
 	SetField:    `INSERT INTO profiles (id, %[1]s) VALUES ($1, $2) ON DUPLICATE KEY UPDATE %[1]s = VALUES(%[1]s)`,
 	ReadProfile: `SELECT %s FROM profiles WHERE id = $1`,
+
+	TxnReadList:     `SELECT v FROM txn_lists WHERE k = $1`,
+	TxnAppend:       `INSERT INTO txn_lists (k, v) VALUES ($1, $2) ON DUPLICATE KEY UPDATE v = CONCAT(v, ',', VALUES(v))`,
+	TxnReadRegister: `SELECT v FROM txn_registers WHERE k = $1`,
+	TxnWrite:        `INSERT INTO txn_registers (k, v) VALUES ($1, $2) ON DUPLICATE KEY UPDATE v = VALUES(v)`,
 }
 
 // dialect is MariaDB's, through go-sql-driver/mysql: ? placeholders; a connection learns its

@@ -46,16 +46,25 @@ func (DB) Spec() db.Spec {
 		db.Option{Name: "snapshot-isolation", Named: true, Values: []string{"off", "on"},
 			Usage: "innodb_snapshot_isolation for the clients' transactions: off (as shipped in 10.11) or on (a write to a row changed since the transaction's snapshot fails, 1020)"},
 	)
+	txn := append(append([]db.Option(nil), common...),
+		db.Option{Name: "isolation", Named: true, Values: sqlclient.IsolationNames,
+			Usage: "the isolation level each transaction begins with (default: the server's, repeatable-read)"},
+		db.Option{Name: "snapshot-isolation", Named: true, Values: []string{"off", "on"},
+			Usage: "innodb_snapshot_isolation for the clients' transactions: off (as shipped in 10.11) or on (a write to a row changed since the transaction's snapshot fails, 1020)"},
+	)
 	return db.Spec{
 		About: "MariaDB 10.11, Galera 4 or asynchronous multi-master, three leaders in containers built from Debian's packages",
 		Kinds: []db.Kind{{Name: KindDocker, About: "containers on a network made for the run, links cut by firewall inside the leaders, clients through a Toxiproxy sidecar",
 			Cluster: (*Cluster)(nil)}},
-		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName},
+		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName,
+			workloads.ListAppendName, workloads.RWRegisterName},
 		Options: map[string][]db.Option{
-			workloads.RegisterName:  common,
-			workloads.InventoryName: inventory,
-			workloads.CartName:      common,
-			workloads.ProfileName:   common,
+			workloads.RegisterName:   common,
+			workloads.InventoryName:  inventory,
+			workloads.CartName:       common,
+			workloads.ProfileName:    common,
+			workloads.ListAppendName: txn,
+			workloads.RWRegisterName: txn,
 		},
 	}
 }

@@ -160,7 +160,8 @@ const BootstrapMark = "/etc/mysql/crossfire-bootstrap"
 // dialect): a row per register (its value as JSON text), a stock row per SKU, an order row per
 // sale in the two designs of the flash sale (keyed by an id the engine gives, unique across
 // leaders: Galera's auto-increment control, or each async master's own offset), a row per cart
-// item, a row per user profile (a column per field).
+// item, a row per user profile (a column per field), and for transactions a row per list (its
+// elements comma-separated in a text column) and a row per register.
 var Schema = []string{
 	"CREATE DATABASE IF NOT EXISTS crossfire",
 	"CREATE TABLE IF NOT EXISTS crossfire.registers (k VARCHAR(64) PRIMARY KEY, v VARCHAR(255))",
@@ -172,6 +173,8 @@ var Schema = []string{
 	"CREATE TABLE IF NOT EXISTS crossfire.cart_items (cart VARCHAR(64) NOT NULL, item VARCHAR(64) NOT NULL, PRIMARY KEY (cart, item))",
 	`CREATE TABLE IF NOT EXISTS crossfire.profiles (id VARCHAR(64) PRIMARY KEY, name VARCHAR(255), email VARCHAR(255),
 		address VARCHAR(255), marketing VARCHAR(255), terms VARCHAR(255))`,
+	"CREATE TABLE IF NOT EXISTS crossfire.txn_lists (k VARCHAR(64) PRIMARY KEY, v TEXT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS crossfire.txn_registers (k VARCHAR(64) PRIMARY KEY, v VARCHAR(255))",
 }
 
 // ExecModes are the values of the exec-mode option (slave_exec_mode, async only), the default

@@ -55,6 +55,11 @@ var statements = &sqlclient.Statements{
 	SetField:    `INSERT INTO profiles (id, %[1]s) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET %[1]s = EXCLUDED.%[1]s`,
 	ReadProfile: `SELECT %s FROM profiles WHERE id = $1`,
 
+	TxnReadList:     `SELECT v FROM txn_lists WHERE k = $1`,
+	TxnAppend:       `INSERT INTO txn_lists (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = txn_lists.v || ',' || EXCLUDED.v`,
+	TxnReadRegister: `SELECT v FROM txn_registers WHERE k = $1`,
+	TxnWrite:        `INSERT INTO txn_registers (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`,
+
 	Claims: map[string]sqlclient.ClaimStatements{
 		sqlclient.ClaimsByName: {Claim: `INSERT INTO claims (name, owner) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 			Release: `DELETE FROM claims WHERE name = $1 AND owner = $2`, ReadOwner: `SELECT owner FROM claims WHERE name = $1`},

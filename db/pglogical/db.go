@@ -37,18 +37,23 @@ func (DB) Spec() db.Spec {
 	strategy := db.Option{Name: "strategy", Values: StrategyValues,
 		Usage: "pglogical.conflict_resolution: last_update_wins (commit timestamps), first_update_wins, keep_local, apply_remote, " +
 			"error (a conflict stops replication on its link); or single-leader (every client at n1: the control)"}
+	isolation := db.Option{Name: "isolation", Named: true, Values: sqlclient.IsolationNames,
+		Usage: "the isolation level each transaction begins with (default: the server's, read-committed)"}
 	orders := db.Option{Name: "orders", Values: sqlclient.OrderDesigns,
 		Usage: "order rows: naive (keyed by the leader and its own id), dedup (keyed by the idempotency id)"}
 	return db.Spec{
 		About: "PostgreSQL 15 with pglogical 2.4, a full mesh of subscriptions, in containers built from Debian's packages",
 		Kinds: []db.Kind{{Name: KindDocker, About: "containers on a network made for the run, every link through a Toxiproxy sidecar",
 			Cluster: (*Cluster)(nil)}},
-		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName},
+		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName, workloads.ClaimsName,
+			workloads.ListAppendName, workloads.RWRegisterName},
 		Options: map[string][]db.Option{
-			workloads.RegisterName:  {strategy},
-			workloads.InventoryName: {strategy, orders},
-			workloads.CartName:      {strategy},
-			workloads.ProfileName:   {strategy},
+			workloads.RegisterName:   {strategy},
+			workloads.InventoryName:  {strategy, orders},
+			workloads.CartName:       {strategy},
+			workloads.ProfileName:    {strategy},
+			workloads.ListAppendName: {strategy, isolation},
+			workloads.RWRegisterName: {strategy, isolation},
 			workloads.ClaimsName: {strategy, {Name: "table", Values: sqlclient.ClaimsTables,
 				Usage: "names (a row per name, the name its primary key) or accounts (a row per owner, its id the primary key, the name an email under a second UNIQUE index)"}},
 		},

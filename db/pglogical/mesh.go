@@ -41,7 +41,8 @@ func ServerSettings(strategy string) []string {
 // Schema is the tables of the workloads, as a team would write them: a row per register, a
 // stock row per SKU, an order row per sale, a row per cart item, a row per user profile (a
 // column per field), a row per claimed name, and an account row per owner whose email (the
-// name it claims) is a second UNIQUE index. Every table has a primary
+// name it claims) is a second UNIQUE index; for transactions, a row per list (its elements
+// comma-separated in a text column) and a row per register. Every table has a primary
 // key (pglogical replicates UPDATE and DELETE only with one). Orders come in the two designs of
 // the flash sale: orders, keyed by the leader that took the sale and the id it gave (an id from
 // the leader's own sequence: sequences are not replicated), and orders_by_req, keyed by the
@@ -58,6 +59,8 @@ CREATE TABLE IF NOT EXISTS cart_items (cart text NOT NULL, item text NOT NULL, P
 CREATE TABLE IF NOT EXISTS profiles (id text PRIMARY KEY, name text, email text, address text, marketing text, terms text);
 CREATE TABLE IF NOT EXISTS claims (name text PRIMARY KEY, owner text NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (id text PRIMARY KEY, email text NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS txn_lists (k text PRIMARY KEY, v text NOT NULL);
+CREATE TABLE IF NOT EXISTS txn_registers (k text PRIMARY KEY, v text);
 `
 
 // DSN is a libpq connection string.

@@ -106,6 +106,14 @@ type Statements struct {
 	// Claims are the claims workload's statements by table option; none means the engine has no
 	// claims client.
 	Claims map[string]ClaimStatements
+
+	// The transactional workloads' statements; empty means the engine has no client for them.
+	// A list is a row per key, its elements comma-separated in a text column and appended in
+	// the statement; a register is a row per key.
+	TxnReadList     string // $1 key → the list's text, or no row
+	TxnAppend       string // $1 key, $2 element: the row made, or the element appended to it
+	TxnReadRegister string // $1 key → the value's text, or no row
+	TxnWrite        string // $1 key, $2 value: the row made, or its value replaced
 }
 
 // ClaimStatements claim a name (its row inserted; a name taken changes nothing), release it (the
@@ -164,6 +172,16 @@ func Open(ctx context.Context, d *Dialect, pool *sql.DB, c db.ClientConfig) (*Cl
 	case workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName:
 	case workloads.ClaimsName:
 		if len(d.Statements.Claims) > 0 {
+			break
+		}
+		fallthrough
+	case workloads.ListAppendName, workloads.RWRegisterName:
+		if d.Statements.TxnAppend != "" && c.Workload == workloads.ListAppendName ||
+			d.Statements.TxnWrite != "" && c.Workload == workloads.RWRegisterName {
+			if _, ok := Isolations[c.Options["isolation"]]; !ok {
+				pool.Close()
+				return nil, fmt.Errorf("%s: unknown isolation %q (valid: %s)", d.Name, c.Options["isolation"], strings.Join(IsolationNames, ", "))
+			}
 			break
 		}
 		fallthrough
@@ -235,6 +253,8 @@ func (c *Client) Invoke(ctx context.Context, op history.Op) history.Op {
 		done = c.profile(ctx, op)
 	case workloads.ClaimsName:
 		done = c.claims(ctx, op)
+	case workloads.ListAppendName, workloads.RWRegisterName:
+		done = c.txn(ctx, op)
 	default:
 		done = c.cart(ctx, op)
 	}
@@ -655,4 +675,107 @@ func (c *Client) claims(ctx context.Context, op history.Op) history.Op {
 		return ok(history.Value(owner))
 	}
 	return history.Refused("unknown claims op " + op.F)
+}
+
+// Isolations are the values of the transactional workloads' isolation option: the level each
+// transaction begins with ("" leaves the engine's default).
+var Isolations = map[string]sql.IsolationLevel{
+	"":                sql.LevelDefault,
+	"read-committed":  sql.LevelReadCommitted,
+	"repeatable-read": sql.LevelRepeatableRead,
+	"serializable":    sql.LevelSerializable,
+}
+
+// IsolationNames lists the isolation option's values.
+var IsolationNames = []string{"read-committed", "repeatable-read", "serializable"}
+
+// txn runs a transaction of the list-append or rw-register workload in one SQL transaction at
+// the client's leader, micro-op by micro-op: a read selects the key's row, an append appends to
+// its list in the statement, a write replaces its value. A read of a key with no row is the
+// empty list, or null.
+func (c *Client) txn(ctx context.Context, op history.Op) history.Op {
+	var mops [][3]json.RawMessage
+	if op.F != "txn" || json.Unmarshal(op.Value, &mops) != nil {
+		return history.Refused("a transaction's value is a list of micro-ops [f, key, value]")
+	}
+	readOnly := true
+	for _, m := range mops {
+		readOnly = readOnly && string(m[0]) == `"r"`
+	}
+	tx, err := c.conn.BeginTx(ctx, &sql.TxOptions{Isolation: Isolations[c.options["isolation"]]})
+	if err != nil {
+		return c.outcome(err, readOnly)
+	}
+	defer func() { _ = tx.Rollback() }()
+	list := c.workload == workloads.ListAppendName
+	out := make([][3]json.RawMessage, len(mops))
+	for i, m := range mops {
+		var f, key string
+		if json.Unmarshal(m[0], &f) != nil || json.Unmarshal(m[1], &key) != nil {
+			return history.Refused(fmt.Sprintf("micro-op %d is not [f, key, value] with a string key", i))
+		}
+		out[i] = m
+		switch {
+		case f == "r":
+			q := c.s.TxnReadRegister
+			if list {
+				q = c.s.TxnReadList
+			}
+			var v sql.NullString
+			err := c.queryRow(ctx, tx, q, key).Scan(&v)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return c.outcome(err, readOnly)
+			}
+			switch {
+			case list:
+				out[i][2] = listJSON(v.String)
+			case v.Valid:
+				out[i][2] = json.RawMessage(v.String)
+			default:
+				out[i][2] = history.Null
+			}
+		case f == "append" && list:
+			if _, err := c.exec(ctx, tx, c.s.TxnAppend, key, elementText(m[2])); err != nil {
+				return c.outcome(err, false)
+			}
+		case f == "w" && !list:
+			if !json.Valid(m[2]) {
+				return history.Refused("a write's value is not JSON")
+			}
+			if _, err := c.exec(ctx, tx, c.s.TxnWrite, key, string(m[2])); err != nil {
+				return c.outcome(err, false)
+			}
+		default:
+			return history.Refused(fmt.Sprintf("micro-op %d: %s is no micro-op of %s", i, f, c.workload))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return c.outcome(err, readOnly)
+	}
+	return ok(history.Value(out))
+}
+
+// elementText is a list element as its row holds it: an integer's digits, a string's text.
+func elementText(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
+}
+
+// listJSON reads a list's row, its elements comma-separated, as JSON: integers as numbers, the
+// rest as strings; no row or an empty text is the empty list.
+func listJSON(text string) json.RawMessage {
+	out := []any{}
+	if text != "" {
+		for _, e := range strings.Split(text, ",") {
+			if n, err := strconv.ParseInt(e, 10, 64); err == nil {
+				out = append(out, n)
+			} else {
+				out = append(out, e)
+			}
+		}
+	}
+	return history.Value(out)
 }
