@@ -60,6 +60,8 @@ var pageSource string
 var page = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("report").Funcs(template.FuncMap{
 		"dur": func(ns int64) string { return time.Duration(ns).Round(time.Millisecond).String() },
+		// cycle draws a dependency cycle's transactions and edges.
+		"cycle": cycleSVG,
 		// stat shows a checker's stat: whole numbers without an exponent.
 		"stat": Stat,
 		// ns shows a duration that came through JSON as a number of nanoseconds.

@@ -236,3 +236,37 @@ func TestStatsReadAsWords(t *testing.T) {
 		}
 	}
 }
+
+// TestReportDrawsCycles: an anomaly that is a dependency cycle is drawn, its transactions on a
+// circle and an arrow per edge labelled with its kind and key, the reasons beside it, escaped.
+func TestReportDrawsCycles(t *testing.T) {
+	dir := fixture.Run(t, 0)
+	cycle := []checkers.CycleStep{
+		{From: 0, To: 2, Kind: "wr", Key: "y", Why: "T2 read y = 1, which T0 wrote <script>x</script>"},
+		{From: 2, To: 0, Kind: "wr", Key: "x", Why: "T0 read x = 1, which T2 wrote"},
+	}
+	fixture.WriteJSON(t, filepath.Join(dir, runfolder.ResultsFile), map[string]any{
+		"valid": false,
+		"summary": checkers.Summary{Valid: checkers.False, Results: []checkers.Result{{Checker: checkers.IsolationName, Valid: checkers.False,
+			Anomalies: []checkers.Anomaly{{Kind: "G1c", Ops: []int64{1, 3}, Definite: true, Description: "a cycle", Cycle: cycle}}}}},
+	})
+	var buf bytes.Buffer
+	if err := Build(&buf, dir); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if n := strings.Count(page, `<svg class="cycle"`); n != 1 {
+		t.Fatalf("%d cycles drawn, want 1", n)
+	}
+	if n := strings.Count(page, `class="edge edge-wr"`); n != 2 {
+		t.Errorf("%d wr edges drawn, want 2", n)
+	}
+	for _, want := range []string{">T0</text>", ">T2</text>", ">wr y</text>", ">wr x</text>", "which T0 wrote &lt;script&gt;x&lt;/script&gt;"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "<script>x</script>") {
+		t.Error("a reason reached the page unescaped")
+	}
+}
