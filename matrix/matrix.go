@@ -12,13 +12,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/checkers/txn"
 	"github.com/crossfire-dev/crossfire/db"
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/runfolder"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // Row is one row of the validation matrix: a configuration, the faults it runs under and
@@ -248,4 +251,40 @@ func ExpectIsolationAnomaly(res runfolder.Result) error {
 		}
 	}
 	return fmt.Errorf("no isolation anomaly carries its evidence: %+v", r.Anomalies[0])
+}
+
+// CaughtIsolation: the isolation checker invalid, with a definite anomaly of one of the types
+// named (a cycle type with or without its -process or -realtime suffix).
+func CaughtIsolation(res runfolder.Result, types ...string) error {
+	r := ResultOf(res, checkers.IsolationName)
+	for _, a := range r.Anomalies {
+		base, _ := txn.Base(a.Kind)
+		if a.Definite && r.Valid == checkers.False && slices.Contains(types, base) {
+			return nil
+		}
+	}
+	var kinds []string
+	for _, a := range r.Anomalies {
+		kinds = append(kinds, a.Kind)
+	}
+	return fmt.Errorf("isolation (%s) flagged none of %s (it flagged %s)", r.Valid, strings.Join(types, ", "), strings.Join(kinds, ", "))
+}
+
+// Transactional reports whether a row runs a workload of transactions over many keys
+// (list-append, rw-register): those rows run in test packages of their own.
+func Transactional(r Row) bool {
+	w := r.Test(1, "").Workload
+	return w == workloads.ListAppendName || w == workloads.RWRegisterName
+}
+
+// Split parts rows into the transactional ones and the rest.
+func Split(rows []Row) (txn, others []Row) {
+	for _, r := range rows {
+		if Transactional(r) {
+			txn = append(txn, r)
+		} else {
+			others = append(others, r)
+		}
+	}
+	return txn, others
 }

@@ -344,7 +344,9 @@ func TestModels(t *testing.T) {
 		{[]string{"G2-item"}, "repeatable-read"},
 		{[]string{"G-single-item-realtime"}, "strong-snapshot-isolation"},
 		{[]string{"G2-item-process"}, "strong-session-serializable"},
-		{[]string{"internal"}, "read-uncommitted"},
+		{[]string{"internal"}, "consistent-view"},
+		{[]string{"incompatible-order"}, "read-committed"},
+		{[]string{"garbage-read"}, "read-uncommitted"},
 	} {
 		out := RuledOut(c.types)
 		if len(out) == 0 || out[0] != c.weakest {

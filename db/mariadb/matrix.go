@@ -9,6 +9,7 @@ import (
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/matrix"
 	"github.com/crossfire-dev/crossfire/runfolder"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // Matrix implements matrix.Validated: MariaDB's rows, in containers. With Galera, single-leader
@@ -42,6 +43,24 @@ func (DB) Matrix() []matrix.Row {
 				}
 				return nil
 			},
+		},
+		{
+			Name: "galera list-append", Expect: "G-single with no fault (Jepsen's finding on 12.1): a transaction sees part of another's effects",
+			Test: func(seed uint64, _ string) runfolder.Test {
+				t := matrixTest("galera-list-append", workloads.ListAppendName, nil, []string{"none"}, seed)
+				t.Duration = 20 * time.Second
+				return t
+			},
+			Judge: func(res runfolder.Result) error { return matrix.CaughtIsolation(res, "G-single-item") },
+		},
+		{
+			Name: "galera rw-register", Expect: "lost update or G-single with no fault (Jepsen's findings on 12.1)",
+			Test: func(seed uint64, _ string) runfolder.Test {
+				t := matrixTest("galera-rw-register", workloads.RWRegisterName, nil, []string{"none"}, seed)
+				t.Duration = 20 * time.Second
+				return t
+			},
+			Judge: func(res runfolder.Result) error { return matrix.CaughtIsolation(res, "lost-update", "G-single-item") },
 		},
 		{
 			Name: "galera inventory decrement", Expect: "valid",

@@ -8,6 +8,7 @@ import (
 	"github.com/crossfire-dev/crossfire/db/sqlclient"
 	"github.com/crossfire-dev/crossfire/matrix"
 	"github.com/crossfire-dev/crossfire/runfolder"
+	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // Matrix implements matrix.Validated: PostgreSQL with pglogical's matrix, in containers (the
@@ -43,6 +44,13 @@ func (DB) Matrix() []matrix.Row {
 				}
 				return nil
 			},
+		},
+		{
+			Name: "list-append last_update_wins", Expect: "appends lost or lists read in no one order (a row's image replicated whole, the last update wins)",
+			Test: func(seed uint64, _ string) runfolder.Test {
+				return matrixTest("list-append-last_update_wins", workloads.ListAppendName, map[string]string{"strategy": "last_update_wins"}, []string{"partition"}, seed)
+			},
+			Judge: matrix.ExpectIsolationAnomaly,
 		},
 		{
 			Name: "register last_update_wins tied clocks", Expect: "one conflict resolved apart at two leaders (a tie of commit timestamps)",

@@ -12,9 +12,9 @@ import (
 	"github.com/crossfire-dev/crossfire/harness"
 	"github.com/crossfire-dev/crossfire/harness/harnesstest"
 	"github.com/crossfire-dev/crossfire/history"
+	"github.com/crossfire-dev/crossfire/matrix"
 	"github.com/crossfire-dev/crossfire/nemesis"
 	"github.com/crossfire-dev/crossfire/runfolder"
-	"github.com/crossfire-dev/crossfire/workloads"
 )
 
 // matrixSeeds are the seeds every row of the validation matrix runs with in go test.
@@ -23,10 +23,8 @@ var matrixSeeds = []uint64{1, 2, 3}
 // TestMatrix runs regionkv's validation matrix on the embedded cluster: each known-broken design must be
 // caught and each safe one must pass, in every seed tried, or crossfire's verdicts prove nothing.
 func TestMatrix(t *testing.T) {
-	for _, row := range (regionkv.DB{}).Matrix() {
-		if w := row.Test(1, harness.ClusterLocal).Workload; w == workloads.ListAppendName || w == workloads.RWRegisterName {
-			continue // db/regionkv/txnmatrix runs the transactional rows
-		}
+	_, rows := matrix.Split((regionkv.DB{}).Matrix()) // db/regionkv/txnmatrix runs the transactional rows
+	for _, row := range rows {
 		t.Run(strings.ReplaceAll(row.Name, " ", "_"), func(t *testing.T) {
 			for _, seed := range matrixSeeds {
 				test := row.Test(seed, harness.ClusterLocal)
