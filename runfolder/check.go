@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crossfire-dev/crossfire/checkers"
+	"github.com/crossfire-dev/crossfire/checkers/txn"
 	"github.com/crossfire-dev/crossfire/history"
 	"github.com/crossfire-dev/crossfire/nemesis"
 	"github.com/crossfire-dev/crossfire/workloads"
@@ -42,6 +43,8 @@ type CheckOptions struct {
 	// ConsistencyModel is the model the isolation checker holds transactions to; "" is the
 	// test's, else its default.
 	ConsistencyModel string
+	// Inference are the version orders the isolation checker may infer for rw-register keys.
+	Inference txn.Options
 }
 
 // Checked is what checking a history came to.
@@ -130,8 +133,11 @@ func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, erro
 		return c, err
 	}
 	for i, ch := range cs {
-		if iso, ok := ch.(checkers.Isolation); ok && o.ConsistencyModel != "" {
-			iso.Model = o.ConsistencyModel
+		if iso, ok := ch.(checkers.Isolation); ok {
+			if o.ConsistencyModel != "" {
+				iso.Model = o.ConsistencyModel
+			}
+			iso.Options = o.Inference
 			cs[i] = iso
 		}
 	}

@@ -867,3 +867,40 @@ func TestJepsenHistoriesInAndOut(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTransactions: crossfire check judges a Jepsen history of transactions against the
+// model named, with exit 0, 1 or 2 as for every check, and --json names each anomaly's class.
+func TestCheckTransactions(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "history.edn")
+	// read skew: T1 reads x before T0's append and y after it
+	hist := `{:index 0, :type :invoke, :process 0, :f :txn, :value [[:append :x 1] [:append :y 1]]}
+{:index 1, :type :invoke, :process 1, :f :txn, :value [[:r :x nil] [:r :y nil]]}
+{:index 2, :type :ok, :process 0, :f :txn, :value [[:append :x 1] [:append :y 1]]}
+{:index 3, :type :ok, :process 1, :f :txn, :value [[:r :x []] [:r :y [1]]]}
+`
+	if err := os.WriteFile(path, []byte(hist), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := crossfire("check", "--json", path)
+	if code != exitInvalid || !strings.Contains(out, `"kind": "G-single-item"`) || !strings.Contains(out, `"cycle": [`) {
+		t.Fatalf("strict serializable: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, out, errs := crossfire("check", "--consistency-model", "read-committed", path); code != exitValid {
+		t.Fatalf("read committed allows read skew: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, errs := crossfire("check", "--consistency-model", "linearizable", path); code != exitUsage || !strings.Contains(errs, "strict-serializable") {
+		t.Fatalf("an unknown model: exit %d, %s", code, errs)
+	}
+	if code, _, errs := crossfire("check", "--rw-register-inference", "psychic", path); code != exitUsage || !strings.Contains(errs, "wfr") {
+		t.Fatalf("an unknown inference: exit %d, %s", code, errs)
+	}
+	// none of the transactions committed: nothing is shown, so the verdict is unknown
+	aborted := strings.NewReplacer(":type :ok", ":type :fail").Replace(hist)
+	if err := os.WriteFile(path, []byte(aborted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := crossfire("check", path); code != exitUnknown {
+		t.Fatalf("no transaction committed: exit %d\n%s\n%s", code, out, errs)
+	}
+}

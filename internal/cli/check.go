@@ -39,6 +39,7 @@ input.`, stderr)
 	out := fs.String("out", "", "write results.json and the checkers' files (the visualization) into this folder (one history only)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "bound on the checkers of each history, end to end; past it the verdict is unknown")
 	asJSON := fs.Bool("json", false, "print the results as JSON on stdout (one object per line with several histories)")
+	inference := fs.String("rw-register-inference", "", "comma-separated version orders the isolation checker may infer for rw-register keys: wfr (a write follows its transaction's read of the key), sequential (each key's versions in every process's order), linearizable (each key's versions in real-time order) (default: none, the initial version alone before every write)")
 	model := fs.String("consistency-model", "", "the model transactions are held to (isolation checker): "+strings.Join(txn.ModelNames(), ", ")+" (default: the run's test.json, else "+txn.DefaultModel+")")
 	if code := parse(fs, args); code >= 0 {
 		return code
@@ -68,7 +69,12 @@ input.`, stderr)
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	o := checkOptions{workload: *workload, names: *names, timeout: *timeout, model: *model}
+	opts, err := parseInference(*inference)
+	if err != nil {
+		fmt.Fprintf(stderr, "crossfire check: --rw-register-inference: %v\n", err)
+		return exitUsage
+	}
+	o := checkOptions{workload: *workload, names: *names, timeout: *timeout, model: *model, inference: opts}
 	if len(targets) == 1 && targets[0] == fs.Arg(0) {
 		if *out != "" {
 			if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -147,7 +153,8 @@ input.`, stderr)
 
 // checkOptions are the flags every history of one check shares.
 type checkOptions struct {
-	model           string
+	model           string      // --consistency-model
+	inference       txn.Options // --rw-register-inference
 	workload, names string
 	timeout         time.Duration
 	converted       string // where a Jepsen history is written converted (--out), or ""
@@ -273,7 +280,7 @@ func checkPath(ctx context.Context, path string, o checkOptions) (c checkOutcome
 		c.notes = append(c.notes, fmt.Sprintf("%s: read as a Jepsen history (%d ops)", file, n))
 		shown, file = file, dst
 	}
-	checked, err := runfolder.Check(ctx, dir, file, runfolder.CheckOptions{Workload: o.workload, Checkers: splitList(o.names), Timeout: o.timeout, ConsistencyModel: o.model})
+	checked, err := runfolder.Check(ctx, dir, file, runfolder.CheckOptions{Workload: o.workload, Checkers: splitList(o.names), Timeout: o.timeout, ConsistencyModel: o.model, Inference: o.inference})
 	for _, n := range checked.Notes {
 		c.notes = append(c.notes, shown+": "+n)
 	}
@@ -293,4 +300,22 @@ func checkPath(ctx context.Context, path string, o checkOptions) (c checkOutcome
 	}
 	c.summary, c.code = checked.Summary, exitFor(checked.Summary.Valid)
 	return c
+}
+
+// parseInference reads --rw-register-inference.
+func parseInference(list string) (txn.Options, error) {
+	var o txn.Options
+	for _, name := range splitList(list) {
+		switch name {
+		case "wfr":
+			o.WFRKeys = true
+		case "sequential":
+			o.SequentialKeys = true
+		case "linearizable":
+			o.LinearizableKeys = true
+		default:
+			return o, fmt.Errorf("unknown inference %q (valid: wfr, sequential, linearizable)", name)
+		}
+	}
+	return o, nil
 }
