@@ -51,3 +51,13 @@ func resultOf(res harness.Result, name string) checkers.Result {
 	}
 	return checkers.Result{}
 }
+
+// BenchmarkDetectionPower: for each transactional row that must find an anomaly, the share of
+// seeds whose run finds it at the row's own duration, and the median time to the first definite
+// anomaly.
+//
+//	go test ./db/regionkv/txnmatrix/ -run '^$' -bench DetectionPower -benchtime 1x -power-seeds 10
+func BenchmarkDetectionPower(b *testing.B) {
+	rows, _ := matrix.Split((regionkv.DB{}).Matrix())
+	harnesstest.DetectionPower(b, rows, harness.ClusterLocal)
+}
