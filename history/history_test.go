@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -296,4 +297,36 @@ func TestReaderTakesWhatEditorsWrite(t *testing.T) {
 	var le *LineError
 	require.ErrorAs(t, err, &le)
 	assert.Equal(t, int64(2), le.Line)
+}
+
+// The writer's fast encoding gives exactly what Marshal gives, for ops of every shape it takes,
+// and leaves the others to Marshal.
+func TestFastLinesAreMarshals(t *testing.T) {
+	ops := []Op{
+		{Index: 0, Time: 1, Process: 0, Type: Invoke, F: "txn", Value: json.RawMessage(`[["append","3",1],["r","4",null]]`), Node: "n1"},
+		{Index: 1, Time: 2, Process: -1, Type: Info, F: "partition", Value: json.RawMessage(`{"cut":["n1->n2"]}`)},
+		{Index: 2, Time: 3, Process: 7, Type: OK, F: "buy", Key: "s0", Value: json.RawMessage(`"n1-3"`), Req: "r9", Meta: json.RawMessage(`{"ts":5,"served_by":"n2"}`)},
+		{Index: 3, Time: 4, Process: 2, Type: Fail, F: "cas", Key: "k", Error: "precondition failed"},
+		{Index: 4, Time: 5, Process: 2, Type: OK, F: "read", Key: "k<&>", Value: json.RawMessage(`"a\"b"`)},
+		{Index: 5, Time: 6, Process: 2, Type: OK, F: "read", Key: "é", Value: json.RawMessage(`[1, 2]`)},
+	}
+	for _, op := range ops {
+		want, err := Marshal(op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := appendLine(&buf, op); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSuffix(buf.String(), "\n"); got != string(want) {
+			t.Errorf("op %d:\n got %s\nwant %s", op.Index, got, want)
+		}
+	}
+	if _, ok := appendFast(nil, ops[4]); ok {
+		t.Error("a value with an escape went the fast way")
+	}
+	if _, ok := appendFast(nil, ops[5]); ok {
+		t.Error("a value with spaces went the fast way")
+	}
 }

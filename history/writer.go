@@ -1,12 +1,17 @@
 package history
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/crossfire-dev/crossfire/history/jsonscan"
 )
 
 // FlushInterval bounds how long an appended op may sit in memory before it is written and
@@ -99,6 +104,12 @@ func (w *Writer) Len() int64 {
 // appendLine encodes op as one JSON line onto buf. On an encoding error (a Meta value that JSON
 // cannot hold) the meta is replaced by its error so that the op itself is never lost.
 func appendLine(buf *bytes.Buffer, op Op) error {
+	buf.Grow(len(op.Value) + len(op.Meta) + len(op.Key) + len(op.Error) + 160)
+	if b, ok := appendFast(buf.AvailableBuffer(), op); ok {
+		buf.Write(b)
+		buf.WriteByte('\n')
+		return nil
+	}
 	b, err := Marshal(op)
 	if err != nil {
 		op.Meta = Value(map[string]string{"encode-error": err.Error()})
@@ -155,11 +166,86 @@ func (w *Writer) Close() error {
 // WriteFile writes ops to path as a complete history, unchanged (indices and times as given).
 // Tests and fixtures use it; runs use Writer.
 func WriteFile(path string, ops []Op) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
 	var buf bytes.Buffer
 	for _, op := range ops {
+		buf.Reset()
 		if err := appendLine(&buf, op); err != nil {
+			f.Close()
+			return err
+		}
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			f.Close()
 			return err
 		}
 	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// appendFast appends op as Marshal writes it, without reflection, when every string is plain
+// (jsonscan's: ASCII, no quote, backslash or control character) and its value and meta are
+// compact JSON with plain strings; false leaves the op to Marshal.
+func appendFast(b []byte, op Op) ([]byte, bool) {
+	plain := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	if !plain(string(op.Type)) || !plain(op.F) || !plain(op.Key) || !plain(op.Node) || !plain(op.Req) || !plain(op.Error) {
+		return b, false
+	}
+	for _, raw := range []json.RawMessage{op.Value, op.Meta} {
+		if len(raw) > 0 {
+			if end, ok := jsonscan.Value(raw, 0, false); !ok || end != len(raw) {
+				return b, false
+			}
+		}
+	}
+	str := func(name, v string) {
+		b = append(b, `,"`...)
+		b = append(b, name...)
+		b = append(b, `":"`...)
+		b = append(b, v...)
+		b = append(b, '"')
+	}
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, op.Index, 10)
+	b = append(b, `,"time":`...)
+	b = strconv.AppendInt(b, op.Time, 10)
+	b = append(b, `,"process":`...)
+	b = strconv.AppendInt(b, int64(op.Process), 10)
+	str("type", string(op.Type))
+	str("f", op.F)
+	if op.Key != "" {
+		str("key", op.Key)
+	}
+	if len(op.Value) > 0 {
+		b = append(b, `,"value":`...)
+		b = append(b, op.Value...)
+	}
+	if op.Node != "" {
+		str("node", op.Node)
+	}
+	if op.Req != "" {
+		str("req", op.Req)
+	}
+	if op.Error != "" {
+		str("error", op.Error)
+	}
+	if len(op.Meta) > 0 {
+		b = append(b, `,"meta":`...)
+		b = append(b, op.Meta...)
+	}
+	return append(b, '}'), true
 }

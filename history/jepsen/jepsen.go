@@ -29,6 +29,7 @@ import (
 	"io"
 	"maps"
 	"math/big"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -54,10 +55,16 @@ type form struct {
 // readForms reads the top-level values of r: one map per line as Jepsen writes them, a map
 // spread over several lines, or one vector holding every op.
 func readForms(r io.Reader) ([]form, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
+	var buf bytes.Buffer
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			buf.Grow(int(st.Size()) + 1)
+		}
+	}
+	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, err
 	}
+	data := buf.Bytes()
 	forms := make([]form, 0, bytes.Count(data, []byte("\n"))+1)
 	var pending bytes.Buffer
 	start, line := 0, 0
