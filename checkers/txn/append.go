@@ -227,13 +227,14 @@ func lostUpdates[V cmp.Ordered](a *analysis, k int32, writersOf map[V][]int32, t
 	vs := make([]V, 0, len(writersOf))
 	for n, ts := range writersOf {
 		slices.Sort(ts)
-		if len(slices.Compact(ts)) > 1 {
+		if ts = slices.Compact(ts); len(ts) > 1 {
+			writersOf[n] = ts
 			vs = append(vs, n)
 		}
 	}
 	slices.Sort(vs)
 	for _, n := range vs {
-		ts := slices.Compact(writersOf[n])
+		ts := writersOf[n]
 		names := ""
 		for i, t := range ts {
 			if i > 0 {

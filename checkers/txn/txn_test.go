@@ -194,6 +194,15 @@ func TestAnomalyClasses(t *testing.T) {
 			"1 ok [[r x []] [append x 2]]",
 			"2 invoke [[r x nil]]",
 			"2 ok [[r x [1 2]]]"), Options{}, []string{"G-single-item", "lost-update"}},
+		{"lost update among three, one of them read twice", events(t,
+			"9 invoke [[append z 1]]",
+			"9 ok [[append z 1]]",
+			"0 invoke [[r x nil] [r x nil] [append x 1]]",
+			"1 invoke [[r x nil] [append x 2]]",
+			"0 ok [[r x []] [r x []] [append x 1]]",
+			"1 ok [[r x []] [append x 2]]",
+			"2 invoke [[r x nil]]",
+			"2 ok [[r x [1 2]]]"), Options{}, []string{"G-single-item", "lost-update"}},
 		{"internal: a read without its own append", serial(t,
 			"ok [[append x 1] [r x []]]"), Options{}, []string{"internal"}},
 		{"duplicate elements", serial(t,
@@ -386,6 +395,24 @@ func TestWeakest(t *testing.T) {
 	} {
 		if got := Weakest(c.types); !slices.Equal(got, c.want) {
 			t.Errorf("Weakest(%v) = %v, want %v", c.types, got, c.want)
+		}
+	}
+}
+
+// A lost update names the transactions that read the version and wrote the key, and only them.
+func TestLostUpdateNamesItsTransactions(t *testing.T) {
+	a := analyze(t, events(t,
+		"9 invoke [[append z 1]]",
+		"9 ok [[append z 1]]",
+		"0 invoke [[r x nil] [r x nil] [append x 1]]",
+		"1 invoke [[r x nil] [append x 2]]",
+		"0 ok [[r x []] [r x []] [append x 1]]",
+		"1 ok [[r x []] [append x 2]]",
+		"2 invoke [[r x nil]]",
+		"2 ok [[r x [1 2]]]"), Options{})
+	for _, an := range a.Anomalies {
+		if an.Type == "lost-update" && (len(an.Txns) != 2 || an.Txns[0] != 1 || an.Txns[1] != 2) {
+			t.Errorf("lost update of %v, want transactions 1 and 2: %s", an.Txns, an.Text)
 		}
 	}
 }
