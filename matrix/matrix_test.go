@@ -43,6 +43,10 @@ func TestMatrixJudgesRefuseTheOppositeVerdict(t *testing.T) {
 			{Checker: checkers.FieldsName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "lost-field-edit", Definite: true}}},
 			{Checker: checkers.UniquenessName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "double-claim", Definite: true}, {Kind: "lost-claim", Definite: true}}},
 			{Checker: checkers.ConflictsName, Valid: checkers.False, Anomalies: []checkers.Anomaly{{Kind: "split-resolution", Definite: true, Cause: checkers.CauseTimestampTie}}},
+			{Checker: checkers.IsolationName, Valid: checkers.False, Anomalies: []checkers.Anomaly{
+				{Kind: "G-single-item-realtime", Definite: true, Ops: []int64{3, 5}, Description: "a cycle of 2 transactions",
+					Cycle: []checkers.CycleStep{{From: 2, To: 4, Kind: "rw", Key: "x", Why: "T2 read x = [] without 1"}, {From: 4, To: 2, Kind: "realtime", Why: "T4 completed before T2 began"}}},
+				{Kind: "lost-update", Definite: true, Ops: []int64{3, 5}, Description: "T2, T4 each read x = [] and then wrote x"}}},
 		}}}
 	// A run folder whose writes, with the final reads, are linearizable, for the rows that read it.
 	invalid.Dir = t.TempDir()
