@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -101,13 +102,7 @@ func (s *isolationStream) Result(ctx context.Context) Result {
 		}
 		out = append(out, isolationAnomaly(h, an, windows, model))
 	}
-	types := slices.Sorted(func(yield func(string) bool) {
-		for t := range counts {
-			if !yield(t) {
-				return
-			}
-		}
-	})
+	types := slices.Sorted(maps.Keys(counts))
 	stats := map[string]any{
 		"model":          model.Name,
 		"workload":       a.Workload,
@@ -151,21 +146,11 @@ func (s *isolationStream) Result(ctx context.Context) Result {
 			undecided = append(undecided, t)
 		}
 	}
-	if len(undecided) > 0 || len(a.Unknown) > 0 && hasUnjudgedKey(a.Unknown) {
+	if len(undecided) > 0 || a.Partial {
 		r.Valid = Unknown
 		r.Error = strings.Join(a.Unknown, "; ")
 	}
 	return r
-}
-
-// hasUnjudgedKey reports whether some key's versions went unjudged.
-func hasUnjudgedKey(unknown []string) bool {
-	for _, u := range unknown {
-		if strings.Contains(u, "not judged") || strings.Contains(u, "stopped before") {
-			return true
-		}
-	}
-	return false
 }
 
 // testModel is the consistency model test.json names, or the default.

@@ -174,20 +174,17 @@ func WriteFile(path string, ops []Op) error {
 	var buf bytes.Buffer
 	for _, op := range ops {
 		buf.Reset()
-		if err := appendLine(&buf, op); err != nil {
-			f.Close()
-			return err
+		if err = appendLine(&buf, op); err != nil {
+			break
 		}
-		if _, err := w.Write(buf.Bytes()); err != nil {
-			f.Close()
-			return err
+		if _, err = w.Write(buf.Bytes()); err != nil {
+			break
 		}
 	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
+	if err == nil {
+		err = w.Flush()
 	}
-	return f.Close()
+	return errors.Join(err, f.Close())
 }
 
 // appendFast appends op as Marshal writes it, without reflection, when every string is plain

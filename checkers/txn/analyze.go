@@ -50,6 +50,9 @@ type Analysis struct {
 	// Searched lists the cycle types whose search was cut short in some component: their
 	// absence is not shown.
 	Searched []string
+	// Partial says that part of the history went unjudged: a key's versions (a value written
+	// twice, or appends beside register writes), or components never searched (ctx done).
+	Partial bool
 	// Workload is list-append, rw-register, or both.
 	Workload                                  string
 	Txns, Committed, Indeterminate, Failed    int
@@ -83,8 +86,10 @@ func Analyze(ctx context.Context, h *History, opts Options) *Analysis {
 		la, rw = la || ki.append, rw || ki.write
 		switch {
 		case ki.dup:
+			a.out.Partial = true
 			a.out.Unknown = append(a.out.Unknown, fmt.Sprintf("key %s has a value written twice, so a read of it names no one write; its versions are not judged", h.Keys[k]))
 		case ki.append && ki.write:
+			a.out.Partial = true
 			a.out.Unknown = append(a.out.Unknown, fmt.Sprintf("key %s is both appended to and written as a register; its versions are not judged", h.Keys[k]))
 		case ki.append:
 			a.inferAppend(int32(k), ki)

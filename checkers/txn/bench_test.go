@@ -1,9 +1,7 @@
 package txn
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -66,22 +64,13 @@ func BenchmarkIsolation(b *testing.B) {
 			b.ReportAllocs()
 			var a *Analysis
 			for b.Loop() {
-				bl := NewBuilder()
-				for _, op := range ops {
-					bl.Observe(op)
-				}
-				h, err := bl.History()
-				if err != nil {
-					b.Fatal(err)
-				}
-				a = Analyze(context.Background(), h, Options{})
+				a = analyze(b, ops, Options{})
 			}
 			if want := name == "valid"; (len(a.Anomalies) == 0) != want {
 				b.Fatalf("%s: %d anomalies", name, len(a.Anomalies))
 			}
 			b.ReportMetric(float64(len(ops)/2), "txns")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(ops)/2), "ns/txn")
-			_ = fmt.Sprint()
 		})
 	}
 }

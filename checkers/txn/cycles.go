@@ -79,6 +79,7 @@ func (a *analysis) cycles() {
 	cut := map[string]bool{}
 	for c, comp := range comps {
 		if a.ctx.Err() != nil {
+			a.out.Partial = true
 			a.out.Unknown = append(a.out.Unknown, fmt.Sprintf("stopped before searching %d of %d components for cycles", len(comps)-c, len(comps)))
 			break
 		}
@@ -144,17 +145,9 @@ func (a *analysis) search(s *scratch, comp []int32, in func(int32) bool, want st
 	}
 	// one rw edge, or several never adjacent: from each rw edge u→v, back from v to u
 	others := WW | WR | layer
-	sub := g.tarjan(s, comp, in, others)
-	_ = sub
-	subComp := func(v int32) int32 { return s.comp[v] }
-	comps := make([]int32, 0, len(comp))
-	for _, v := range comp {
-		comps = append(comps, subComp(v))
-	}
-	compOf := map[int32]int32{}
-	for i, v := range comp {
-		compOf[v] = comps[i]
-	}
+	// the components of the subgraph without rw edges, left in s.comp: an rw edge inside one
+	// closes a G-single cycle for sure, so those are tried first
+	g.tarjan(s, comp, in, others)
 	type rwArc struct{ u, v int32 }
 	var easy, hard []rwArc
 	for _, u := range comp {
@@ -162,7 +155,7 @@ func (a *analysis) search(s *scratch, comp []int32, in func(int32) bool, want st
 			if ar.kinds&RW == 0 || !in(ar.to) {
 				continue
 			}
-			if want == "G-single-item" && compOf[u] == compOf[ar.to] {
+			if want == "G-single-item" && s.comp[u] == s.comp[ar.to] {
 				easy = append(easy, rwArc{u, ar.to})
 			} else {
 				hard = append(hard, rwArc{u, ar.to})
@@ -209,7 +202,7 @@ func (g *Graph) cycleThrough(s *scratch, comp []int32, in func(int32) bool, allo
 				if p == nil {
 					continue
 				}
-				cyc := append([]step{{u, ar.to, pickMust(ar.kinds, must)}}, p...)
+				cyc := append([]step{{u, ar.to, pick(ar.kinds, must)}}, p...)
 				if best == nil || len(cyc) < len(best) {
 					best = cyc
 				}
@@ -221,8 +214,6 @@ func (g *Graph) cycleThrough(s *scratch, comp []int32, in func(int32) bool, allo
 	}
 	return best
 }
-
-func pickMust(kinds, must EdgeKind) EdgeKind { return pick(kinds, must) }
 
 // explain turns a cycle into an anomaly whose steps say why each edge holds.
 func (a *analysis) explain(typ string, cyc []step) Anomaly {

@@ -274,12 +274,7 @@ func (g *Graph) path(s *scratch, src, dst int32, allowed EdgeKind, in func(int32
 			}
 			s.seen[w], s.parent[w], s.pkind[w] = st, v, pick(a.kinds, allowed)
 			if w == dst {
-				var out []step
-				for x := w; x != src; x = s.parent[x] {
-					out = append(out, step{s.parent[x], x, s.pkind[x]})
-				}
-				slices.Reverse(out)
-				return out
+				return s.trace(w, src, 1)
 			}
 			queue = append(queue, w)
 		}
@@ -340,12 +335,7 @@ func (g *Graph) nonadjacent(s *scratch, src, dst int32, others EdgeKind, in func
 				}
 			}
 			if done {
-				var out []step
-				for y := end; y != start; y = s.parent[y] {
-					out = append(out, step{s.parent[y] / 4, y / 4, s.pkind[y]})
-				}
-				if simple(out) {
-					slices.Reverse(out)
+				if out := s.trace(end, start, 4); simple(out) {
 					return out
 				}
 			}
@@ -354,8 +344,18 @@ func (g *Graph) nonadjacent(s *scratch, src, dst int32, others EdgeKind, in func
 	return nil
 }
 
-// simple reports whether a path (from its last step back to its first, as rebuilt) passes no
-// node twice.
+// trace rebuilds the path a search found, from its start state to end, by the parents it left;
+// states are nodes times per (1 for a search of nodes, 4 for nonadjacent's).
+func (s *scratch) trace(end, start, per int32) []step {
+	var out []step
+	for y := end; y != start; y = s.parent[y] {
+		out = append(out, step{s.parent[y] / per, y / per, s.pkind[y]})
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// simple reports whether a path passes no node twice.
 func simple(p []step) bool {
 	seen := make(map[int32]bool, len(p)+1)
 	for _, st := range p {
@@ -364,5 +364,5 @@ func simple(p []step) bool {
 		}
 		seen[st.to] = true
 	}
-	return !seen[p[len(p)-1].from] || p[len(p)-1].from == p[0].to
+	return !seen[p[0].from]
 }

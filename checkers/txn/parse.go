@@ -42,14 +42,7 @@ func (h *History) parseFast(b []byte, known bool) ([]Mop, bool) {
 		if !ok {
 			return nil, false
 		}
-		switch string(b[s:e]) {
-		case "append":
-			m.Kind = Append
-		case "w":
-			m.Kind = Write
-		case "r":
-			m.Kind = Read
-		default:
+		if m.Kind, ok = kindOf(string(b[s:e])); !ok {
 			return nil, false
 		}
 		i = jsonscan.Space(b, e+1)
@@ -135,6 +128,19 @@ func (h *History) parseFast(b []byte, known bool) ([]Mop, bool) {
 	}
 }
 
+// kindOf is the micro-op a function's name stands for.
+func kindOf(f string) (Kind, bool) {
+	switch f {
+	case "append":
+		return Append, true
+	case "w":
+		return Write, true
+	case "r":
+		return Read, true
+	}
+	return 0, false
+}
+
 // scalarFast reads null, an integer or a plain string at b[i].
 func (h *History) scalarFast(b []byte, i int) (Value, int, bool) {
 	if bytes.HasPrefix(b[i:], []byte("null")) {
@@ -166,14 +172,8 @@ func (h *History) parseSlow(raw []byte, known bool) ([]Mop, error) {
 			return nil, fmt.Errorf("micro-op %d: its function must be a string (append, w or r), not %.40s", n, parts[0])
 		}
 		var m Mop
-		switch f {
-		case "append":
-			m.Kind = Append
-		case "w":
-			m.Kind = Write
-		case "r":
-			m.Kind = Read
-		default:
+		var ok bool
+		if m.Kind, ok = kindOf(f); !ok {
 			return nil, fmt.Errorf("micro-op %d: unknown function %q (append, w or r)", n, f)
 		}
 		key, err := h.scalar(parts[1])

@@ -2,7 +2,6 @@ package txn
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -194,15 +193,7 @@ func TestAnomalyClasses(t *testing.T) {
 			"1 ok [[r x []] [append x 2]]",
 			"2 invoke [[r x nil]]",
 			"2 ok [[r x [1 2]]]"), Options{}, []string{"G-single-item", "lost-update"}},
-		{"lost update among three, one of them read twice", events(t,
-			"9 invoke [[append z 1]]",
-			"9 ok [[append z 1]]",
-			"0 invoke [[r x nil] [r x nil] [append x 1]]",
-			"1 invoke [[r x nil] [append x 2]]",
-			"0 ok [[r x []] [r x []] [append x 1]]",
-			"1 ok [[r x []] [append x 2]]",
-			"2 invoke [[r x nil]]",
-			"2 ok [[r x [1 2]]]"), Options{}, []string{"G-single-item", "lost-update"}},
+		{"lost update among three, one of them read twice", lostUpdateAmongThree(t), Options{}, []string{"G-single-item", "lost-update"}},
 		{"internal: a read without its own append", serial(t,
 			"ok [[append x 1] [r x []]]"), Options{}, []string{"internal"}},
 		{"duplicate elements", serial(t,
@@ -378,7 +369,6 @@ func TestModels(t *testing.T) {
 	if _, err := LookupModel("bogus"); err == nil || !strings.Contains(err.Error(), "strict-serializable") {
 		t.Errorf("an unknown model names the valid ones: %v", err)
 	}
-	_ = fmt.Sprint()
 }
 
 func TestWeakest(t *testing.T) {
@@ -399,9 +389,10 @@ func TestWeakest(t *testing.T) {
 	}
 }
 
-// A lost update names the transactions that read the version and wrote the key, and only them.
-func TestLostUpdateNamesItsTransactions(t *testing.T) {
-	a := analyze(t, events(t,
+// lostUpdateAmongThree: transactions 1 and 2 each read x empty (1 twice) and append to it; an
+// unrelated transaction 0 comes first.
+func lostUpdateAmongThree(t testing.TB) []history.Op {
+	return events(t,
 		"9 invoke [[append z 1]]",
 		"9 ok [[append z 1]]",
 		"0 invoke [[r x nil] [r x nil] [append x 1]]",
@@ -409,7 +400,12 @@ func TestLostUpdateNamesItsTransactions(t *testing.T) {
 		"0 ok [[r x []] [r x []] [append x 1]]",
 		"1 ok [[r x []] [append x 2]]",
 		"2 invoke [[r x nil]]",
-		"2 ok [[r x [1 2]]]"), Options{})
+		"2 ok [[r x [1 2]]]")
+}
+
+// A lost update names the transactions that read the version and wrote the key, and only them.
+func TestLostUpdateNamesItsTransactions(t *testing.T) {
+	a := analyze(t, lostUpdateAmongThree(t), Options{})
 	for _, an := range a.Anomalies {
 		if an.Type == "lost-update" && (len(an.Txns) != 2 || an.Txns[0] != 1 || an.Txns[1] != 2) {
 			t.Errorf("lost update of %v, want transactions 1 and 2: %s", an.Txns, an.Text)

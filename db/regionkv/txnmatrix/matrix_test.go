@@ -31,7 +31,7 @@ func TestTxnMatrix(t *testing.T) {
 					if r := res.Summary.Results; len(r) > 0 && seed == matrixSeeds[0] {
 						harnesstest.ReportOpens(t, res)
 					}
-					if iso := resultOf(res, checkers.IsolationName); iso.Stats["model"] != "strict-serializable" {
+					if iso := matrix.ResultOf(res, checkers.IsolationName); iso.Stats["model"] != "strict-serializable" {
 						t.Errorf("the isolation checker held the run to %v, not strict serializability", iso.Stats["model"])
 					}
 				})
@@ -41,23 +41,4 @@ func TestTxnMatrix(t *testing.T) {
 	if len(rows) < 2 {
 		t.Fatalf("regionkv offers %d transactional rows; want the control and a write-anywhere row", len(rows))
 	}
-}
-
-func resultOf(res harness.Result, name string) checkers.Result {
-	for _, r := range res.Summary.Results {
-		if r.Checker == name {
-			return r
-		}
-	}
-	return checkers.Result{}
-}
-
-// BenchmarkDetectionPower: for each transactional row that must find an anomaly, the share of
-// seeds whose run finds it at the row's own duration, and the median time to the first definite
-// anomaly.
-//
-//	go test ./db/regionkv/txnmatrix/ -run '^$' -bench DetectionPower -benchtime 1x -power-seeds 10
-func BenchmarkDetectionPower(b *testing.B) {
-	rows, _ := matrix.Split((regionkv.DB{}).Matrix())
-	harnesstest.DetectionPower(b, rows, harness.ClusterLocal)
 }
