@@ -168,28 +168,34 @@ func (l *buyerList) at(i int32) *buyer { return &l.chunks[i/buyerChunk][i%buyerC
 
 // saleFacts is what both inventory checkers gather: buyers, restocks and final order rows.
 type saleFacts struct {
-	p         history.Matcher[saleOpen] // each process's op in flight
-	nodeBits  leaders
-	w         windowTracker
-	reqs      *idTable  // every request's id, numbered: buyer i sent request i
-	buyers    buyerList // by request number
-	told      arena     // the order ids buyers were told (buyer.told)
-	rows      *idTable  // every distinct order row in any final read (rowKey), numbered as in rowList
-	rowList   []orderRow
-	rowKey    []byte              // scratch for the rows' keys while the final reads are taken in
-	phantom   map[string][]int32  // req -> the rows of a request no buyer sent
-	finalOps  map[string][]int64  // sku -> final read-orders completions
-	finalAt   map[string][]string // sku -> the leaders whose final read-orders answered
-	toldOK    map[toldID]okSale   // the first ok buy that was told each order id but its buyer's first (buyer.sale)
-	skuIndex  map[string]int32
-	skuNames  []string
-	restock   map[string]*restocks
-	seenRows  map[uint64]bool // hashes of final read-orders values already taken in
-	fr        finalReads
-	finalRule string
-	any       bool // an inventory op was seen
-	finished  bool
-	bad       []string // values that could not be read
+	p        history.Matcher[saleOpen] // each process's op in flight
+	nodeBits leaders
+	w        windowTracker
+	reqs     *idTable  // every request's id, numbered: buyer i sent request i
+	buyers   buyerList // by request number
+	told     arena     // the order ids buyers were told (buyer.told)
+	rows     *idTable  // every distinct order row in any final read (rowKey), numbered as in rowList
+	rowList  []orderRow
+	rowKey   []byte              // scratch for the rows' keys while the final reads are taken in
+	phantom  map[string][]int32  // req -> the rows of a request no buyer sent
+	finalOps map[string][]int64  // sku -> final read-orders completions
+	finalAt  map[string][]string // sku -> the leaders whose final read-orders answered
+	toldOK   map[toldID]okSale   // the first ok buy that was told each order id but its buyer's first (buyer.sale)
+	skuIndex map[string]int32
+	skuNames []string
+	restock  map[string]*restocks
+	seenRows map[uint64]int // hashes of final read-orders values already taken in: the pick that had it
+	// The stock ledgers (ledger.go): each final read-stock that carried one, the acknowledged
+	// restocks that named themselves, and each final pick's order rows and completion.
+	ledgers    []ledgerRead
+	okRestocks []okRestock
+	pickRows   [][]row
+	pickIndex  []int64
+	fr         finalReads
+	finalRule  string
+	any        bool // an inventory op was seen
+	finished   bool
+	bad        []string // values that could not be read
 }
 
 type okSale struct {
@@ -211,7 +217,7 @@ var rowsSeed = maphash.MakeSeed()
 func newSaleFacts(faults *history.Faults) *saleFacts {
 	return &saleFacts{w: windowTracker{faults: faults}, reqs: newIDTable(), rows: newIDTable(), phantom: map[string][]int32{},
 		finalOps: map[string][]int64{}, finalAt: map[string][]string{}, toldOK: map[toldID]okSale{}, skuIndex: map[string]int32{},
-		restock: map[string]*restocks{}, seenRows: map[uint64]bool{}}
+		restock: map[string]*restocks{}, seenRows: map[uint64]int{}}
 }
 
 func (s *saleFacts) restocksOf(sku string) *restocks {
@@ -304,6 +310,10 @@ func (s *saleFacts) complete(open saleOpen, done history.Op) {
 		case history.OK:
 			r.ok += units
 			r.events = append(r.events, stockChange{time: inv.Time, delta: units})
+			if inv.Req != "" {
+				s.okRestocks = append(s.okRestocks, okRestock{sku: inv.Key, req: inv.Req, node: inv.Node, units: units,
+					index: done.Index, invoke: inv.Time, end: done.Time})
+			}
 		case history.Info:
 			r.info += units
 			r.events = append(r.events, stockChange{time: inv.Time, delta: units, info: true})
@@ -320,6 +330,7 @@ type finalRows struct {
 	buyers []int32 // each row's buyer, -1 for a request no buyer sent
 	err    error
 	seen   bool
+	sameAs int // for seen: the pick whose rows these are
 }
 
 // parseFinalRows parses the rows of the distinct read-orders values among the picks, side by
@@ -333,11 +344,11 @@ func (s *saleFacts) parseFinalRows(picks []finalPick) []finalRows {
 			continue
 		}
 		h := maphash.Bytes(rowsSeed, p.value)
-		if s.seenRows[h] {
-			out[k].seen = true
+		if first, seen := s.seenRows[h]; seen {
+			out[k].seen, out[k].sameAs = true, first
 			continue
 		}
-		s.seenRows[h] = true
+		s.seenRows[h] = k
 		wg.Go(func() {
 			cores <- struct{}{}
 			defer func() {
@@ -369,6 +380,12 @@ func (s *saleFacts) takeFinal(p finalPick, fr finalRows) {
 		if !ok {
 			s.bad = append(s.bad, fmt.Sprintf("op %d: read-stock value %s is not a number of units", p.index, p.value))
 			return
+		}
+		switch entries, has, err := parseLedger(p.meta); {
+		case err != nil:
+			s.bad = append(s.bad, fmt.Sprintf("op %d: read-stock meta.ledger is not a list of changes: %v", p.index, err))
+		case has:
+			s.ledgers = append(s.ledgers, ledgerRead{sku: p.key, node: p.node, index: p.index, units: units, entries: entries, orders: -1})
 		}
 		r := s.restocksOf(p.key)
 		if r.final == nil {
@@ -416,6 +433,34 @@ func (s *saleFacts) finish() {
 	for k, p := range picks {
 		s.takeFinal(p, rows[k])
 	}
+	if len(s.ledgers) == 0 {
+		return
+	}
+	// Each leader's ledger is held against that leader's own order rows.
+	s.pickRows, s.pickIndex = make([][]row, len(picks)), make([]int64, len(picks))
+	at := map[finalKey]int{}
+	for k, p := range picks {
+		s.pickIndex[k] = p.index
+		if p.f != "read-orders" {
+			continue
+		}
+		at[finalKey{"read-orders", p.key, p.node}] = k
+		if rows[k].seen {
+			s.pickRows[k] = rows[rows[k].sameAs].rows
+		} else {
+			s.pickRows[k] = rows[k].rows
+		}
+	}
+	for i := range s.ledgers {
+		l := &s.ledgers[i]
+		if k, ok := at[finalKey{"read-orders", l.sku, l.node}]; ok {
+			l.orders = k
+		}
+	}
+	sort.Slice(s.ledgers, func(i, j int) bool {
+		a, b := s.ledgers[i], s.ledgers[j]
+		return a.sku < b.sku || a.sku == b.sku && a.node < b.node
+	})
 }
 
 // rowKey appends a row's identity as one string to dst: the leader's name after its length,
@@ -629,7 +674,10 @@ func sortAnomalies(as []Anomaly) {
 // (see oversold), that the leaders' final stock agrees with the restocks and the order rows, that
 // every buyer told ok has a row (no lost sale), and that a buyer told only "sold out" has none.
 // An oversell that hinges on restocks of unknown outcome is possible, not definite, and makes the
-// verdict unknown rather than false.
+// verdict unknown rather than false. Where the final stock reads carry a ledger (ledger.go), each
+// leader's stock is also held against its own order rows and the acknowledged restocks, so that
+// a purchase half-applied there, a lost restock and units that disagree with their ledger are
+// named.
 type Oversell struct{}
 
 // Name implements Checker.
@@ -711,6 +759,10 @@ func (s *oversellStream) Result(context.Context) Result {
 		r.Stats["possibly_lost_sales"] = unsure
 	}
 	sortAnomalies(r.Anomalies[nSKU:])
+	if len(s.ledgers) > 0 {
+		r.Stats["ledgers"] = len(s.ledgers)
+		r.Anomalies = append(r.Anomalies, s.ledgerAnomalies(windows)...)
+	}
 	switch {
 	case len(r.Anomalies) > possible:
 		r.Valid = False

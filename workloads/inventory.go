@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/crossfire-dev/crossfire/checkers"
 	"github.com/crossfire-dev/crossfire/history"
@@ -18,12 +19,14 @@ const InventoryName = "inventory"
 // regions keep racing for the last ones. A buy whose outcome is unknown is retried, same req, at
 // another leader, as a real client would. Its checkers are dedup, oversell and convergence.
 //
-// Operations (HISTORY.md): restock (value: units), buy (value: units, req: the idempotency id;
-// ok value: the order id; fail: sold out), read-stock (ok value: units the leader sees),
+// Operations (HISTORY.md): restock (value: units, req: an id of its own), buy (value: units,
+// req: the idempotency id; ok value: the order id; fail: sold out), read-stock (ok value: units
+// the leader sees; meta.ledger, where the store keeps one, the changes its stock row holds),
 // read-orders (ok value: the leader's order rows for the SKU).
 type Inventory struct {
-	skus    int
-	initial int64
+	skus     int
+	initial  int64
+	restocks atomic.Int64 // restocks made, for their ids: the random stream stays the buyers'
 }
 
 // NewInventory makes the inventory workload; the defaults are 2 SKUs of 10 units each.
@@ -43,7 +46,7 @@ func (w *Inventory) sku(i int) string { return fmt.Sprintf("s%d", i) }
 func (w *Inventory) Setup() []history.Op {
 	out := make([]history.Op, w.skus)
 	for i := range out {
-		out[i] = history.Op{Type: history.Invoke, F: "restock", Key: w.sku(i), Value: history.Value(w.initial)}
+		out[i] = history.Op{Type: history.Invoke, F: "restock", Key: w.sku(i), Value: history.Value(w.initial), Req: w.restockID()}
 	}
 	return out
 }
@@ -57,12 +60,15 @@ func (w *Inventory) Next(r *rand.Rand) history.Op {
 	case x < 90:
 		op.F, op.Value, op.Req = "buy", history.Value(1), fmt.Sprintf("%016x", r.Uint64())
 	case x < 95:
-		op.F, op.Value = "restock", history.Value(5+r.IntN(11))
+		op.F, op.Value, op.Req = "restock", history.Value(5+r.IntN(11)), w.restockID()
 	default:
 		op.F, op.Value = "read-stock", history.Null
 	}
 	return op
 }
+
+// restockID names a restock, so that a stock ledger's entry says which restock it is.
+func (w *Inventory) restockID() string { return fmt.Sprintf("restock-%d", w.restocks.Add(1)) }
 
 // Retryable implements Workload: buys are retried with their req.
 func (w *Inventory) Retryable(op history.Op) bool { return op.F == "buy" }
@@ -92,6 +98,15 @@ type OrderRow struct {
 	Qty   int64  `json:"qty"`
 	Req   string `json:"req"`
 	Node  string `json:"node"`
+}
+
+// LedgerEntry is one change a stock row holds, as a read-stock's meta.ledger lists it
+// (HISTORY.md): the leader that made it, the request (a buy's idempotency id, a restock's own),
+// and the units, positive for a restock, negative for a sale.
+type LedgerEntry struct {
+	Node  string `json:"node"`
+	Req   string `json:"req"`
+	Units int64  `json:"units"`
 }
 
 // Units reads the positive number of units a restock or a buy carries as its value.

@@ -35,12 +35,13 @@ var statements = &sqlclient.Statements{
 	CasNullUpdate: `UPDATE registers SET v = $2 WHERE k = $1 AND (v IS NULL OR v = 'null')`,
 	CasUpdate:     `UPDATE registers SET v = $2 WHERE k = $1 AND v = $3`,
 
-	Restock:     `INSERT INTO stock (sku, units) VALUES ($1, $2) ON DUPLICATE KEY UPDATE units = units + VALUES(units)`,
-	ReadStock:   `SELECT units FROM stock WHERE sku = $1`,
+	Restock: `INSERT INTO stock (sku, units, ledger) VALUES ($1, $2, $3)
+		ON DUPLICATE KEY UPDATE units = units + VALUES(units), ledger = CONCAT(ledger, VALUES(ledger))`,
+	ReadStock:   `SELECT units, ledger FROM stock WHERE sku = $1`,
 	FindOrder:   `SELECT leader, id FROM %s WHERE req = $1 LIMIT 1`,
-	Decrement:   `UPDATE stock SET units = units - $2 WHERE sku = $1 AND units >= $2`,
+	Decrement:   `UPDATE stock SET units = units - $2, ledger = CONCAT(ledger, $3) WHERE sku = $1 AND units >= $2`,
 	ReadUnits:   `SELECT units FROM stock WHERE sku = $1`,
-	SetUnits:    `UPDATE stock SET units = $2 WHERE sku = $1`,
+	SetUnits:    `UPDATE stock SET units = $2, ledger = CONCAT(ledger, $3) WHERE sku = $1`,
 	InsertOrder: `INSERT INTO %s (leader, sku, qty, req) VALUES ($1, $2, $3, $4)`,
 	ReadOrders:  `SELECT leader, id, sku, qty, req FROM %s WHERE sku = $1 ORDER BY leader, id`,
 

@@ -157,7 +157,8 @@ fi
 const BootstrapMark = "/etc/mysql/crossfire-bootstrap"
 
 // Schema is the workloads' tables, as a team would write them (pglogical's, in MariaDB's
-// dialect): a row per register (its value as JSON text), a stock row per SKU, an order row per
+// dialect): a row per register (its value as JSON text), a stock row per SKU (its units and a ledger of the changes
+// they hold, as in pglogical's), an order row per
 // sale in the two designs of the flash sale (keyed by an id the engine gives, unique across
 // leaders: Galera's auto-increment control, or each async master's own offset), a row per cart
 // item, a row per user profile (a column per field), and for transactions a row per list (its
@@ -165,7 +166,7 @@ const BootstrapMark = "/etc/mysql/crossfire-bootstrap"
 var Schema = []string{
 	"CREATE DATABASE IF NOT EXISTS crossfire",
 	"CREATE TABLE IF NOT EXISTS crossfire.registers (k VARCHAR(64) PRIMARY KEY, v VARCHAR(255))",
-	"CREATE TABLE IF NOT EXISTS crossfire.stock (sku VARCHAR(64) PRIMARY KEY, units BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS crossfire.stock (sku VARCHAR(64) PRIMARY KEY, units BIGINT NOT NULL, ledger MEDIUMTEXT NOT NULL DEFAULT '')",
 	`CREATE TABLE IF NOT EXISTS crossfire.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, leader VARCHAR(8) NOT NULL,
 		sku VARCHAR(64) NOT NULL, qty BIGINT NOT NULL, req VARCHAR(64) NOT NULL, INDEX (req), INDEX (sku))`,
 	`CREATE TABLE IF NOT EXISTS crossfire.orders_by_req (req VARCHAR(64) PRIMARY KEY, id BIGINT AUTO_INCREMENT UNIQUE KEY,

@@ -38,12 +38,13 @@ var statements = &sqlclient.Statements{
 		WHERE registers.v IS NULL OR registers.v = 'null'::jsonb RETURNING xmin::text`,
 	CasUpdate: `UPDATE registers SET v = $2 WHERE k = $1 AND v = $3::jsonb RETURNING xmin::text`,
 
-	Restock:         `INSERT INTO stock (sku, units) VALUES ($1, $2) ON CONFLICT (sku) DO UPDATE SET units = stock.units + EXCLUDED.units`,
-	ReadStock:       `SELECT units FROM stock WHERE sku = $1`,
+	Restock: `INSERT INTO stock (sku, units, ledger) VALUES ($1, $2, $3)
+		ON CONFLICT (sku) DO UPDATE SET units = stock.units + EXCLUDED.units, ledger = stock.ledger || EXCLUDED.ledger`,
+	ReadStock:       `SELECT units, ledger FROM stock WHERE sku = $1`,
 	FindOrder:       `SELECT leader, id FROM %s WHERE req = $1 LIMIT 1`,
-	Decrement:       `UPDATE stock SET units = units - $2 WHERE sku = $1 AND units >= $2`,
+	Decrement:       `UPDATE stock SET units = units - $2, ledger = ledger || $3 WHERE sku = $1 AND units >= $2`,
 	ReadUnits:       `SELECT units FROM stock WHERE sku = $1`,
-	SetUnits:        `UPDATE stock SET units = $2 WHERE sku = $1`,
+	SetUnits:        `UPDATE stock SET units = $2, ledger = ledger || $3 WHERE sku = $1`,
 	InsertOrder:     `INSERT INTO %s (leader, id, sku, qty, req) VALUES ($1, nextval('order_ids'), $2, $3, $4) RETURNING id`,
 	InsertReturnsID: true,
 	ReadOrders:      `SELECT leader, id, sku, qty, req FROM %s WHERE sku = $1 ORDER BY leader, id`,

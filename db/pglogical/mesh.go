@@ -39,7 +39,8 @@ func ServerSettings(strategy string) []string {
 }
 
 // Schema is the tables of the workloads, as a team would write them: a row per register, a
-// stock row per SKU, an order row per sale, a row per cart item, a row per user profile (a
+// stock row per SKU (its units, and a ledger of the sales and restocks they hold: crossfire's
+// instrument, appended in the statement that changes the units), an order row per sale, a row per cart item, a row per user profile (a
 // column per field), a row per claimed name, and an account row per owner whose email (the
 // name it claims) is a second UNIQUE index; for transactions, a row per list (its elements
 // comma-separated in a text column) and a row per register. Every table has a primary
@@ -49,7 +50,7 @@ func ServerSettings(strategy string) []string {
 // buyer's idempotency id.
 const Schema = `
 CREATE TABLE IF NOT EXISTS registers (k text PRIMARY KEY, v jsonb);
-CREATE TABLE IF NOT EXISTS stock (sku text PRIMARY KEY, units bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS stock (sku text PRIMARY KEY, units bigint NOT NULL, ledger text NOT NULL DEFAULT '');
 CREATE SEQUENCE IF NOT EXISTS order_ids;
 CREATE TABLE IF NOT EXISTS orders (leader text NOT NULL, id bigint NOT NULL, sku text NOT NULL, qty bigint NOT NULL, req text NOT NULL,
 	PRIMARY KEY (leader, id));

@@ -84,12 +84,17 @@ type Statements struct {
 	// CasUpdate: $1 key, $2 new, $3 expected.
 	CasUpdate string
 
-	Restock   string // $1 sku, $2 units
-	ReadStock string // $1 sku → units
+	// The stock row keeps, beside its units, a ledger of the changes it holds (a text column,
+	// each entry LedgerEntryText), appended in the statement that changes the units: the entry
+	// arguments below. Read back, it says which sales and restocks a leader's stock reflects, so
+	// that a purchase whose order row a leader holds without its unit taken (or the other way
+	// round) is named.
+	Restock   string // $1 sku, $2 units, $3 entry: the row made, or the units added
+	ReadStock string // $1 sku → units, ledger
 	FindOrder string // %s orders table; $1 req → leader, id
-	Decrement string // $1 sku, $2 qty: units - qty where at least qty remain
+	Decrement string // $1 sku, $2 qty, $3 entry: units - qty where at least qty remain
 	ReadUnits string // $1 sku → units (read-modify-write)
-	SetUnits  string // $1 sku, $2 units (read-modify-write)
+	SetUnits  string // $1 sku, $2 units, $3 entry (read-modify-write)
 	// InsertOrder: %s orders table; $1 leader, $2 sku, $3 qty, $4 req; returns the row's id when
 	// InsertReturnsID, else the id is the last insert id.
 	InsertOrder     string
@@ -450,7 +455,10 @@ func (c *Client) inventory(ctx context.Context, op history.Op) history.Op {
 		if err != nil {
 			return history.Refused(err.Error())
 		}
-		if _, err := c.exec(ctx, c.conn, c.s.Restock, op.Key, units); err != nil {
+		if strings.Contains(op.Req, ";") {
+			return history.Refused("a restock's req must not hold ';'")
+		}
+		if _, err := c.exec(ctx, c.conn, c.s.Restock, op.Key, units, LedgerEntryText(c.leader, op.Req, units)); err != nil {
 			return c.outcome(err, false)
 		}
 		return ok(nil)
@@ -459,14 +467,24 @@ func (c *Client) inventory(ctx context.Context, op history.Op) history.Op {
 		if err != nil {
 			return history.Refused(err.Error())
 		}
+		if strings.Contains(op.Req, ";") {
+			return history.Refused("a buy's req must not hold ';'")
+		}
 		return c.buy(ctx, op.Key, qty, op.Req)
 	case "read-stock":
 		var units int64
-		err := c.queryRow(ctx, c.conn, c.s.ReadStock, op.Key).Scan(&units)
+		var text string
+		err := c.queryRow(ctx, c.conn, c.s.ReadStock, op.Key).Scan(&units, &text)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return c.outcome(err, true)
 		}
-		return ok(history.Value(units))
+		ledger, err := ParseLedger(text)
+		if err != nil {
+			return history.Refused(fmt.Sprintf("the stock row of %s holds units %d and a ledger that cannot be read: %v", op.Key, units, err))
+		}
+		done := ok(history.Value(units))
+		done.SetMeta("ledger", ledger)
+		return done
 	case "read-orders":
 		rows, err := c.query(ctx, c.conn, fmt.Sprintf(c.s.ReadOrders, c.ordersTable()), op.Key)
 		if err != nil {
@@ -522,11 +540,11 @@ func (c *Client) buy(ctx context.Context, sku string, qty int64, req string) his
 		if err != nil {
 			return c.outcome(err, false)
 		}
-		if _, err := c.exec(ctx, tx, c.s.SetUnits, sku, units-qty); err != nil {
+		if _, err := c.exec(ctx, tx, c.s.SetUnits, sku, units-qty, LedgerEntryText(c.leader, req, -qty)); err != nil {
 			return c.outcome(err, false)
 		}
 	} else {
-		res, err := c.exec(ctx, tx, c.s.Decrement, sku, qty)
+		res, err := c.exec(ctx, tx, c.s.Decrement, sku, qty, LedgerEntryText(c.leader, req, -qty))
 		if err != nil {
 			return c.outcome(err, false)
 		}
@@ -550,6 +568,37 @@ func (c *Client) buy(ctx context.Context, sku string, qty int64, req string) his
 		return c.outcome(err, false)
 	}
 	return ok(history.Value(OrderID(c.leader, strconv.FormatInt(id, 10))))
+}
+
+// LedgerEntryText is one entry of a stock row's ledger as the column holds it: the leader, the
+// request and the signed units, separated by '/', ended by ';'. A leader's name holds no '/' and
+// a request no ';', so the request may hold anything else.
+func LedgerEntryText(leader, req string, units int64) string {
+	return leader + "/" + req + "/" + strconv.FormatInt(units, 10) + ";"
+}
+
+// ParseLedger reads a stock row's ledger column: its entries in the order they were appended,
+// an empty list for an empty column (a row not made, or made before the ledger).
+func ParseLedger(text string) ([]workloads.LedgerEntry, error) {
+	out := []workloads.LedgerEntry{}
+	for text != "" {
+		entry, rest, found := strings.Cut(text, ";")
+		if !found {
+			return nil, fmt.Errorf("entry %d, %q, has no ';' after it", len(out)+1, entry)
+		}
+		text = rest
+		node, tail, ok1 := strings.Cut(entry, "/")
+		i := strings.LastIndexByte(tail, '/')
+		if !ok1 || i < 0 {
+			return nil, fmt.Errorf("entry %d, %q, is not leader/req/units", len(out)+1, entry)
+		}
+		units, err := strconv.ParseInt(tail[i+1:], 10, 64)
+		if err != nil || units == 0 {
+			return nil, fmt.Errorf("entry %d, %q, has no units", len(out)+1, entry)
+		}
+		out = append(out, workloads.LedgerEntry{Node: node, Req: tail[:i], Units: units})
+	}
+	return out, nil
 }
 
 func (c *Client) cart(ctx context.Context, op history.Op) history.Op {
