@@ -109,7 +109,11 @@ func clientsDoWhatTheySay(t *testing.T, c *Cluster) {
 		assert.Equal(t, history.Fail, again.Type, "a second unit sold: %s", again.Value)
 		retry := inv.Invoke(ctx, history.Op{F: "buy", Key: sku, Value: history.Value(1), Req: "r-" + sku})
 		assert.JSONEq(t, string(id), string(retry.Value), "a retry of the sale is told its order")
-		assert.JSONEq(t, "0", string(do(inv, "read-stock", sku, nil, history.OK).Value))
+		stock := do(inv, "read-stock", sku, nil, history.OK)
+		assert.JSONEq(t, "0", string(stock.Value))
+		// The stock row's ledger holds the restock and the one sale, each with its request.
+		assert.JSONEq(t, `[{"node":"n2","req":"r-`+sku+`","units":1},{"node":"n2","req":"r-`+sku+`","units":-1}]`,
+			string(stock.MetaField("ledger")))
 		var rows []map[string]any
 		require.NoError(t, json.Unmarshal(do(inv, "read-orders", sku, nil, history.OK).Value, &rows))
 		require.Len(t, rows, 1)
