@@ -105,6 +105,9 @@ type Anomaly struct {
 	// one transaction to the next, named by their invocations' history indices, the last back to
 	// the first.
 	Cycle []CycleStep `json:"cycle,omitempty"`
+	// Engine is what the database's own log says of the operations involved, where the run
+	// folder keeps one (runfolder.ExplainCommits): one line per operation.
+	Engine []string `json:"engine,omitempty"`
 }
 
 // CycleStep is one edge of a dependency cycle and why it holds.

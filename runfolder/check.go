@@ -157,6 +157,11 @@ func Check(ctx context.Context, dir, file string, o CheckOptions) (Checked, erro
 	if err != nil {
 		return c, fmt.Errorf("%s: %w", file, err)
 	}
+	if dir != "" {
+		if err := ExplainCommits(dir, file, &c.Summary); err != nil {
+			c.Notes = append(c.Notes, "the leaders' logs of their transactions could not be read: "+err.Error())
+		}
+	}
 	return c, nil
 }
 

@@ -90,6 +90,14 @@ func (s Settings) Config(id string, n int) string {
 		"wsrep_log_conflicts=ON",
 		fmt.Sprintf(`wsrep_provider_options="cert.log_conflicts=YES;pc.recovery=%t"`, s.PCRecovery != "off"),
 		"wsrep_sync_wait="+s.SyncWait,
+		// Each leader's binary log keeps what it committed and what it applied from the others,
+		// with one GTID per write set across the cluster: the run folder's record of which
+		// leader committed a transaction and which applied it (binlog.go).
+		"log_bin=mariadb-bin",
+		"log_slave_updates=ON",
+		"wsrep_gtid_mode=ON",
+		"wsrep_gtid_domain_id=100",
+		fmt.Sprintf("gtid_domain_id=%d", n),
 	)
 	return strings.Join(lines, "\n") + "\n"
 }

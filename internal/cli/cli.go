@@ -306,6 +306,13 @@ func printSummary(w io.Writer, s checkers.Summary, dir string) {
 				fmt.Fprintf(w, " [during %s]", strings.Join(a.Nemesis, "; "))
 			}
 			fmt.Fprintln(w)
+			for k, e := range a.Engine {
+				if k == 3 {
+					fmt.Fprintf(w, "    engine: … and %d more operations (results.json)\n", len(a.Engine)-3)
+					break
+				}
+				fmt.Fprintf(w, "    engine: %s\n", e)
+			}
 		}
 		for _, f := range r.Files {
 			if dir != "" {
