@@ -35,6 +35,22 @@ type Row struct {
 	Test func(seed uint64, cluster string) runfolder.Test
 	// Judge returns nil when res is what the row expects, and otherwise why not.
 	Judge func(res runfolder.Result) error
+	// Version, for a database that runs in several versions, is the one the row runs; its Name
+	// then begins with it ("11.8 galera register single-leader"), so that every row's name is
+	// its own, and the matrix's tables give it a column.
+	Version string
+}
+
+// Versioned makes a row per version of each of rows, as Row.Version says.
+func Versioned(versions []string, rows func(version string) []Row) []Row {
+	var out []Row
+	for _, v := range versions {
+		for _, r := range rows(v) {
+			r.Name, r.Version = v+" "+r.Name, v
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // EveryNemesis is the list of nemeses a row that must stay valid runs under: the given ones, and

@@ -270,3 +270,23 @@ func TestReportDrawsCycles(t *testing.T) {
 		t.Error("a reason reached the page unescaped")
 	}
 }
+
+// TestReportShowsWhatTheEngineLogged: an anomaly's lines from the leaders' logs are on the page,
+// escaped.
+func TestReportShowsWhatTheEngineLogged(t *testing.T) {
+	dir := fixture.Run(t, 0)
+	engine := []string{`buy "r<b>1" (op 1 at n1, fail): transaction 100-1-7 (stock+orders) in the logs of n1,n2; it committed, though its client was told it failed`}
+	fixture.WriteJSON(t, filepath.Join(dir, runfolder.ResultsFile), map[string]any{
+		"valid": false,
+		"summary": checkers.Summary{Valid: checkers.False, Results: []checkers.Result{{Checker: checkers.OversellName, Valid: checkers.False,
+			Anomalies: []checkers.Anomaly{{Kind: "half-applied-sale", Ops: []int64{1}, Definite: true, Description: "a sale", Engine: engine}}}}},
+	})
+	var buf bytes.Buffer
+	if err := Build(&buf, dir); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if !strings.Contains(page, `<li>engine: buy &#34;r&lt;b&gt;1&#34; (op 1 at n1, fail): transaction 100-1-7 (stock&#43;orders)`) {
+		t.Errorf("the page lacks the engine's line, escaped:\n%s", page[strings.Index(page, `id="anomalies"`):][:1500])
+	}
+}

@@ -494,7 +494,7 @@ func TestMariaDBRunsLeaveNothing(t *testing.T) {
 	if err := mariadb.Prerequisites(t.Context()); err != nil {
 		t.Skipf("mariadb cannot run here: %v", err)
 	}
-	if _, _, err := docker.EnsureDebianImage(t.Context(), dc, mariadb.Image(), io.Discard); err != nil {
+	if _, _, err := docker.EnsureDebianImage(t.Context(), dc, mariadb.Image(""), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	runsLeaveNothing(t, dc, 3, "--db", "mariadb", "--nemesis", "partition,pause,disconnect,clock")

@@ -37,9 +37,10 @@ func (c *Cluster) CollectArtifacts(ctx context.Context, dir string) error {
 	return errors.Join(errs...)
 }
 
-// decodeBinlog prints every binary log of the leader with its rows decoded, in order.
-const decodeBinlog = `cd /var/lib/mysql && ls mariadb-bin.[0-9]* >/dev/null 2>&1 || exit 3
-exec mariadb-binlog --base64-output=DECODE-ROWS --verbose $(ls mariadb-bin.[0-9]* | sort)`
+// decodeBinlog prints every binary log of the leader with its rows decoded, in order: the files
+// its index lists (11.8 keeps a GTID index, *.idx, beside each).
+const decodeBinlog = `cd /var/lib/mysql && [ -s mariadb-bin.index ] || exit 3
+exec mariadb-binlog --base64-output=DECODE-ROWS --verbose $(cat mariadb-bin.index)`
 
 func (c *Cluster) saveBinlog(ctx context.Context, id, dir string) error {
 	ctr := c.Container(id)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -58,9 +59,13 @@ var statements = &sqlclient.Statements{
 	TxnWrite:        `INSERT INTO txn_registers (k, v) VALUES ($1, $2) ON DUPLICATE KEY UPDATE v = VALUES(v)`,
 }
 
+// SnapshotIsolations are the values of the snapshot-isolation option, the default first: the
+// version's own setting, or innodb_snapshot_isolation set off or on for each client's session.
+var SnapshotIsolations = []string{"default", "off", "on"}
+
 // dialect is MariaDB's, through go-sql-driver/mysql: ? placeholders; a connection learns its
-// leader from @@server_id (n<server_id>) and, with the snapshot-isolation option on, turns
-// innodb_snapshot_isolation on for its session. An error the server answered with certainly did
+// leader from @@server_id (n<server_id>) and, with the snapshot-isolation option off or on, sets
+// innodb_snapshot_isolation so for its session. An error the server answered with certainly did
 // not take effect: the statement failed, and the transaction is rolled back (a certification
 // failure or a brute-force abort at COMMIT is 1213, a deadlock; a leader outside the primary
 // component refuses with 1047).
@@ -73,8 +78,9 @@ var dialect = &sqlclient.Dialect{
 		if err := conn.QueryRowContext(ctx, "SELECT @@server_id").Scan(&id); err != nil {
 			return "", err
 		}
-		if options["snapshot-isolation"] == "on" {
-			if _, err := conn.ExecContext(ctx, "SET SESSION innodb_snapshot_isolation = ON"); err != nil {
+		switch si := options["snapshot-isolation"]; si {
+		case "on", "off":
+			if _, err := conn.ExecContext(ctx, "SET SESSION innodb_snapshot_isolation = "+strings.ToUpper(si)); err != nil {
 				return "", err
 			}
 		}

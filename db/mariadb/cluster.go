@@ -55,7 +55,7 @@ func Leader(o Options) docker.Leader {
 	return docker.Leader{
 		Engine: Name,
 		Image: func(ctx context.Context, cli *client.Client, log io.Writer) (string, error) {
-			tag, _, err := docker.EnsureDebianImage(ctx, cli, Image(), log)
+			tag, _, err := docker.EnsureDebianImage(ctx, cli, Image(o.Version), log)
 			return tag, err
 		},
 		Port:  Port,
@@ -131,6 +131,9 @@ func (o *Options) defaults() {
 		o.Nodes = 3
 	}
 	o.Settings.Nodes = o.Nodes
+	if o.Version == "" {
+		o.Version = Versions[0]
+	}
 	if o.Replication == "" {
 		o.Replication = Galera
 	}
@@ -159,6 +162,9 @@ func New(ctx context.Context, o Options) (*Cluster, error) {
 	o.defaults()
 	if o.Nodes < 2 || o.Nodes > 9 {
 		return nil, fmt.Errorf("mariadb: nodes must be from 2 to 9, not %d", o.Nodes)
+	}
+	if err := CheckVersion(o.Version); err != nil {
+		return nil, err
 	}
 	if o.Replication != Galera && o.Replication != Async {
 		return nil, fmt.Errorf("mariadb: no replication %q (valid: %s)", o.Replication, strings.Join(Replications, ", "))

@@ -54,7 +54,7 @@ func startReplicating(t *testing.T, o Options, value string) *Cluster {
 // transfer), writes at n1 through its client link and reads the write at n3 once quiescent, and
 // leaves nothing of the run behind on Close.
 func TestGaleraCluster(t *testing.T) {
-	cli, _ := imageOrSkip(t)
+	cli, _ := imageOrSkip(t, "")
 	ctx := t.Context()
 	c := startReplicating(t, Options{Log: testLog{t}}, `"galera"`)
 	require.NoError(t, c.CollectArtifacts(ctx, t.TempDir()))
@@ -156,7 +156,7 @@ func BenchmarkNew(b *testing.B) {
 // write at n3 once quiescent; then, with every link cut, inserts the same row at n1 and n2: once
 // healed, replication stops (STRICT, duplicate key) and Quiesce names the stopped channels.
 func TestAsyncCluster(t *testing.T) {
-	imageOrSkip(t)
+	imageOrSkip(t, "")
 	ctx := t.Context()
 	c := startReplicating(t, Options{Log: testLog{t}, Settings: Settings{Replication: Async}}, `"async"`)
 
@@ -206,7 +206,7 @@ func clockMoves(t *testing.T, c *Cluster) {
 // restores a primary component by itself: the cluster must bootstrap the most advanced leader
 // (n2 or n3), never n1, whose bootstrap would lose the write.
 func TestGaleraRecoversFromKillingEveryLeader(t *testing.T) {
-	imageOrSkip(t)
+	imageOrSkip(t, "")
 	ctx := t.Context()
 	c := startReplicating(t, Options{Log: testLog{t}, Settings: Settings{PCRecovery: "off"}}, `"before"`)
 	require.NoError(t, c.Kill(ctx, "n1"))
@@ -235,7 +235,7 @@ func TestGaleraRecoversFromKillingEveryLeader(t *testing.T) {
 // a leader's does, and the next restart, with time enough, starts it again and waits for it: the
 // cluster settles with all three.
 func TestGaleraLeaderWhoseRestartGaveUpReturnsLater(t *testing.T) {
-	cli, _ := imageOrSkip(t)
+	cli, _ := imageOrSkip(t, "")
 	ctx := t.Context()
 	c := startReplicating(t, Options{Log: testLog{t}}, `"before"`)
 	require.NoError(t, c.Kill(ctx, "n3"))

@@ -25,6 +25,8 @@ func (DB) Name() string { return Name }
 // Spec implements db.DB.
 func (DB) Spec() db.Spec {
 	common := []db.Option{
+		{Name: "version", Named: true, Values: Versions,
+			Usage: "the MariaDB version: 11.8 (Debian 13's, with galera-4 26.4) or 10.11 (Debian 12's)"},
 		{Name: "replication", Values: Replications,
 			Usage: "galera (synchronous replication, certification at commit) or async (every master replicates from every other, no conflict detection)"},
 		{Name: "exec-mode", Named: true, Values: ExecModes,
@@ -43,17 +45,17 @@ func (DB) Spec() db.Spec {
 			Usage: "how a purchase is written: decrement (one conditional UPDATE) or read-modify-write (read the units, check, write the read value less the quantity)"},
 		db.Option{Name: "orders", Values: sqlclient.OrderDesigns,
 			Usage: "order rows: naive (a row per sale) or dedup (a row per idempotency id)"},
-		db.Option{Name: "snapshot-isolation", Named: true, Values: []string{"off", "on"},
-			Usage: "innodb_snapshot_isolation for the clients' transactions: off (as shipped in 10.11) or on (a write to a row changed since the transaction's snapshot fails, 1020)"},
+		db.Option{Name: "snapshot-isolation", Named: true, Values: SnapshotIsolations,
+			Usage: "innodb_snapshot_isolation for the clients' transactions: default (the version's own: on in 11.8, off in 10.11), off, or on (a write to a row changed since the transaction's snapshot fails, 1020)"},
 	)
 	txn := append(append([]db.Option(nil), common...),
 		db.Option{Name: "isolation", Named: true, Values: sqlclient.IsolationNames,
 			Usage: "the isolation level each transaction begins with (default: the server's, repeatable-read)"},
-		db.Option{Name: "snapshot-isolation", Named: true, Values: []string{"off", "on"},
-			Usage: "innodb_snapshot_isolation for the clients' transactions: off (as shipped in 10.11) or on (a write to a row changed since the transaction's snapshot fails, 1020)"},
+		db.Option{Name: "snapshot-isolation", Named: true, Values: SnapshotIsolations,
+			Usage: "innodb_snapshot_isolation for the clients' transactions: default (the version's own: on in 11.8, off in 10.11), off, or on (a write to a row changed since the transaction's snapshot fails, 1020)"},
 	)
 	return db.Spec{
-		About: "MariaDB 10.11, Galera 4 or asynchronous multi-master, three leaders in containers built from Debian's packages",
+		About: "MariaDB 11.8 or 10.11, Galera 4 or asynchronous multi-master, three leaders in containers built from Debian's packages",
 		Kinds: []db.Kind{{Name: KindDocker, About: "containers on a network made for the run, links cut by firewall inside the leaders, clients through a Toxiproxy sidecar",
 			Cluster: (*Cluster)(nil)}},
 		Workloads: []string{workloads.RegisterName, workloads.InventoryName, workloads.CartName, workloads.ProfileName,
@@ -75,11 +77,14 @@ func (DB) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
 	if s.Kind != KindDocker {
 		return nil, fmt.Errorf("mariadb cannot start a %q cluster (valid: %s)", s.Kind, KindDocker)
 	}
-	if err := Prerequisites(ctx); err != nil {
+	if err := CheckVersion(s.Options["version"]); err != nil {
+		return nil, err
+	}
+	if err := docker.EnginePrerequisites(ctx, Name, Image(s.Options["version"])); err != nil {
 		return nil, err
 	}
 	c, err := New(ctx, Options{Nodes: s.Nodes, Strategy: s.Options["strategy"], Log: s.Log, Settings: Settings{
-		Replication: s.Options["replication"], Flush: s.Options["flush"], SyncWait: s.Options["sync-wait"], PCRecovery: s.Options["pc-recovery"], ExecMode: s.Options["exec-mode"]}})
+		Version: s.Options["version"], Replication: s.Options["replication"], Flush: s.Options["flush"], SyncWait: s.Options["sync-wait"], PCRecovery: s.Options["pc-recovery"], ExecMode: s.Options["exec-mode"]}})
 	if c == nil {
 		return nil, err
 	}
@@ -87,9 +92,15 @@ func (DB) Start(ctx context.Context, s db.Setup) (clusters.Cluster, error) {
 }
 
 // Prerequisites says, in one line wrapping docker.ErrMissing, what this machine lacks to run
-// MariaDB: a Docker engine, and debootstrap (as root) while the image is not built yet.
+// MariaDB in every version: a Docker engine, and debootstrap (as root) while an image is not
+// built yet.
 func Prerequisites(ctx context.Context) error {
-	return docker.EnginePrerequisites(ctx, Name, Image())
+	for _, v := range Versions {
+		if err := docker.EnginePrerequisites(ctx, Name, Image(v)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Open implements db.DB.

@@ -18,14 +18,17 @@ import (
 // the same sale as one conditional UPDATE stays correct under partitions, since certification
 // serialises the row's writes. Asynchronous multi-master detects no conflict: under partitions
 // registers diverge for good or replication stops, and carts lose or bring back items.
-func (DB) Matrix() []matrix.Row {
+func (DB) Matrix() []matrix.Row { return matrix.Versioned(Versions, matrixRows) }
+
+// matrixRows are the rows of one version.
+func matrixRows(version string) []matrix.Row {
 	return []matrix.Row{
 		{
 			Name: "galera register single-leader", Expect: "valid (linearizable)",
 			Test: func(seed uint64, _ string) runfolder.Test {
 				// Every client is at n1, and a killed Galera leader takes 10 to 20 s to recover its
 				// position and rejoin: a longer run, with quieter gaps between faults.
-				t := matrixTest("galera-register-single-leader", "register", map[string]string{"strategy": SingleLeader}, []string{"partition", "kill"}, seed)
+				t := matrixTest(version, "galera-register-single-leader", "register", map[string]string{"strategy": SingleLeader}, []string{"partition", "kill"}, seed)
 				t.Duration, t.Interval, t.FaultDuration = 40*time.Second, 3*time.Second, 2*time.Second
 				return t
 			},
@@ -34,7 +37,7 @@ func (DB) Matrix() []matrix.Row {
 		{
 			Name: "galera inventory read-modify-write", Expect: "definite oversell or lost stock, with no fault (P4)",
 			Test: func(seed uint64, _ string) runfolder.Test {
-				return matrixTest("galera-inventory-read-modify-write", "inventory", map[string]string{"buy": BuyReadModifyWrite}, []string{"none"}, seed)
+				return matrixTest(version, "galera-inventory-read-modify-write", "inventory", map[string]string{"buy": BuyReadModifyWrite}, []string{"none"}, seed)
 			},
 			Judge: func(res runfolder.Result) error {
 				o := matrix.ResultOf(res, checkers.OversellName)
@@ -47,7 +50,7 @@ func (DB) Matrix() []matrix.Row {
 		{
 			Name: "galera list-append", Expect: "G-single with no fault (Jepsen's finding on 12.1): a transaction sees part of another's effects",
 			Test: func(seed uint64, _ string) runfolder.Test {
-				t := matrixTest("galera-list-append", workloads.ListAppendName, nil, []string{"none"}, seed)
+				t := matrixTest(version, "galera-list-append", workloads.ListAppendName, nil, []string{"none"}, seed)
 				t.Duration = 20 * time.Second
 				return t
 			},
@@ -56,7 +59,7 @@ func (DB) Matrix() []matrix.Row {
 		{
 			Name: "galera rw-register", Expect: "lost update or G-single with no fault (Jepsen's findings on 12.1)",
 			Test: func(seed uint64, _ string) runfolder.Test {
-				t := matrixTest("galera-rw-register", workloads.RWRegisterName, nil, []string{"none"}, seed)
+				t := matrixTest(version, "galera-rw-register", workloads.RWRegisterName, nil, []string{"none"}, seed)
 				t.Duration = 20 * time.Second
 				return t
 			},
@@ -72,7 +75,7 @@ func (DB) Matrix() []matrix.Row {
 				// Every cut link stalls the whole cluster's commits until it heals, so that with
 				// faults this dense a 10 s run acknowledged 72 purchases on a loaded machine (137
 				// to 226 on a quiet one): twice the time, for evidence enough either way.
-				t := matrixTest("galera-inventory-decrement", "inventory", map[string]string{"buy": BuyDecrement, "orders": OrdersDedup}, []string{"partition"}, seed)
+				t := matrixTest(version, "galera-inventory-decrement", "inventory", map[string]string{"buy": BuyDecrement, "orders": OrdersDedup}, []string{"partition"}, seed)
 				t.Duration = 20 * time.Second
 				return t
 			},
@@ -89,7 +92,7 @@ func (DB) Matrix() []matrix.Row {
 		{
 			Name: "async register", Expect: "acknowledged writes lost (not linearizable)",
 			Test: func(seed uint64, _ string) runfolder.Test {
-				return matrixTest("async-register", "register", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"partition"}, seed)
+				return matrixTest(version, "async-register", "register", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"partition"}, seed)
 			},
 			Judge: func(res runfolder.Result) error {
 				lin := matrix.ResultOf(res, checkers.LinearizableName)
@@ -102,7 +105,7 @@ func (DB) Matrix() []matrix.Row {
 		{
 			Name: "async cart strict", Expect: "replication stops, named",
 			Test: func(seed uint64, _ string) runfolder.Test {
-				return matrixTest("async-cart-strict", "cart", map[string]string{"replication": Async, "exec-mode": "strict"}, []string{"partition"}, seed)
+				return matrixTest(version, "async-cart-strict", "cart", map[string]string{"replication": Async, "exec-mode": "strict"}, []string{"partition"}, seed)
 			},
 			Judge: func(res runfolder.Result) error {
 				if strings.Contains(res.Stats.QuiesceErr, "replication stopped") && strings.Contains(res.Stats.QuiesceErr, "channel from_n") {
@@ -116,7 +119,7 @@ func (DB) Matrix() []matrix.Row {
 			Test: func(seed uint64, _ string) runfolder.Test {
 				// As for the profile row: only a leader cut from both peers is separated, and
 				// the last cut is held until the workload stops.
-				t := matrixTest("async-cart-idempotent", "cart", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"isolate"}, seed)
+				t := matrixTest(version, "async-cart-idempotent", "cart", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"isolate"}, seed)
 				t.HoldLast = true
 				return t
 			},
@@ -131,7 +134,7 @@ func (DB) Matrix() []matrix.Row {
 		{
 			Name: "galera profile", Expect: "valid (of two concurrent edits of a row, certification fails one)",
 			Test: func(seed uint64, _ string) runfolder.Test {
-				return matrixTest("galera-profile", "profile", nil, []string{"partition"}, seed)
+				return matrixTest(version, "galera-profile", "profile", nil, []string{"partition"}, seed)
 			},
 			Judge: func(res runfolder.Result) error { return matrix.ExpectValid(res, 100, 2) },
 		},
@@ -142,7 +145,7 @@ func (DB) Matrix() []matrix.Row {
 				// from both peers is separated from them. And the final records show an edit
 				// lost only if no later edit of the field covers it: the last cut lasts until
 				// the workload stops, so that what both sides wrote meets at the final heal.
-				t := matrixTest("async-profile-idempotent", "profile", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"isolate"}, seed)
+				t := matrixTest(version, "async-profile-idempotent", "profile", map[string]string{"replication": Async, "exec-mode": "idempotent"}, []string{"isolate"}, seed)
 				t.HoldLast = true
 				return t
 			},
@@ -151,11 +154,16 @@ func (DB) Matrix() []matrix.Row {
 	}
 }
 
-// matrixTest is a row's test: containers, Galera, a short run.
-func matrixTest(what, workload string, options map[string]string, nemeses []string, seed uint64) runfolder.Test {
+// matrixTest is a row's test: containers, Galera unless the options say otherwise, the version
+// given, a short run.
+func matrixTest(version, what, workload string, options map[string]string, nemeses []string, seed uint64) runfolder.Test {
+	opts := map[string]string{"version": version}
+	for k, v := range options {
+		opts[k] = v
+	}
 	return runfolder.Test{
-		Name: matrix.Name("mariadb-"+what, seed, runfolder.ClusterDocker), DB: Name, Cluster: runfolder.ClusterDocker,
-		Workload: workload, Options: options, Nemeses: nemeses, Seed: seed,
+		Name: matrix.Name("mariadb-"+version+"-"+what, seed, runfolder.ClusterDocker), DB: Name, Cluster: runfolder.ClusterDocker,
+		Workload: workload, Options: opts, Nemeses: nemeses, Seed: seed,
 		Duration: 10 * time.Second, Rate: 120, Concurrency: 9, Interval: 700 * time.Millisecond, FaultDuration: 1500 * time.Millisecond,
 		Quiesce: 30 * time.Second,
 	}

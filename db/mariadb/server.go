@@ -25,6 +25,8 @@ var Replications = []string{Galera, Async}
 
 // Settings are one run's server settings, the same at every leader.
 type Settings struct {
+	// Version is the MariaDB version the leaders run (Versions; the newest by default).
+	Version     string
 	Replication string
 	Nodes       int
 	// Flush is innodb_flush_log_at_trx_commit: 1 (as shipped: the redo log is flushed at every
@@ -152,7 +154,7 @@ extra=""
 elif [ %[1]q = n1 ]; then
   extra=--wsrep-new-cluster
 else
-  until mariadb-admin --host=n1 --connect-timeout=1 ping >/dev/null 2>&1; do sleep 0.5; done
+  until mariadb-admin --skip-ssl --host=n1 --connect-timeout=1 ping >/dev/null 2>&1; do sleep 0.5; done
 fi
 `, id, BootstrapMark)
 	}

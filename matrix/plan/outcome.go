@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ type Outcome struct {
 	DB       string         `json:"db,omitempty"`
 	Cluster  string         `json:"cluster,omitempty"`
 	Row      string         `json:"row"`
+	Version  string         `json:"version,omitempty"` // the engine's version, for a row that names one
 	Faults   string         `json:"faults"`
 	Seed     uint64         `json:"seed"`
 	Expect   string         `json:"expect"`
@@ -37,7 +39,7 @@ type Outcome struct {
 // by its row: as expected when the run was made, was not interrupted, and its row's judge
 // accepts it.
 func (j Job) Outcome(database, cluster string, res runfolder.Result, err error, took time.Duration) Outcome {
-	out := Outcome{DB: database, Cluster: cluster, Row: j.Row, Faults: strings.Join(j.Test.Nemeses, ", "), Seed: j.Seed,
+	out := Outcome{DB: database, Cluster: cluster, Row: j.Row, Version: j.MatrixRow.Version, Faults: strings.Join(j.Test.Nemeses, ", "), Seed: j.Seed,
 		Expect: j.MatrixRow.Expect, Valid: res.Valid, Ops: res.Stats.Ops, Faulted: res.Stats.Faults, Took: took, Dir: res.Dir,
 		Costs: res.Stats.Costs, Anomalies: res.Summary.Anomalies()}
 	switch {
@@ -80,14 +82,15 @@ func Table(outs []Outcome, where string, took time.Duration) string {
 		mark = "❌"
 	}
 	fmt.Fprintf(&b, "### %s crossfire validation matrix (%s): %d of %d runs as expected, in %s\n\n", mark, where, len(outs)-bad, len(outs), took.Round(time.Second))
-	b.WriteString("| configuration | faults | seed | expected | verdict | as expected | ops | faults injected | run folder |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	versioned := slices.ContainsFunc(outs, func(o Outcome) bool { return o.Version != "" })
+	b.WriteString("| " + versionHead(versioned) + "configuration | faults | seed | expected | verdict | as expected | ops | faults injected | run folder |\n")
+	b.WriteString("|" + versionRule(versioned) + "---|---|---|---|---|---|---|---|---|\n")
 	for _, out := range outs {
 		ok := "yes"
 		if !out.Expected {
 			ok = "**no**: " + mdCell(firstLine(out.Why))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %d | %d | `%s` |\n", out.Row, out.Faults, out.Seed, out.Expect, out.Valid, ok, out.Ops, out.Faulted, mdCell(out.Dir))
+		fmt.Fprintf(&b, "| %s%s | %s | %d | %s | %s | %s | %d | %d | `%s` |\n", versionCell(versioned, out), out.configuration(), out.Faults, out.Seed, out.Expect, out.Valid, ok, out.Ops, out.Faulted, mdCell(out.Dir))
 	}
 	b.WriteString(costsTable(outs))
 	return b.String()
@@ -99,8 +102,9 @@ func Table(outs []Outcome, where string, took time.Duration) string {
 func costsTable(outs []Outcome) string {
 	var b strings.Builder
 	b.WriteString("\nWhat each design cost its clients (latency of acknowledged operations per leader, p50/p99; operations acknowledged of those begun under a fault, and with none):\n\n")
-	b.WriteString("| configuration | seed | latency p50/p99 per leader | acknowledged under a fault | acknowledged with none | anomalies |\n")
-	b.WriteString("|---|---|---|---|---|---|\n")
+	versioned := slices.ContainsFunc(outs, func(o Outcome) bool { return o.Version != "" })
+	b.WriteString("| " + versionHead(versioned) + "configuration | seed | latency p50/p99 per leader | acknowledged under a fault | acknowledged with none | anomalies |\n")
+	b.WriteString("|" + versionRule(versioned) + "---|---|---|---|---|---|\n")
 	for _, out := range outs {
 		if out.Costs == nil {
 			continue
@@ -109,10 +113,40 @@ func costsTable(outs []Outcome) string {
 		for _, l := range out.Costs.Leaders {
 			lat = append(lat, fmt.Sprintf("%s %s/%s", l.Node, ms(l.P50NS), ms(l.P99NS)))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %d |\n", out.Row, out.Seed, strings.Join(lat, ", "),
+		fmt.Fprintf(&b, "| %s%s | %d | %s | %s | %s | %d |\n", versionCell(versioned, out), out.configuration(), out.Seed, strings.Join(lat, ", "),
 			share(out.Costs.UnderFault), share(out.Costs.Clear), out.Anomalies)
 	}
 	return b.String()
+}
+
+// configuration is the outcome's row without the version its name begins with.
+func (o Outcome) configuration() string {
+	if o.Version == "" {
+		return o.Row
+	}
+	return strings.TrimPrefix(o.Row, o.Version+" ")
+}
+
+// The version column, where a row names a version.
+func versionHead(on bool) string {
+	if on {
+		return "version | "
+	}
+	return ""
+}
+
+func versionRule(on bool) string {
+	if on {
+		return "---|"
+	}
+	return ""
+}
+
+func versionCell(on bool, o Outcome) string {
+	if !on {
+		return ""
+	}
+	return o.Version + " | "
 }
 
 // ms renders nanoseconds as milliseconds, with a decimal below 10.

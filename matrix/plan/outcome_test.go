@@ -28,3 +28,25 @@ func TestMatrixTableMarksTheUnexpected(t *testing.T) {
 		t.Error("a multi-line reason broke the table")
 	}
 }
+
+func TestMatrixTableGivesVersionsAColumn(t *testing.T) {
+	costs := &checkers.Costs{}
+	table := plan.Table([]plan.Outcome{
+		{Row: "11.8 galera profile", Version: "11.8", Faults: "partition", Seed: 1, Expect: "valid", Valid: checkers.True, Expected: true, Costs: costs},
+		{Row: "10.11 galera profile", Version: "10.11", Faults: "partition", Seed: 1, Expect: "valid", Valid: checkers.True, Expected: true, Costs: costs},
+	}, "mariadb, docker cluster", time.Minute)
+	for _, want := range []string{
+		"| version | configuration | faults |",
+		"| 11.8 | galera profile | partition | 1 |",
+		"| 10.11 | galera profile | partition | 1 |",
+		"| version | configuration | seed | latency",
+		"| 10.11 | galera profile | 1 |",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if plain := plan.Table([]plan.Outcome{{Row: "cart orset"}}, "regionkv", time.Second); strings.Contains(plain, "version") {
+		t.Errorf("a table without versions has a version column:\n%s", plain)
+	}
+}
