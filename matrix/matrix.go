@@ -41,6 +41,17 @@ type Row struct {
 	Version string
 }
 
+// OfVersion keeps the rows of one version.
+func OfVersion(rows []Row, version string) []Row {
+	var out []Row
+	for _, r := range rows {
+		if r.Version == version {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Versioned makes a row per version of each of rows, as Row.Version says.
 func Versioned(versions []string, rows func(version string) []Row) []Row {
 	var out []Row
