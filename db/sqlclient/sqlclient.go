@@ -168,6 +168,11 @@ type Client struct {
 	timeout  time.Duration
 	versions Versioner
 	broken   bool // the last operation ended without the server's answer
+	// stuck: the server refused to end the last operation's transaction (its ROLLBACK, or a
+	// ROLLBACK after a refused COMMIT), so the transaction may still be open there: the
+	// connection is closed for good, which rolls it back, rather than handed back for another
+	// operation whose BEGIN would commit what was left of it.
+	stuck bool
 }
 
 // Open opens a client of the workload on pool (the engine's driver, at the leader c.Node), with
@@ -266,11 +271,44 @@ func (c *Client) Invoke(ctx context.Context, op history.Op) history.Op {
 	if done.Type == history.OK {
 		done.SetMeta("served_by", c.leader)
 	}
-	if c.broken {
+	if c.stuck {
+		// Returning ErrBadConn from Raw makes database/sql close the driver's connection
+		// instead of keeping it for the next Conn.
+		_ = c.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	if c.broken || c.stuck {
 		c.conn.Close()
-		c.conn, c.broken = nil, false
+		c.conn, c.broken, c.stuck = nil, false, false
 	}
 	return done
+}
+
+// abandon ends a transaction that is not to commit. A server may refuse the ROLLBACK and keep
+// the transaction open (a Galera leader outside the primary component answers 1047 to it, as to
+// every statement); the next BEGIN on the connection would then commit the transaction's
+// statements so far, half of it. So where the ROLLBACK fails, the connection is not used again.
+func (c *Client) abandon(tx *sql.Tx) {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		c.stuck = true
+	}
+}
+
+// commit commits tx. Where the server answers the COMMIT with an error, the transaction may still
+// be open there (a refused COMMIT ends nothing): it is rolled back on the connection, and where
+// that too is refused, the connection is not used again (abandon).
+func (c *Client) commit(ctx context.Context, tx *sql.Tx) error {
+	err := tx.Commit()
+	if err == nil {
+		return nil
+	}
+	if _, ok := c.d.Answered(err); ok {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+		defer cancel()
+		if _, rerr := c.conn.ExecContext(rctx, "ROLLBACK"); rerr != nil {
+			c.stuck = true
+		}
+	}
+	return err
 }
 
 func ok(v json.RawMessage) history.Op { return history.Op{Type: history.OK, Value: v} }
@@ -518,13 +556,13 @@ func (c *Client) buy(ctx context.Context, sku string, qty int64, req string) his
 	if err != nil {
 		return c.outcome(err, false)
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer c.abandon(tx)
 	var leader string
 	var id int64
 	err = c.queryRow(ctx, tx, fmt.Sprintf(c.s.FindOrder, table), req).Scan(&leader, &id)
 	switch {
 	case err == nil:
-		if err := tx.Commit(); err != nil {
+		if err := c.commit(ctx, tx); err != nil {
 			return c.outcome(err, true) // the sale was there before: committing a read changes nothing
 		}
 		return ok(history.Value(OrderID(leader, strconv.FormatInt(id, 10))))
@@ -564,7 +602,7 @@ func (c *Client) buy(ctx context.Context, sku string, qty int64, req string) his
 	if err != nil {
 		return c.outcome(err, false)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := c.commit(ctx, tx); err != nil {
 		return c.outcome(err, false)
 	}
 	return ok(history.Value(OrderID(c.leader, strconv.FormatInt(id, 10))))
@@ -755,7 +793,7 @@ func (c *Client) txn(ctx context.Context, op history.Op) history.Op {
 	if err != nil {
 		return c.outcome(err, readOnly)
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer c.abandon(tx)
 	list := c.workload == workloads.ListAppendName
 	out := make([][3]json.RawMessage, len(mops))
 	for i, m := range mops {
@@ -798,7 +836,7 @@ func (c *Client) txn(ctx context.Context, op history.Op) history.Op {
 			return history.Refused(fmt.Sprintf("micro-op %d: %s is no micro-op of %s", i, f, c.workload))
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := c.commit(ctx, tx); err != nil {
 		return c.outcome(err, readOnly)
 	}
 	return ok(history.Value(out))
