@@ -23,11 +23,11 @@ import (
 type refusingServer struct {
 	mu        sync.Mutex
 	refusing  bool
-	units     int64 // the stock's committed units
-	orders    int   // committed order rows
-	opened    int   // connections opened
-	closed    int   // connections closed
-	implicits int   // transactions committed by a later BEGIN
+	units     int64  // the stock's committed units
+	orders    int    // committed order rows
+	opened    int    // connections opened
+	closed    int    // connections closed
+	implicits int    // transactions committed by a later BEGIN
 	trigger   string // a statement beginning so starts the refusing, once it has run
 }
 
