@@ -19,7 +19,7 @@ var layers = [][]string{
 	{"workloads", "nemesis", "db", "clusters/docker", "db/regionkv/local", "db/regionkv/containers", "cmd/regionkv"},
 	{"runfolder", "db/sqlclient"},
 	{"matrix", "report", "report/internal/fixture", "report/reporttest", "report/serve"},
-	{"db/regionkv", "db/regionkv/conflictlog", "db/regionkv/txnmatrix", "db/pglogical", "db/pglogical/matrixtest", "db/pglogical/txnmatrix", "db/mariadb", "db/mariadb/matrixtest", "db/mariadb/matrix1011", "db/mariadb/txnmatrix"},
+	{"db/regionkv", "db/regionkv/conflictlog", "db/regionkv/txnmatrix", "db/pglogical", "db/pglogical/matrixtest", "db/pglogical/txnmatrix", "db/mariadb", "db/mariadb/matrixtest", "db/mariadb/matrix1011", "db/mariadb/asyncmatrix", "db/mariadb/txnmatrix"},
 	{"db/builtin"},
 	{"harness", "matrix/plan"},
 	{"harness/harnesstest", "internal/cli"},

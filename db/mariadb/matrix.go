@@ -193,6 +193,19 @@ func matrixRows(version string) []matrix.Row {
 	return rows
 }
 
+// SplitAsync parts rows into the Galera rows and the asynchronous ones (named "async …" after
+// their version), so that each runs in a test package of its own.
+func SplitAsync(rows []matrix.Row) (galera, async []matrix.Row) {
+	for _, r := range rows {
+		if strings.HasPrefix(strings.TrimPrefix(r.Name, r.Version+" "), "async ") {
+			async = append(async, r)
+		} else {
+			galera = append(galera, r)
+		}
+	}
+	return galera, async
+}
+
 // matrixTest is a row's test: containers, Galera unless the options say otherwise, the version
 // given, a short run.
 func matrixTest(version, what, workload string, options map[string]string, nemeses []string, seed uint64) runfolder.Test {

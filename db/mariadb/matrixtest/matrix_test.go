@@ -9,14 +9,16 @@ import (
 	"github.com/crossfire-dev/crossfire/matrix"
 )
 
-// TestMariaDBMatrix: MariaDB 11.8's rows of the validation matrix, one seed, where Docker
+// TestMariaDBMatrix: MariaDB 11.8's Galera rows of the validation matrix, one seed, where Docker
 // answers and the image is built or can be (crossfire matrix --db mariadb runs more seeds;
-// db/mariadb/matrix1011 runs 10.11's rows, db/mariadb/txnmatrix the transactional rows of both).
+// db/mariadb/matrix1011 runs 10.11's, db/mariadb/asyncmatrix the asynchronous rows of both,
+// db/mariadb/txnmatrix the transactional rows of both).
 func TestMariaDBMatrix(t *testing.T) {
 	if err := mariadb.Prerequisites(t.Context()); err != nil {
 		t.Skipf("mariadb cannot run here: %v", err)
 	}
-	_, rows := matrix.Split(matrix.OfVersion((mariadb.DB{}).Matrix(), mariadb.V118))
+	galera, _ := mariadb.SplitAsync(matrix.OfVersion((mariadb.DB{}).Matrix(), mariadb.V118))
+	_, rows := matrix.Split(galera)
 	harnesstest.Matrix(t, rows, 1, harness.ClusterDocker)
 }
 
