@@ -40,11 +40,12 @@ func matrixRows(version string) []matrix.Row {
 			// miss a write already acknowledged (Jepsen's stale reads).
 			Name: "galera register stale reads", Expect: "not linearizable with no fault: a read misses an acknowledged write (wsrep_sync_wait=0)",
 			Test: func(seed uint64, _ string) runfolder.Test {
-				// Two keys for nine clients, so that reads often follow another leader's write of
-				// their key by a few milliseconds: with the default keys and 10 s, 4 seeds of 10
-				// showed a stale read.
+				// A stale read needs a read at one leader in the few milliseconds between another
+				// leader's acknowledgement of a write and its own applying it: three keys at 400
+				// ops/s for 20 s, so that reads often follow another leader's write of their key.
+				// At 120 ops/s, 4 seeds of 10 showed one in 10 s, and 6 of 10 on two keys in 20 s.
 				t := matrixTest(version, "galera-register-stale-reads", "register", nil, []string{"none"}, seed)
-				t.Keys, t.Duration = 2, 20*time.Second
+				t.Keys, t.Rate, t.Duration = 3, 400, 20*time.Second
 				return t
 			},
 			Judge: matrix.ExpectCaught(checkers.LinearizableName, "nonlinearizable", ""),
@@ -52,9 +53,9 @@ func matrixRows(version string) []matrix.Row {
 		{
 			Name: "galera register causal reads", Expect: "valid with no fault (wsrep_sync_wait=1: a read waits for what the cluster committed)",
 			Test: func(seed uint64, _ string) runfolder.Test {
-				// As busy as the stale-read row: the same keys and duration.
+				// As busy as the stale-read row: the same keys, rate and duration.
 				t := matrixTest(version, "galera-register-causal-reads", "register", map[string]string{"sync-wait": "1"}, []string{"none"}, seed)
-				t.Keys, t.Duration = 2, 20*time.Second
+				t.Keys, t.Rate, t.Duration = 3, 400, 20*time.Second
 				return t
 			},
 			Judge: func(res runfolder.Result) error { return matrix.ExpectValid(res, 300, 0) },
