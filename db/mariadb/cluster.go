@@ -347,6 +347,9 @@ func (c *Cluster) Quiesce(ctx context.Context) error {
 	if c.opts.Replication == Async {
 		return c.quiesceAsync(ctx)
 	}
+	if err := c.restorePrimary(ctx); err != nil {
+		return err
+	}
 	var last int64 = -1
 	_, err := c.await(ctx, func(states map[string]galeraState) bool {
 		var committed int64 = -1
@@ -366,6 +369,75 @@ func (c *Cluster) Quiesce(ctx context.Context) error {
 		return settled
 	})
 	return err
+}
+
+// primaryGrace is how long the faults' end may leave a Galera cluster without a primary
+// component before it is bootstrapped: one re-forms by itself within seconds where it can.
+const primaryGrace = 15 * time.Second
+
+// restorePrimary brings back, once the faults are healed, a cluster left with no primary
+// component, as MariaDB documents for one that lost quorum: a leader killed while another was cut
+// off leaves each survivor a minority of the last primary component, and when they meet again
+// they stay non-primary (Galera will not guess which side was right), so that a leader restarted
+// meanwhile gives up joining. After primaryGrace with no leader Primary, the most advanced running
+// leader (wsrep_last_committed) bootstraps a primary component (pc.bootstrap), and every leader
+// that is not running is started again to join it. The run's log says so.
+func (c *Cluster) restorePrimary(ctx context.Context) error {
+	deadline := time.Now().Add(primaryGrace)
+	for {
+		states, _ := c.states(ctx)
+		primary, best := false, ""
+		for id, s := range states {
+			primary = primary || s.status == "Primary"
+			if best == "" || s.committed > states[best].committed || s.committed == states[best].committed && id < best {
+				best = id
+			}
+		}
+		if primary || best == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			var where []string
+			for _, id := range c.IDs() {
+				if st, ok := states[id]; ok {
+					where = append(where, fmt.Sprintf("%s %s", id, st))
+				} else {
+					where = append(where, id+" not answering")
+				}
+			}
+			c.Say("no primary component %s after the faults ended (%s): bootstrapping %s, the most advanced, with pc.bootstrap",
+				primaryGrace, strings.Join(where, "; "), best)
+			db, err := c.conn(best)
+			if err != nil {
+				return err
+			}
+			// 11.8 takes each provider option as a variable of its own, and refuses a change of
+			// wsrep_provider_options while the provider is loaded; 10.11 takes only the latter.
+			stmt := "SET GLOBAL wsrep_provider_pc_bootstrap = ON"
+			if c.opts.Version == V1011 {
+				stmt = "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'"
+			}
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("mariadb: bootstrapping %s: %w", best, err)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	for _, id := range c.IDs() {
+		if c.Running(ctx, id) {
+			continue
+		}
+		c.Say("%s is not running after the faults ended (it gave up joining): starting it again", id)
+		if err := c.Cluster.Restart(ctx, id); err != nil {
+			return fmt.Errorf("mariadb: starting %s again: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // RestartAll implements clusters.GroupRestarter: the killed leaders start together and, with

@@ -261,3 +261,32 @@ func TestGaleraLeaderWhoseRestartGaveUpReturnsLater(t *testing.T) {
 	require.NoError(t, sqlAt(t, c, 2).QueryRowContext(ctx, `SELECT v FROM registers WHERE k = 'r0'`).Scan(&v))
 	assert.Equal(t, `"before"`, v)
 }
+
+// TestGaleraRegainsAPrimaryComponent kills n1 while n2 is cut off from both peers: n2 and n3 each
+// hold a minority of the last primary component and, healed, stay non-primary together. Quiesce
+// bootstraps the most advanced of them (pc.bootstrap), starts n1 again to join, and waits for the
+// three to settle, with the write made before the faults everywhere.
+func TestGaleraRegainsAPrimaryComponent(t *testing.T) {
+	imageOrSkip(t, "")
+	ctx := t.Context()
+	c := startReplicating(t, Options{Log: testLog{t}}, `"before"`)
+	var cut []clusters.Link
+	for _, other := range []string{"n1", "n3"} {
+		cut = append(cut, clusters.Link{From: "n2", To: other}, clusters.Link{From: other, To: "n2"})
+	}
+	require.NoError(t, c.Partition(ctx, cut))
+	require.NoError(t, c.Kill(ctx, "n1"))
+	require.Eventually(t, func() bool {
+		s, err := c.galera(ctx, "n3")
+		return err == nil && s.status != "Primary"
+	}, time.Minute, time.Second, "n3 stayed primary alone")
+	require.NoError(t, c.Heal(ctx))
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	require.NoError(t, c.Quiesce(qctx))
+	for i := range 3 {
+		var v string
+		require.NoError(t, sqlAt(t, c, i).QueryRowContext(ctx, `SELECT v FROM registers WHERE k = 'r0'`).Scan(&v), "n%d", i+1)
+		assert.Equal(t, `"before"`, v)
+	}
+}
