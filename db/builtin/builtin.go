@@ -5,7 +5,7 @@ package builtin
 
 import (
 	"github.com/crossfire-dev/crossfire/db"
-	_ "github.com/crossfire-dev/crossfire/db/mariadb"   // MariaDB 10.11 with Galera, in containers
+	_ "github.com/crossfire-dev/crossfire/db/mariadb"   // MariaDB 11.8 and 10.11, Galera or async, in containers
 	_ "github.com/crossfire-dev/crossfire/db/pglogical" // PostgreSQL 15 with pglogical, in containers
 	"github.com/crossfire-dev/crossfire/db/regionkv"    // regionkv, the store crossfire ships
 )
