@@ -50,6 +50,14 @@ func LoadCommits(dir string) (map[string][]history.Commit, bool, error) {
 type commitIndex struct {
 	leaders []string
 	logs    map[string][]history.Commit
+	found   map[string]writers // by token: one scan of the logs however many anomalies name it
+}
+
+// writers is what the logs say of one token: the GTIDs that wrote it, in the order first seen,
+// and by GTID the tables each leader's log has it write.
+type writers struct {
+	gtids []string
+	at    map[string]map[string][]string
 }
 
 // written reports whether the change put token into a column.
@@ -90,6 +98,9 @@ func containsWord(v, token string) bool {
 // wrote lists, by GTID in the order first seen, the leaders whose logs hold a transaction that
 // wrote token, and the tables each wrote it with.
 func (x *commitIndex) wrote(token string) (gtids []string, at map[string]map[string][]string) {
+	if w, ok := x.found[token]; ok {
+		return w.gtids, w.at
+	}
 	at = map[string]map[string][]string{}
 	for _, leader := range x.leaders {
 		for i := range x.logs[leader] {
@@ -104,6 +115,7 @@ func (x *commitIndex) wrote(token string) (gtids []string, at map[string]map[str
 			at[c.GTID][leader] = c.Tables()
 		}
 	}
+	x.found[token] = writers{gtids, at}
 	return gtids, at
 }
 
@@ -144,7 +156,7 @@ func ExplainCommits(dir, file string, s *checkers.Summary) error {
 	if err != nil || !found {
 		return err
 	}
-	x := &commitIndex{logs: logs}
+	x := &commitIndex{logs: logs, found: map[string]writers{}}
 	for l := range logs {
 		x.leaders = append(x.leaders, l)
 	}
@@ -262,11 +274,7 @@ func opsAt(file string, want map[int64]bool) (map[int64]clientOp, error) {
 	}
 	defer f.Close()
 	out := map[int64]clientOp{}
-	type flight struct {
-		op     history.Op
-		wanted bool
-	}
-	open := map[int]flight{} // by process: its op in flight
+	var inFlight history.Matcher[history.Op] // each process's invoke
 	r := history.NewReader(bufio.NewReader(f))
 	for {
 		op, err := r.Next()
@@ -280,22 +288,21 @@ func opsAt(file string, want map[int64]bool) (map[int64]clientOp, error) {
 			continue
 		}
 		if op.Type == history.Invoke {
-			open[op.Process] = flight{op, want[op.Index]}
+			inFlight.Invoke(op, op)
 			if want[op.Index] {
 				out[op.Index] = clientOp{op: op}
 			}
 			continue
 		}
-		fl, ok := open[op.Process]
-		delete(open, op.Process)
+		inv, ok := inFlight.Complete(op)
 		if !ok {
 			continue
 		}
-		if fl.wanted {
-			out[fl.op.Index] = clientOp{fl.op, op.Type}
+		if want[inv.Index] {
+			out[inv.Index] = clientOp{inv, op.Type}
 		}
 		if want[op.Index] {
-			out[op.Index] = clientOp{fl.op, op.Type}
+			out[op.Index] = clientOp{inv, op.Type}
 		}
 	}
 	return out, nil
