@@ -64,8 +64,7 @@ func parseLedger(meta json.RawMessage) (entries []ledgerEntry, ok bool, err erro
 type saleKey struct{ node, req string }
 
 // ledgerAnomalies compares each final ledger with its row's units, the leader's final order
-// rows and the acknowledged restocks. rows are the parsed final read-orders of finish's picks,
-// each pick's own or, for a pick that repeated an earlier one's bytes, that one's.
+// rows (saleFacts.pickRows, as finish kept them) and the acknowledged restocks.
 func (s *saleFacts) ledgerAnomalies(windows []Window) []Anomaly {
 	var out []Anomaly
 	restocks := map[string][]okRestock{}

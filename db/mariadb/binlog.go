@@ -91,6 +91,8 @@ var (
 	rowLine = regexp.MustCompile("^### (INSERT INTO|UPDATE|DELETE FROM) `([^`]*)`\\.`([^`]*)`")
 	// ###   @2='s0' /* VARSTRING(256) meta=256 nullable=0 is_null=0 */
 	colLine = regexp.MustCompile(`^###\s+@(\d+)=(.*?)(?:\s*/\*.*\*/)?$`)
+	// rowKinds names a row event by what rowLine read.
+	rowKinds = map[string]string{"INSERT INTO": "insert", "UPDATE": "update", "DELETE FROM": "delete"}
 )
 
 // ReadBinlog reads a binary log as mariadb-binlog decodes it (--base64-output=DECODE-ROWS
@@ -115,7 +117,7 @@ func ReadBinlog(r io.Reader, node string) ([]history.Commit, error) {
 			continue
 		}
 		if m := rowLine.FindStringSubmatch(line); m != nil {
-			kind := map[string]string{"INSERT INTO": "insert", "UPDATE": "update", "DELETE FROM": "delete"}[m[1]]
+			kind := rowKinds[m[1]]
 			cur.Rows = append(cur.Rows, history.RowChange{Table: m[3], Kind: kind})
 			row = &cur.Rows[len(cur.Rows)-1]
 			switch kind {
