@@ -487,14 +487,15 @@ func (c *Client) ordersTable() string {
 }
 
 func (c *Client) inventory(ctx context.Context, op history.Op) history.Op {
+	if strings.Contains(op.Req, ";") {
+		// A stock ledger's entries end with ';' (LedgerEntryText).
+		return history.Refused("a " + op.F + "'s req must not hold ';'")
+	}
 	switch op.F {
 	case "restock":
 		units, err := workloads.Units(op)
 		if err != nil {
 			return history.Refused(err.Error())
-		}
-		if strings.Contains(op.Req, ";") {
-			return history.Refused("a restock's req must not hold ';'")
 		}
 		if _, err := c.exec(ctx, c.conn, c.s.Restock, op.Key, units, LedgerEntryText(c.leader, op.Req, units)); err != nil {
 			return c.outcome(err, false)
@@ -504,9 +505,6 @@ func (c *Client) inventory(ctx context.Context, op history.Op) history.Op {
 		qty, err := workloads.Units(op)
 		if err != nil {
 			return history.Refused(err.Error())
-		}
-		if strings.Contains(op.Req, ";") {
-			return history.Refused("a buy's req must not hold ';'")
 		}
 		return c.buy(ctx, op.Key, qty, op.Req)
 	case "read-stock":
